@@ -1,0 +1,5 @@
+"""Pulumi entry point: `pulumi up -s <stack>` reads `mlops:spec` from stacks/Pulumi.<stack>.yaml."""
+
+from infra.program import main
+
+main()

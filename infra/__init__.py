@@ -1,0 +1,1 @@
+"""MLOps platform: one stack spec, three reference architectures, offline plans and policies."""

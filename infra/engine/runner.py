@@ -1,0 +1,90 @@
+"""Run the Pulumi program for a stack in process, under mocks, with no CLI and no credentials.
+
+Each plan runs in a fresh `contextvars.Context` with its own event loop, the way Pulumi's
+automation API runs inline programs, so many stacks can be planned in one process without
+sharing the root stack, config, settings or pending outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+from collections.abc import Callable
+
+from google.protobuf import empty_pb2
+from pulumi.runtime import configure, run_in_stack, set_all_config
+from pulumi.runtime.mocks import MockEngine, MockSettings
+
+from infra.engine.mocks import PlanMocks
+from infra.engine.monitor import CapturingMonitor
+from infra.engine.plan import Plan
+from infra.program import CloudUnavailable, cloud_entry, main
+from infra.stackfile import SPEC_KEY, StackFile
+
+PROJECT = "mlops"
+
+
+class PlanError(Exception):
+    """The program failed while being planned (message names the stack)."""
+
+
+def plan_stack(stack: StackFile, preview: bool = False, program: Callable[[], None] = main) -> Plan:
+    """Plan `stack`. `preview=True` leaves computed outputs unknown, as `pulumi preview` does."""
+    if program is main:
+        cloud_entry(stack.spec.cloud)  # fail fast, before any runtime set-up, if it cannot run
+    return contextvars.Context().run(_plan_in_context, stack, preview, program)
+
+
+def _plan_in_context(stack: StackFile, preview: bool, program: Callable[[], None]) -> Plan:
+    monitor = CapturingMonitor(PlanMocks(stack.spec.cloud, preview))
+    configure(MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures),
+        engine=MockEngine(_quiet_logger()),
+        project=PROJECT,
+        stack=stack.name,
+        dry_run=preview,
+        organization="organization",
+        callbacks=None,
+    ))
+    set_all_config({SPEC_KEY: json.dumps(stack.raw_spec)})
+    loop = asyncio.new_event_loop()
+    previous = _current_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(run_in_stack(program))
+    except CloudUnavailable:
+        raise
+    except Exception as exc:  # the program's own error, reported with the stack it came from
+        raise PlanError(f"{stack.path}: planning failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        _close(loop)
+        asyncio.set_event_loop(previous)
+    return Plan(stack.name, stack.spec.cloud, stack.spec.environment, monitor.captured,
+                monitor.stack_outputs, monitor.stack_urn)
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        return None
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+
+
+def _quiet_logger() -> logging.Logger:
+    logger = logging.getLogger("mlops.plan")
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    return logger

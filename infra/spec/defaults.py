@@ -1,0 +1,99 @@
+"""Defaults that depend on the environment (and, where a cloud lacks a feature, the cloud).
+
+These are merged *under* what the stack file says before validation, so a stack file only states
+what differs from its environment's defaults. The table mirrors DESIGN.md: dev is small, spot and
+scale-to-zero; staging is prod-shaped but smaller; prod is on-demand, multi-zone and protected.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+_BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
+    "dev": {
+        "allow_gpu": False,
+        "storage": {"customer_managed_keys": False, "noncurrent_version_expire_days": 7,
+                    "log_retention_days": 30},
+        "training": {"size_class": "cpu-small", "max_nodes": 2, "spot": True,
+                     "idle_scale_down_minutes": 10},
+        "serving": {"min_replicas": 1, "max_replicas": 1, "data_capture_percent": 100},
+        "kubernetes": {"system_pool": {"size_class": "cpu-small", "min_nodes": 1, "max_nodes": 2},
+                       "user_pool": {"size_class": "cpu-small", "min_nodes": 0, "max_nodes": 2,
+                                     "spot": True}},
+        "monitoring": {"schedule": "daily"},
+        "budget": {"monthly_usd": 300},
+        "network": {"mode": "public"},
+        "multi_zone": False,
+    },
+    "staging": {
+        "allow_gpu": True,
+        "storage": {"customer_managed_keys": True, "noncurrent_version_expire_days": 30,
+                    "log_retention_days": 30},
+        "training": {"size_class": "cpu-medium", "max_nodes": 4, "spot": False,
+                     "idle_scale_down_minutes": 15},
+        "serving": {"min_replicas": 1, "max_replicas": 2, "data_capture_percent": 100},
+        "kubernetes": {"system_pool": {"size_class": "cpu-small", "min_nodes": 1, "max_nodes": 3},
+                       "user_pool": {"size_class": "cpu-medium", "min_nodes": 1, "max_nodes": 3}},
+        "monitoring": {"schedule": "daily"},
+        "budget": {"monthly_usd": 2000},
+        "network": {"mode": "private"},
+        "multi_zone": False,
+    },
+    "prod": {
+        "allow_gpu": True,
+        "storage": {"customer_managed_keys": True, "noncurrent_version_expire_days": 90,
+                    "log_retention_days": 90},
+        "training": {"size_class": "cpu-large", "max_nodes": 8, "spot": False,
+                     "idle_scale_down_minutes": 15},
+        "serving": {"min_replicas": 2, "max_replicas": 6, "data_capture_percent": 25},
+        "kubernetes": {"system_pool": {"size_class": "cpu-medium", "min_nodes": 2, "max_nodes": 4},
+                       "user_pool": {"size_class": "cpu-medium", "min_nodes": 2, "max_nodes": 6}},
+        "monitoring": {"schedule": "hourly"},
+        "budget": {"monthly_usd": 10000},
+        "network": {"mode": "private"},
+        "multi_zone": True,
+    },
+}
+
+# Serverless inference exists only on SageMaker; Kubernetes is part of the Azure and GCP designs.
+_BY_CLOUD: dict[str, dict[str, Any]] = {
+    "aws": {"kubernetes": {"enabled": False}},
+    "azure": {"kubernetes": {"enabled": True}},
+    "gcp": {"kubernetes": {"enabled": True}},
+}
+_DEV_SERVERLESS = {"aws": True, "azure": False, "gcp": False}
+
+
+def environment_defaults(cloud: str, environment: str) -> dict[str, Any]:
+    defaults = copy.deepcopy(_BY_ENVIRONMENT[environment])
+    deep_merge(defaults, _BY_CLOUD[cloud])
+    deep_merge(defaults, {"serving": {"serverless": environment == "dev" and _DEV_SERVERLESS[cloud]}})
+    return defaults
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge `override` into `base` in place (nested dicts merged, other values replaced)."""
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def with_defaults(raw: Any) -> Any:
+    """`raw` with its environment's defaults filled in wherever the stack file is silent."""
+    if not isinstance(raw, dict):
+        return raw
+    cloud, environment = raw.get("cloud"), raw.get("environment")
+    if cloud not in _BY_CLOUD or environment not in _BY_ENVIRONMENT:
+        return raw  # the schema reports the bad cloud/environment itself
+    merged = environment_defaults(cloud, environment)
+    # Only merge into sections the stack file gave as mappings; a wrong type is reported as such.
+    for key, value in raw.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

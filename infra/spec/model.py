@@ -1,0 +1,468 @@
+"""The stack spec: one strict pydantic model for all three clouds (`mlops:spec` in a stack file).
+
+Field-level constraints live on the fields; rules that relate fields live in model validators and
+raise `SpecRuleError` with the exact config path of each problem, so `mlops validate` can print
+one line per problem naming `mlops:spec.<path>`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from infra import catalog
+from infra.naming import RULES, NamingError, physical_name
+from infra.spec.defaults import with_defaults
+
+Cloud = Literal["aws", "azure", "gcp"]
+Environment = Literal["dev", "staging", "prod"]
+SizeClass = Literal["cpu-small", "cpu-medium", "cpu-large", "gpu-small", "gpu-large"]
+Path = tuple[str | int, ...]
+
+Slug = Annotated[str, StringConstraints(min_length=2, max_length=24,
+                                        pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")]
+Email = Annotated[str, StringConstraints(max_length=254,
+                                         pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+CostCenter = Annotated[str, StringConstraints(min_length=1, max_length=63,
+                                              pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=63,
+                                          pattern=r"^[a-z][a-z0-9_-]*$")]
+TagValue = Annotated[str, StringConstraints(max_length=63, pattern=r"^[a-z0-9_-]*$")]
+
+# Serving/training images and artifacts: a registry reference or an object-store path.
+Image = Annotated[str, StringConstraints(min_length=3, max_length=512, pattern=r"^[^\s]+$")]
+
+_SKU_PATTERNS = {
+    "aws": r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
+    "azure": r"^Standard_[A-Za-z0-9_]+$",
+    "gcp": r"^[a-z][a-z0-9]*-[a-z0-9-]+$",
+}
+_PRINCIPAL_PATTERNS = {
+    "aws": (r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$",
+            "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/DataScientist"),
+    "azure": (r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+              "an Entra ID object id (GUID)"),
+    "gcp": (r"^(user|group|serviceAccount):[^@\s]+@[^@\s]+$",
+            "an IAM member such as user:alice@example.com or group:ml@example.com"),
+}
+
+
+class SpecRuleError(ValueError):
+    """Cross-field problems, each with the config path it is about (relative to the model)."""
+
+    def __init__(self, problems: list[tuple[Path, str]]):
+        self.problems = problems
+        super().__init__("; ".join(message for _, message in problems))
+
+
+def _raise_if(problems: list[tuple[Path, str]]) -> None:
+    if problems:
+        raise SpecRuleError(problems)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, validate_default=True)
+
+
+class StorageSpec(Strict):
+    """Data lake buckets/containers: versioning, tiering, expiry and encryption."""
+
+    versioning: bool = True
+    infrequent_access_after_days: int = Field(30, ge=1, le=3650)
+    archive_after_days: int | None = Field(180, ge=1, le=3650)
+    expire_after_days: int | None = Field(None, ge=1, le=36500,
+                                          description="Delete current objects after N days; null keeps them.")
+    noncurrent_version_expire_days: int = Field(30, ge=1, le=3650)
+    customer_managed_keys: bool = False
+    log_retention_days: int = Field(30, ge=7, le=730)
+
+    @model_validator(mode="after")
+    def _ordered_tiers(self) -> StorageSpec:
+        problems: list[tuple[Path, str]] = []
+        if self.archive_after_days is not None and self.archive_after_days <= self.infrequent_access_after_days:
+            problems.append((("archive_after_days",),
+                             f"archive_after_days ({self.archive_after_days}) must be greater than "
+                             f"infrequent_access_after_days ({self.infrequent_access_after_days})"))
+        last_tier = self.archive_after_days or self.infrequent_access_after_days
+        if self.expire_after_days is not None and self.expire_after_days <= last_tier:
+            problems.append((("expire_after_days",),
+                             f"expire_after_days ({self.expire_after_days}) must be greater than the last "
+                             f"tiering step ({last_tier} days), or null to keep objects"))
+        _raise_if(problems)
+        return self
+
+
+class TrainingSpec(Strict):
+    """Training compute: scales from zero to max_nodes and back after idle_scale_down_minutes."""
+
+    size_class: SizeClass = "cpu-small"
+    sku: str | None = Field(None, description="Cloud SKU overriding size_class, e.g. ml.c5.xlarge.")
+    max_nodes: int = Field(2, ge=1, le=100)
+    spot: bool = False
+    idle_scale_down_minutes: int = Field(15, ge=5, le=1440)
+    image: Image | None = Field(None, description="Training image; null uses the cloud's scikit-learn image.")
+
+
+class ServingSpec(Strict):
+    """Online inference for one model. Disabled unless a model is named."""
+
+    enabled: bool = False
+    model_name: Slug | None = None
+    image: Image | None = None
+    model_artifact: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$", min_length=1,
+                                                     max_length=512)] | None = Field(
+        None, description="Path of the model artifact inside the artifacts store.")
+    size_class: SizeClass = "cpu-small"
+    sku: str | None = None
+    serverless: bool = False
+    serverless_memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    min_replicas: int = Field(1, ge=0, le=50)
+    max_replicas: int = Field(1, ge=1, le=100)
+    target_invocations_per_replica: int = Field(100, ge=1, le=100000)
+    data_capture_percent: int = Field(100, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ServingSpec:
+        problems: list[tuple[Path, str]] = []
+        if self.enabled and self.model_name is None:
+            problems.append((("model_name",), "serving is enabled but no model_name is set; "
+                             "name the model or set serving.enabled: false"))
+        if self.min_replicas > self.max_replicas:
+            problems.append((("max_replicas",), f"min_replicas ({self.min_replicas}) is greater than "
+                             f"max_replicas ({self.max_replicas}); raise max_replicas or lower min_replicas"))
+        if self.enabled and not self.serverless and self.min_replicas < 1:
+            problems.append((("min_replicas",), "a provisioned endpoint needs min_replicas >= 1; "
+                             "use serverless: true (AWS) to scale to zero"))
+        _raise_if(problems)
+        return self
+
+
+class Taint(Strict):
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9./_-]{1,253}$")]
+    value: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{0,63}$")] = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class NodePoolSpec(Strict):
+    size_class: SizeClass = "cpu-small"
+    sku: str | None = None
+    min_nodes: int = Field(0, ge=0, le=100)
+    max_nodes: int = Field(3, ge=1, le=100)
+    spot: bool = False
+    taints: list[Taint] = []
+
+    @model_validator(mode="after")
+    def _bounds(self) -> NodePoolSpec:
+        _raise_if([(("max_nodes",), f"min_nodes ({self.min_nodes}) is greater than max_nodes "
+                   f"({self.max_nodes})")] if self.min_nodes > self.max_nodes else [])
+        return self
+
+
+def _default_gpu_taints() -> list[Taint]:
+    return [Taint(key="nvidia.com/gpu", value="present", effect="NoSchedule")]
+
+
+class GpuPoolSpec(NodePoolSpec):
+    size_class: SizeClass = "gpu-small"
+    max_nodes: int = Field(2, ge=1, le=100)
+    taints: list[Taint] = Field(default_factory=_default_gpu_taints)
+
+
+class KubernetesSpec(Strict):
+    """The inference/training cluster (AKS, GKE). Not part of the AWS design."""
+
+    enabled: bool = False
+    version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+(\.\d+)?$")] | None = None
+    system_pool: NodePoolSpec = NodePoolSpec(min_nodes=1, max_nodes=2)
+    user_pool: NodePoolSpec = NodePoolSpec()
+    gpu_pool: GpuPoolSpec | None = None
+
+    @model_validator(mode="after")
+    def _pools(self) -> KubernetesSpec:
+        problems: list[tuple[Path, str]] = []
+        if self.system_pool.min_nodes < 1:
+            problems.append((("system_pool", "min_nodes"), "the system pool needs at least 1 node"))
+        for name in ("system_pool", "user_pool"):
+            if catalog.is_gpu_class(getattr(self, name).size_class):
+                problems.append(((name, "size_class"), f"{name} must use a cpu-* size class; "
+                                 "add a gpu_pool for GPU workloads"))
+        if self.gpu_pool is not None and not catalog.is_gpu_class(self.gpu_pool.size_class):
+            problems.append((("gpu_pool", "size_class"), "gpu_pool must use a gpu-* size class"))
+        _raise_if(problems)
+        return self
+
+
+class MonitoringSpec(Strict):
+    """Drift monitoring, alert thresholds and drift-triggered retraining."""
+
+    drift_threshold: float = Field(0.2, gt=0, le=1)
+    schedule: Literal["hourly", "daily", "weekly"] = "daily"
+    latency_threshold_ms: int = Field(500, ge=1, le=600000)
+    error_rate_threshold_percent: float = Field(1.0, gt=0, le=100)
+    alert_emails: list[Email] = Field([], description="Defaults to the owner.")
+    retrain_on_drift: bool = True
+    retrain_cooldown_hours: int = Field(24, ge=1, le=720)
+
+
+class BudgetSpec(Strict):
+    monthly_usd: float = Field(300, gt=0, le=10_000_000)
+    alert_thresholds_percent: list[Annotated[int, Field(ge=1, le=500)]] = [50, 80, 100]
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> BudgetSpec:
+        t = self.alert_thresholds_percent
+        problems = []
+        if not t:
+            problems.append((("alert_thresholds_percent",), "at least one alert threshold is required"))
+        elif list(t) != sorted(set(t)):
+            problems.append((("alert_thresholds_percent",), f"thresholds {t} must be strictly increasing"))
+        _raise_if(problems)
+        return self
+
+
+class NetworkSpec(Strict):
+    mode: Literal["public", "private"] = "public"
+    cidr: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+\.\d+/\d+$")] = "10.40.0.0/16"
+    allowed_cidrs: list[str] = Field([], description="Client ranges allowed to reach public endpoints.")
+
+    @model_validator(mode="after")
+    def _cidrs(self) -> NetworkSpec:
+        problems: list[tuple[Path, str]] = []
+        for path, value in [(("cidr",), self.cidr)] + [(("allowed_cidrs", i), c) for i, c in enumerate(self.allowed_cidrs)]:
+            try:
+                net = ipaddress.ip_network(value, strict=True)
+            except ValueError as exc:
+                problems.append((path, f"{value!r} is not a valid CIDR block ({exc})"))
+                continue
+            if path == ("cidr",) and not (net.is_private and 16 <= net.prefixlen <= 20):
+                problems.append((path, f"{value} must be a private range between /16 and /20"))
+            if path != ("cidr",) and net.prefixlen == 0:
+                problems.append((path, "0.0.0.0/0 opens endpoints to the internet; list client ranges"))
+        _raise_if(problems)
+        return self
+
+
+class Person(Strict):
+    name: Slug
+    principal: str = Field(description="AWS IAM ARN, Azure Entra object id, or GCP member (user:...).")
+
+
+class AccessSpec(Strict):
+    admins: list[Person] = []
+    data_scientists: list[Person] = []
+
+
+class AwsSettings(Strict):
+    vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")] | None = None
+    subnet_ids: list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = []
+
+
+class AzureSettings(Strict):
+    subnet_id: Annotated[str, StringConstraints(pattern=r"^/subscriptions/.+/subnets/.+$")] | None = None
+
+
+class GcpSettings(Strict):
+    project_id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+    billing_account: Annotated[str, StringConstraints(pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")]
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    network: str | None = Field(None, description="Existing VPC self link/name; null creates one.")
+    subnetwork: str | None = None
+    feature_store: bool = False
+
+
+class Spec(Strict):
+    """One MLOps platform stack. Omitted fields take their environment's defaults."""
+
+    team: Slug
+    project: Slug = "ml-platform"
+    cloud: Cloud
+    environment: Environment
+    region: str
+    owner: Email
+    cost_center: CostCenter
+    tags: dict[TagKey, TagValue] = Field({}, description="Extra tags; the required tags always win.")
+    allow_gpu: bool = False
+    multi_zone: bool = False
+    storage: StorageSpec = StorageSpec()
+    training: TrainingSpec = TrainingSpec()
+    serving: ServingSpec = ServingSpec()
+    kubernetes: KubernetesSpec = KubernetesSpec()
+    monitoring: MonitoringSpec = MonitoringSpec()
+    budget: BudgetSpec = BudgetSpec()
+    network: NetworkSpec = NetworkSpec()
+    access: AccessSpec = AccessSpec()
+    aws: AwsSettings | None = None
+    azure: AzureSettings | None = None
+    gcp: GcpSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_defaults(cls, raw):
+        return with_defaults(raw)
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> Spec:
+        problems: list[tuple[Path, str]] = []
+        for rule in _RULES:
+            problems.extend(rule(self))
+        _raise_if(problems)
+        return self
+
+    @property
+    def alert_emails(self) -> list[str]:
+        return list(self.monitoring.alert_emails) or [self.owner]
+
+    def sku(self, size_class: str, override: str | None) -> catalog.Sku:
+        return catalog.resolve_sku(self.cloud, size_class, override)
+
+
+def _region_rule(spec: Spec):
+    valid = catalog.regions()[spec.cloud]
+    if spec.region not in valid:
+        hint = difflib.get_close_matches(spec.region, valid, n=1)
+        other = [c for c, names in catalog.regions().items() if spec.region in names]
+        why = f"; it is a {other[0]} region" if other else ""
+        fix = f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(valid[:6])}, ..."
+        yield ("region",), f"{spec.region!r} is not a supported {spec.cloud} region{why}{fix}"
+
+
+def _cloud_section_rule(spec: Spec):
+    for cloud in catalog.CLOUDS:
+        if cloud != spec.cloud and getattr(spec, cloud) is not None:
+            yield (cloud,), f"the {cloud} section does not apply to a {spec.cloud} stack; remove it"
+    if spec.cloud == "gcp" and spec.gcp is None:
+        yield ("gcp",), "a gcp stack needs a gcp section with project_id and billing_account"
+    if spec.aws and spec.aws.subnet_ids and not spec.aws.vpc_id:
+        yield ("aws", "vpc_id"), "subnet_ids were given without the vpc_id they belong to"
+    if spec.aws and spec.aws.vpc_id and len(spec.aws.subnet_ids) < 2:
+        yield ("aws", "subnet_ids"), "an existing VPC needs at least two private subnet_ids in different AZs"
+
+
+def _workloads():
+    """(path, size_class, sku override, used?) for every compute workload in a spec."""
+    def pick(spec: Spec):
+        k = spec.kubernetes
+        yield ("training",), spec.training.size_class, spec.training.sku, True
+        yield ("serving",), spec.serving.size_class, spec.serving.sku, spec.serving.enabled
+        for name in ("system_pool", "user_pool", "gpu_pool"):
+            pool = getattr(k, name)
+            if pool is not None:
+                yield ("kubernetes", name), pool.size_class, pool.sku, k.enabled
+    return pick
+
+
+def _sku_rule(spec: Spec):
+    for path, size_class, sku, _ in _workloads()(spec):
+        if sku is None:
+            continue
+        if not re.fullmatch(_SKU_PATTERNS[spec.cloud], sku):
+            yield path + ("sku",), f"{sku!r} is not a {spec.cloud} SKU name (pattern {_SKU_PATTERNS[spec.cloud]})"
+        elif catalog.known_sku(spec.cloud, sku) is None:
+            hint = difflib.get_close_matches(sku, catalog.known_sku_names(spec.cloud), n=1)
+            yield path + ("sku",), (f"{sku!r} is not in the price catalog (infra/data/catalog.yaml)"
+                                    + (f"; did you mean {hint[0]!r}?" if hint else "; add it with its price"))
+
+
+def _gpu_rule(spec: Spec):
+    if spec.allow_gpu:
+        return
+    for path, size_class, sku, used in _workloads()(spec):
+        gpu = spec.sku(size_class, sku).gpus > 0 if _known(spec, sku) else catalog.is_gpu_class(size_class)
+        if used and gpu:
+            yield path + ("sku" if sku else "size_class",), (
+                f"GPU compute is not allowed in {spec.environment} stacks by default; "
+                "use a cpu-* size class or set allow_gpu: true")
+
+
+def _known(spec: Spec, sku: str | None) -> bool:
+    return sku is None or catalog.known_sku(spec.cloud, sku) is not None
+
+
+def _environment_rule(spec: Spec):
+    if spec.environment != "prod":
+        return
+    if spec.serving.enabled and spec.serving.serverless:
+        yield ("serving", "serverless"), "prod serving must be provisioned (serverless: false) for predictable latency"
+    if spec.serving.enabled and spec.serving.min_replicas < 2:
+        yield ("serving", "min_replicas"), (f"prod serving needs at least 2 replicas for availability "
+                                            f"(got {spec.serving.min_replicas})")
+    if spec.network.mode != "private":
+        yield ("network", "mode"), "prod stacks must use private networking (network.mode: private)"
+    if not spec.storage.versioning:
+        yield ("storage", "versioning"), "prod data stores must keep versions (storage.versioning: true)"
+    if not spec.storage.customer_managed_keys:
+        yield ("storage", "customer_managed_keys"), "prod data must be encrypted with customer-managed keys"
+
+
+def _cloud_feature_rule(spec: Spec):
+    if spec.serving.serverless and spec.cloud != "aws" and spec.serving.enabled:
+        yield ("serving", "serverless"), (f"serverless endpoints are only offered on aws; on {spec.cloud} "
+                                          "set serverless: false (and min_replicas >= 1) or disable serving")
+    if spec.kubernetes.enabled and spec.cloud == "aws":
+        yield ("kubernetes", "enabled"), "the AWS architecture serves on SageMaker; set kubernetes.enabled: false"
+    if spec.serving.enabled and spec.cloud in ("azure", "gcp") and not spec.kubernetes.enabled and spec.cloud == "azure":
+        yield ("kubernetes", "enabled"), "Azure serving runs on the AKS cluster; enable kubernetes or disable serving"
+
+
+def _principal_rule(spec: Spec):
+    pattern, example = _PRINCIPAL_PATTERNS[spec.cloud]
+    for group in ("admins", "data_scientists"):
+        people = getattr(spec.access, group)
+        seen: set[str] = set()
+        for i, person in enumerate(people):
+            if not re.fullmatch(pattern, person.principal):
+                yield ("access", group, i, "principal"), (
+                    f"{person.principal!r} is not a {spec.cloud} principal; expected {example}")
+            if person.name in seen:
+                yield ("access", group, i, "name"), f"duplicate name {person.name!r}"
+            seen.add(person.name)
+
+
+def _naming_rule(spec: Spec):
+    services = [s for s in RULES if s.startswith({"aws": ("s3", "sagemaker", "iam", "lambda", "ecr", "aws"),
+                                                 "azure": ("azure",), "gcp": ("gcs", "gcp", "gke")}[spec.cloud])]
+    for service in services:
+        try:
+            physical_name(service, spec.team, spec.environment, "artifacts")
+        except NamingError as exc:
+            yield ("team",), f"{exc}; choose another team name"
+            return
+
+
+def _budget_rule(spec: Spec):
+    floor, basis = baseline_monthly_usd(spec)
+    if spec.budget.monthly_usd < floor:
+        yield ("budget", "monthly_usd"), (
+            f"{spec.budget.monthly_usd:g} USD is below the always-on cost of this stack "
+            f"(~{floor:.0f} USD/month: {basis}); raise the budget or shrink those resources")
+
+
+def baseline_monthly_usd(spec: Spec) -> tuple[float, str]:
+    """Always-on compute a stack pays for regardless of traffic (list prices, 730 h/month)."""
+    parts: list[tuple[float, str]] = []
+    if spec.serving.enabled and not spec.serving.serverless:
+        sku = _priced(spec, spec.serving.size_class, spec.serving.sku)
+        parts.append((spec.serving.min_replicas * sku.usd_per_hour * catalog.HOURS_PER_MONTH,
+                      f"{spec.serving.min_replicas} x {sku.name} serving"))
+    if spec.kubernetes.enabled:
+        for name in ("system_pool", "user_pool", "gpu_pool"):
+            pool = getattr(spec.kubernetes, name)
+            if pool is not None and pool.min_nodes:
+                sku = _priced(spec, pool.size_class, pool.sku)
+                price = sku.usd_per_hour * (catalog.spot_fraction(spec.cloud) if pool.spot else 1)
+                parts.append((pool.min_nodes * price * catalog.HOURS_PER_MONTH,
+                              f"{pool.min_nodes} x {sku.name} {name}"))
+    total = sum(p for p, _ in parts)
+    return total, ", ".join(b for _, b in parts) or "nothing always-on"
+
+
+def _priced(spec: Spec, size_class: str, sku: str | None) -> catalog.Sku:
+    return spec.sku(size_class, sku if _known(spec, sku) else None)
+
+
+_RULES = [_region_rule, _cloud_section_rule, _sku_rule, _gpu_rule, _environment_rule,
+          _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule]

@@ -1,0 +1,184 @@
+"""Finding, reading and validating stack files (`stacks/Pulumi.<stack>.yaml`, key `mlops:spec`).
+
+Every problem becomes one line `<file>: mlops:spec.<path>: <what is wrong> (got <value>)`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from infra.spec import Spec, SpecRuleError
+
+SPEC_KEY = "mlops:spec"
+STACK_GLOB = "Pulumi.*.yaml"
+
+
+class StackError(Exception):
+    """One or more problems with stack input; each line names the file and the config path."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class StackFile:
+    name: str
+    path: Path
+    raw_spec: dict
+    spec: Spec
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The directory holding Pulumi.yaml: the nearest from `start` (cwd) upwards, else this repo's."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / "Pulumi.yaml").is_file() and (directory / "stacks").is_dir():
+            return directory
+    return Path(__file__).resolve().parent.parent
+
+
+def stacks_dir(root: Path | None = None) -> Path:
+    return (root or project_root()) / "stacks"
+
+
+def stack_name_of(path: Path) -> str:
+    name = path.name
+    if name.startswith("Pulumi.") and name.endswith((".yaml", ".yml")):
+        return name[len("Pulumi."):].rsplit(".", 1)[0]
+    return path.stem
+
+
+def resolve(ref: str, root: Path | None = None) -> Path:
+    """A STACK argument: a stack name under stacks/, or a path to a stack file anywhere."""
+    candidate = Path(ref)
+    if ref.endswith((".yaml", ".yml")) or "/" in ref or candidate.is_file():
+        return candidate
+    return stacks_dir(root) / f"Pulumi.{ref}.yaml"
+
+
+def all_stack_paths(root: Path | None = None) -> list[Path]:
+    return sorted(stacks_dir(root).glob(STACK_GLOB))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Rejects duplicate keys, which plain YAML loading silently resolves to the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (line {mark.line + 1})", mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_raw_spec(path: Path) -> dict:
+    """The `mlops:spec` mapping of a stack file, or StackError naming what is wrong."""
+    if not path.is_file():
+        hint = ""
+        if path.parent.is_dir():
+            names = [stack_name_of(p) for p in path.parent.glob(STACK_GLOB)]
+            close = difflib.get_close_matches(stack_name_of(path), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise StackError([f"{path}: stack file not found{hint}"])
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise StackError([f"{path}: {where}malformed YAML: {problem}"]) from None
+    except UnicodeDecodeError:
+        raise StackError([f"{path}: not a UTF-8 text file"]) from None
+    if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
+        raise StackError([f"{path}: config: a stack file needs a top-level `config:` mapping "
+                          f"holding `{SPEC_KEY}`"])
+    if SPEC_KEY not in document["config"]:
+        raise StackError([f"{path}: config.{SPEC_KEY}: missing; put the stack spec under "
+                          f"`config: {{{SPEC_KEY}: ...}}`"])
+    raw = document["config"][SPEC_KEY]
+    if not isinstance(raw, dict):
+        raise StackError([f"{path}: {SPEC_KEY}: must be a mapping (got {_show(raw)})"])
+    return raw
+
+
+def load(ref: str | Path, root: Path | None = None) -> StackFile:
+    path = resolve(str(ref), root)
+    raw = read_raw_spec(path)
+    return StackFile(stack_name_of(path), path, raw, validate_spec(raw, path))
+
+
+def validate_spec(raw: dict, path: Path | str) -> Spec:
+    try:
+        return Spec.model_validate(raw)
+    except ValidationError as exc:
+        raise StackError([f"{path}: {line}" for line in error_lines(exc)]) from None
+
+
+def error_lines(exc: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, SpecRuleError):
+            lines.extend(f"{config_path(loc + sub)}: {message}" for sub, message in cause.problems)
+            continue
+        lines.append(f"{config_path(loc)}: {_message(error, loc)}")
+    return lines
+
+
+def config_path(loc: tuple) -> str:
+    text = SPEC_KEY
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _message(error: dict, loc: tuple) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _fields_at(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
+        return f"unknown key; {hint}"
+    if kind == "missing":
+        return "required key is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    if kind in ("string_pattern_mismatch",):
+        message = f"invalid format (must match {error['ctx']['pattern']})"
+    return f"{message} (got {_show(error.get('input'))})"
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Field names of the model found by walking `loc` down from Spec (for 'did you mean')."""
+    model: type[BaseModel] | None = Spec
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        model = _model_in(field.annotation) if field else None
+    return sorted(model.model_fields) if model else []
+
+
+def _model_in(annotation) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found:
+            return found
+    return None
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
