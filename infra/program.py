@@ -27,7 +27,7 @@ def cloud_entry(cloud: str) -> Deploy:
     try:
         module = importlib.import_module(f"infra.{cloud}.program")
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith(f"infra.{cloud}"):
+        if exc.name == f"infra.{cloud}.program":
             raise CloudUnavailable(f"the {cloud} architecture is not implemented yet") from None
         if exc.name and exc.name.split(".")[0].startswith("pulumi_"):
             raise CloudUnavailable(

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from infra.spec import Spec, SpecRuleError
+from infra.spec.model import PATTERN_HELP
 
 SPEC_KEY = "mlops:spec"
 STACK_GLOB = "Pulumi.*.yaml"
@@ -81,40 +82,49 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def display(path: Path) -> str:
+    """`path` as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def read_raw_spec(path: Path) -> dict:
     """The `mlops:spec` mapping of a stack file, or StackError naming what is wrong."""
+    shown = display(path)
     if not path.is_file():
         hint = ""
         if path.parent.is_dir():
             names = [stack_name_of(p) for p in path.parent.glob(STACK_GLOB)]
             close = difflib.get_close_matches(stack_name_of(path), names, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise StackError([f"{path}: stack file not found{hint}"])
+        raise StackError([f"{shown}: stack file not found{hint}"])
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise StackError([f"{path}: {where}malformed YAML: {problem}"]) from None
+        raise StackError([f"{shown}: {where}malformed YAML: {problem}"]) from None
     except UnicodeDecodeError:
-        raise StackError([f"{path}: not a UTF-8 text file"]) from None
+        raise StackError([f"{shown}: not a UTF-8 text file"]) from None
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
-        raise StackError([f"{path}: config: a stack file needs a top-level `config:` mapping "
+        raise StackError([f"{shown}: config: a stack file needs a top-level `config:` mapping "
                           f"holding `{SPEC_KEY}`"])
     if SPEC_KEY not in document["config"]:
-        raise StackError([f"{path}: config.{SPEC_KEY}: missing; put the stack spec under "
+        raise StackError([f"{shown}: config.{SPEC_KEY}: missing; put the stack spec under "
                           f"`config: {{{SPEC_KEY}: ...}}`"])
     raw = document["config"][SPEC_KEY]
     if not isinstance(raw, dict):
-        raise StackError([f"{path}: {SPEC_KEY}: must be a mapping (got {_show(raw)})"])
+        raise StackError([f"{shown}: {SPEC_KEY}: must be a mapping (got {_show(raw)})"])
     return raw
 
 
 def load(ref: str | Path, root: Path | None = None) -> StackFile:
     path = resolve(str(ref), root)
     raw = read_raw_spec(path)
-    return StackFile(stack_name_of(path), path, raw, validate_spec(raw, path))
+    return StackFile(stack_name_of(path), path, raw, validate_spec(raw, display(path)))
 
 
 def validate_spec(raw: dict, path: Path | str) -> Spec:
@@ -131,6 +141,9 @@ def error_lines(exc: ValidationError) -> list[str]:
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, SpecRuleError):
             lines.extend(f"{config_path(loc + sub)}: {message}" for sub, message in cause.problems)
+            continue
+        if loc and loc[-1] == "[key]":  # a mapping key (e.g. a tag name) is itself invalid
+            lines.append(f"{config_path(loc[:-1])}: key {_message(error, loc)}")
             continue
         lines.append(f"{config_path(loc)}: {_message(error, loc)}")
     return lines
@@ -153,8 +166,9 @@ def _message(error: dict, loc: tuple) -> str:
     if kind == "missing":
         return "required key is missing"
     message = error["msg"].removeprefix("Value error, ")
-    if kind in ("string_pattern_mismatch",):
-        message = f"invalid format (must match {error['ctx']['pattern']})"
+    if kind == "string_pattern_mismatch":
+        pattern = error["ctx"]["pattern"]
+        message = f"invalid format: {PATTERN_HELP.get(pattern, f'must match {pattern}')}"
     return f"{message} (got {_show(error.get('input'))})"
 
 

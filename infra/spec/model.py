@@ -23,15 +23,26 @@ Environment = Literal["dev", "staging", "prod"]
 SizeClass = Literal["cpu-small", "cpu-medium", "cpu-large", "gpu-small", "gpu-large"]
 Path = tuple[str | int, ...]
 
-Slug = Annotated[str, StringConstraints(min_length=2, max_length=24,
-                                        pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")]
-Email = Annotated[str, StringConstraints(max_length=254,
-                                         pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
-CostCenter = Annotated[str, StringConstraints(min_length=1, max_length=63,
-                                              pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=63,
-                                          pattern=r"^[a-z][a-z0-9_-]*$")]
-TagValue = Annotated[str, StringConstraints(max_length=63, pattern=r"^[a-z0-9_-]*$")]
+SLUG_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+COST_CENTER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+TAG_KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"
+TAG_VALUE_PATTERN = r"^[a-z0-9_-]*$"
+# What each pattern means, for error messages people can act on.
+PATTERN_HELP = {
+    SLUG_PATTERN: "use lowercase letters, digits and single hyphens, starting with a letter",
+    EMAIL_PATTERN: "use an e-mail address such as team@example.com",
+    COST_CENTER_PATTERN: "use letters, digits, '_' and '-'",
+    TAG_KEY_PATTERN: "tag keys must be valid on every cloud: lowercase letters, digits, '_' and '-', "
+                     "starting with a letter",
+    TAG_VALUE_PATTERN: "tag values must be valid on every cloud: lowercase letters, digits, '_' and '-'",
+}
+
+Slug = Annotated[str, StringConstraints(min_length=2, max_length=24, pattern=SLUG_PATTERN)]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
+CostCenter = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=COST_CENTER_PATTERN)]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=TAG_KEY_PATTERN)]
+TagValue = Annotated[str, StringConstraints(max_length=63, pattern=TAG_VALUE_PATTERN)]
 
 # Serving/training images and artifacts: a registry reference or an object-store path.
 Image = Annotated[str, StringConstraints(min_length=3, max_length=512, pattern=r"^[^\s]+$")]

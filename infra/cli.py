@@ -1,0 +1,102 @@
+"""The `mlops` command: validate, plan, schema (and check once the policy pack is present).
+
+Exit codes (DESIGN.md contract): 0 fine, 1 a mandatory policy violation, 2 invalid input or usage;
+problems go to stderr, one line each, naming the file and the config path.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from infra import stackfile
+from infra.stackfile import StackError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Plan, validate and check MLOps platform stacks on AWS, Azure and GCP.")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+StackArgs = Annotated[list[str] | None, typer.Argument(
+    help="Stack names (e.g. aws-dev) or paths to stack files.", show_default=False)]
+AllOption = Annotated[bool, typer.Option("--all", help="Every stack in stacks/.")]
+
+
+def fail(lines: list[str], code: int = 2) -> NoReturn:
+    for line in lines:
+        err.print(line, markup=False)
+    raise typer.Exit(code)
+
+
+def stack_refs(stacks: list[str] | None, all_stacks: bool) -> list[str]:
+    if all_stacks and stacks:
+        fail(["usage: give stack names or --all, not both"])
+    if all_stacks:
+        paths = stackfile.all_stack_paths()
+        if not paths:
+            fail([f"{stackfile.display(stackfile.stacks_dir())}: no stack files (Pulumi.*.yaml) found"])
+        return [str(p) for p in paths]
+    if not stacks:
+        fail(["usage: give at least one stack name or path, or --all"])
+    return stacks
+
+
+def load_all(refs: list[str]) -> list[stackfile.StackFile]:
+    """Load every stack, reporting all problems of all files before exiting."""
+    loaded, problems = [], []
+    for ref in refs:
+        try:
+            loaded.append(stackfile.load(ref))
+        except StackError as exc:
+            problems.extend(exc.lines)
+    if problems:
+        fail(problems)
+    return loaded
+
+
+@app.command()
+def validate(stacks: StackArgs = None, all_stacks: AllOption = False) -> None:
+    """Check stack files against the schema (exit 2 with one line per problem)."""
+    loaded = load_all(stack_refs(stacks, all_stacks))
+    for stack in loaded:
+        out.print(f"{stackfile.display(stack.path)}: ok ({stack.spec.cloud}, {stack.spec.environment})")
+
+
+@app.command()
+def plan(
+    stack: Annotated[str, typer.Argument(help="Stack name (e.g. aws-dev) or path to a stack file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan document (JSON).")] = False,
+    preview: Annotated[bool, typer.Option("--preview", help="Leave provider-computed outputs unknown.")] = False,
+) -> None:
+    """Show what `pulumi up` would create, offline: no Pulumi CLI, no credentials."""
+    from infra.engine import PlanError, plan_stack
+    from infra.program import CloudUnavailable
+
+    (loaded,) = load_all([stack])
+    try:
+        result = plan_stack(loaded, preview=preview)
+    except CloudUnavailable as exc:
+        fail([f"{stackfile.display(loaded.path)}: mlops:spec.cloud: {exc}"])
+    except PlanError as exc:
+        fail([str(exc)])
+    if as_json:
+        print(json.dumps(result.document(), indent=2, sort_keys=False))
+    else:
+        from infra.render import print_plan
+
+        print_plan(result, out)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a stack file (for editors and CI)."""
+    from infra.jsonschema import stack_file_schema
+
+    print(json.dumps(stack_file_schema(), indent=2))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,119 @@
+"""The offline plan engine: faithful capture of registrations, isolation between stacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from infra.engine import PlanError, plan_stack
+from infra.stackfile import StackFile, validate_spec
+from infra.tagging import REQUIRED_TAGS, tag_transformation
+
+RAW = {"team": "fraud", "cloud": "aws", "environment": "dev", "region": "us-east-1",
+       "owner": "a@example.com", "cost_center": "cc-1"}
+
+
+def stack(name: str = "unit-aws-dev", **changes) -> StackFile:
+    raw = {**RAW, **changes}
+    return StackFile(name, Path(f"Pulumi.{name}.yaml"), raw, validate_spec(raw, name))
+
+
+class Store(pulumi.ComponentResource):
+    def __init__(self, name: str, protect: bool, opts=None):
+        super().__init__("mlops:test:Store", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = pulumi.CustomResource(
+            "test:index:Bucket", f"{name}-bucket", {"bucketName": name, "tags": None},
+            child.merge(pulumi.ResourceOptions(protect=protect, retain_on_delete=protect)))
+        self.policy = pulumi.CustomResource(
+            "test:index:BucketPolicy", f"{name}-policy", {"bucket": self.bucket.id, "policyDoc": "{}"},
+            child.merge(pulumi.ResourceOptions(depends_on=[self.bucket])))
+        self.register_outputs({"bucket": self.bucket.id})
+
+
+def program():
+    """A small program using only the core SDK, reading its spec like the real one."""
+    spec = pulumi.Config("mlops").require_object("spec")
+    provider = pulumi.ProviderResource("test", "regional", {"region": spec["region"]})
+    pulumi.runtime.register_stack_transformation(tag_transformation("aws", {t: spec["team"] for t in REQUIRED_TAGS}))
+    store = Store("data", protect=spec["environment"] == "prod", opts=pulumi.ResourceOptions(providers=[provider]))
+    pulumi.export("bucket", store.bucket.id)
+    pulumi.export("team", spec["team"])
+
+
+def by_name(plan):
+    return {r.name: r for r in plan.resources}
+
+
+def test_captures_parent_dependencies_and_options():
+    plan = plan_stack(stack(environment="prod", serving={"enabled": False}, network={"mode": "private"},
+                            storage={"customer_managed_keys": True}, budget={"monthly_usd": 500}), program=program)
+    resources = by_name(plan)
+    component, bucket, policy = resources["data"], resources["data-bucket"], resources["data-policy"]
+    assert component.custom is False and component.parent == plan.stack_urn
+    assert bucket.parent == component.urn and policy.parent == component.urn
+    assert bucket.protect and bucket.retain_on_delete
+    assert not policy.protect and not policy.retain_on_delete
+    assert policy.dependencies == [bucket.urn]
+    assert policy.property_dependencies["bucket"] == [bucket.urn]
+    assert bucket.provider == resources["regional"].urn
+
+
+def test_inputs_are_camel_case_as_sent_and_outputs_resolve():
+    plan = plan_stack(stack(), program=program)
+    bucket = by_name(plan)["data-bucket"]
+    assert bucket.inputs["bucketName"] == "data"
+    assert by_name(plan)["data-policy"].inputs["bucket"] == "data-bucket-id"
+    assert plan.outputs == {"bucket": "data-bucket-id", "team": "fraud"}
+
+
+def test_stack_transformation_reaches_nested_resources():
+    bucket = by_name(plan_stack(stack(), program=program))["data-bucket"]
+    assert set(REQUIRED_TAGS) <= set(bucket.inputs["tags"])
+
+
+def test_preview_leaves_computed_outputs_unknown():
+    plan = plan_stack(stack(), preview=True, program=program)
+    assert by_name(plan)["data-policy"].inputs["bucket"] == "<unknown>"
+    assert plan.outputs["bucket"] == "<unknown>"
+    assert plan.outputs["team"] == "fraud"
+
+
+def test_several_stacks_in_one_process_do_not_share_state():
+    calls = []
+
+    def tagged_once():
+        if not calls:  # only the first stack registers a transformation
+            pulumi.runtime.register_stack_transformation(tag_transformation("aws", {"team": "first"}))
+        calls.append(1)
+        pulumi.CustomResource("test:index:Bucket", "b", {"tags": None})
+
+    first = plan_stack(stack("one"), program=tagged_once)
+    second = plan_stack(stack("two"), program=tagged_once)
+    assert first.resources[0].inputs["tags"] == {"team": "first"}
+    assert "tags" not in second.resources[0].inputs  # the first stack's transformation did not leak
+    assert first.resources[0].urn.startswith("urn:pulumi:one::mlops::")
+    assert second.resources[0].urn.startswith("urn:pulumi:two::mlops::")
+
+
+def test_repeated_plans_are_identical():
+    first = plan_stack(stack(), program=program).document()
+    second = plan_stack(stack(), program=program).document()
+    assert first == second
+
+
+def test_program_errors_name_the_stack():
+    def broken():
+        raise ValueError("bad wiring")
+
+    with pytest.raises(PlanError, match=r"Pulumi.unit-aws-dev.yaml: planning failed: ValueError: bad wiring"):
+        plan_stack(stack(), program=broken)
+
+
+def test_document_has_the_contract_keys():
+    document = plan_stack(stack(), program=program).document()
+    assert set(document) == {"stack", "cloud", "environment", "resources", "outputs", "cost", "policy"}
+    assert set(document["resources"][0]) == {"urn", "type", "name", "custom", "inputs", "parent",
+                                             "dependencies", "provider", "protect", "retainOnDelete"}
