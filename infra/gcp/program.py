@@ -1,0 +1,68 @@
+"""The GCP platform: `deploy(ctx)` wires the components together and returns the stack outputs."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from infra.context import StackContext
+from infra.gcp.budget import Budget
+from infra.gcp.datalake import DataLake
+from infra.gcp.encryption import Encryption
+from infra.gcp.identity import Identity
+from infra.gcp.kubernetes import Kubernetes
+from infra.gcp.monitoring import Monitoring
+from infra.gcp.network import Network
+from infra.gcp.registry import Registry
+from infra.gcp.retraining import Retraining
+from infra.gcp.services import Services
+from infra.gcp.vertex import Vertex
+from infra.gcp.workbench import Workbench
+
+
+def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
+    spec = ctx.spec
+    project = spec.gcp.project_id
+    provider = gcp.Provider(
+        "gcp", project=project, region=spec.region,
+        # The Budgets API needs a quota project when called with user credentials.
+        billing_project=project, user_project_override=True)
+    top = pulumi.ResourceOptions(providers=[provider])
+    project_number = gcp.organizations.get_project_output(
+        project_id=project, opts=pulumi.InvokeOptions(provider=provider)).number
+
+    services = Services("services", ctx, opts=top)
+    encryption = (Encryption("encryption", ctx, services, project_number, opts=top)
+                  if spec.storage.customer_managed_keys else None)
+    datalake = DataLake("datalake", ctx, services, encryption, opts=top)
+    registry = Registry("registry", ctx, services, encryption, opts=top)
+    identity = Identity("identity", ctx, services, datalake, registry, opts=top)
+    network = Network("network", ctx, services, opts=top)
+    vertex = Vertex("vertex", ctx, services, encryption, opts=top)
+    Workbench("workbench", ctx, services, identity, network, encryption, opts=top)
+    kubernetes = (Kubernetes("kubernetes", ctx, services, identity, network, encryption, opts=top)
+                  if spec.kubernetes.enabled else None)
+    drift_policy = f"{spec.team} {spec.environment}: model drift"
+    retraining = Retraining("retraining", ctx, services, datalake, registry, identity, encryption,
+                            drift_policy, opts=top)
+    monitoring = Monitoring(
+        "monitoring", ctx, services, project_number=project_number, topic=retraining.topic,
+        function_name=retraining.function_name, drift_policy=drift_policy,
+        endpoint_id=vertex.endpoint_id, cluster_name=kubernetes.cluster_name if kubernetes else None, opts=top)
+    Budget("budget", ctx, services, project_number, monitoring.channel_ids, opts=top)
+
+    return {
+        "project_id": project,
+        "data_bucket": datalake.data.name,
+        "artifacts_bucket": datalake.artifacts.name,
+        "monitoring_bucket": datalake.monitoring.name,
+        "registry_url": registry.url,
+        **{f"{key.replace('-', '_')}_service_account": email for key, email in identity.emails.items()},
+        "endpoint_id": vertex.endpoint_id,
+        "tensorboard_id": vertex.tensorboard.id,
+        "gke_cluster_name": kubernetes.cluster_name if kubernetes else None,
+        "gke_cluster_endpoint": kubernetes.endpoint if kubernetes else None,
+        "drift_topic": retraining.topic.id,
+        "dashboard_url": monitoring.dashboard_url,
+        "kms_key_id": encryption.key_id if encryption else None,
+    }

@@ -1,0 +1,115 @@
+"""Retraining: the drift topic, the scheduled drift check, and the Cloud Function that runs the
+check and submits the training pipeline when the drift alert fires (see DRIFT.md)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+import pulumi
+import pulumi_gcp as gcp
+
+from infra.context import StackContext
+from infra.gcp.common import child
+from infra.gcp.datalake import DataLake
+from infra.gcp.encryption import Encryption
+from infra.gcp.identity import Identity
+from infra.gcp.registry import Registry
+from infra.gcp.services import Services
+
+RUNTIME = Path(__file__).resolve().parent / "runtime"
+RUNTIME_FILES = ("main.py", "drift.py", "requirements.txt")
+CRON = {"hourly": "0 * * * *", "daily": "0 6 * * *", "weekly": "0 6 * * 1"}
+DRIFT_CHECK = {"kind": "drift_check"}
+
+
+def source_digest() -> str:
+    """Hash of the function's source: a new object name (and a rebuild) exactly when it changes."""
+    h = hashlib.sha256()
+    for name in RUNTIME_FILES:
+        h.update(name.encode() + b"\0" + (RUNTIME / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], monitoring: pulumi.Input[str],
+                         pipelines_sa: pulumi.Input[str], drift_policy: str,
+                         kms_key: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]]:
+    m = ctx.spec.monitoring
+    env: dict[str, pulumi.Input[str]] = {
+        "PROJECT_ID": ctx.spec.gcp.project_id,
+        "REGION": ctx.spec.region,
+        "PIPELINE_TEMPLATE": pulumi.Output.concat("gs://", artifacts, "/pipelines/training.json"),
+        "PIPELINE_ROOT": pulumi.Output.concat("gs://", artifacts, "/pipeline-root"),
+        "PIPELINE_SERVICE_ACCOUNT": pipelines_sa,
+        "BASELINE_URI": pulumi.Output.concat("gs://", artifacts, "/monitoring/baseline.json"),
+        "WINDOW_URI": pulumi.Output.concat("gs://", monitoring, "/capture/"),
+        "STATE_BUCKET": monitoring,
+        "DRIFT_THRESHOLD": str(m.drift_threshold),
+        "COOLDOWN_HOURS": str(m.retrain_cooldown_hours),
+        "RETRAIN_ON_DRIFT": str(m.retrain_on_drift).lower(),
+        "DRIFT_POLICY": drift_policy,
+    }
+    if kms_key is not None:
+        env["KMS_KEY"] = kms_key
+    return env
+
+
+class Retraining(pulumi.ComponentResource):
+    """`retraining.topic` (for the monitoring channel) and `retraining.function_name` (for the
+    drift log metric)."""
+
+    def __init__(self, name: str, ctx: StackContext, services: Services, datalake: DataLake,
+                 registry: Registry, identity: Identity, encryption: Encryption | None,
+                 drift_policy: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:gcp:Retraining", name, None, opts)
+        spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
+        kms = encryption.key_id if encryption else None
+        self.topic = gcp.pubsub.Topic(
+            f"{name}-topic", name=ctx.name("gcp_generic", "drift"), project=project, kms_key_name=kms,
+            message_storage_policy={"allowed_persistence_regions": [region]},
+            message_retention_duration="86400s",
+            opts=child(self, services.apis("pubsub") + (encryption.grants if encryption else [])))
+        source = gcp.storage.BucketObject(
+            f"{name}-source", bucket=datalake.artifacts.name,
+            name=f"functions/drift-retrain-{source_digest()}.zip", content_type="application/zip",
+            source=pulumi.AssetArchive({f: pulumi.FileAsset(str(RUNTIME / f)) for f in RUNTIME_FILES}),
+            opts=child(self))
+        self.function_name = ctx.name("gcp_generic", "drift-retrain")
+        retrain_sa = identity.emails["retrain"]
+        self.function = gcp.cloudfunctionsv2.Function(
+            f"{name}-function", name=self.function_name, project=project, location=region,
+            description="Scheduled drift check and drift-triggered retraining",
+            build_config={
+                "runtime": "python312", "entry_point": "handle",
+                "source": {"storage_source": {"bucket": datalake.artifacts.name, "object": source.name}},
+                "service_account": identity.accounts["builder"].name,
+                "docker_repository": registry.repository.id,
+            },
+            service_config={
+                "min_instance_count": 0, "max_instance_count": 2, "available_memory": "512Mi",
+                "timeout_seconds": 540, "ingress_settings": "ALLOW_INTERNAL_ONLY",
+                "all_traffic_on_latest_revision": True, "service_account_email": retrain_sa,
+                "environment_variables": function_environment(
+                    ctx, artifacts=datalake.artifacts.name, monitoring=datalake.monitoring.name,
+                    pipelines_sa=identity.emails["pipelines"], drift_policy=drift_policy, kms_key=kms),
+            },
+            event_trigger={
+                "trigger_region": region, "event_type": "google.cloud.pubsub.topic.v1.messagePublished",
+                "pubsub_topic": self.topic.id, "retry_policy": "RETRY_POLICY_DO_NOT_RETRY",
+                "service_account_email": retrain_sa,
+            },
+            opts=child(self, services.apis("cloudfunctions", "cloudbuild", "run", "eventarc")))
+        # The trigger's identity may invoke this function's service, and nothing else.
+        gcp.cloudrunv2.ServiceIamMember(
+            f"{name}-invoker", project=project, location=region, name=self.function.name,
+            role="roles/run.invoker", member=pulumi.Output.concat("serviceAccount:", retrain_sa),
+            opts=child(self))
+        self.schedule = gcp.cloudscheduler.Job(
+            f"{name}-schedule", name=ctx.name("gcp_generic", "drift-check"), project=project, region=region,
+            description="Scheduled drift check", schedule=CRON[spec.monitoring.schedule], time_zone="Etc/UTC",
+            pubsub_target={"topic_name": self.topic.id, "attributes": dict(DRIFT_CHECK),
+                           "data": base64.b64encode(json.dumps(DRIFT_CHECK).encode()).decode()},
+            opts=child(self, services.apis("cloudscheduler")))
+        self.register_outputs({"topic": self.topic.id, "function": self.function.name})

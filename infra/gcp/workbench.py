@@ -1,0 +1,62 @@
+"""Workbench: one private, shielded Vertex AI Workbench instance per data scientist (not in prod)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from infra.context import StackContext
+from infra.gcp.common import child, zone_of
+from infra.gcp.encryption import Encryption
+from infra.gcp.identity import Identity
+from infra.gcp.network import Network
+from infra.gcp.services import Services
+from infra.spec.model import Person
+
+
+def owner_email(person: Person) -> str | None:
+    """Workbench owners must be single users: `user:alice@x` -> `alice@x`; groups get none."""
+    kind, _, email = person.principal.partition(":")
+    return email if kind == "user" else None
+
+
+class Workbench(pulumi.ComponentResource):
+    def __init__(self, name: str, ctx: StackContext, services: Services, identity: Identity,
+                 network: Network, encryption: Encryption | None,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:gcp:Workbench", name, None, opts)
+        spec = ctx.spec
+        self.instances: dict[str, gcp.workbench.Instance] = {}
+        if ctx.is_prod:  # prod data is reached through pipelines, never interactively
+            self.register_outputs({})
+            return
+        machine = spec.sku("cpu-small", None).name
+        disk = {"disk_size_gb": 150, "disk_type": "PD_BALANCED"}
+        if encryption:
+            disk.update(disk_encryption="CMEK", kms_key=encryption.key_id)
+        depends = services.apis("notebooks", "compute") + (encryption.grants if encryption else [])
+        for person in spec.access.data_scientists:
+            email = owner_email(person)
+            if email is None:
+                continue
+            self.instances[person.name] = gcp.workbench.Instance(
+                f"{name}-{person.name}", name=ctx.name("gcp_generic", f"wb-{person.name}"),
+                project=spec.gcp.project_id, location=zone_of(spec.region), instance_owners=[email],
+                disable_proxy_access=False,
+                gce_setup={
+                    "machine_type": machine,
+                    "disable_public_ip": True,
+                    "network_interfaces": [{"network": network.network, "subnet": network.subnetwork}],
+                    "service_accounts": [{"email": identity.emails["notebooks"]}],
+                    "shielded_instance_config": {"enable_secure_boot": True, "enable_vtpm": True,
+                                                 "enable_integrity_monitoring": True},
+                    "boot_disk": disk,
+                    "data_disks": disk,
+                    "metadata": {
+                        "idle-timeout-seconds": str(spec.training.idle_scale_down_minutes * 60),
+                        "notebook-disable-root": "true",
+                        "notebook-disable-downloads": "true",
+                    },
+                },
+                opts=child(self, depends))
+        self.register_outputs({"instances": sorted(self.instances)})
