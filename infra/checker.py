@@ -1,0 +1,274 @@
+"""The offline policy check: run the objects in `policies.POLICIES` on offline plans.
+
+The plan's resources are handed to each policy exactly as the Pulumi engine would hand them to a
+policy pack: the real `pulumi_policy` argument classes, inputs behind its unknown-checking proxy
+(the plan's `"<unknown>"` becomes the engine's unknown sentinel), stack resources with their
+property dependencies. Each violation gets the enforcement level its rule has in the resource's
+environment (tag/label, else the stack's), as `policies/config/<env>.json` sets it for a preview.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+
+from infra.engine.plan import UNKNOWN, Plan, PlannedResource
+
+MARKER = "<!-- mlops-check -->"
+
+
+@dataclass
+class StackReport:
+    """The check of one stack: violations (plan document contract) and its cost estimate."""
+
+    stack: str
+    cloud: str
+    environment: str
+    resources: int
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    cost: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def count(self, enforcement: str) -> int:
+        return sum(1 for v in self.violations if v["enforcement"] == enforcement)
+
+    def document(self) -> dict[str, Any]:
+        return {"stack": self.stack, "cloud": self.cloud, "environment": self.environment,
+                "resources": self.resources, "violations": self.violations,
+                "cost": self.cost, "error": self.error,
+                "policies": {name: policy_info(name) for name in sorted({v["policy"] for v in self.violations})}}
+
+
+# ---- running the pack --------------------------------------------------------------------------
+
+def _engine_value(value: Any) -> Any:
+    """Plan values as the engine sends them to a policy pack: unknowns as the unknown sentinel."""
+    if value == UNKNOWN:
+        return UNKNOWN_STRING_VALUE
+    if isinstance(value, dict):
+        return {k: _engine_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_engine_value(v) for v in value]
+    return value
+
+
+def _options(r: PlannedResource) -> PolicyResourceOptions:
+    opts = PolicyResourceOptions(protect=r.protect, ignore_changes=[], delete_before_replace=None,
+                                 aliases=[], custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+                                 additional_secret_outputs=[], parent=r.parent)
+    # Not part of pulumi_policy's options (a real preview does not send it); rules read it if present.
+    opts.retain_on_delete = r.retain_on_delete  # type: ignore[attr-defined]
+    return opts
+
+
+def _provider(r: PlannedResource) -> PolicyProviderResource | None:
+    if not r.provider:
+        return None
+    urn = r.provider.split("::")
+    ref = r.provider.rsplit("::", 1)[0] if r.provider.count("::") > 3 else r.provider
+    type_ = urn[2] if len(urn) > 2 else ""
+    return PolicyProviderResource(type_, {}, ref, ref.rsplit("::", 1)[-1])
+
+
+def _stack_tags(plan: Plan) -> dict[str, str]:
+    return {"environment": plan.environment, "stack": plan.stack, "cloud": plan.cloud}
+
+
+def _config_for(name: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
+    entry = dict((config or {}).get(name) or {})
+    level = entry.pop("enforcementLevel", None)
+    if level is not None:
+        entry["levels"] = {env: level for env in ("dev", "staging", "prod")}
+    return entry
+
+
+def _stack_policy_resources(plan: Plan) -> list[PolicyResource]:
+    views: dict[str, PolicyResource] = {}
+    for r in plan.resources:
+        views[r.urn] = PolicyResource(r.type, unknown_checking_proxy(_engine_value(r.inputs)), r.urn, r.name,
+                                      _options(r), _provider(r), None, [], {})
+    for r in plan.resources:
+        view = views[r.urn]
+        view.parent = views.get(r.parent) if r.parent else None
+        view.dependencies = [views[d] for d in r.dependencies if d in views]
+        view.property_dependencies = {k: [views[d] for d in urns if d in views]
+                                      for k, urns in r.property_dependencies.items()}
+    return list(views.values())
+
+
+def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Violations of every policy in the pack on `plan`, each `{"policy", "enforcement", "urn",
+    "message"}` (DESIGN.md plan document). `config` is a policy-pack config (name -> settings)."""
+    from policies import POLICIES, RULES_BY_NAME
+    from policies.core import environment_of, level_for, plain, stack_environment, stack_resources
+
+    violations: list[dict[str, Any]] = []
+    tags = _stack_tags(plan)
+    inputs = {r.urn: unknown_checking_proxy(_engine_value(r.inputs)) for r in plan.resources}
+    stack_views = _stack_policy_resources(plan)
+    plain_views = stack_resources(stack_views)
+    for policy in POLICIES:
+        rule = RULES_BY_NAME[policy.name]
+        settings = _config_for(policy.name, config)
+        # Like policies/config/<env>.json in a real preview: untagged resources take the stack's.
+        settings.setdefault("environment", plan.environment)
+        merged = {**settings}
+
+        def report(env: str | None, default_urn: str | None):
+            level = level_for(rule, env or plan.environment, merged)
+
+            def report_violation(message: str, urn: str | None = None) -> None:
+                if level != "disabled":
+                    violations.append({"policy": policy.name, "enforcement": level,
+                                       "urn": urn if urn is not None else default_urn, "message": message})
+            return report_violation
+
+        try:
+            if isinstance(policy, StackValidationPolicy):
+                env = stack_environment(plain_views, settings) or plan.environment
+                policy.validate(StackValidationArgs(stack_views, settings, tags), report(env, None))
+                continue
+            assert isinstance(policy, ResourceValidationPolicy)
+            for r in plan.resources:
+                if not rule.applies_to(r.type):
+                    continue
+                args = ResourceValidationArgs(r.type, inputs[r.urn], r.urn, r.name, _options(r), _provider(r),
+                                              settings, tags)
+                env = environment_of(r.type, plain(inputs[r.urn]), settings) or plan.environment
+                policy.validate(args, report(env, r.urn))
+        except UnknownValueError:
+            continue  # the engine reports these as advisory diagnostics during preview
+    order = {"mandatory": 0, "advisory": 1}
+    violations.sort(key=lambda v: (order.get(v["enforcement"], 2), v["policy"], v["urn"] or "", v["message"]))
+    return violations
+
+
+def policy_info(name: str) -> dict[str, Any]:
+    """Report metadata of one policy: description, remediation, severity, docs link, group, cloud."""
+    from policies import RULES_BY_NAME
+
+    rule = RULES_BY_NAME[name]
+    return {"description": rule.description, "remediation": rule.remediation, "severity": rule.severity,
+            "url": rule.url, "group": rule.group, "cloud": rule.cloud, "kind": rule.kind}
+
+
+def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, Any] | None = None) -> StackReport:
+    """Plan one stack (name or path) offline and check it. Invalid stack files raise StackError."""
+    from infra import stackfile
+    from infra.cost import estimate
+    from infra.engine import PlanError, plan_stack
+    from infra.program import CloudUnavailable
+
+    stack = stackfile.load(ref, root)
+    spec = stack.spec
+    try:
+        plan = plan_stack(stack)
+    except (PlanError, CloudUnavailable) as exc:
+        return StackReport(stack.name, spec.cloud, spec.environment, 0, error=str(exc))
+    return StackReport(stack.name, plan.cloud, plan.environment, sum(1 for r in plan.resources if r.custom),
+                       check_plan(plan, config), estimate(plan, spec))
+
+
+def check_stacks(stack_refs: Iterable[str | Path], root: Path | None = None,
+                 config: Mapping[str, Any] | None = None) -> list[StackReport]:
+    return [check_stack(ref, root, config) for ref in stack_refs]
+
+
+def exit_code(results: Iterable[StackReport]) -> int:
+    """1 on any mandatory violation, 2 if a stack could not be planned, else 0."""
+    results = list(results)
+    if any(r.count("mandatory") for r in results):
+        return 1
+    if any(r.error for r in results):
+        return 2
+    return 0
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+
+def _usd(value: float | None) -> str:
+    return "n/a" if value is None else f"${value:,.2f}"
+
+
+def render_json(results: Iterable[StackReport]) -> str:
+    return json.dumps({"stacks": [r.document() for r in results]}, indent=2, sort_keys=False)
+
+
+def render_text(results: Iterable[StackReport]) -> str:
+    lines: list[str] = []
+    for r in results:
+        if r.error:
+            lines.append(f"{r.stack}: ERROR {r.error}")
+            continue
+        lines.append(f"{r.stack} ({r.cloud}, {r.environment}): {r.resources} resources, "
+                     f"{r.count('mandatory')} mandatory, {r.count('advisory')} advisory; "
+                     f"~{_usd(r.cost.get('monthly_usd'))}/month (idle {_usd(r.cost.get('idle_monthly_usd'))})")
+        for v in r.violations:
+            lines.append(f"  [{v['enforcement']}] {v['policy']}: {v['message']}")
+            lines.append(f"      at {v['urn'] or '(stack)'}")
+            lines.append(f"      fix: {policy_info(v['policy'])['remediation']}")
+    return "\n".join(lines) + "\n"
+
+
+def _short(urn: str | None) -> str:
+    return "(stack)" if not urn else urn.rsplit("::", 1)[-1]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(results: Iterable[StackReport]) -> str:
+    """A PR comment: summary table, then each stack's violations with remediation, then cost."""
+    results = list(results)
+    mandatory = sum(r.count("mandatory") for r in results)
+    status = "❌ mandatory violations block this change" if mandatory else "✅ no mandatory violations"
+    out = [MARKER, "## MLOps policy check", "", status, "",
+           "| Stack | Cloud | Env | Resources | Mandatory | Advisory | Monthly cost | Idle cost |",
+           "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        if r.error:
+            out.append(f"| `{r.stack}` | {r.cloud} | {r.environment} | - | error | - | - | - |")
+            continue
+        out.append(f"| `{r.stack}` | {r.cloud} | {r.environment} | {r.resources} | {r.count('mandatory')} | "
+                   f"{r.count('advisory')} | {_usd(r.cost.get('monthly_usd'))} | "
+                   f"{_usd(r.cost.get('idle_monthly_usd'))} |")
+    for r in results:
+        out += ["", f"### `{r.stack}`", ""]
+        if r.error:
+            out += [f"Could not plan: `{_cell(r.error)}`"]
+            continue
+        if r.violations:
+            out += ["| Enforcement | Policy | Resource | Message |", "| --- | --- | --- | --- |"]
+            out += [f"| {v['enforcement']} | `{v['policy']}` | `{_short(v['urn'])}` | {_cell(v['message'])} |"
+                    for v in r.violations]
+            out += ["", "**Remediation**", ""]
+            for name in dict.fromkeys(v["policy"] for v in r.violations):
+                info = policy_info(name)
+                link = f" ([docs]({info['url']}))" if info["url"] else ""
+                out.append(f"- `{name}`: {info['remediation']}{link}")
+        else:
+            out.append("No violations.")
+        items = sorted(r.cost.get("items", []), key=lambda i: -i["monthly_usd"])
+        out += ["", f"<details><summary>Cost estimate: {_usd(r.cost.get('monthly_usd'))}/month, idle "
+                f"{_usd(r.cost.get('idle_monthly_usd'))}</summary>", "",
+                "| Resource | USD/month | Basis |", "| --- | ---: | --- |"]
+        out += [f"| `{_short(i['urn'])}` | {i['monthly_usd']:,.2f} | {_cell(i['basis'])} |" for i in items if i["monthly_usd"]]
+        out += ["", "Assumptions: " + "; ".join(r.cost.get("assumptions", [])) + ".",
+                "", "Not included: " + "; ".join(r.cost.get("excluded", [])) + ".", "", "</details>"]
+    return "\n".join(out) + "\n"
