@@ -135,4 +135,4 @@ class Kubernetes(pulumi.ComponentResource):
             autoscaling={"total_min_node_count": pool.min_nodes, "total_max_node_count": pool.max_nodes,
                          "location_policy": "ANY" if pool.spot else "BALANCED"},
             management={"auto_repair": True, "auto_upgrade": True},
-            node_config=node_config, opts=child(self))
+            node_config=node_config, opts=child(self, encryption.grants if encryption else []))

@@ -1,0 +1,251 @@
+"""Security properties of the GCP plans: storage, IAM, encryption, GKE, network exposure."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pulumi_gcp")
+
+from infra.gcp.identity import FORBIDDEN_ROLES, PROJECT_GRANTS  # noqa: E402
+from tests.gcp.helpers import (ACCOUNT, BUCKET, BUCKET_IAM, CLUSTER, CRYPTO_KEY, ENDPOINT, IAM_TYPES,  # noqa: E402
+                               KEY_IAM, NODE_POOL, PROJECT_IAM, PROJECT_NUMBER, SA_IAM, STACKS, WORKBENCH,
+                               named, one)
+
+PROJECTS = {"gcp-dev": "acme-search-ranking-dev", "gcp-staging": "acme-search-ranking-stg",
+            "gcp-prod": "acme-search-ranking-prd"}
+
+
+def _emails(plan) -> dict[str, str]:
+    return {r.name.removeprefix("identity-"): r.outputs["email"] for r in plan.of_type(ACCOUNT)}
+
+
+# --- storage -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_buckets_use_uniform_access(plan_for, stack):
+    for b in plan_for(stack).of_type(BUCKET):
+        assert b.inputs["uniformBucketLevelAccess"] is True, b.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_buckets_enforce_public_access_prevention(plan_for, stack):
+    for b in plan_for(stack).of_type(BUCKET):
+        assert b.inputs["publicAccessPrevention"] == "enforced", b.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_buckets_keep_versions_and_prune_noncurrent_ones(plan_for, stack):
+    for b in plan_for(stack).of_type(BUCKET):
+        assert b.inputs["versioning"] == {"enabled": True}, b.urn
+        assert any("daysSinceNoncurrentTime" in rule["condition"] for rule in b.inputs["lifecycleRules"]), b.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_buckets_tier_to_nearline_then_archive(plan_for, stack):
+    for b in plan_for(stack).of_type(BUCKET):
+        classes = [r["action"].get("storageClass") for r in b.inputs["lifecycleRules"]]
+        assert classes[:2] == ["NEARLINE", "ARCHIVE"], b.urn
+
+
+@pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])
+def test_buckets_use_the_stack_key_when_cmek_is_on(plan_for, stack):
+    plan = plan_for(stack)
+    key_id = one(plan, CRYPTO_KEY).outputs["id"]
+    for b in plan.of_type(BUCKET):
+        assert b.inputs["encryption"] == {"defaultKmsKeyName": key_id}, b.urn
+
+
+def test_dev_has_no_kms_key_and_google_managed_bucket_encryption(plan_for):
+    plan = plan_for("gcp-dev")
+    assert plan.of_type(CRYPTO_KEY) == []
+    for b in plan.of_type(BUCKET):
+        assert "encryption" not in b.inputs, b.urn
+
+
+def test_prod_buckets_cannot_be_force_destroyed(plan_for):
+    for b in plan_for("gcp-prod").of_type(BUCKET):
+        assert b.inputs["forceDestroy"] is False, b.urn
+
+
+# --- encryption ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])
+def test_key_rotates_every_90_days(plan_for, stack):
+    key = one(plan_for(stack), CRYPTO_KEY)
+    assert key.inputs["rotationPeriod"] == "7776000s", key.urn
+
+
+@pytest.mark.parametrize("agent", ["gs-project-accounts", "gcp-sa-artifactregistry", "gcp-sa-aiplatform"])
+def test_service_agents_may_use_the_key(plan_for, agent):
+    plan = plan_for("gcp-prod")
+    key = one(plan, CRYPTO_KEY)
+    members = {g.inputs["member"]: g for g in plan.of_type(KEY_IAM)}
+    member = f"serviceAccount:service-{PROJECT_NUMBER}@{agent}.iam.gserviceaccount.com"
+    assert member in members, sorted(members)
+    grant = members[member]
+    assert grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter", grant.urn
+    assert grant.inputs["cryptoKeyId"] == key.outputs["id"], grant.urn
+
+
+def test_only_service_agents_may_use_the_key(plan_for):
+    for g in plan_for("gcp-prod").of_type(KEY_IAM):
+        assert g.inputs["member"].startswith(f"serviceAccount:service-{PROJECT_NUMBER}@"), g.urn
+
+
+# --- IAM ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_primitive_roles_anywhere(plan_for, stack):
+    for type_ in IAM_TYPES:
+        for r in plan_for(stack).of_type(type_):
+            assert r.inputs["role"] not in FORBIDDEN_ROLES, r.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_service_account_keys(plan_for, stack):
+    keys = [r.urn for r in plan_for(stack).resources if r.type.startswith("gcp:serviceaccount/key")]
+    assert keys == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_project_level_roles_are_only_the_documented_unavoidable_ones(plan_for, stack):
+    plan = plan_for(stack)
+    emails = _emails(plan)
+    allowed = {(f"serviceAccount:{emails[a]}", role) for a, roles in PROJECT_GRANTS.items() for role, _ in roles}
+    for r in plan.of_type(PROJECT_IAM):
+        assert (r.inputs["member"], r.inputs["role"]) in allowed, r.urn
+        assert r.inputs["project"] == PROJECTS[stack], r.urn
+
+
+def test_storage_roles_are_granted_on_buckets_not_the_project(plan_for):
+    plan = plan_for("gcp-prod")
+    for r in plan.of_type(PROJECT_IAM):
+        assert not r.inputs["role"].startswith("roles/storage."), r.urn
+    bucket_names = {b.inputs["name"] for b in plan.of_type(BUCKET)}
+    for r in plan.of_type(BUCKET_IAM):
+        assert r.inputs["bucket"] in bucket_names, r.urn
+
+
+def test_serving_account_can_only_read_artifacts_and_write_captures(plan_for):
+    plan = plan_for("gcp-prod")
+    member = f"serviceAccount:{_emails(plan)['serving']}"
+    buckets = {b.inputs["name"]: b.name.removeprefix("datalake-") for b in plan.of_type(BUCKET)}
+    grants = {(buckets[r.inputs["bucket"]], r.inputs["role"]) for r in plan.of_type(BUCKET_IAM)
+              if r.inputs["member"] == member}
+    assert grants == {("artifacts", "roles/storage.objectViewer"), ("monitoring", "roles/storage.objectCreator")}
+
+
+def test_pipelines_may_act_as_training_on_the_training_account_only(plan_for):
+    plan = plan_for("gcp-prod")
+    accounts = named(plan, ACCOUNT)
+    grant = one(plan, SA_IAM, "identity-pipelines-actas-training")
+    assert grant.inputs["serviceAccountId"] == accounts["identity-training"].outputs["name"], grant.urn
+    assert grant.inputs["role"] == "roles/iam.serviceAccountUser", grant.urn
+    assert grant.inputs["member"] == f"serviceAccount:{_emails(plan)['pipelines']}", grant.urn
+
+
+# --- GKE ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_cluster_uses_workload_identity(plan_for, stack):
+    cluster = one(plan_for(stack), CLUSTER)
+    assert cluster.inputs["workloadIdentityConfig"] == {"workloadPool": f"{PROJECTS[stack]}.svc.id.goog"}, cluster.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pods_get_gke_metadata_server(plan_for, stack):
+    for pool in plan_for(stack).of_type(NODE_POOL):
+        assert pool.inputs["nodeConfig"]["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}, pool.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_serving_pods_bind_to_the_serving_account(plan_for, stack):
+    plan = plan_for(stack)
+    grant = one(plan, SA_IAM, "kubernetes-wi-serving-model-server")
+    assert grant.inputs["role"] == "roles/iam.workloadIdentityUser", grant.urn
+    assert grant.inputs["member"] == f"serviceAccount:{PROJECTS[stack]}.svc.id.goog[serving/model-server]"
+    assert grant.inputs["serviceAccountId"] == named(plan, ACCOUNT)["identity-serving"].outputs["name"]
+    assert one(plan, CLUSTER).urn in grant.dependencies, grant.urn
+
+
+@pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])
+def test_private_stacks_have_private_nodes(plan_for, stack):
+    cluster = one(plan_for(stack), CLUSTER)
+    assert cluster.inputs["privateClusterConfig"]["enablePrivateNodes"] is True, cluster.urn
+    assert "masterAuthorizedNetworksConfig" in cluster.inputs, cluster.urn
+
+
+def test_public_dev_cluster_has_no_private_config(plan_for):
+    cluster = one(plan_for("gcp-dev"), CLUSTER)
+    assert "privateClusterConfig" not in cluster.inputs, cluster.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_nodes_run_as_the_dedicated_node_account_on_shielded_vms(plan_for, stack):
+    plan = plan_for(stack)
+    email = _emails(plan)["gke-nodes"]
+    for pool in plan.of_type(NODE_POOL):
+        config = pool.inputs["nodeConfig"]
+        assert config["serviceAccount"] == email, pool.urn
+        assert config["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_cluster_has_no_default_pool_and_enforces_network_policy(plan_for, stack):
+    inputs = one(plan_for(stack), CLUSTER).inputs
+    assert (inputs["removeDefaultNodePool"], inputs["initialNodeCount"]) == (True, 1)
+    assert inputs["datapathProvider"] == "ADVANCED_DATAPATH"
+    assert inputs["enableShieldedNodes"] is True
+
+
+@pytest.mark.parametrize("stack,expected", [("gcp-dev", False), ("gcp-staging", False), ("gcp-prod", True)])
+def test_cluster_deletion_protection_only_in_prod(plan_for, stack, expected):
+    cluster = one(plan_for(stack), CLUSTER)
+    assert cluster.inputs["deletionProtection"] is expected, cluster.urn
+
+
+@pytest.mark.parametrize("stack,location", [("gcp-dev", "us-central1-a"), ("gcp-prod", "us-central1")])
+def test_cluster_is_zonal_in_dev_and_regional_in_prod(plan_for, stack, location):
+    cluster = one(plan_for(stack), CLUSTER)
+    assert cluster.inputs["location"] == location, cluster.urn
+
+
+def test_dev_user_pool_uses_spot_vms(plan_for):
+    pool = one(plan_for("gcp-dev"), NODE_POOL, "kubernetes-user")
+    assert pool.inputs["nodeConfig"]["spot"] is True, pool.urn
+
+
+def test_prod_gpu_pool_is_tainted_with_matching_accelerators(plan_for):
+    pool = one(plan_for("gcp-prod"), NODE_POOL, "kubernetes-gpu")
+    config = pool.inputs["nodeConfig"]
+    assert config["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}], pool.urn
+    assert config["machineType"] == "g2-standard-4"
+    assert [(a["type"], a["count"]) for a in config["guestAccelerators"]] == [("nvidia-l4", 1)]
+
+
+# --- Vertex and Workbench -------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])
+def test_private_endpoints_use_private_service_connect(plan_for, stack):
+    endpoint = one(plan_for(stack), ENDPOINT)
+    assert endpoint.inputs["privateServiceConnectConfig"] == {
+        "enablePrivateServiceConnect": True, "projectAllowlists": [PROJECTS[stack]]}, endpoint.urn
+    assert "dedicatedEndpointEnabled" not in endpoint.inputs
+
+
+def test_dev_has_no_endpoint_because_serving_is_off(plan_for):
+    assert plan_for("gcp-dev").of_type(ENDPOINT) == []
+
+
+def test_workbench_instances_are_private_and_shielded(plan_for):
+    instance = one(plan_for("gcp-dev"), WORKBENCH)
+    setup = instance.inputs["gceSetup"]
+    assert setup["disablePublicIp"] is True, instance.urn
+    assert setup["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableVtpm": True,
+                                               "enableIntegrityMonitoring": True}
+    assert instance.inputs["instanceOwners"] == ["carol@example.com"]
+    assert setup["serviceAccounts"] == [{"email": _emails(plan_for("gcp-dev"))["notebooks"]}]
+
+
+def test_prod_has_no_workbench(plan_for):
+    assert plan_for("gcp-prod").of_type(WORKBENCH) == []
