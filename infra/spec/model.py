@@ -270,6 +270,10 @@ class AccessSpec(Strict):
 class AwsSettings(Strict):
     vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")] | None = None
     subnet_ids: list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = []
+    drift_features: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,200}$")]] = Field(
+        [], max_length=20,
+        description="Features whose Model Monitor metric feature_baseline_drift_<name> is alarmed on "
+                    "(CloudWatch has no wildcard alarm); empty means no drift alarm and no retraining.")
 
 
 class AzureSettings(Strict):

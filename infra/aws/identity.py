@@ -1,0 +1,105 @@
+"""Identity: the SageMaker execution role and the retraining Lambda's role, each least-privilege.
+
+No AWS-managed policy is attached (in particular no *FullAccess policy): each role has one inline
+policy built by `infra.aws.policies` from this stack's resource ARNs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.aws import policies
+from infra.aws.base import Account, child
+from infra.context import StackContext
+
+
+@dataclass
+class RoleTargets:
+    """What the SageMaker role is scoped to (outputs of the other components)."""
+
+    bucket_arns: list[pulumi.Input[str]]
+    key_arn: pulumi.Input[str]
+    repository_arns: list[pulumi.Input[str]]
+    pipeline_name: str
+    model_package_group: str
+    endpoint_name: str | None = None
+    subnet_ids: list[pulumi.Input[str]] = field(default_factory=list)
+    security_group_ids: list[pulumi.Input[str]] = field(default_factory=list)
+
+
+@dataclass
+class RetrainTargets:
+    """What the retraining function's role is scoped to."""
+
+    function_name: str
+    topic_arn: pulumi.Input[str]
+
+
+def lambda_log_group(function_name: str) -> str:
+    return f"/aws/lambda/{function_name}"
+
+
+class Identity(pulumi.ComponentResource):
+    sagemaker_role_arn: pulumi.Output[str]
+    lambda_role_arn: pulumi.Output[str] | None
+
+    def __init__(self, name: str, ctx: StackContext, account: Account, targets: RoleTargets,
+                 retrain: RetrainTargets | None = None, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:aws:Identity", name, None, opts)
+        self.sagemaker_role = aws.iam.Role(
+            f"{name}-sagemaker",
+            name=ctx.name("iam_role", "sagemaker-execution"),
+            description=f"SageMaker jobs, pipeline, endpoint and Studio of stack {ctx.stack}",
+            assume_role_policy=account.account_id.apply(
+                lambda a: json.dumps(policies.assume_role_policy("sagemaker.amazonaws.com", a))),
+            tags={},
+            opts=child(self),
+        )
+        aws.iam.RolePolicy(f"{name}-sagemaker-policy", role=self.sagemaker_role.id,
+                           policy=self._sagemaker_policy(account, targets), opts=child(self))
+        self.sagemaker_role_arn = self.sagemaker_role.arn
+        self.lambda_role_arn = None
+        if retrain is not None:
+            self.lambda_role = aws.iam.Role(
+                f"{name}-retrain",
+                name=ctx.name("iam_role", "retrain-function"),
+                description=f"Drift-triggered retraining function of stack {ctx.stack}",
+                assume_role_policy=json.dumps(policies.assume_role_policy("lambda.amazonaws.com")),
+                tags={},
+                opts=child(self),
+            )
+            pipeline_arn = account.arn("sagemaker", f"pipeline/{targets.pipeline_name}")
+            log_group_arn = account.arn("logs", f"log-group:{lambda_log_group(retrain.function_name)}")
+            policy = pulumi.Output.all(pipeline_arn, retrain.topic_arn, targets.key_arn, log_group_arn).apply(
+                lambda v: json.dumps(policies.lambda_role_policy(*v)))
+            aws.iam.RolePolicy(f"{name}-retrain-policy", role=self.lambda_role.id, policy=policy,
+                               opts=child(self))
+            self.lambda_role_arn = self.lambda_role.arn
+        self.register_outputs({"sagemaker_role_arn": self.sagemaker_role_arn,
+                               "lambda_role_arn": self.lambda_role_arn})
+
+    def _sagemaker_policy(self, account: Account, t: RoleTargets) -> pulumi.Output[str]:
+        def render(v: list) -> str:
+            partition, account_id, role_arn, key_arn = v[:4]
+            rest = v[4:]
+            n_buckets, n_repos, n_subnets = len(t.bucket_arns), len(t.repository_arns), len(t.subnet_ids)
+            buckets, rest = rest[:n_buckets], rest[n_buckets:]
+            repos, rest = rest[:n_repos], rest[n_repos:]
+            subnets, sgs = rest[:n_subnets], rest[n_subnets:]
+            ec2 = f"arn:{partition}:ec2:{account.region}:{account_id}"
+            scope = policies.SageMakerScope(
+                partition=partition, region=account.region, account_id=account_id, role_arn=role_arn,
+                bucket_arns=list(buckets), key_arn=key_arn, repository_arns=list(repos),
+                pipeline_name=t.pipeline_name, model_package_group=t.model_package_group,
+                endpoint_name=t.endpoint_name,
+                subnet_arns=[f"{ec2}:subnet/{s}" for s in subnets],
+                security_group_arns=[f"{ec2}:security-group/{g}" for g in sgs])
+            return json.dumps(policies.sagemaker_role_policy(scope))
+
+        return pulumi.Output.all(account.partition, account.account_id, self.sagemaker_role.arn, t.key_arn,
+                                 *t.bucket_arns, *t.repository_arns, *t.subnet_ids,
+                                 *t.security_group_ids).apply(render)

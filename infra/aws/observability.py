@@ -1,0 +1,130 @@
+"""Observability: endpoint latency / error-rate alarms, drift alarms and a CloudWatch dashboard.
+
+CloudWatch cannot alarm on a metric-name wildcard, so drift is alarmed per feature listed in
+`spec.aws.drift_features` (metric `feature_baseline_drift_<feature>`), and one composite alarm
+("any feature drifted") is what the retraining rule listens to.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.aws.base import child
+from infra.aws.monitor import SCHEDULE_PERIOD_SECONDS, DriftMetrics
+from infra.aws.serving import VARIANT
+from infra.context import StackContext
+
+LATENCY_PERIOD_SECONDS = 300
+
+
+def drift_metric_name(feature: str) -> str:
+    return f"feature_baseline_drift_{feature}"
+
+
+def composite_rule(alarm_names: list[str]) -> str:
+    return " OR ".join(f'ALARM("{n}")' for n in alarm_names)
+
+
+def dashboard_url(region: str, name: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards/dashboard/{name}"
+
+
+def dashboard_body(region: str, endpoint: str | None, drift_namespace: str | None, drift_dims: dict[str, str],
+                   features: list[str], pipeline: str, function: str | None) -> dict:
+    def widget(title: str, metrics: list, stat: str = "Sum", period: int = 300) -> dict:
+        return {"type": "metric", "width": 12, "height": 6, "properties": {
+            "title": title, "region": region, "stat": stat, "period": period, "view": "timeSeries",
+            "metrics": metrics}}
+
+    widgets = [widget("Pipeline executions", [
+        ["AWS/Sagemaker/ModelBuildingPipeline", m, "PipelineName", pipeline]
+        for m in ("ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed")])]
+    if endpoint:
+        ep = ["EndpointName", endpoint, "VariantName", VARIANT]
+        widgets += [
+            widget("Endpoint latency (p90, microseconds)", [["AWS/SageMaker", "ModelLatency", *ep]], stat="p90"),
+            widget("Invocations and errors", [["AWS/SageMaker", m, *ep] for m in
+                                              ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors")]),
+        ]
+    if drift_namespace and features:
+        dims = [x for k, v in drift_dims.items() for x in (k, v)]
+        widgets.append(widget("Feature baseline drift", [[drift_namespace, drift_metric_name(f), *dims]
+                                                         for f in features], stat="Maximum", period=3600))
+    if function:
+        widgets.append(widget("Retraining function", [["AWS/Lambda", m, "FunctionName", function]
+                                                      for m in ("Invocations", "Errors")]))
+    return {"widgets": widgets}
+
+
+class Observability(pulumi.ComponentResource):
+    drift_alarm_arn: pulumi.Output[str] | None
+    dashboard_url: str
+
+    def __init__(self, name: str, ctx: StackContext, *, topic_arn: pulumi.Input[str],
+                 endpoint_name: pulumi.Input[str] | None, drift: DriftMetrics | None, pipeline_name: str,
+                 function_name: str | None, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:aws:Observability", name, None, opts)
+        self._topic = topic_arn
+        self._ctx = ctx
+        monitoring = ctx.spec.monitoring
+        if endpoint_name is not None:
+            dims = {"EndpointName": endpoint_name, "VariantName": VARIANT}
+            self.latency_alarm = self._alarm(
+                f"{name}-latency", "endpoint-latency",
+                f"p90 model latency above {monitoring.latency_threshold_ms} ms",
+                namespace="AWS/SageMaker", metric_name="ModelLatency", dimensions=dims, extended_statistic="p90",
+                period=LATENCY_PERIOD_SECONDS, evaluation_periods=3, datapoints_to_alarm=2,
+                threshold=monitoring.latency_threshold_ms * 1000)  # ModelLatency is in microseconds
+            self.error_alarm = self._alarm(
+                f"{name}-errors", "endpoint-5xx-rate",
+                f"5XX error rate above {monitoring.error_rate_threshold_percent}% of invocations",
+                evaluation_periods=3, datapoints_to_alarm=2, threshold=monitoring.error_rate_threshold_percent,
+                metric_queries=[
+                    {"id": "errors", "return_data": False, "metric": {
+                        "namespace": "AWS/SageMaker", "metric_name": "Invocation5XXErrors", "dimensions": dims,
+                        "stat": "Sum", "period": LATENCY_PERIOD_SECONDS}},
+                    {"id": "invocations", "return_data": False, "metric": {
+                        "namespace": "AWS/SageMaker", "metric_name": "Invocations", "dimensions": dims,
+                        "stat": "Sum", "period": LATENCY_PERIOD_SECONDS}},
+                    {"id": "error_rate", "label": "5XX error rate (%)", "return_data": True,
+                     "expression": "IF(invocations > 0, 100 * errors / invocations, 0)"}])
+        features = list(ctx.spec.aws.drift_features) if ctx.spec.aws else []
+        self.drift_alarm_arn = None
+        if drift is not None and features:
+            names = [ctx.name("aws_generic", f"drift-{f}") for f in features]
+            alarms = [
+                self._alarm(f"{name}-drift-{feature}", f"drift-{feature}",
+                            f"baseline drift of feature {feature} above {monitoring.drift_threshold}",
+                            namespace=drift.namespace, metric_name=drift_metric_name(feature),
+                            dimensions=drift.dimensions, statistic="Maximum",
+                            period=SCHEDULE_PERIOD_SECONDS[monitoring.schedule], evaluation_periods=1,
+                            threshold=monitoring.drift_threshold, alarm_name=alarm_name)
+                for feature, alarm_name in zip(features, names)]
+            self.drift_alarm = aws.cloudwatch.CompositeAlarm(
+                f"{name}-drift", alarm_name=ctx.name("aws_generic", "drift"),
+                alarm_description="Any monitored feature drifted from the training baseline",
+                alarm_rule=composite_rule(names), alarm_actions=[topic_arn], ok_actions=[topic_arn],
+                tags={}, opts=child(self, depends_on=alarms))
+            self.drift_alarm_arn = self.drift_alarm.arn
+        elif drift is not None:
+            pulumi.log.warn("no spec.aws.drift_features: drift metrics are published but no drift alarm "
+                            "or drift-triggered retraining is set up", self)
+        dashboard_name = ctx.name("aws_generic", "mlops")
+        body = pulumi.Output.all(
+            endpoint=endpoint_name, dims=drift.dimensions if drift else {}).apply(
+            lambda v: json.dumps(dashboard_body(ctx.spec.region, v["endpoint"], drift.namespace if drift else None,
+                                                v["dims"], features, pipeline_name, function_name)))
+        self.dashboard = aws.cloudwatch.Dashboard(f"{name}-dashboard", dashboard_name=dashboard_name,
+                                                  dashboard_body=body, opts=child(self))
+        self.dashboard_url = dashboard_url(ctx.spec.region, dashboard_name)
+        self.register_outputs({"dashboard_url": self.dashboard_url, "drift_alarm_arn": self.drift_alarm_arn})
+
+    def _alarm(self, logical: str, purpose: str, description: str, alarm_name: str | None = None,
+               **args) -> aws.cloudwatch.MetricAlarm:
+        return aws.cloudwatch.MetricAlarm(
+            logical, name=alarm_name or self._ctx.name("aws_generic", purpose), alarm_description=description,
+            comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
+            alarm_actions=[self._topic], ok_actions=[self._topic], tags={}, opts=child(self), **args)

@@ -1,0 +1,196 @@
+"""IAM, KMS, S3 and SNS policy documents as pure functions of plain strings.
+
+Components render them with `pulumi.Output.all(...).apply(lambda v: json.dumps(doc(...)))` so the
+documents reach the provider as JSON strings (REFERENCE.md), and tests call these directly.
+
+Least privilege: no "*" action anywhere. "*" as a resource appears only where AWS requires it,
+each marked REQUIRED_STAR below:
+  * ecr:GetAuthorizationToken has no resource-level permissions;
+  * cloudwatch:PutMetricData has no resource type (narrowed by a cloudwatch:namespace condition);
+  * ec2:Describe* (VPC jobs) does not support resource-level permissions;
+  * a KMS key policy's Resource "*" means "this key" (key policies cannot name other keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+VERSION = "2012-10-17"
+Doc = dict[str, Any]
+
+# Resource "*" where AWS offers nothing narrower (see module docstring).
+REQUIRED_STAR = "*"
+
+# Log groups SageMaker writes to for this stack's jobs, endpoint and Studio apps.
+SAGEMAKER_LOG_GROUPS = ("/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TrainingJobs",
+                        "/aws/sagemaker/TransformJobs", "/aws/sagemaker/studio")
+# Namespaces SageMaker jobs, Model Monitor and endpoints publish metrics to.
+SAGEMAKER_METRIC_NAMESPACES = ("aws/sagemaker/*", "/aws/sagemaker/*")
+
+KEY_ADMIN_ACTIONS = (
+    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+    "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
+    "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+    "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:RetireGrant",
+)
+KEY_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+                   "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:DescribeKey")
+
+
+def _statement(sid: str, actions: list[str] | tuple[str, ...], resources: list[str] | str,
+               effect: str = "Allow", **extra: Any) -> Doc:
+    return {"Sid": sid, "Effect": effect, "Action": sorted(set(actions)),
+            "Resource": resources if isinstance(resources, str) else list(resources), **extra}
+
+
+def document(*statements: Doc) -> Doc:
+    return {"Version": VERSION, "Statement": list(statements)}
+
+
+def assume_role_policy(service: str, account_id: str | None = None) -> Doc:
+    """Trust policy for one AWS service; with `account_id`, only on behalf of that account."""
+    statement: Doc = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if account_id:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    return document(statement)
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> Doc:
+    """Deny every request to the bucket that does not use TLS."""
+    return document(_statement("DenyInsecureTransport", ["s3:*"], [bucket_arn, f"{bucket_arn}/*"],
+                               effect="Deny", Principal="*",
+                               Condition={"Bool": {"aws:SecureTransport": "false"}}))
+
+
+def key_policy(partition: str, account_id: str, region: str) -> Doc:
+    root = f"arn:{partition}:iam::{account_id}:root"
+    return document(
+        # The account administers the key and lets IAM policies grant its use (as the default
+        # key policy does), with the actions listed instead of kms:*.
+        _statement("AccountAdministersKey", KEY_ADMIN_ACTIONS + ("kms:CreateGrant", "kms:ListGrants"),
+                   REQUIRED_STAR, Principal={"AWS": root}),
+        # CloudWatch alarms publish to the KMS-encrypted alert topic.
+        _statement("CloudWatchAlarmsPublishToEncryptedTopic", ["kms:Decrypt", "kms:GenerateDataKey*"],
+                   REQUIRED_STAR, Principal={"Service": "cloudwatch.amazonaws.com"},
+                   Condition={"StringEquals": {"aws:SourceAccount": account_id}}),
+        # CloudWatch Logs encrypts this account's log groups in the region.
+        _statement("CloudWatchLogsEncryptLogGroups",
+                   ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                   REQUIRED_STAR, Principal={"Service": f"logs.{region}.amazonaws.com"},
+                   Condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                          f"arn:{partition}:logs:{region}:{account_id}:log-group:*"}}),
+    )
+
+
+def topic_policy(topic_arn: str, partition: str, account_id: str, region: str) -> Doc:
+    return document(
+        _statement("AccountManagesTopic", ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes",
+                                           "sns:ListSubscriptionsByTopic"], [topic_arn],
+                   Principal={"AWS": f"arn:{partition}:iam::{account_id}:root"}),
+        _statement("CloudWatchAlarmsPublish", ["sns:Publish"], [topic_arn],
+                   Principal={"Service": "cloudwatch.amazonaws.com"},
+                   Condition={"ArnLike": {"aws:SourceArn":
+                                          f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"}}),
+        _statement("DenyInsecureTransport", ["sns:Publish"], [topic_arn], effect="Deny", Principal="*",
+                   Condition={"Bool": {"aws:SecureTransport": "false"}}),
+    )
+
+
+@dataclass(frozen=True)
+class SageMakerScope:
+    """Everything the SageMaker execution role may touch: this stack's resources only."""
+
+    partition: str
+    region: str
+    account_id: str
+    role_arn: str
+    bucket_arns: list[str]
+    key_arn: str
+    repository_arns: list[str]
+    pipeline_name: str
+    model_package_group: str
+    endpoint_name: str | None = None
+    subnet_arns: list[str] = field(default_factory=list)
+    security_group_arns: list[str] = field(default_factory=list)
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account_id}:{resource}"
+
+
+def sagemaker_role_policy(s: SageMakerScope) -> Doc:
+    log_groups = list(SAGEMAKER_LOG_GROUPS)
+    if s.endpoint_name:
+        log_groups.append(f"/aws/sagemaker/Endpoints/{s.endpoint_name}")
+    pipeline = s.arn("sagemaker", f"pipeline/{s.pipeline_name}")
+    group = s.arn("sagemaker", f"model-package-group/{s.model_package_group}")
+    statements = [
+        _statement("ListStackBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], s.bucket_arns),
+        _statement("ReadWriteStackObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                                             "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                   [f"{arn}/*" for arn in s.bucket_arns]),
+        _statement("UseStackKey", KEY_USE_ACTIONS, [s.key_arn]),
+        _statement("GrantStackKeyToSageMakerVolumes", ["kms:CreateGrant"], [s.key_arn],
+                   Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        _statement("PullImages", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                                  "ecr:BatchCheckLayerAvailability"], s.repository_arns),
+        _statement("EcrLogin", ["ecr:GetAuthorizationToken"], REQUIRED_STAR),
+        _statement("WriteStackLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                                      "logs:DescribeLogStreams"],
+                   [s.arn("logs", f"log-group:{g}") for g in log_groups]
+                   + [s.arn("logs", f"log-group:{g}:*") for g in log_groups]),
+        _statement("PublishSageMakerMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
+                   Condition={"StringLike": {"cloudwatch:namespace": list(SAGEMAKER_METRIC_NAMESPACES)}}),
+        _statement("RunPipelineJobs", ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
+                                       "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
+                                       "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                                       "sagemaker:AddTags"],
+                   [s.arn("sagemaker", "processing-job/*"), s.arn("sagemaker", "training-job/*")]),
+        _statement("RegisterModels", ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
+                                      "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages",
+                                      "sagemaker:AddTags"],
+                   [group, s.arn("sagemaker", f"model-package/{s.model_package_group}/*")]),
+        _statement("UseStackPipeline", ["sagemaker:DescribePipeline", "sagemaker:StartPipelineExecution",
+                                        "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipelineExecution",
+                                        "sagemaker:ListPipelineExecutionSteps"],
+                   [pipeline, f"{pipeline}/execution/*"]),
+        _statement("PassOwnRoleToSageMaker", ["iam:PassRole"], [s.role_arn],
+                   Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+    ]
+    if s.endpoint_name:
+        statements.append(_statement("InvokeStackEndpoint", ["sagemaker:InvokeEndpoint"],
+                                     [s.arn("sagemaker", f"endpoint/{s.endpoint_name}")]))
+    if s.subnet_arns:
+        statements += [
+            _statement("DescribeVpcForJobs", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+                                              "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
+                                              "ec2:DescribeSecurityGroups"], REQUIRED_STAR),
+            _statement("AttachJobsToStackSubnets", ["ec2:CreateNetworkInterface"],
+                       [s.arn("ec2", "network-interface/*")] + s.subnet_arns + s.security_group_arns),
+            _statement("ManageJobNetworkInterfaces", ["ec2:CreateNetworkInterfacePermission",
+                                                      "ec2:DeleteNetworkInterface",
+                                                      "ec2:DeleteNetworkInterfacePermission"],
+                       [s.arn("ec2", "network-interface/*")]),
+        ]
+    return document(*statements)
+
+
+def lambda_role_policy(pipeline_arn: str, topic_arn: str, key_arn: str, log_group_arn: str) -> Doc:
+    """The retraining function: start/list runs of one pipeline, publish to one topic, own logs."""
+    return document(
+        _statement("StartStackPipeline", ["sagemaker:StartPipelineExecution",
+                                          "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipeline"],
+                   [pipeline_arn]),
+        _statement("NotifyAlertTopic", ["sns:Publish"], [topic_arn]),
+        _statement("EncryptForAlertTopic", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
+        _statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+    )
+
+
+def actions_of(doc: Doc) -> list[str]:
+    """Every action of every statement (for checks)."""
+    out: list[str] = []
+    for statement in doc["Statement"]:
+        actions = statement.get("Action", [])
+        out.extend([actions] if isinstance(actions, str) else actions)
+    return out

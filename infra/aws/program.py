@@ -1,0 +1,124 @@
+"""AWS entry point: `deploy(ctx)` builds the SageMaker MLOps platform and returns the stack outputs.
+
+Order follows the data flow: key -> stores -> network -> alert topic -> roles -> Studio -> training
+pipeline -> serving -> Model Monitor -> alarms/dashboard -> retraining -> budget. ARNs that would
+form a cycle (the role must name the pipeline that runs as the role) are built from the
+deterministic physical names.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.aws import images
+from infra.aws.alerting import Alerting
+from infra.aws.base import Account
+from infra.aws.budget import Budget
+from infra.aws.datalake import DataLake
+from infra.aws.encryption import Encryption
+from infra.aws.identity import Identity, RetrainTargets, RoleTargets
+from infra.aws.monitor import ModelMonitor
+from infra.aws.network import Network
+from infra.aws.observability import Observability
+from infra.aws.registry import Registry
+from infra.aws.retraining import Retraining
+from infra.aws.serving import Serving
+from infra.aws.studio import Studio
+from infra.aws.training import TrainingPipeline
+from infra.context import StackContext
+
+
+def aws_image_repositories(ctx: StackContext) -> list[str]:
+    """ECR repositories of the AWS-owned images this stack pulls (scoped into the role policy)."""
+    spec = ctx.spec
+    uris = [images.training_image(spec)]
+    if spec.serving.enabled:
+        uris += [images.inference_image(spec), images.model_monitor_image(spec.region)]
+    arns = [images.ecr_repository_arn(u) for u in uris]
+    return sorted({a for a in arns if a})
+
+
+def retraining_enabled(ctx: StackContext) -> bool:
+    spec = ctx.spec
+    return bool(spec.serving.enabled and spec.monitoring.retrain_on_drift and spec.aws and spec.aws.drift_features)
+
+
+def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
+    spec = ctx.spec
+    provider = aws.Provider("aws", region=spec.region)
+    top = pulumi.ResourceOptions(providers=[provider])
+    invoke = pulumi.InvokeOutputOptions(provider=provider)
+    account = Account(account_id=aws.get_caller_identity_output(opts=invoke).account_id,
+                      partition=aws.get_partition_output(opts=invoke).partition, region=spec.region)
+
+    encryption = Encryption("encryption", ctx, account, opts=top)
+    key = encryption.key_arn
+    lake = DataLake("datalake", ctx, key, opts=top)
+    registry = Registry("registry", ctx, key, opts=top)
+    network = Network("network", ctx, account, opts=top)
+    alerting = Alerting("alerting", ctx, account, key, opts=top)
+
+    serving_on = spec.serving.enabled
+    endpoint_name = ctx.name("sagemaker", "endpoint") if serving_on else None
+    pipeline_name = ctx.name("sagemaker", "training")
+    function_name = ctx.name("lambda_function", "retrain") if retraining_enabled(ctx) else None
+    job_subnets = network.subnet_ids if network.private else []
+    job_sgs = [network.security_group_id] if network.private else []
+
+    identity = Identity("identity", ctx, account, RoleTargets(
+        bucket_arns=lake.bucket_arns, key_arn=key,
+        repository_arns=[registry.repository_arn, *aws_image_repositories(ctx)],
+        pipeline_name=pipeline_name, model_package_group=registry.model_package_group_name,
+        endpoint_name=endpoint_name, subnet_ids=job_subnets, security_group_ids=job_sgs),
+        RetrainTargets(function_name, alerting.topic_arn) if function_name else None, opts=top)
+    role = identity.sagemaker_role_arn
+
+    studio = Studio("studio", ctx, role_arn=role, key_arn=key, vpc_id=network.vpc_id,
+                    subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,
+                    artifacts_bucket=lake.artifacts.name, opts=top)
+    training = TrainingPipeline("training", ctx, pipeline_name=pipeline_name, role_arn=role,
+                                raw_bucket=lake.raw.name, artifacts_bucket=lake.artifacts.name, key_arn=key,
+                                model_package_group=registry.model_package_group_name,
+                                subnet_ids=job_subnets, security_group_ids=job_sgs, opts=top)
+    serving = monitor = None
+    if serving_on:
+        serving = Serving("serving", ctx, endpoint_name=endpoint_name, role_arn=role, key_arn=key,
+                          artifacts_bucket=lake.artifacts.name, monitoring_bucket=lake.monitoring.name,
+                          subnet_ids=job_subnets, security_group_ids=job_sgs, private=network.private, opts=top)
+        # Serverless endpoints cannot capture data: dev monitors batch-transform captures instead.
+        monitor = ModelMonitor("monitor", ctx, endpoint_name=None if serving.serverless else serving.endpoint_name,
+                               role_arn=role, key_arn=key, monitoring_bucket=lake.monitoring.name,
+                               subnet_ids=job_subnets, security_group_ids=job_sgs, opts=top)
+    observability = Observability("observability", ctx, topic_arn=alerting.topic_arn,
+                                  endpoint_name=serving.endpoint_name if serving else None,
+                                  drift=monitor.drift if monitor else None, pipeline_name=pipeline_name,
+                                  function_name=function_name, opts=top)
+    retraining = None
+    if function_name and observability.drift_alarm_arn is not None:
+        retraining = Retraining("retraining", ctx, function_name=function_name, role_arn=identity.lambda_role_arn,
+                                pipeline_name=pipeline_name, topic_arn=alerting.topic_arn,
+                                alarm_arn=observability.drift_alarm_arn, key_arn=key,
+                                opts=pulumi.ResourceOptions(providers=[provider], depends_on=[training]))
+    Budget("budget", ctx, opts=top)
+
+    return {
+        "raw_bucket": lake.raw.name,
+        "artifacts_bucket": lake.artifacts.name,
+        "monitoring_bucket": lake.monitoring.name,
+        "kms_key_arn": key,
+        "kms_key_alias": encryption.alias_name,
+        "sagemaker_role_arn": role,
+        "studio_domain_id": studio.domain_id,
+        "studio_url": studio.url,
+        "pipeline_name": pipeline_name,
+        "pipeline_arn": training.pipeline_arn,
+        "model_package_group": registry.model_package_group_name,
+        "endpoint_name": serving.endpoint_name if serving else None,
+        "monitoring_schedule": monitor.schedule_name if monitor else None,
+        "repository_url": registry.repository_url,
+        "dashboard_url": observability.dashboard_url,
+        "alert_topic_arn": alerting.topic_arn,
+        "vpc_id": network.vpc_id,
+        "retrain_function_arn": retraining.function_arn if retraining else None,
+    }
