@@ -57,7 +57,7 @@ BAD_SPECS = [
     ("bad enum", "cloud", "oracle", "mlops:spec.cloud", "'aws', 'azure' or 'gcp'"),
     ("bad environment", "environment", "qa", "mlops:spec.environment", "'dev', 'staging' or 'prod'"),
     ("bad size class", "training.size_class", "cpu-huge", "mlops:spec.training.size_class", "cpu-small"),
-    ("region of another cloud", "region", "westeurope", "mlops:spec.region", "it is a azure region"),
+    ("region of another cloud", "region", "westeurope", "mlops:spec.region", "it is an Azure region"),
     ("misspelled region", "region", "us-east-9", "mlops:spec.region", "did you mean"),
     ("negative budget", "budget.monthly_usd", -5, "mlops:spec.budget.monthly_usd", "greater than 0"),
     ("min above max replicas", "serving", {"enabled": True, "model_name": "mm", "serverless": False,

@@ -335,12 +335,15 @@ class Spec(Strict):
         return catalog.resolve_sku(self.cloud, size_class, override)
 
 
+_CLOUD_NAMES = {"aws": "an AWS", "azure": "an Azure", "gcp": "a GCP"}
+
+
 def _region_rule(spec: Spec):
     valid = catalog.regions()[spec.cloud]
     if spec.region not in valid:
         hint = difflib.get_close_matches(spec.region, valid, n=1)
         other = [c for c, names in catalog.regions().items() if spec.region in names]
-        why = f"; it is a {other[0]} region" if other else ""
+        why = f"; it is {_CLOUD_NAMES[other[0]]} region" if other else ""
         fix = f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(valid[:6])}, ..."
         yield ("region",), f"{spec.region!r} is not a supported {spec.cloud} region{why}{fix}"
 
