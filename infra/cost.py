@@ -137,18 +137,68 @@ def _aws_endpoint_config(r: Res, env: str, look: Lookup) -> Iterable[Item]:
                            f"endpoint variant {v.get('variantName')!r}")
 
 
-def _aws_pipeline(r: Res, env: str, look: Lookup) -> Iterable[Item]:
-    definition = r.props.get("pipelineDefinition")
+@dataclass(frozen=True)
+class PipelineJob:
+    """A job step of a SageMaker pipeline definition, with parameter references resolved."""
+
+    name: str
+    type: str                 # Training | Processing
+    instance_type: Any
+    instance_count: Any
+    spot: bool
+
+
+def sagemaker_pipeline_jobs(definition: Any) -> list[PipelineJob]:
+    """Training/processing steps of a pipeline definition (JSON string or dict), depth first
+    through condition branches; `{"Get": "Parameters.X"}` resolves to X's DefaultValue."""
+    if definition is None or definition == UNKNOWN:
+        return []
     try:
-        doc = json.loads(definition) if isinstance(definition, str) and definition != UNKNOWN else definition
+        doc = json.loads(definition) if isinstance(definition, str) else definition
     except json.JSONDecodeError:
-        doc = None
-    for step in (doc or {}).get("Steps", []) if isinstance(doc, dict) else []:
-        if isinstance(step, dict) and step.get("Type") == "Training":
+        return []
+    if not isinstance(doc, dict):
+        return []
+    defaults = {f"Parameters.{p.get('Name')}": p.get("DefaultValue")
+                for p in doc.get("Parameters") or [] if isinstance(p, dict)}
+
+    def value(v: Any) -> Any:
+        return defaults.get(v["Get"], UNKNOWN) if isinstance(v, dict) and "Get" in v else v
+
+    jobs: list[PipelineJob] = []
+
+    def walk(steps: Any) -> None:
+        for step in steps or []:
+            if not isinstance(step, dict):
+                continue
             args = step.get("Arguments") or {}
-            instance = (args.get("ResourceConfig") or {}).get("InstanceType")
-            yield _training(r.urn, "aws", instance, env, args.get("EnableManagedSpotTraining") is True,
-                            f"training step {step.get('Name')!r}")
+            if step.get("Type") == "Condition":
+                walk(args.get("IfSteps"))
+                walk(args.get("ElseSteps"))
+            elif step.get("Type") in ("Training", "Processing"):
+                config = args.get("ResourceConfig") or (args.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+                jobs.append(PipelineJob(str(step.get("Name")), step["Type"], value(config.get("InstanceType")),
+                                        value(config.get("InstanceCount")),
+                                        value(args.get("EnableManagedSpotTraining")) is True))
+    walk(doc.get("Steps"))
+    return jobs
+
+
+def _aws_pipeline(r: Res, env: str, look: Lookup) -> Iterable[Item]:
+    jobs = sagemaker_pipeline_jobs(r.props.get("pipelineDefinition"))
+    hours = TRAINING_NODE_HOURS[env] / max(1, len(jobs))
+    for job in jobs:
+        sku = _sku("aws", job.instance_type)
+        what = f"pipeline {job.type.lower()} step {job.name!r}"
+        if sku is None:
+            yield Item(r.urn, 0.0, 0.0, f"{what}: SKU {job.instance_type!r} not in the catalog, not priced")
+            continue
+        count = _num(job.instance_count, 1)
+        rate = sku.usd_per_hour * (catalog.spot_fraction("aws") if job.spot else 1.0)
+        yield Item(r.urn, hours * count * rate, 0.0,
+                   f"{what}: assumed {hours:g} h/month ({TRAINING_NODE_HOURS[env]} node-hours split over "
+                   f"{len(jobs)} job steps) x {count:g} x {sku.name} x {sku.usd_per_hour:g} USD/h"
+                   + (f" x {catalog.spot_fraction('aws'):g} spot" if job.spot else "") + "; idle: nothing runs")
 
 
 def _aws_vpc_endpoint(r: Res, env: str, look: Lookup) -> Iterable[Item]:

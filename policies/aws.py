@@ -116,27 +116,15 @@ def _scaling_caps(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     yield from count_problem(props.get("maxCapacity"), ctx, "max_replicas", "autoscaling maxCapacity")
 
 
-def pipeline_training_steps(definition: Any) -> list[dict]:
-    """Training steps of a SageMaker pipeline definition (JSON string or dict)."""
-    if not known(definition):
-        return []
-    try:
-        doc = json.loads(definition) if isinstance(definition, str) else definition
-    except json.JSONDecodeError:
-        return []
-    return [s for s in as_list((doc or {}).get("Steps")) if isinstance(s, dict) and s.get("Type") == "Training"]
-
-
 def _training(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    for step in pipeline_training_steps(props.get("pipelineDefinition")):
-        args = step.get("Arguments") or {}
-        name = step.get("Name")
-        resources = args.get("ResourceConfig") or {}
-        yield from sku_problems(C, resources.get("InstanceType"), ctx, f"training step {name!r} instance type")
-        yield from count_problem(resources.get("InstanceCount"), ctx, "max_nodes",
-                                 f"training step {name!r} InstanceCount")
-        if ctx.limit("require_spot") and args.get("EnableManagedSpotTraining") is not True:
-            yield f"training step {name!r} must use managed spot training in {ctx.env}"
+    from infra.cost import sagemaker_pipeline_jobs
+
+    for job in sagemaker_pipeline_jobs(props.get("pipelineDefinition")):
+        what = f"{job.type.lower()} step {job.name!r}"
+        yield from sku_problems(C, job.instance_type, ctx, f"{what} instance type")
+        yield from count_problem(job.instance_count, ctx, "max_nodes", f"{what} InstanceCount")
+        if job.type == "Training" and ctx.limit("require_spot") and not job.spot:
+            yield f"{what} must use managed spot training in {ctx.env}"
 
 
 def _log_retention(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
@@ -332,8 +320,8 @@ RULES: list[Rule] = [
            "Lower serving.max_replicas.", ("aws:appautoscaling/target:Target",), _scaling_caps, "medium",
            params=SKU_PARAMS),
     simple("aws-sagemaker-pipeline-restrict-training", C, "cost",
-           "Training steps use catalogued SKUs (no GPU in dev), stay under the node cap and use "
-           "managed spot training in dev.",
+           "Pipeline training/processing steps use catalogued SKUs (no GPU in dev), stay under the "
+           "node cap, and training uses managed spot training in dev.",
            "Set training.spot: true and a cpu-* training.size_class for dev stacks.",
            ("aws:sagemaker/pipeline:Pipeline",), _training, "medium", params={**SKU_PARAMS, **DEV_SPOT}),
     simple("aws-cloudwatch-loggroup-require-retention", C, "cost",

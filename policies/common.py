@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from policies.core import Ctx, Rule, StackResource, is_unknown, known, tags_of
+from policies.core import Ctx, Rule, StackResource, is_unknown, known, tag_keys, tags_of
 
 REQUIRED_TAGS = ("team", "environment", "cost-center", "owner", "stack", "managed-by")
 CONSISTENT_TAGS = ("team", "environment", "stack", "cost-center", "owner", "managed-by")
@@ -38,7 +38,7 @@ def taggable(type_: str) -> bool | None:
         fields = _types.input_type_types(cls)
     except Exception:  # noqa: BLE001 SDK or infra not importable where the pack runs
         return None
-    return any(key in fields for key in ("tags", "labels", "resourceLabels", "userLabels"))
+    return any(key in fields for key in tag_keys(type_))
 
 
 def _is_taggable(type_: str, props: Mapping[str, Any]) -> bool:

@@ -37,7 +37,6 @@ DEFAULT_LEVELS: dict[str, dict[str, str]] = {
     "cost": {"dev": "advisory", "staging": "mandatory", "prod": "mandatory"},
     "tagging": {"dev": "advisory", "staging": "mandatory", "prod": "mandatory"},
 }
-TAG_KEYS = ("tags", "labels", "resourceLabels", "userLabels")
 
 
 def is_unknown(value: Any) -> bool:
@@ -79,6 +78,13 @@ def as_list(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def tag_keys(type_: str) -> tuple[str, ...]:
+    """The input keys holding a resource's own tags/labels (as infra/tagging.py writes them)."""
+    if type_.startswith("gcp:"):
+        return ("labels", "resourceLabels", "userLabels")
+    return ("tags",)
+
+
 def tags_of(type_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
     """The resource's own tags/labels, wherever its type keeps them (None if it has none)."""
     if type_ == "gcp:container/nodePool:NodePool":
@@ -87,7 +93,7 @@ def tags_of(type_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
     if type_ == "gcp:monitoring/notificationChannel:NotificationChannel":
         value = props.get("userLabels")
         return value if isinstance(value, dict) else None
-    for key in TAG_KEYS:
+    for key in tag_keys(type_):
         value = props.get(key)
         if isinstance(value, dict):
             return value
