@@ -1,0 +1,141 @@
+"""Azure entry point: `deploy(ctx)` builds the platform and returns the stack outputs."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azure_native as azure_native
+from pulumi_azure_native import authorization
+
+from infra.azure import roles
+from infra.azure.access import Access, Grant, people_grants
+from infra.azure.base import Client
+from infra.azure.budget import Budget
+from infra.azure.datalake import DataLake
+from infra.azure.definitions import PRIVATE
+from infra.azure.foundation import Foundation
+from infra.azure.kubernetes import Kubernetes
+from infra.azure.monitoring import Monitoring, drift_rule_name
+from infra.azure.network import Network, PrivateEndpoints, Target
+from infra.azure.registry import Registry, registry_sku
+from infra.azure.retraining import Retraining
+from infra.azure.serving import Serving
+from infra.azure.vault import KeyVault
+from infra.azure.workspace import Workspace
+from infra.context import StackContext
+
+SP = "ServicePrincipal"
+
+
+def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
+    spec = ctx.spec
+    provider = azure_native.Provider("azure-native", location=spec.region)
+    top = pulumi.ResourceOptions(providers=[provider])
+    config = authorization.get_client_config_output(opts=pulumi.InvokeOptions(provider=provider))
+    client = Client(tenant_id=config.tenant_id, subscription_id=config.subscription_id)
+    private = spec.network.mode == PRIVATE
+
+    foundation = Foundation("foundation", ctx, opts=top)
+    rg = foundation.resource_group_name
+    net = Network("network", ctx, rg, opts=top) if private else None
+    vault = KeyVault("secrets", ctx, rg, client, opts=top)
+    lake = DataLake("datalake", ctx, rg, client, cmk_key_id=vault.cmk_key_id, cmk_key_uri=vault.cmk_key_uri,
+                    opts=top)
+    registry = Registry("registry", ctx, rg, opts=top)
+    workspace = Workspace(
+        "workspace", ctx, rg, storage_account_id=lake.account_id, storage_account_name=lake.account_name,
+        container_names=lake.container_names, vault_id=vault.vault_id,
+        app_insights_id=foundation.app_insights_id, registry_id=registry.registry_id, opts=top)
+    k8s = None
+    if spec.kubernetes.enabled:
+        k8s = Kubernetes("kubernetes", ctx, rg, log_analytics_id=foundation.log_analytics_id,
+                         workspace_name=workspace.workspace_name,
+                         subnet_id=net.aks_subnet_id if net else None, opts=top)
+    if net is not None:
+        targets = [Target("vault", vault.vault_id, "vault"), Target("blob", lake.account_id, "blob"),
+                   Target("file", lake.account_id, "file"),
+                   Target("workspace", workspace.workspace_id, "amlworkspace")]
+        if registry_sku(ctx) == "Premium":
+            targets.append(Target("registry", registry.registry_id, "registry"))
+        PrivateEndpoints("private-endpoints", ctx, net, targets, opts=top)
+
+    serving = None
+    if spec.serving.enabled and k8s is not None:
+        serving = Serving("serving", ctx, rg, workspace_name=workspace.workspace_name, compute_id=k8s.compute_id,
+                          artifacts_datastore=workspace.datastore_names["artifacts"], opts=top)
+    retraining = None
+    if serving is not None and spec.monitoring.retrain_on_drift:
+        retraining = Retraining(
+            "retraining", ctx, rg, subscription_id=client.subscription_id,
+            workspace_name=workspace.workspace_name,
+            insights_connection=foundation.app_insights_connection_string, drift_rule=drift_rule_name(ctx),
+            subnet_id=net.functions_subnet_id if net else None, opts=top)
+    reference_uri = None
+    if serving is not None:
+        reference_uri = pulumi.Output.concat("azureml://datastores/", workspace.datastore_names["monitoring"],
+                                             f"/paths/reference/{spec.serving.model_name}/")
+    Monitoring(
+        "monitoring", ctx, rg, app_insights_id=foundation.app_insights_id,
+        cluster_id=k8s.cluster_id if k8s else None,
+        retrain_function=(retraining.function_app_id, retraining.alert_trigger_url) if retraining else None,
+        workspace_name=workspace.workspace_name, workspace_id=workspace.workspace_id, endpoint=serving,
+        reference_data_uri=reference_uri, opts=top)
+    grants = workload_grants(workspace, lake, vault, registry, k8s, serving, retraining)
+    grants += people_grants(ctx, workspace.workspace_id, lake.account_id, vault.vault_id,
+                            k8s.cluster_id if k8s else None)
+    Access("access", ctx, client, grants, opts=top)
+    Budget("budget", ctx, foundation.resource_group_id, opts=top)
+
+    return {
+        "resource_group": rg,
+        "workspace_name": workspace.workspace_name,
+        "studio_url": workspace.studio_url,
+        "storage_account": lake.account_name,
+        "vault_uri": vault.vault_uri,
+        "registry_login_server": registry.login_server,
+        "aks_cluster_name": k8s.cluster_name if k8s else None,
+        "endpoint_scoring_uri": serving.scoring_uri if serving else None,
+        "app_insights_connection_string": foundation.app_insights_connection_string,
+    }
+
+
+def workload_grants(workspace: Workspace, lake: DataLake, vault: KeyVault, registry: Registry,
+                    k8s: Kubernetes | None, serving: Serving | None, retraining: Retraining | None) -> list[Grant]:
+    """What each workload identity needs, and nothing more (all on single resources)."""
+    g = [
+        Grant("workspace-lake-blob", workspace.principal_id, SP, roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+              lake.account_id, "Workspace reads/writes its datastores with Entra ID (no shared key)"),
+        Grant("workspace-lake-file", workspace.principal_id, SP, roles.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR,
+              lake.account_id, "Workspace file share (code, notebooks) with Entra ID"),
+        Grant("workspace-vault", workspace.principal_id, SP, roles.KEY_VAULT_SECRETS_OFFICER,
+              vault.vault_id, "Workspace stores connection secrets in its vault"),
+        Grant("workspace-acr", workspace.principal_id, SP, roles.ACR_PUSH,
+              registry.registry_id, "Workspace builds environment images into the registry"),
+        Grant("training-lake", workspace.training_principal_id, SP, roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+              lake.account_id, "Training jobs read data and write artifacts"),
+        Grant("training-acr", workspace.training_principal_id, SP, roles.ACR_PULL,
+              registry.registry_id, "Training nodes pull environment images"),
+        Grant("training-vault", workspace.training_principal_id, SP, roles.KEY_VAULT_SECRETS_USER,
+              vault.vault_id, "Training jobs read secrets"),
+    ]
+    if k8s is not None:
+        g += [
+            Grant("aks-kubelet-acr", k8s.kubelet_object_id, SP, roles.ACR_PULL, registry.registry_id,
+                  "AKS nodes pull images"),
+            Grant("k8s-compute-lake", k8s.compute.identity.apply(lambda i: i.principal_id), SP,
+                  roles.STORAGE_BLOB_DATA_READER, lake.account_id, "Kubernetes compute reads models and data"),
+        ]
+    if serving is not None:
+        g += [
+            Grant("endpoint-lake", serving.endpoint_principal_id, SP, roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                  lake.account_id, "Endpoint downloads the model and writes collected data"),
+            Grant("endpoint-acr", serving.endpoint_principal_id, SP, roles.ACR_PULL, registry.registry_id,
+                  "Endpoint pulls the serving image"),
+        ]
+    if retraining is not None:
+        g += [
+            Grant("retrain-workspace", retraining.principal_id, SP, roles.AZUREML_DATA_SCIENTIST,
+                  workspace.workspace_id, "Retraining function submits pipeline jobs"),
+            Grant("retrain-host", retraining.principal_id, SP, roles.STORAGE_BLOB_DATA_OWNER,
+                  retraining.host_account_id, "Functions host storage (leases, package) on its own account"),
+        ]
+    return g

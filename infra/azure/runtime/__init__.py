@@ -1,0 +1,1 @@
+"""Runtime code deployed as the retraining Azure Function (see function_app.py)."""

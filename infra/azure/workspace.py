@@ -1,0 +1,108 @@
+"""Workspace: the Azure ML workspace (linked to the vault, data lake, App Insights and registry),
+identity-based datastores on the data lake containers, and the autoscaling training cluster."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import machinelearningservices as ml
+
+from infra.azure.base import SYSTEM_ASSIGNED, child, stateful
+from infra.azure.definitions import PRIVATE, iso_minutes
+from infra.context import StackContext
+
+TRAINING_CLUSTER = "training"
+
+
+def studio_url(workspace_id: str) -> str:
+    return f"https://ml.azure.com/?wsid={workspace_id}"
+
+
+class Workspace(pulumi.ComponentResource):
+    """`workspace_id`, `workspace_name`, `principal_id` (system identity), `studio_url`,
+    `training_compute_name`, `datastore_names` (container role -> datastore name)."""
+
+    def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], *,
+                 storage_account_id: pulumi.Input[str], storage_account_name: pulumi.Input[str],
+                 container_names: dict[str, pulumi.Input[str]], vault_id: pulumi.Input[str],
+                 app_insights_id: pulumi.Input[str], registry_id: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:azure:Workspace", name, None, opts)
+        spec = ctx.spec
+        private = spec.network.mode == PRIVATE
+        self.workspace = ml.Workspace(
+            f"{name}-workspace",
+            workspace_name=ctx.name("azure_ml_workspace", "ml"),
+            resource_group_name=resource_group_name,
+            location=spec.region,
+            kind="Default",
+            sku={"name": "Basic", "tier": "Basic"},
+            identity=SYSTEM_ASSIGNED,
+            friendly_name=f"{spec.team} {spec.environment}",
+            storage_account=storage_account_id,
+            key_vault=vault_id,
+            application_insights=app_insights_id,
+            container_registry=registry_id,
+            # The data lake has shared-key access off: the workspace reaches its system
+            # datastores with Entra ID (see datalake.py for this choice).
+            system_datastores_auth_mode="Identity",
+            public_network_access="Disabled" if private else "Enabled",
+            allow_public_access_when_behind_vnet=False,
+            managed_network={"isolation_mode": "AllowInternetOutbound"} if private else None,
+            hbi_workspace=ctx.is_prod,
+            v1_legacy_mode=False,
+            opts=stateful(ctx, self),
+        )
+        self.workspace_id = self.workspace.id
+        self.workspace_name = self.workspace.name
+        self.principal_id = self.workspace.identity.apply(lambda i: i.principal_id)
+        self.studio_url = self.workspace.id.apply(studio_url)
+        self.datastores = {
+            role: ml.Datastore(
+                f"{name}-datastore-{role}",
+                name=f"lake_{role}",
+                workspace_name=self.workspace.name,
+                resource_group_name=resource_group_name,
+                properties=ml.AzureBlobDatastoreArgs(
+                    datastore_type="AzureBlob",
+                    account_name=storage_account_name,
+                    container_name=container,
+                    # No stored secret: jobs use their identity, the studio the workspace's.
+                    credentials=ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
+                    service_data_access_auth_identity="WorkspaceSystemAssignedIdentity",
+                    description=f"Data lake container '{role}' (identity-based access)",
+                ),
+                opts=child(self),
+            )
+            for role, container in container_names.items()
+        }
+        self.datastore_names = {role: d.name for role, d in self.datastores.items()}
+        sku = spec.sku(spec.training.size_class, spec.training.sku)
+        self.training = ml.Compute(
+            f"{name}-training",
+            compute_name=TRAINING_CLUSTER,
+            workspace_name=self.workspace.name,
+            resource_group_name=resource_group_name,
+            location=spec.region,
+            identity=SYSTEM_ASSIGNED,
+            properties=ml.AmlComputeArgs(
+                compute_type="AmlCompute",
+                description=f"Training cluster ({sku.name}), scales to zero",
+                disable_local_auth=True,
+                properties=ml.AmlComputePropertiesArgs(
+                    vm_size=sku.name,
+                    vm_priority="LowPriority" if spec.training.spot else "Dedicated",
+                    os_type="Linux",
+                    scale_settings=ml.ScaleSettingsArgs(
+                        min_node_count=0,
+                        max_node_count=spec.training.max_nodes,
+                        node_idle_time_before_scale_down=iso_minutes(spec.training.idle_scale_down_minutes),
+                    ),
+                    remote_login_port_public_access="Disabled",
+                    enable_node_public_ip=not private,
+                ),
+            ),
+            opts=child(self),
+        )
+        self.training_compute_name = self.training.name
+        self.training_principal_id = self.training.identity.apply(lambda i: i.principal_id if i else None)
+        self.register_outputs({"workspace_id": self.workspace_id, "studio_url": self.studio_url})
