@@ -31,6 +31,9 @@ _PATHS: dict[str, tuple[str, str]] = {
     "storage:BlobContainer": (
         "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}",
         "containerName"),
+    "storage:EncryptionScope": (
+        "Microsoft.Storage/storageAccounts/{accountName}/encryptionScopes/{encryptionScopeName}",
+        "encryptionScopeName"),
     "containerregistry:Registry": ("Microsoft.ContainerRegistry/registries/{registryName}", "registryName"),
     "machinelearningservices:Workspace": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}", "workspaceName"),
