@@ -167,9 +167,33 @@ def _storage_public(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         yield f"{ctx.env} storage accounts must deny public network access"
 
 
-def _storage_cmk(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    if ctx.env != "dev" and dig(props, "encryption", "keySource") != "Microsoft.Keyvault":
-        yield f"{ctx.env} storage must be encrypted with the stack's Key Vault key (encryption.keySource)"
+def _in_account(child: StackResource, account: StackResource) -> bool | None:
+    """True if `child` (container, encryption scope) belongs to `account`; None if unknown."""
+    if account.urn in child.property_dependencies.get("accountName", []):
+        return True
+    name = child.props.get("accountName")
+    if is_unknown(name) or is_unknown(account.props.get("accountName")):
+        return None
+    return name == account.props.get("accountName")
+
+
+def _storage_cmk(resources: list[StackResource], ctx: Ctx):
+    """Account-level CMK, or every container pinned to an encryption scope on a Key Vault key."""
+    if ctx.env == "dev":
+        return
+    for account in (r for r in resources if r.type == STORAGE):
+        if dig(account.props, "encryption", "keySource") == "Microsoft.Keyvault":
+            continue
+        scopes = [s for s in resources if s.type == P + "storage:EncryptionScope" and _in_account(s, account) is not False]
+        cmk_scopes = {s.props.get("encryptionScopeName") for s in scopes if s.props.get("source") == "Microsoft.KeyVault"}
+        containers = [c for c in resources if c.type == P + "storage:BlobContainer" and _in_account(c, account) is not False]
+        if any(_in_account(r, account) is None for r in scopes + containers):
+            continue  # account names unknown in preview: skip rather than fail
+        pinned = [c for c in containers if c.props.get("defaultEncryptionScope") in cmk_scopes
+                  and c.props.get("denyEncryptionScopeOverride") is True]
+        if not containers or not cmk_scopes or len(pinned) < len(containers):
+            yield (f"{ctx.env} storage must be encrypted with the stack's Key Vault key: set encryption.keySource "
+                   "Microsoft.Keyvault, or pin every container to a Key Vault encryption scope", account.urn)
 
 
 def _blob_soft_delete(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
@@ -301,10 +325,12 @@ RULES: list[Rule] = [
            "No anonymous blob access; outside dev no public network access.",
            "Set allowBlobPublicAccess=False and publicNetworkAccess Disabled (private endpoints).",
            (STORAGE,), _storage_public, "critical", STORAGE_DOC),
-    simple("azure-storage-storageaccount-require-cmk", C, "data-protection",
-           "Outside dev, storage is encrypted with the stack's Key Vault key.",
-           "Set encryption.keySource Microsoft.Keyvault with keyVaultProperties.",
-           (STORAGE,), _storage_cmk, "high", STORAGE_DOC),
+    Rule("azure-storage-storageaccount-require-cmk", C, "data-protection",
+         "Outside dev, storage is encrypted with the stack's Key Vault key: at account level, or with "
+         "every container pinned to a Key Vault encryption scope.",
+         "Set encryption.keySource Microsoft.Keyvault, or give each container defaultEncryptionScope "
+         "(a Key Vault scope) with denyEncryptionScopeOverride=True.",
+         "high", STORAGE_DOC, stack_check=_storage_cmk),
     simple("azure-storage-blobserviceproperties-require-soft-delete", C, "data-protection",
            "Blob services keep versions and soft-delete blobs and containers.",
            "Set isVersioningEnabled and the delete retention policies.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policies.helpers import DELETE, mutate, run, tags
+from tests.policies.helpers import DELETE, mutate, resource, run, run_stack, tags, urn
 
 pytest.importorskip("pulumi_azure_native")
 
@@ -123,8 +123,6 @@ CASES = [
      "anonymous blob access must be disabled (allowBlobPublicAccess=False)"),
     ("azure-storage-storageaccount-deny-public-access", STORAGE, {"publicNetworkAccess": "Enabled"},
      "prod storage accounts must deny public network access"),
-    ("azure-storage-storageaccount-require-cmk", STORAGE, {"encryption.keySource": "Microsoft.Storage"},
-     "prod storage must be encrypted with the stack's Key Vault key (encryption.keySource)"),
     ("azure-storage-blobserviceproperties-require-soft-delete", BLOB, {"isVersioningEnabled": False},
      "blob versioning must be enabled (isVersioningEnabled=True)"),
     ("azure-storage-blobserviceproperties-require-soft-delete", BLOB, {"deleteRetentionPolicy.enabled": False},
@@ -172,4 +170,27 @@ def test_dev_stores_may_use_public_network_and_platform_keys():
     dev = mutate(BASE[STORAGE], {"tags.environment": "dev", "publicNetworkAccess": "Enabled",
                                  "encryption.keySource": "Microsoft.Storage"})
     assert run("azure-storage-storageaccount-deny-public-access", STORAGE, dev) == []
-    assert run("azure-storage-storageaccount-require-cmk", STORAGE, dev) == []
+
+
+def _cmk_stack(key_source="Microsoft.Storage", scope_source="Microsoft.KeyVault", pinned=True, env="prod"):
+    account = resource(STORAGE, "account", mutate(BASE[STORAGE], {"accountName": "lake", "encryption.keySource": key_source,
+                                                                   "tags.environment": env}))
+    scope = resource(P + "storage:EncryptionScope", "scope", {"accountName": "lake", "encryptionScopeName": "cmk",
+                                                              "source": scope_source})
+    container = resource(CONTAINER, "data", {"accountName": "lake", "publicAccess": "None",
+                                             "defaultEncryptionScope": "cmk" if pinned else None,
+                                             "denyEncryptionScopeOverride": pinned}, {"accountName": ["account"]})
+    return [account, scope, container]
+
+
+CMK_MESSAGE = ("prod storage must be encrypted with the stack's Key Vault key: set encryption.keySource "
+               "Microsoft.Keyvault, or pin every container to a Key Vault encryption scope")
+
+
+def test_storage_cmk_at_account_level_or_by_scopes():
+    rule = "azure-storage-storageaccount-require-cmk"
+    assert run_stack(rule, _cmk_stack(key_source="Microsoft.Keyvault", pinned=False)) == []
+    assert run_stack(rule, _cmk_stack()) == []
+    assert run_stack(rule, _cmk_stack(pinned=False)) == [(CMK_MESSAGE, urn(STORAGE, "account"))]
+    assert run_stack(rule, _cmk_stack(scope_source="Microsoft.Storage")) == [(CMK_MESSAGE, urn(STORAGE, "account"))]
+    assert run_stack(rule, _cmk_stack(pinned=False, env="dev")) == []
