@@ -166,8 +166,8 @@ def pipeline_definition(c: PipelineConfig) -> Json:
             {"Name": "ModelApprovalStatus", "Type": "String", "DefaultValue": "PendingManualApproval"},
             {"Name": "MinimumAuc", "Type": "Float", "DefaultValue": DEFAULT_MINIMUM_AUC},
         ],
-        "PipelineExperimentConfig": {"ExperimentName": _get("Execution.PipelineName"),
-                                     "TrialName": _get("Execution.PipelineExecutionId")},
+        # No PipelineExperimentConfig: experiment/trial tracking would need sagemaker:CreateExperiment
+        # and friends on the execution role; runs are tracked as pipeline executions instead.
         "Steps": [preprocess, _training(c), evaluate, gate],
     }
 

@@ -48,7 +48,8 @@ class Retraining(pulumi.ComponentResource):
             role=role_arn,
             timeout=60,
             memory_size=256,
-            reserved_concurrent_executions=1,  # one decision at a time: no double starts
+            # No reserved concurrency (new accounts cannot reserve below 10 unreserved); duplicate
+            # events are absorbed by ClientRequestToken = event id and the "run executing" check.
             kms_key_arn=key_arn,
             environment={"variables": {
                 "PIPELINE_NAME": pipeline_name,
