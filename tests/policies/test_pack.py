@@ -85,7 +85,8 @@ def test_main_wraps_exactly_the_pack_policies(monkeypatch):
 
 def test_policy_pack_project_files():
     project = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
-    assert project["runtime"] == "python" and project["description"]
+    runtime = project["runtime"]
+    assert (runtime if isinstance(runtime, str) else runtime["name"]) == "python" and project["description"]
     assert "pulumi-policy" in (ROOT / "policies" / "requirements.txt").read_text()
 
 
