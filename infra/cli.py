@@ -98,5 +98,34 @@ def schema() -> None:
     print(json.dumps(stack_file_schema(), indent=2))
 
 
+bootstrap_app = typer.Typer(no_args_is_help=True, help="Create a cloud's Pulumi state backend (idempotent).")
+app.add_typer(bootstrap_app, name="bootstrap")
+
+
+@bootstrap_app.command("aws")
+def bootstrap_aws(
+    bucket: Annotated[str, typer.Option(help="State bucket name (globally unique).")],
+    region: Annotated[str, typer.Option(help="Region of the bucket and key.")],
+    key_alias: Annotated[str, typer.Option(help="KMS alias for stack secrets.")] = "alias/pulumi-state",
+) -> None:
+    """The S3 bucket and KMS key behind `pulumi login s3://...` and `--secrets-provider awskms://...`."""
+    try:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from infra.aws.bootstrap import BootstrapError, bootstrap
+    except ModuleNotFoundError as exc:
+        fail([f"bootstrap aws needs {exc.name}: pip install 'mlops-platform[aws]'"])
+    try:
+        result = bootstrap(boto3.Session(region_name=region), bucket, region, key_alias=key_alias)
+    except (BootstrapError, ValueError, ClientError, BotoCoreError) as exc:
+        fail([f"bootstrap aws: {exc}"])
+    for verb, items in (("created", result.created), ("updated", result.updated), ("in place", result.existed)):
+        for item in items:
+            out.print(f"{verb:>8}: {item}", markup=False)
+    out.print(f"\npulumi login '{result.login_url}'", markup=False)
+    out.print(f"pulumi stack init <stack> --secrets-provider '{result.secrets_provider}'", markup=False)
+
+
 def main() -> None:
     app()
