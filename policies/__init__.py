@@ -23,5 +23,14 @@ def pack_config(environment: str) -> dict[str, dict[str, str]]:
             for rule in RULES}
 
 
-__all__ = ["DEFAULT_LEVELS", "ENVIRONMENTS", "PACK_NAME", "POLICIES", "RULES", "RULES_BY_NAME",
+def rules_markdown() -> str:
+    """The rule table of policies/README.md (kept in sync by a test)."""
+    lines = ["| Rule | Group | Kind | dev / staging / prod | What it checks |", "| --- | --- | --- | --- | --- |"]
+    for rule in RULES:
+        levels = " / ".join(level_for(rule, env) for env in ENVIRONMENTS)
+        lines.append(f"| `{rule.name}` | {rule.group} | {rule.kind} | {levels} | {rule.description} |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["rules_markdown", "DEFAULT_LEVELS", "ENVIRONMENTS", "PACK_NAME", "POLICIES", "RULES", "RULES_BY_NAME",
            "level_for", "pack_config"]

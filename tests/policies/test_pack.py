@@ -95,3 +95,9 @@ def test_every_rule_has_a_test():
     untested = [r.name for r in policies.RULES
                 if r.name not in sources and r.name.replace(f"{r.cloud}-", "{cloud}-", 1) not in sources]
     assert untested == []
+
+
+def test_readme_lists_every_rule():
+    readme = (ROOT / "policies" / "README.md").read_text()
+    table = readme.split("<!-- rules:start -->\n", 1)[1].split("<!-- rules:end -->", 1)[0]
+    assert table == policies.rules_markdown(), "regenerate the table with policies.rules_markdown()"
