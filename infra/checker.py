@@ -167,10 +167,17 @@ def policy_info(name: str) -> dict[str, Any]:
             "url": rule.url, "group": rule.group, "cloud": rule.cloud, "kind": rule.kind}
 
 
+def report_for(plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = None) -> StackReport:
+    """The report of an already planned stack (what `mlops plan --json` can reuse)."""
+    from infra.cost import estimate
+
+    return StackReport(plan.stack, plan.cloud, plan.environment, sum(1 for r in plan.resources if r.custom),
+                       check_plan(plan, config), estimate(plan, spec))
+
+
 def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, Any] | None = None) -> StackReport:
     """Plan one stack (name or path) offline and check it. Invalid stack files raise StackError."""
     from infra import stackfile
-    from infra.cost import estimate
     from infra.engine import PlanError, plan_stack
     from infra.program import CloudUnavailable
 
@@ -180,8 +187,7 @@ def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, 
         plan = plan_stack(stack)
     except (PlanError, CloudUnavailable) as exc:
         return StackReport(stack.name, spec.cloud, spec.environment, 0, error=str(exc))
-    return StackReport(stack.name, plan.cloud, plan.environment, sum(1 for r in plan.resources if r.custom),
-                       check_plan(plan, config), estimate(plan, spec))
+    return report_for(plan, spec, config)
 
 
 def check_stacks(stack_refs: Iterable[str | Path], root: Path | None = None,

@@ -125,3 +125,12 @@ def test_check_stacks_accepts_a_stack_file_path(tmp_path):
     assert report.stack == "search-gcp-dev" and report.error is None
     assert report.resources > 10 and report.cost["monthly_usd"] > 0
     assert exit_code([report]) in (0, 1)
+
+
+def test_report_for_a_planned_stack(plan_for):
+    from infra.checker import report_for
+
+    report = report_for(plan_for("aws-dev"))
+    assert report.stack == "aws-dev" and report.error is None
+    assert report.violations == check_plan(plan_for("aws-dev"))
+    assert report.cost["items"] and report.resources == sum(1 for r in plan_for("aws-dev").resources if r.custom)
