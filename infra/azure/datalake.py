@@ -27,11 +27,14 @@ from infra.azure.definitions import lifecycle_rules, network_access
 from infra.context import StackContext
 
 CONTAINERS = ("data", "artifacts", "monitoring")
+CMK_SCOPE = "cmk"
 SOFT_DELETE_DAYS = {"dev": 7, "staging": 14, "prod": 30}
 
 
 class DataLake(pulumi.ComponentResource):
-    """`account_id`, `account_name`, `blob_endpoint`, `container_names` (role -> name)."""
+    """`account_id`, `account_name`, `blob_endpoint`, `container_names` (role -> name),
+    `encryption_scope_name` (the CMK scope every container must use; None without CMK) and
+    `encryption_scope` (the scope resource, to depend on)."""
 
     def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], client: Client,
                  cmk_key_id: pulumi.Input[str] | None = None, cmk_key_uri: pulumi.Input[str] | None = None,
@@ -94,6 +97,9 @@ class DataLake(pulumi.ComponentResource):
         )
         scope = self._cmk_scope(name, ctx, resource_group_name, client, cmk_key_id, cmk_key_uri) \
             if cmk_key_id is not None else None
+        # The literal name (not scope.name) keeps it known at preview; depends_on keeps the order.
+        self.encryption_scope_name = CMK_SCOPE if scope else None
+        self.encryption_scope = scope
         self.containers = {
             role: storage.BlobContainer(
                 f"{name}-{role}",
@@ -101,9 +107,9 @@ class DataLake(pulumi.ComponentResource):
                 resource_group_name=resource_group_name,
                 container_name=role,
                 public_access="None",
-                default_encryption_scope=scope.name if scope else None,
+                default_encryption_scope=self.encryption_scope_name,
                 deny_encryption_scope_override=True if scope else None,
-                opts=stateful(ctx, self, depends_on=[self.blob_service]),
+                opts=stateful(ctx, self, depends_on=[self.blob_service] + ([scope] if scope else [])),
             )
             for role in CONTAINERS
         }
@@ -125,7 +131,7 @@ class DataLake(pulumi.ComponentResource):
         )
         return storage.EncryptionScope(
             f"{name}-cmk-scope",
-            encryption_scope_name="cmk",
+            encryption_scope_name=CMK_SCOPE,
             account_name=self.account.name,
             resource_group_name=resource_group_name,
             source="Microsoft.KeyVault",

@@ -44,7 +44,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     workspace = Workspace(
         "workspace", ctx, rg, storage_account_id=lake.account_id, storage_account_name=lake.account_name,
         container_names=lake.container_names, vault_id=vault.vault_id,
-        app_insights_id=foundation.app_insights_id, registry_id=registry.registry_id, opts=top)
+        app_insights_id=foundation.app_insights_id, registry_id=registry.registry_id,
+        cmk_key_id=vault.workspace_key_id, opts=top)
     k8s = None
     if spec.kubernetes.enabled:
         k8s = Kubernetes("kubernetes", ctx, rg, log_analytics_id=foundation.log_analytics_id,
@@ -65,7 +66,9 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     retraining = None
     if serving is not None and spec.monitoring.retrain_on_drift:
         retraining = Retraining(
-            "retraining", ctx, rg, subscription_id=client.subscription_id,
+            "retraining", ctx, rg, lake_account_name=lake.account_name, lake_blob_endpoint=lake.blob_endpoint,
+            encryption_scope=lake.encryption_scope_name, scope_resource=lake.encryption_scope,
+            subscription_id=client.subscription_id,
             workspace_name=workspace.workspace_name,
             insights_connection=foundation.app_insights_connection_string, drift_rule=drift_rule_name(ctx),
             subnet_id=net.functions_subnet_id if net else None, opts=top)
@@ -132,10 +135,9 @@ def workload_grants(workspace: Workspace, lake: DataLake, vault: KeyVault, regis
                   "Endpoint pulls the serving image"),
         ]
     if retraining is not None:
-        g += [
-            Grant("retrain-workspace", retraining.principal_id, SP, roles.AZUREML_DATA_SCIENTIST,
-                  workspace.workspace_id, "Retraining function submits pipeline jobs"),
-            Grant("retrain-host", retraining.principal_id, SP, roles.STORAGE_BLOB_DATA_OWNER,
-                  retraining.host_account_id, "Functions host storage (leases, package) on its own account"),
-        ]
+        g.append(Grant("retrain-workspace", retraining.principal_id, SP, roles.AZUREML_DATA_SCIENTIST,
+                       workspace.workspace_id, "Retraining function submits pipeline jobs"))
+        # The Functions host needs blob ownership (leases) -- on its own containers only.
+        g += [Grant(f"retrain-{role}", retraining.principal_id, SP, roles.STORAGE_BLOB_DATA_OWNER, container.id,
+                    f"Functions host container {role}") for role, container in retraining.containers.items()]
     return g

@@ -10,8 +10,9 @@ from infra.context import StackContext
 
 
 def registry_sku(ctx: StackContext) -> str:
-    """Premium (private endpoints, zone redundancy, retention) in prod; Standard in staging; Basic in dev."""
-    return {"prod": "Premium", "staging": "Standard"}.get(ctx.spec.environment, "Basic")
+    """Premium wherever the network is private (only Premium can turn public access off and take
+    private endpoints): staging and prod; Basic for public dev stacks."""
+    return "Premium" if ctx.spec.network.mode == "private" else "Basic"
 
 
 class Registry(pulumi.ComponentResource):

@@ -1,5 +1,5 @@
 """Retraining: the Azure Function (Flex Consumption, Python) that starts the retraining pipeline
-when drift is alerted, with its own locked-down host storage. Code: infra/azure/runtime/."""
+when drift is alerted. Code: infra/azure/runtime/ (deployed to the package container by CI)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,22 @@ from pulumi_azure_native import storage, web
 from infra.azure.base import SYSTEM_ASSIGNED, child
 from infra.context import StackContext
 
-PACKAGE_CONTAINER = "function-package"
+# role -> container: the deployment package and the Functions host's leases and keys.
+HOST_CONTAINERS = {"package": "retrain-function-package", "hosts": "azure-webjobs-hosts",
+                   "secrets": "azure-webjobs-secrets"}
 ALERT_FUNCTION = "alert"
 EVENT_FUNCTION = "drift_event"
 
 
-def app_settings(ctx: StackContext, *, host_account: pulumi.Input[str], subscription_id: pulumi.Input[str],
+def app_settings(ctx: StackContext, *, blob_endpoint: pulumi.Input[str], subscription_id: pulumi.Input[str],
                  resource_group: pulumi.Input[str], workspace: pulumi.Input[str],
                  insights_connection: pulumi.Input[str], drift_rule: str) -> list[dict]:
     m = ctx.spec.monitoring
     model = ctx.spec.serving.model_name or "model"
     settings = {
-        # Identity-based host storage: no connection string, no account key.
-        "AzureWebJobsStorage__accountName": host_account,
+        # Identity-based host storage, blob only (HTTP and Event Grid triggers need no queues):
+        # no connection string, no account key.
+        "AzureWebJobsStorage__blobServiceUri": blob_endpoint,
         "APPLICATIONINSIGHTS_CONNECTION_STRING": insights_connection,
         "AML_SUBSCRIPTION_ID": subscription_id,
         "AML_RESOURCE_GROUP": resource_group,
@@ -36,40 +39,33 @@ def app_settings(ctx: StackContext, *, host_account: pulumi.Input[str], subscrip
 
 
 class Retraining(pulumi.ComponentResource):
-    """`function_app_id`, `principal_id`, `alert_trigger_url`, `host_account_id`."""
+    """`function_app_id`, `principal_id`, `alert_trigger_url`, `container_ids` (its host containers)."""
 
     def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], *,
-                 subscription_id: pulumi.Input[str], workspace_name: pulumi.Input[str],
+                 lake_account_name: pulumi.Input[str], lake_blob_endpoint: pulumi.Input[str],
+                 encryption_scope: str | None, scope_resource: pulumi.Resource | None = None, subscription_id: pulumi.Input[str], workspace_name: pulumi.Input[str],
                  insights_connection: pulumi.Input[str], drift_rule: str,
                  subnet_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:azure:Retraining", name, None, opts)
         spec = ctx.spec
-        self.host = storage.StorageAccount(
-            f"{name}-host",
-            account_name=ctx.name("azure_storage_account", "retrain-host"),
-            resource_group_name=resource_group_name,
-            location=spec.region,
-            kind="StorageV2",
-            sku={"name": "Standard_LRS"},
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            encryption={"require_infrastructure_encryption": True, "key_source": "Microsoft.Storage",
-                        "services": {"blob": {"enabled": True}, "queue": {"enabled": True},
-                                     "table": {"enabled": True}}},
-            opts=child(self),
-        )
-        self.host_account_id = self.host.id
-        package = storage.BlobContainer(
-            f"{name}-package",
-            account_name=self.host.name,
-            resource_group_name=resource_group_name,
-            container_name=PACKAGE_CONTAINER,
-            public_access="None",
-            opts=child(self),
-        )
+        # The function's host storage lives in the data lake account (TLS only, no shared key,
+        # private, CMK): its own containers, each pinned to the lake's key like every container,
+        # and the function may touch only those (container-scoped grants, see program.py).
+        scope = {"default_encryption_scope": encryption_scope, "deny_encryption_scope_override": True} \
+            if encryption_scope is not None else {}
+        self.containers = {
+            role: storage.BlobContainer(
+                f"{name}-{role}",
+                account_name=lake_account_name,
+                resource_group_name=resource_group_name,
+                container_name=container,
+                public_access="None",
+                **scope,
+                opts=child(self, depends_on=[scope_resource] if scope_resource else []),
+            )
+            for role, container in HOST_CONTAINERS.items()
+        }
+        self.container_ids = [c.id for c in self.containers.values()]
         plan = web.AppServicePlan(
             f"{name}-plan",
             name=ctx.name("azure_generic", "retrain-plan"),
@@ -94,8 +90,7 @@ class Retraining(pulumi.ComponentResource):
             function_app_config={
                 "deployment": {"storage": {
                     "type": "blobContainer",
-                    "value": pulumi.Output.concat(self.host.primary_endpoints.apply(lambda e: e.blob),
-                                                  package.name),
+                    "value": pulumi.Output.concat(lake_blob_endpoint, self.containers["package"].name),
                     "authentication": {"type": "SystemAssignedIdentity"},
                 }},
                 "runtime": {"name": "python", "version": "3.11"},
@@ -106,7 +101,7 @@ class Retraining(pulumi.ComponentResource):
                 "ftps_state": "Disabled",
                 "http20_enabled": True,
                 "app_settings": app_settings(
-                    ctx, host_account=self.host.name, subscription_id=subscription_id,
+                    ctx, blob_endpoint=lake_blob_endpoint, subscription_id=subscription_id,
                     resource_group=resource_group_name, workspace=workspace_name,
                     insights_connection=insights_connection, drift_rule=drift_rule),
             },

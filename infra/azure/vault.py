@@ -15,7 +15,8 @@ SOFT_DELETE_DAYS = 90
 
 class KeyVault(pulumi.ComponentResource):
     """`vault_id`, `vault_uri`; with CMK also `cmk_key_id` and the versionless `cmk_key_uri`
-    (rotated yearly by the key's rotation policy)."""
+    (rotated yearly by the key's rotation policy), and `workspace_key_id` (versioned key URI) for
+    the Azure ML workspace's own customer-managed encryption."""
 
     def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str],
                  client: Client, opts: pulumi.ResourceOptions | None = None):
@@ -49,14 +50,23 @@ class KeyVault(pulumi.ComponentResource):
         self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri)
         self.cmk_key_id: pulumi.Output[str] | None = None
         self.cmk_key_uri: pulumi.Output[str] | None = None
+        self.workspace_key_id: pulumi.Output[str] | None = None
         if spec.storage.customer_managed_keys:
             self._customer_managed_key(name, ctx, resource_group_name)
         self.register_outputs({"vault_id": self.vault_id, "vault_uri": self.vault_uri})
 
     def _customer_managed_key(self, name: str, ctx: StackContext, resource_group_name) -> None:
+        key = self._key(name, ctx, resource_group_name, "datalake-cmk")
+        workspace_key = self._key(name, ctx, resource_group_name, "workspace-cmk")
+        self.workspace_key_id = workspace_key.key_uri_with_version
+        self.cmk_key_id = key.id
+        self.cmk_key_uri = key.key_uri
+
+    def _key(self, name: str, ctx: StackContext, resource_group_name, role: str) -> keyvault.Key:
+        """An RSA key (HSM-backed in prod) for wrapping data keys, rotated yearly."""
         key = keyvault.Key(
-            f"{name}-cmk",
-            key_name="datalake-cmk",
+            f"{name}-{role}",
+            key_name=role,
             vault_name=self.vault.name,
             resource_group_name=resource_group_name,
             properties={
@@ -73,5 +83,4 @@ class KeyVault(pulumi.ComponentResource):
             },
             opts=stateful(ctx, self),
         )
-        self.cmk_key_id = key.id
-        self.cmk_key_uri = key.key_uri
+        return key

@@ -25,7 +25,7 @@ class Workspace(pulumi.ComponentResource):
                  storage_account_id: pulumi.Input[str], storage_account_name: pulumi.Input[str],
                  container_names: dict[str, pulumi.Input[str]], vault_id: pulumi.Input[str],
                  app_insights_id: pulumi.Input[str], registry_id: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None):
+                 cmk_key_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:azure:Workspace", name, None, opts)
         spec = ctx.spec
         private = spec.network.mode == PRIVATE
@@ -49,6 +49,9 @@ class Workspace(pulumi.ComponentResource):
             allow_public_access_when_behind_vnet=False,
             managed_network={"isolation_mode": "AllowInternetOutbound"} if private else None,
             hbi_workspace=ctx.is_prod,
+            # Customer-managed key for the workspace's own metadata stores (set at creation only).
+            encryption={"status": "Enabled", "key_vault_properties": {
+                "key_vault_arm_id": vault_id, "key_identifier": cmk_key_id}} if cmk_key_id is not None else None,
             v1_legacy_mode=False,
             opts=stateful(ctx, self),
         )

@@ -66,8 +66,6 @@ STATEFUL = ("storage:StorageAccount", "keyvault:Vault", "containerregistry:Regis
 @pytest.mark.parametrize("short", STATEFUL)
 def test_prod_stateful_resources_are_protected_and_retained(plan_for, short):
     for r in of(plan_for("azure-prod"), short):
-        if r.name.startswith("retraining-"):
-            continue  # the function's host storage holds no data
         assert r.protect and r.retain_on_delete, r.urn
 
 
@@ -79,8 +77,8 @@ def test_dev_stateful_resources_are_not_protected(plan_for, short):
 
 def test_prod_key_and_containers_are_protected(plan_for):
     plan = plan_for("azure-prod")
-    for r in of(plan, "keyvault:Key") + of(plan, "storage:BlobContainer"):
-        if r.name.startswith("datalake-"):
+    for r in of(plan, "keyvault:Key") + of(plan, "storage:EncryptionScope") + of(plan, "storage:BlobContainer"):
+        if not r.name.startswith("retraining-"):  # the function's host containers hold no data
             assert r.protect and r.retain_on_delete, r.urn
 
 

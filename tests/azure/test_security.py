@@ -61,18 +61,39 @@ def test_lifecycle_rules_follow_the_spec(plan_for):
 def test_cmk_scope_encrypts_lake_containers_in_prod(plan_for):
     plan = plan_for("azure-prod")
     scope = one(plan, "storage:EncryptionScope")
-    key = one(plan, "keyvault:Key")
+    key = by_name(plan, "secrets-datalake-cmk")
     assert scope.inputs["source"] == "Microsoft.KeyVault", scope.urn
     assert scope.inputs["keyVaultProperties"]["keyUri"] == key.outputs["keyUri"], scope.urn
-    for c in of(plan, "storage:BlobContainer"):
-        if c.name.startswith("datalake-"):
-            assert c.inputs["defaultEncryptionScope"] == "cmk" and c.inputs["denyEncryptionScopeOverride"], c.urn
+    containers = of(plan, "storage:BlobContainer")
+    assert len(containers) == 6  # data, artifacts, monitoring + the retraining function's host containers
+    for c in containers:
+        assert c.inputs["defaultEncryptionScope"] == "cmk" and c.inputs["denyEncryptionScopeOverride"], c.urn
+
+
+def test_prod_workspace_uses_its_own_customer_managed_key(plan_for):
+    plan = plan_for("azure-prod")
+    ws = one(plan, "machinelearningservices:Workspace")
+    key = by_name(plan, "secrets-workspace-cmk")
+    assert ws.inputs["encryption"]["status"] == "Enabled", ws.urn
+    assert ws.inputs["encryption"]["keyVaultProperties"] == {
+        "keyVaultArmId": one(plan, "keyvault:Vault").outputs["id"], "keyIdentifier": key.outputs["keyUriWithVersion"]}
+
+
+def test_retraining_function_owns_only_its_host_containers(plan_for):
+    plan = plan_for("azure-prod")
+    app = one(plan, "web:WebApp")
+    grants = [r for r in of(plan, "authorization:RoleAssignment")
+              if r.inputs["principalId"] == app.outputs["identity"]["principalId"]
+              and r.inputs["roleDefinitionId"].endswith(roles.STORAGE_BLOB_DATA_OWNER)]
+    assert len(grants) == 3
+    for g in grants:
+        assert "/blobServices/default/containers/" in g.inputs["scope"], g.urn
 
 
 def test_cmk_unwrap_role_is_scoped_to_the_key(plan_for):
     plan = plan_for("azure-prod")
     grant = by_name(plan, "datalake-cmk-unwrap")
-    assert grant.inputs["scope"] == one(plan, "keyvault:Key").outputs["id"], grant.urn
+    assert grant.inputs["scope"] == by_name(plan, "secrets-datalake-cmk").outputs["id"], grant.urn
     assert grant.inputs["roleDefinitionId"].endswith(roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER), grant.urn
     assert grant.inputs["principalId"] == lake(plan).outputs["identity"]["principalId"], grant.urn
 
@@ -120,11 +141,11 @@ def test_private_endpoints_cover_vault_storage_workspace_and_prod_registry(plan_
     assert groups == {"vault", "blob", "file", "amlworkspace", "registry"}
     staging = {r.inputs["privateLinkServiceConnections"][0]["groupIds"][0]
                for r in of(plan_for("azure-staging"), "network:PrivateEndpoint")}
-    assert "registry" not in staging  # Standard ACR has no private link
+    assert staging == groups
 
 
 @pytest.mark.parametrize("stack,sku,public", [
-    ("azure-dev", "Basic", "Enabled"), ("azure-staging", "Standard", "Enabled"), ("azure-prod", "Premium", "Disabled"),
+    ("azure-dev", "Basic", "Enabled"), ("azure-staging", "Premium", "Disabled"), ("azure-prod", "Premium", "Disabled"),
 ])
 def test_registry_sku_and_public_access(plan_for, stack, sku, public):
     r = one(plan_for(stack), "containerregistry:Registry")

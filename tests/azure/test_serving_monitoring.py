@@ -149,7 +149,8 @@ def test_retraining_function_is_locked_down(plan_for):
     assert app.inputs["httpsOnly"] is True and app.inputs["siteConfig"]["minTlsVersion"] == "1.2", app.urn
     assert app.inputs["siteConfig"]["ftpsState"] == "Disabled", app.urn
     settings = {s["name"]: s["value"] for s in app.inputs["siteConfig"]["appSettings"]}
-    assert "AzureWebJobsStorage" not in settings and "AzureWebJobsStorage__accountName" in settings, app.urn
+    assert "AzureWebJobsStorage" not in settings, app.urn
+    assert settings["AzureWebJobsStorage__blobServiceUri"].startswith("https://"), app.urn
     assert settings["RETRAIN_COOLDOWN_HOURS"] == "24", app.urn
     grant = by_name(plan, "access-retrain-workspace")
     assert grant.inputs["principalId"] == app.outputs["identity"]["principalId"], grant.urn
