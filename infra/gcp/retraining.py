@@ -1,5 +1,5 @@
 """Retraining: the drift topic, the scheduled drift check, and the Cloud Function that runs the
-check and submits the training pipeline when the drift alert fires (see DRIFT.md)."""
+check and submits the training pipeline when the drift alert fires (README: "Drift monitoring on GCP")."""
 
 from __future__ import annotations
 
