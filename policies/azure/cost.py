@@ -1,0 +1,99 @@
+"""Azure cost rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from policies.common import SKU_PARAMS, count_problem, simple, sku_problems
+from policies.core import as_list, Ctx, dig, known, Rule
+from policies.azure._shared import AGENT_POOL, C, CLUSTER, COMPUTE, P, REGISTRY, compute_properties
+
+AKS_PARAMS = {**SKU_PARAMS, "require_spot": {"dev": True, "staging": False, "prod": False},
+              "scale_to_zero": {"dev": True, "staging": False, "prod": False}}
+
+
+def _pools(props: Mapping[str, Any], ctx: Ctx) -> list[tuple[str, Mapping[str, Any]]]:
+    if ctx.type == AGENT_POOL:
+        return [(str(props.get("agentPoolName") or "pool"), props)]
+    return [(str(p.get("name")), p) for p in as_list(props.get("agentPoolProfiles")) if isinstance(p, dict)]
+
+
+def _aks_skus(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    for name, pool in _pools(props, ctx):
+        yield from sku_problems(C, pool.get("vmSize"), ctx, f"pool {name!r} vmSize")
+
+
+def _aks_counts(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    for name, pool in _pools(props, ctx):
+        for key in ("count", "maxCount"):
+            yield from count_problem(pool.get(key), ctx, "max_nodes", f"pool {name!r} {key}")
+
+
+def _aks_spot(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    for name, pool in _pools(props, ctx):
+        if pool.get("mode") == "System":
+            continue  # system pools cannot be spot and keep >= 1 node
+        if ctx.limit("require_spot") and pool.get("scaleSetPriority") != "Spot":
+            yield f"user pool {name!r} must use Spot VMs in {ctx.env}"
+        if pool.get("enableAutoScaling") is not True:
+            yield f"user pool {name!r} must autoscale (enableAutoScaling=True)"
+        elif ctx.limit("scale_to_zero") and known(pool.get("minCount")) and float(pool.get("minCount") or 0) > 0:
+            yield f"user pool {name!r} must scale to zero in {ctx.env} (minCount 0)"
+
+
+def _aml(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    p = compute_properties(props)
+    if p.get("computeType") != "AmlCompute":
+        return
+    inner = p.get("properties") or {}
+    yield from sku_problems(C, inner.get("vmSize"), ctx, "training cluster vmSize")
+    scale = inner.get("scaleSettings") or {}
+    if known(scale.get("minNodeCount")) and float(scale.get("minNodeCount") or 0) != 0:
+        yield f"training cluster must scale to zero (scaleSettings.minNodeCount 0, got {scale.get('minNodeCount')})"
+    yield from count_problem(scale.get("maxNodeCount"), ctx, "max_nodes", "training cluster maxNodeCount")
+    if ctx.limit("require_spot") and inner.get("vmPriority") != "LowPriority":
+        yield f"training cluster must use LowPriority VMs in {ctx.env}"
+
+
+def _acr_sku(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    sku = dig(props, "sku", "name")
+    if known(sku) and sku not in ctx.limit("registry_skus"):
+        yield f"registry SKU {sku!r} is not allowed in {ctx.env} (allowed: {', '.join(ctx.limit('registry_skus'))})"
+
+
+def _log_retention(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    days = props.get("retentionInDays")
+    if days is None:
+        yield "set retentionInDays explicitly"
+    elif known(days) and float(days) > ctx.limit("max_days"):
+        yield f"retentionInDays {float(days):g} exceeds the {ctx.env} maximum of {ctx.limit('max_days')}"
+
+
+RULES: list[Rule] = [
+    simple("azure-containerservice-restrict-vm-sizes", C, "cost",
+           "AKS pools use catalogued VM sizes; no GPU sizes in dev.",
+           "Use a cpu-* size class for the pools or drop the GPU pool in dev.",
+           (CLUSTER, AGENT_POOL), _aks_skus, "medium", params=SKU_PARAMS),
+    simple("azure-containerservice-limit-node-counts", C, "cost",
+           "AKS pool node counts stay under the environment's cap.",
+           "Lower kubernetes.*_pool.max_nodes.", (CLUSTER, AGENT_POOL), _aks_counts, "medium", params=SKU_PARAMS),
+    simple("azure-containerservice-agentpool-require-spot-autoscale", C, "cost",
+           "User pools autoscale; in dev they run on Spot VMs and scale to zero.",
+           "Set enableAutoScaling, minCount 0 and scaleSetPriority Spot for dev user pools.",
+           (CLUSTER, AGENT_POOL), _aks_spot, "medium", params=AKS_PARAMS),
+    simple("azure-machinelearningservices-compute-require-scale-to-zero", C, "cost",
+           "Training clusters scale to zero, use catalogued VM sizes, stay under the node cap and use "
+           "low-priority VMs in dev.",
+           "Set scaleSettings.minNodeCount 0 and training.spot: true for dev.",
+           (COMPUTE,), _aml, "medium", params=AKS_PARAMS),
+    simple("azure-containerregistry-registry-restrict-sku", C, "cost",
+           "Premium registries only where private networking needs them (not dev).",
+           "Use Basic or Standard in dev.", (REGISTRY,), _acr_sku, "low",
+           params={"registry_skus": {"dev": ["Basic", "Standard"], "staging": ["Basic", "Standard", "Premium"],
+                                     "prod": ["Basic", "Standard", "Premium"]}}),
+    simple("azure-operationalinsights-workspace-require-retention", C, "cost",
+           "Log Analytics workspaces set a retention at most the environment's maximum.",
+           "Set storage.log_retention_days in the spec.", (P + "operationalinsights:Workspace",),
+           _log_retention, "low", params={"max_days": {"dev": 90, "staging": 365, "prod": 730}}),
+]

@@ -1,0 +1,110 @@
+"""Azure IAM rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from policies.common import simple
+from policies.core import as_list, Ctx, dig, is_unknown, known, Rule
+from policies.azure._shared import (
+    C,
+    CLUSTER,
+    COMPUTE,
+    ENDPOINT,
+    P,
+    REGISTRY,
+    STORAGE,
+    STORAGE_DOC,
+    VAULT,
+    compute_properties,
+)
+
+PRIVILEGED_ROLES = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+}
+RBAC_DOC = "https://learn.microsoft.com/azure/role-based-access-control/best-practices"
+
+
+def _role(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    role = props.get("roleDefinitionId")
+    if not known(role):
+        return
+    guid = str(role).rstrip("/").rsplit("/", 1)[-1].lower()
+    if guid in PRIVILEGED_ROLES:
+        yield (f"role assignment grants {PRIVILEGED_ROLES[guid]} ({guid}); "
+               "use a narrower built-in role scoped to the resource")
+
+
+def _vault_rbac(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    p = props.get("properties") or {}
+    if p.get("enableRbacAuthorization") is not True and not is_unknown(p.get("enableRbacAuthorization")):
+        yield "key vault must use Azure RBAC (properties.enableRbacAuthorization=True)"
+    if as_list(p.get("accessPolicies")):
+        yield "key vault has legacy access policies; grant access with RBAC role assignments"
+
+
+def _aks_local(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if props.get("disableLocalAccounts") is not True:
+        yield "AKS local accounts must be disabled (disableLocalAccounts=True)"
+    aad = props.get("aadProfile") or {}
+    if not (aad.get("managed") is not False and aad.get("enableAzureRBAC") is True):
+        yield "AKS must use Entra ID with Azure RBAC (aadProfile.managed and aadProfile.enableAzureRBAC)"
+
+
+def _acr_admin(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if props.get("adminUserEnabled") is not False and not is_unknown(props.get("adminUserEnabled")):
+        yield "registry admin user must be disabled (adminUserEnabled=False)"
+    if props.get("anonymousPullEnabled") is True:
+        yield "anonymous pull must be disabled"
+
+
+def _shared_key(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if props.get("allowSharedKeyAccess") is not False and not is_unknown(props.get("allowSharedKeyAccess")):
+        yield "storage account keys must be disabled (allowSharedKeyAccess=False); use Entra ID"
+
+
+def _compute_local_auth(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    p = compute_properties(props)
+    if p.get("computeType") in ("AmlCompute", "ComputeInstance") and p.get("disableLocalAuth") is not True:
+        yield "compute must disable local auth (properties.disableLocalAuth=True)"
+    if dig(p, "properties", "remoteLoginPortPublicAccess") == "Enabled":
+        yield "compute exposes SSH publicly (remoteLoginPortPublicAccess Enabled)"
+
+
+def _endpoint_auth(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    mode = dig(props, "properties", "authMode")
+    if known(mode) and mode == "Key":
+        yield "online endpoint uses static keys; use authMode AADToken or AMLToken"
+
+
+RULES: list[Rule] = [
+    simple("azure-authorization-roleassignment-deny-privileged-roles", C, "iam",
+           "No Owner, Contributor or User Access Administrator role assignments for workload identities.",
+           "Assign a narrow built-in role (e.g. Storage Blob Data Contributor) at the resource scope.",
+           (P + "authorization:RoleAssignment",), _role, "critical", RBAC_DOC),
+    simple("azure-keyvault-vault-require-rbac", C, "iam",
+           "Key vaults authorize with Azure RBAC, not access policies.",
+           "Set properties.enableRbacAuthorization=True and grant Key Vault Crypto/Secrets roles.",
+           (VAULT,), _vault_rbac, "high", "https://learn.microsoft.com/azure/key-vault/general/rbac-guide"),
+    simple("azure-containerservice-managedcluster-disable-local-accounts", C, "iam",
+           "AKS clusters disable local accounts and use Entra ID with Azure RBAC.",
+           "Set disableLocalAccounts=True and aadProfile {managed: True, enableAzureRBAC: True}.",
+           (CLUSTER,), _aks_local, "high", "https://learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad"),
+    simple("azure-containerregistry-registry-disable-admin-user", C, "iam",
+           "Container registries disable the admin user and anonymous pull.",
+           "Set adminUserEnabled=False; grant AcrPull/AcrPush roles to identities.",
+           (REGISTRY,), _acr_admin, "high", "https://learn.microsoft.com/azure/container-registry/container-registry-authentication"),
+    simple("azure-storage-storageaccount-disable-shared-key", C, "iam",
+           "Storage accounts disable shared keys so access goes through Entra ID and RBAC.",
+           "Set allowSharedKeyAccess=False.", (STORAGE,), _shared_key, "high", STORAGE_DOC),
+    simple("azure-machinelearningservices-compute-disable-local-auth", C, "iam",
+           "ML compute disables local auth and public SSH.",
+           "Set properties.disableLocalAuth=True and remoteLoginPortPublicAccess Disabled.",
+           (COMPUTE,), _compute_local_auth, "high"),
+    simple("azure-machinelearningservices-onlineendpoint-deny-key-auth", C, "iam",
+           "Online endpoints authenticate with tokens, not static keys.",
+           "Set properties.authMode to AADToken or AMLToken.", (ENDPOINT,), _endpoint_auth, "medium"),
+]
