@@ -99,7 +99,7 @@ def _pipeline(r: Res, env: str) -> Iterable[Item]:
         count = num(job.instance_count, 1)
         rate = sku.usd_per_hour * (catalog.spot_fraction("aws") if job.spot else 1.0)
         yield Item(r.urn, hours * count * rate, 0.0,
-                   f"{what}: assumed {hours:g} h/month ({TRAINING_NODE_HOURS[env]} node-hours split over "
+                   f"{what}: assumed {hours:.1f} h/month ({TRAINING_NODE_HOURS[env]} node-hours split over "
                    f"{len(jobs)} job steps) x {count:g} x {sku.name} x {sku.usd_per_hour:g} USD/h"
                    + (f" x {catalog.spot_fraction('aws'):g} spot" if job.spot else "") + "; idle: nothing runs")
 
