@@ -104,9 +104,8 @@ def test_bad_stack_is_caught_with_one_message_per_problem(plan_for):
         ("aws-iam-policy-deny-wildcard-actions", role_policy.urn, "mandatory",
          "policy: statement 'Everything' allows wildcard actions ['s3:*']"),
         ("aws-all-resources-require-tags", bucket.urn, "advisory", "missing required tags: owner"),
-        ("aws-stack-tags-require-consistent-values", None, "advisory", None),
         ("aws-sagemaker-endpointconfig-restrict-instance-types", config.urn, "advisory",
          "variant 'AllTraffic' instance type 'ml.g4dn.xlarge' has 1 GPU(s), which dev stacks may not use"),
         ("aws-stack-cost-require-within-budget", budget.urn, "advisory",
          f"estimated monthly cost {total:.2f} USD exceeds the budget of 20.00 USD"),
-    } - {("aws-stack-tags-require-consistent-values", None, "advisory", None)}
+    }
