@@ -1,4 +1,4 @@
-"""The `mlops` command: validate, plan, schema (and check once the policy pack is present).
+"""The `mlops` command: validate, plan, check, schema, bootstrap.
 
 Exit codes (DESIGN.md contract): 0 fine, 1 a mandatory policy violation, 2 invalid input or usage;
 problems go to stderr, one line each, naming the file and the config path.
@@ -7,6 +7,8 @@ problems go to stderr, one line each, naming the file and the config path.
 from __future__ import annotations
 
 import json
+import sys
+from enum import Enum
 from typing import Annotated, NoReturn
 
 import typer
@@ -17,7 +19,8 @@ from infra.stackfile import StackError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Plan, validate and check MLOps platform stacks on AWS, Azure and GCP.")
-out = Console(highlight=False, soft_wrap=True)
+# Piped output is not cropped to 80 columns: plans and reports go to files and PR comments.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StackArgs = Annotated[list[str] | None, typer.Argument(
@@ -82,12 +85,37 @@ def plan(
         fail([f"{stackfile.display(loaded.path)}: mlops:spec.cloud: {exc}"])
     except PlanError as exc:
         fail([str(exc)])
+    from infra.checker import report_for
+
+    report = report_for(result, loaded.spec)
     if as_json:
-        print(json.dumps(result.document(), indent=2, sort_keys=False))
+        print(json.dumps(result.document(report.cost, report.violations), indent=2))
     else:
         from infra.render import print_plan
 
-        print_plan(result, out)
+        print_plan(result, out, report)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def check(
+    stacks: StackArgs = None,
+    all_stacks: AllOption = False,
+    output_format: Annotated[Format, typer.Option("--format", help="markdown is a PR comment.")] = Format.text,
+) -> None:
+    """Run the policy pack on offline plans; exit 1 on any mandatory violation."""
+    from infra.checker import check_stacks, exit_code, render_json, render_markdown, render_text
+
+    loaded = load_all(stack_refs(stacks, all_stacks))
+    results = check_stacks([stack.path for stack in loaded])
+    render = {Format.text: render_text, Format.json: render_json, Format.markdown: render_markdown}
+    print(render[output_format](results))
+    raise typer.Exit(exit_code(results))
 
 
 @app.command()

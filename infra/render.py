@@ -15,7 +15,7 @@ def _label(resource: PlannedResource, descendants: int) -> str:
     suffix = f" [yellow]({', '.join(flags)})[/]" if flags else ""
     if resource.custom:
         return f"{resource.name} [dim]{resource.type}[/]{suffix}"
-    return f"[bold cyan]{resource.name}[/] [dim]{resource.type}[/] [green]{descendants} resources[/]{suffix}"
+    return f"[bold cyan]{resource.name}[/] [dim]{resource.type}[/] [green]{descendants} resource{'' if descendants == 1 else 's'}[/]{suffix}"
 
 
 def plan_tree(plan: Plan) -> Tree:
@@ -38,7 +38,8 @@ def plan_tree(plan: Plan) -> Tree:
     return root
 
 
-def print_plan(plan: Plan, console: Console, cost_usd: float | None = None) -> None:
+def print_plan(plan: Plan, console: Console, report=None) -> None:
+    """The tree, resource types and outputs; with a checker report, cost and policy findings too."""
     console.print(plan_tree(plan))
     by_type = Counter(r.type for r in plan.resources if r.custom)
     console.print(f"\n[bold]Resource types[/] ({len(by_type)}):")
@@ -48,5 +49,9 @@ def print_plan(plan: Plan, console: Console, cost_usd: float | None = None) -> N
         console.print("\n[bold]Outputs[/]:")
         for key, value in plan.outputs.items():
             console.print(f"  {key}: {value}")
-    if cost_usd is not None:
-        console.print(f"\n[bold]Estimated monthly cost[/]: {cost_usd:,.2f} USD")
+    if report is not None:
+        cost = report.cost
+        console.print(f"\n[bold]Estimated monthly cost[/]: {cost['monthly_usd']:,.2f} USD "
+                      f"(idle: {cost['idle_monthly_usd']:,.2f} USD)")
+        console.print(f"[bold]Policy[/]: {report.count('mandatory')} mandatory, "
+                      f"{report.count('advisory')} advisory violations (details: mlops check {plan.stack})")

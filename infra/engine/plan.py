@@ -31,6 +31,25 @@ class PlannedResource:
         }
 
 
+def tree_order(resources: list[PlannedResource], root: str | None) -> list[PlannedResource]:
+    """Resources depth-first from the stack, siblings by name: the same order on every run
+    (the engine receives registrations in whatever order the program's async work completes)."""
+    children: dict[str | None, list[PlannedResource]] = {}
+    for resource in resources:
+        resource.dependencies.sort()
+        children.setdefault(resource.parent, []).append(resource)
+    ordered: list[PlannedResource] = []
+
+    def visit(parent: str | None) -> None:
+        for child in sorted(children.get(parent, []), key=lambda r: (r.name, r.type)):
+            ordered.append(child)
+            visit(child.urn)
+
+    visit(root)
+    seen = {r.urn for r in ordered}
+    return ordered + sorted((r for r in resources if r.urn not in seen), key=lambda r: r.urn)
+
+
 @dataclass
 class Plan:
     stack: str

@@ -19,7 +19,7 @@ from pulumi.runtime.mocks import MockEngine, MockSettings
 
 from infra.engine.mocks import PlanMocks
 from infra.engine.monitor import CapturingMonitor
-from infra.engine.plan import Plan
+from infra.engine.plan import Plan, tree_order
 from infra.program import CloudUnavailable, cloud_entry, main
 from infra.stackfile import SPEC_KEY, StackFile
 
@@ -62,8 +62,8 @@ def _plan_in_context(stack: StackFile, preview: bool, program: Callable[[], None
     finally:
         _close(loop)
         asyncio.set_event_loop(previous)
-    return Plan(stack.name, stack.spec.cloud, stack.spec.environment, monitor.captured,
-                monitor.stack_outputs, monitor.stack_urn)
+    return Plan(stack.name, stack.spec.cloud, stack.spec.environment,
+                tree_order(monitor.captured, monitor.stack_urn), monitor.stack_outputs, monitor.stack_urn)
 
 
 def _current_loop() -> asyncio.AbstractEventLoop | None:
