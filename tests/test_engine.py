@@ -119,3 +119,15 @@ def test_document_has_the_contract_keys():
     assert set(document) == {"stack", "cloud", "environment", "resources", "outputs", "cost", "policy"}
     assert set(document["resources"][0]) == {"urn", "type", "name", "custom", "inputs", "parent",
                                              "dependencies", "provider", "protect", "retainOnDelete"}
+
+
+def test_sdk_type_aliases_are_dropped_but_renames_kept():
+    seen = {}
+
+    def with_aliases():
+        renamed = pulumi.CustomResource("test:index:Bucket", "kept", {}, pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_="test:v1:Bucket"), pulumi.Alias(name="old-name")]))
+        seen["aliases"] = renamed._aliases
+
+    plan_stack(stack(), program=with_aliases)
+    assert len(seen["aliases"]) == 1  # only the rename survives

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 
+import pulumi
 from google.protobuf import empty_pb2
 from pulumi.runtime import configure, run_in_stack, set_all_config
 from pulumi.runtime.mocks import MockEngine, MockSettings
@@ -37,6 +38,31 @@ def plan_stack(stack: StackFile, preview: bool = False, program: Callable[[], No
     return contextvars.Context().run(_plan_in_context, stack, preview, program)
 
 
+def _drop_sdk_type_aliases(args: pulumi.ResourceTransformationArgs):
+    """Drop aliases that only name another type token (azure-native gives every resource dozens,
+    one per old API version). They keep URNs stable across SDK upgrades, never appear in a plan,
+    and resolving them dominated offline planning time (2.7 s -> 0.5 s for azure-prod).
+    Aliases that name a previous name, parent, stack or project (real renames) are kept."""
+    aliases = args.opts.aliases
+    if not aliases:
+        return None
+    kept = [a for a in aliases if not (isinstance(a, pulumi.Alias) and a.type_ is not None and a.name is ...
+                                       and a.parent is ... and a.stack is ... and a.project is ...)]
+    if len(kept) == len(aliases):
+        return None
+    opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions())
+    opts.aliases = kept
+    return pulumi.ResourceTransformationResult(args.props, opts)
+
+
+def _offline(program: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        pulumi.runtime.register_stack_transformation(_drop_sdk_type_aliases)
+        program()
+
+    return run
+
+
 def _plan_in_context(stack: StackFile, preview: bool, program: Callable[[], None]) -> Plan:
     monitor = CapturingMonitor(PlanMocks(stack.spec.cloud, preview))
     configure(MockSettings(
@@ -54,7 +80,7 @@ def _plan_in_context(stack: StackFile, preview: bool, program: Callable[[], None
     previous = _current_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(run_in_stack(program))
+        loop.run_until_complete(run_in_stack(_offline(program)))
     except CloudUnavailable:
         raise
     except Exception as exc:  # the program's own error, reported with the stack it came from
