@@ -131,3 +131,11 @@ def test_json_schema_rejects_unknown_keys_like_the_model():
     definitions = stack_file_schema()["$defs"]
     assert definitions["Spec"]["additionalProperties"] is False
     assert definitions["ServingSpec"]["additionalProperties"] is False
+
+
+def test_gcp_dev_system_nodes_are_spot_but_never_on_azure():
+    assert spec("gcp", "dev").kubernetes.system_pool.spot
+    assert not spec("gcp", "prod").kubernetes.system_pool.spot
+    assert not spec("azure", "dev").kubernetes.system_pool.spot
+    with pytest.raises(ValidationError, match="AKS system node pools cannot use spot"):
+        spec("azure", "dev", kubernetes={"system_pool": {"spot": True}})

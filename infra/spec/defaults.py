@@ -62,13 +62,20 @@ _BY_CLOUD: dict[str, dict[str, Any]] = {
     "azure": {"kubernetes": {"enabled": True}},
     "gcp": {"kubernetes": {"enabled": True}},
 }
-_DEV_SERVERLESS = {"aws": True, "azure": False, "gcp": False}
+# Dev costs as little idle as each cloud allows: serverless inference where it exists (AWS), and
+# spot system nodes where the cluster accepts them (GKE; AKS forbids spot system pools).
+_DEV_BY_CLOUD: dict[str, dict[str, Any]] = {
+    "aws": {"serving": {"serverless": True}},
+    "azure": {},
+    "gcp": {"kubernetes": {"system_pool": {"spot": True}}},
+}
 
 
 def environment_defaults(cloud: str, environment: str) -> dict[str, Any]:
     defaults = copy.deepcopy(_BY_ENVIRONMENT[environment])
     deep_merge(defaults, _BY_CLOUD[cloud])
-    deep_merge(defaults, {"serving": {"serverless": environment == "dev" and _DEV_SERVERLESS[cloud]}})
+    if environment == "dev":
+        deep_merge(defaults, _DEV_BY_CLOUD[cloud])
     return defaults
 
 

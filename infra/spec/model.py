@@ -420,6 +420,8 @@ def _cloud_feature_rule(spec: Spec):
     if spec.serving.serverless and spec.cloud != "aws" and spec.serving.enabled:
         yield ("serving", "serverless"), (f"serverless endpoints are only offered on aws; on {spec.cloud} "
                                           "set serverless: false (and min_replicas >= 1) or disable serving")
+    if spec.cloud == "azure" and spec.kubernetes.system_pool.spot:
+        yield ("kubernetes", "system_pool", "spot"), "AKS system node pools cannot use spot VMs; set spot: false"
     if spec.kubernetes.enabled and spec.cloud == "aws":
         yield ("kubernetes", "enabled"), "the AWS architecture serves on SageMaker; set kubernetes.enabled: false"
     if spec.serving.enabled and spec.cloud in ("azure", "gcp") and not spec.kubernetes.enabled and spec.cloud == "azure":
