@@ -28,6 +28,10 @@ EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
 COST_CENTER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 TAG_KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"
 TAG_VALUE_PATTERN = r"^[a-z0-9_-]*$"
+GITHUB_REPOSITORY_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
+GIT_BRANCH_PATTERN = r"^[A-Za-z0-9._/-]{1,200}$"
+GITHUB_ENVIRONMENT_PATTERN = r"^[A-Za-z0-9._-]{1,200}$"
+AWS_OIDC_PROVIDER_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
 # What each pattern means, for error messages people can act on.
 PATTERN_HELP = {
     SLUG_PATTERN: "use lowercase letters, digits and single hyphens, starting with a letter",
@@ -36,6 +40,12 @@ PATTERN_HELP = {
     TAG_KEY_PATTERN: "tag keys must be valid on every cloud: lowercase letters, digits, '_' and '-', "
                      "starting with a letter",
     TAG_VALUE_PATTERN: "tag values must be valid on every cloud: lowercase letters, digits, '_' and '-'",
+    GITHUB_REPOSITORY_PATTERN: "use the GitHub repository as owner/name, e.g. acme/ml-platform-stacks",
+    GIT_BRANCH_PATTERN: "use an exact branch name such as main or release/v2 (letters, digits, '.', '_', '-', '/'; "
+                        "no wildcards)",
+    GITHUB_ENVIRONMENT_PATTERN: "use an exact GitHub environment name (letters, digits, '.', '_', '-'; no wildcards)",
+    AWS_OIDC_PROVIDER_PATTERN: "use the ARN of the account's GitHub OIDC provider, e.g. "
+                               "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
 }
 
 Slug = Annotated[str, StringConstraints(min_length=2, max_length=24, pattern=SLUG_PATTERN)]
@@ -267,6 +277,57 @@ class AccessSpec(Strict):
     data_scientists: list[Person] = []
 
 
+GitHubRepository = Annotated[str, StringConstraints(pattern=GITHUB_REPOSITORY_PATTERN)]
+GitBranch = Annotated[str, StringConstraints(pattern=GIT_BRANCH_PATTERN)]
+GitHubEnvironment = Annotated[str, StringConstraints(pattern=GITHUB_ENVIRONMENT_PATTERN)]
+
+
+class CiSpec(Strict):
+    """GitHub Actions identities federated through OIDC (no stored cloud secrets).
+
+    `preview` (read-only) is trusted for pull-request workflows of `repository`; `deploy` for
+    workflows on `deploy_branches` and for jobs that run in one of `environments`. Subjects are
+    matched exactly: no wildcards.
+    """
+
+    repository: GitHubRepository = Field(description="GitHub repository (owner/name) whose workflows may "
+                                                     "assume the identities.")
+    deploy_branches: list[GitBranch] = Field(["main"], description="Branches whose push workflows may deploy.")
+    environments: list[GitHubEnvironment] = Field(
+        [], description="GitHub environments whose jobs may deploy (protect them with required reviewers "
+                        "and deployment branch rules).")
+    pull_request_previews: bool = Field(True, description="Create the read-only identity for PR previews.")
+    aws_oidc_provider_arn: Annotated[str, StringConstraints(pattern=AWS_OIDC_PROVIDER_PATTERN)] | None = Field(
+        None, description="An AWS account has one GitHub OIDC provider: name the existing one, or leave null "
+                          "to create it in this stack.")
+    state_bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")] | None = Field(
+        None, description="Bucket of a self-managed Pulumi state backend (S3 or GCS bucket name) that the "
+                          "identities may read (preview) and write (deploy); null for Pulumi Cloud.")
+    state_key: str | None = Field(
+        None, description="Secrets-provider key of the state backend (AWS KMS key ARN or GCP KMS key name) "
+                          "that the identities may use; null for passphrase/Pulumi Cloud.")
+
+    @model_validator(mode="after")
+    def _subjects(self) -> CiSpec:
+        problems: list[tuple[Path, str]] = []
+        if not self.deploy_branches:
+            problems.append((("deploy_branches",), "at least one deploy branch is required (e.g. [main]); "
+                                                  "remove the ci section to create no CI identities"))
+        for key in ("deploy_branches", "environments"):
+            values = getattr(self, key)
+            for i, value in enumerate(values):
+                if value in values[:i]:
+                    problems.append(((key, i), f"duplicate {value!r}"))
+        for i, branch in enumerate(self.deploy_branches):
+            if ".." in branch or branch.startswith(("/", "-", ".")) or branch.endswith(("/", ".", ".lock")):
+                problems.append((("deploy_branches", i), f"{branch!r} is not a valid git branch name"))
+            if branch.startswith("refs/"):
+                problems.append((("deploy_branches", i), f"give the branch name without refs/heads/ "
+                                                         f"(got {branch!r})"))
+        _raise_if(problems)
+        return self
+
+
 class AwsSettings(Strict):
     vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")] | None = None
     subnet_ids: list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = []
@@ -313,6 +374,7 @@ class Spec(Strict):
     aws: AwsSettings | None = None
     azure: AzureSettings | None = None
     gcp: GcpSettings | None = None
+    ci: CiSpec | None = Field(None, description="GitHub Actions OIDC identities for this stack; null creates none.")
 
     @model_validator(mode="before")
     @classmethod
@@ -358,6 +420,31 @@ def _cloud_section_rule(spec: Spec):
         yield ("aws", "vpc_id"), "subnet_ids were given without the vpc_id they belong to"
     if spec.aws and spec.aws.vpc_id and len(spec.aws.subnet_ids) < 2:
         yield ("aws", "subnet_ids"), "an existing VPC needs at least two private subnet_ids in different AZs"
+
+
+_STATE_KEY_PATTERNS = {
+    "aws": (r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$",
+            "a KMS key ARN, e.g. arn:aws:kms:us-east-1:123456789012:key/<key id>"),
+    "gcp": (r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/[a-z0-9-]+/keyRings/[A-Za-z0-9_-]+"
+            r"/cryptoKeys/[A-Za-z0-9_-]+$",
+            "a KMS key name, e.g. projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>"),
+}
+
+
+def _ci_rule(spec: Spec):
+    ci = spec.ci
+    if ci is None:
+        return
+    if ci.aws_oidc_provider_arn and spec.cloud != "aws":
+        yield ("ci", "aws_oidc_provider_arn"), f"aws_oidc_provider_arn does not apply to a {spec.cloud} stack; remove it"
+    for key in ("state_bucket", "state_key"):
+        if getattr(ci, key) is not None and spec.cloud not in _STATE_KEY_PATTERNS:
+            yield ("ci", key), (f"{key} applies to aws and gcp stacks; on azure grant the CI identities access "
+                                "to the state storage account where it is bootstrapped, and remove it")
+    if ci.state_key is not None and spec.cloud in _STATE_KEY_PATTERNS:
+        pattern, example = _STATE_KEY_PATTERNS[spec.cloud]
+        if not re.fullmatch(pattern, ci.state_key):
+            yield ("ci", "state_key"), f"{ci.state_key!r} is not a valid {spec.cloud} secrets key; expected {example}"
 
 
 def _workloads():
@@ -485,4 +572,4 @@ def _priced(spec: Spec, size_class: str, sku: str | None) -> catalog.Sku:
 
 
 _RULES = [_region_rule, _cloud_section_rule, _sku_rule, _gpu_rule, _environment_rule,
-          _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule]
+          _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule, _ci_rule]
