@@ -122,9 +122,23 @@ def read_raw_spec(path: Path) -> dict:
 
 
 def load(ref: str | Path, root: Path | None = None) -> StackFile:
+    """Read and validate a stack file; a team stack must also keep within the platform guardrails."""
     path = resolve(str(ref), root)
     raw = read_raw_spec(path)
-    return StackFile(stack_name_of(path), path, raw, validate_spec(raw, display(path)))
+    name, shown = stack_name_of(path), display(path)
+    spec = validate_spec(raw, shown)
+    check_guardrails(name, raw, spec, shown)
+    return StackFile(name, path, raw, spec)
+
+
+def check_guardrails(name: str, raw: dict, spec: Spec, shown: Path | str) -> None:
+    """StackError with one line per guardrail problem of a team stack (reference stacks are exempt)."""
+    from infra import guardrails
+
+    if guardrails.applies_to(name):
+        problems = guardrails.check(raw, spec)
+        if problems:
+            raise StackError([f"{shown}: {config_path(path)}: {message}" for path, message in problems])
 
 
 def validate_spec(raw: dict, path: Path | str) -> Spec:
