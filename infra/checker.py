@@ -9,8 +9,9 @@ environment (tag/label, else the stack's), as `policies/config/<env>.json` sets 
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,8 +192,16 @@ def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, 
 
 
 def check_stacks(stack_refs: Iterable[str | Path], root: Path | None = None,
-                 config: Mapping[str, Any] | None = None) -> list[StackReport]:
-    return [check_stack(ref, root, config) for ref in stack_refs]
+                 config: Mapping[str, Any] | None = None, jobs: int = 1,
+                 on_result: Callable[[StackReport], None] = lambda _: None) -> list[StackReport]:
+    """Check stacks, in `jobs` worker processes (0: as many as the cost model says pay off)."""
+    from infra import parallel, stackfile
+
+    refs = list(stack_refs)
+    clouds = [stackfile.load(ref, root).spec.cloud for ref in refs]
+    if jobs == 0:
+        jobs = parallel.auto_jobs(clouds)
+    return parallel.run(refs, clouds, functools.partial(check_stack, root=root, config=config), jobs, on_result)
 
 
 def exit_code(results: Iterable[StackReport]) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, NoReturn
 
@@ -26,6 +28,21 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 StackArgs = Annotated[list[str] | None, typer.Argument(
     help="Stack names (e.g. aws-dev) or paths to stack files.", show_default=False)]
 AllOption = Annotated[bool, typer.Option("--all", help="Every stack in stacks/.")]
+JobsOption = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 picks what pays off.")]
+
+
+@contextmanager
+def stack_progress(total: int, verb: str) -> Iterator[Callable[[object], None]]:
+    """A progress bar on stderr for multi-stack runs in a terminal; silent otherwise (CI, pipes)."""
+    if total < 2 or not err.is_terminal:
+        yield lambda _: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(f"{verb} stacks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task(verb, total=total)
+        yield lambda _: progress.advance(task)
 
 
 def fail(lines: list[str], code: int = 2) -> NoReturn:
@@ -107,12 +124,14 @@ def check(
     stacks: StackArgs = None,
     all_stacks: AllOption = False,
     output_format: Annotated[Format, typer.Option("--format", help="markdown is a PR comment.")] = Format.text,
+    jobs: JobsOption = 0,
 ) -> None:
     """Run the policy pack on offline plans; exit 1 on any mandatory violation."""
     from infra.checker import check_stacks, exit_code, render_json, render_markdown, render_text
 
     loaded = load_all(stack_refs(stacks, all_stacks))
-    results = check_stacks([stack.path for stack in loaded])
+    with stack_progress(len(loaded), "checking") as advance:
+        results = check_stacks([stack.path for stack in loaded], jobs=jobs, on_result=advance)
     render = {Format.text: render_text, Format.json: render_json, Format.markdown: render_markdown}
     print(render[output_format](results))
     raise typer.Exit(exit_code(results))
