@@ -131,3 +131,11 @@ def test_sdk_type_aliases_are_dropped_but_renames_kept():
 
     plan_stack(stack(), program=with_aliases)
     assert len(seen["aliases"]) == 1  # only the rename survives
+
+
+def test_source_position_shortcut_is_undone_after_planning():
+    from pulumi.runtime import resource as sdk_resource
+
+    before = sdk_resource._get_stack_trace
+    plan_stack(stack(), program=program)
+    assert sdk_resource._get_stack_trace is before

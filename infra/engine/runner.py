@@ -8,10 +8,11 @@ sharing the root stack, config, settings or pending outputs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pulumi
 from google.protobuf import empty_pb2
@@ -55,6 +56,24 @@ def _drop_sdk_type_aliases(args: pulumi.ResourceTransformationArgs):
     return pulumi.ResourceTransformationResult(args.props, opts)
 
 
+@contextlib.contextmanager
+def _without_source_positions() -> Iterator[None]:
+    """Skip the SDK's per-registration `traceback.extract_stack()` (it reads source files to
+    attach source positions, which a plan never shows): ~20% of a warm plan. Restored after."""
+    from pulumi.runtime import resource as sdk_resource
+    from pulumi.runtime.proto import source_pb2
+
+    original = getattr(sdk_resource, "_get_stack_trace", None)
+    if original is None:
+        yield
+        return
+    sdk_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        sdk_resource._get_stack_trace = original
+
+
 def _offline(program: Callable[[], None]) -> Callable[[], None]:
     def run() -> None:
         pulumi.runtime.register_stack_transformation(_drop_sdk_type_aliases)
@@ -80,7 +99,8 @@ def _plan_in_context(stack: StackFile, preview: bool, program: Callable[[], None
     previous = _current_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(run_in_stack(_offline(program)))
+        with _without_source_positions():
+            loop.run_until_complete(run_in_stack(_offline(program)))
     except CloudUnavailable:
         raise
     except Exception as exc:  # the program's own error, reported with the stack it came from
