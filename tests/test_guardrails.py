@@ -53,8 +53,8 @@ BREACHES = [
     ("replicas", "aws", "staging", {"serving": {"enabled": True, "model_name": "mm", "max_replicas": 12}},
      "serving.max_replicas", "max-serving-replicas", "serving.max_replicas 12 exceeds guardrail "
      "'max-serving-replicas' (at most 4 in staging); ask the platform team for an exception"),
-    ("training nodes", "aws", "dev", {"training": {"max_nodes": 5}},
-     "training.max_nodes", "max-training-nodes", "(at most 4 in dev)"),
+    ("training nodes", "aws", "dev", {"training": {"max_nodes": 4}},
+     "training.max_nodes", "max-training-nodes", "(at most 3 in dev)"),
     ("pool nodes", "azure", "staging", {"kubernetes": {"user_pool": {"max_nodes": 7}}},
      "kubernetes.user_pool.max_nodes", "max-pool-nodes", "7 exceeds"),
     ("gpu pool nodes", "gcp", "prod", {"kubernetes": {"gpu_pool": {"max_nodes": 9}}},
@@ -178,3 +178,15 @@ def test_every_bound_covers_every_environment_and_names_real_fields():
         assert set(bound.limits) == set(guardrails.ENVIRONMENTS), bound.name
         for field in bound.fields:
             assert guardrails.value_at(spec, field)[0], field
+
+
+def test_node_and_replica_bounds_are_within_the_cost_policies_caps():
+    from policies.common import SKU_PARAMS
+
+    g = guardrails.rules()
+    for env in guardrails.ENVIRONMENTS:
+        for name in ("max-training-nodes", "max-pool-nodes", "max-gpu-pool-nodes"):
+            assert g.bound(name).limit(env) <= SKU_PARAMS["max_nodes"][env], (name, env)
+        assert g.bound("max-serving-replicas").limit(env) <= SKU_PARAMS["max_replicas"][env], env
+        gpu = any(c.startswith("gpu-") for c in g.bound("allowed-size-classes").limit(env))
+        assert not gpu or SKU_PARAMS["allow_gpu"][env], env
