@@ -8,6 +8,7 @@ string-or-list. Values that are unknown (preview) are skipped by the callers.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,21 @@ RESOURCE_STAR_ACTIONS = frozenset({
     "ec2:describesubnets", "ec2:describesecuritygroups", "ec2:describevpcendpoints",
     "sagemaker:listtrainingjobs", "sagemaker:listendpoints", "sagemaker:listmodels",
     "sagemaker:listmodelpackagegroups", "sagemaker:search",
+    # Read-only calls a CI preview/deploy identity makes on refresh (no resource-level permissions).
+    "kms:listaliases", "ec2:describevpcattribute", "ec2:describeroutetables", "ec2:describesecuritygrouprules",
+    "ec2:describeprefixlists", "ec2:describeavailabilityzones",
+    "application-autoscaling:describescalabletargets", "application-autoscaling:describescalingpolicies",
 })
+# Create calls without a resource ARN to scope to: acceptable with Resource "*" only when the
+# statement requires the request to carry a tag (aws:RequestTag/<key>), which scopes what is created.
+REQUEST_TAG_STAR_ACTIONS = frozenset({"kms:createkey", "kms:tagresource"})
+
+
+def _request_tag_scoped(raw: dict[str, Any]) -> bool:
+    condition = raw.get("Condition") or raw.get("condition") or {}
+    return isinstance(condition, dict) and any(
+        isinstance(block, dict) and any(str(k).lower().startswith("aws:requesttag/") for k in block)
+        for op, block in condition.items() if op in ("StringEquals", "StringLike", "ForAllValues:StringEquals"))
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,8 @@ def wildcard_resource_problems(document: Any) -> list[str]:
         if st.not_resources:
             problems.append(f"{st.label} allows NotResource {st.not_resources}: that grants every other resource")
         if "*" in st.resources:
-            needs_star = [a for a in st.actions if a.lower() not in RESOURCE_STAR_ACTIONS]
+            allowed = RESOURCE_STAR_ACTIONS | (REQUEST_TAG_STAR_ACTIONS if _request_tag_scoped(st.raw) else frozenset())
+            needs_star = [a for a in st.actions if a.lower() not in allowed]
             if needs_star or st.not_actions or not st.actions:
                 problems.append(f"{st.label} allows Resource \"*\" for actions {needs_star or st.not_actions} "
                                 "that can be scoped to resource ARNs")
@@ -125,3 +141,33 @@ def principals(principal: Any) -> list[tuple[str, str]]:
         return [(kind, v) for kind, values in principal.items() for v in as_list(values)
                 if isinstance(v, str) and not is_unknown(v)]
     return [("?", str(principal))]
+
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+_GITHUB_SUBJECT = re.compile(r"^repo:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+:"
+                             r"(pull_request|ref:refs/heads/[A-Za-z0-9._/-]+|environment:[A-Za-z0-9._-]+)$")
+
+
+def github_subject_problems(subjects: list[str]) -> list[str]:
+    """Problems with GitHub OIDC `sub` values: each must name one repository and one exact context."""
+    if not subjects:
+        return ["no subject condition: any repository on GitHub could assume it"]
+    return [f"subject {s!r} is not an exact repo:<owner>/<name>:<pull_request|ref:refs/heads/..|environment:..>"
+            for s in subjects if not isinstance(s, str) or not _GITHUB_SUBJECT.match(s)]
+
+
+def github_trust_problems(st: Statement) -> list[str]:
+    """A Federated trust on GitHub's OIDC provider must pin the audience and exact subjects."""
+    problems = []
+    actions = [a.lower() for a in st.actions]
+    if actions != ["sts:assumerolewithwebidentity"]:
+        problems.append(f"{st.label} must allow only sts:AssumeRoleWithWebIdentity (got {st.actions})")
+    condition = _get(st.raw, "Condition") or {}
+    equals = condition.get("StringEquals") or {} if isinstance(condition, dict) else {}
+    if any(op not in ("StringEquals",) for op in (condition if isinstance(condition, dict) else {})):
+        problems.append(f"{st.label} uses {sorted(condition)}: match the token claims with StringEquals only")
+    audience = as_list(equals.get(f"{GITHUB_OIDC_HOST}:aud"))
+    if audience != ["sts.amazonaws.com"]:
+        problems.append(f"{st.label} must require {GITHUB_OIDC_HOST}:aud = sts.amazonaws.com (got {audience})")
+    problems += [f"{st.label}: {p}" for p in github_subject_problems(as_list(equals.get(f"{GITHUB_OIDC_HOST}:sub")))]
+    return problems

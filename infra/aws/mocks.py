@@ -173,6 +173,9 @@ _OUTPUTS = {
     "aws:kms/alias:Alias": _alias,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:iam/role:Role": _role,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {
+        "id": _arn("iam", f"oidc-provider/{i.get('url', '').removeprefix('https://')}", region=False),
+        "arn": _arn("iam", f"oidc-provider/{i.get('url', '').removeprefix('https://')}", region=False)},
     "aws:iam/rolePolicy:RolePolicy": lambda n, i: {"id": f"{i.get('role', 'role')}:{n}", "name": n},
     "aws:ecr/repository:Repository": _repository,
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": lambda n, i: {"id": i.get("repository", n), "registryId": ACCOUNT_ID},

@@ -15,6 +15,7 @@ from infra.aws import images
 from infra.aws.alerting import Alerting
 from infra.aws.base import Account
 from infra.aws.budget import Budget
+from infra.aws.ci_identity import CiIdentity
 from infra.aws.datalake import DataLake
 from infra.aws.encryption import Encryption
 from infra.aws.identity import Identity, RetrainTargets, RoleTargets
@@ -101,6 +102,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
                                 alarm_arn=observability.drift_alarm_arn, key_arn=key,
                                 opts=pulumi.ResourceOptions(providers=[provider], depends_on=[training]))
     Budget("budget", ctx, opts=top)
+    ci = CiIdentity("ci", ctx, account, spec.ci, opts=top) if spec.ci else None
 
     return {
         "raw_bucket": lake.raw.name,
@@ -121,4 +123,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         "alert_topic_arn": alerting.topic_arn,
         "vpc_id": network.vpc_id,
         "retrain_function_arn": retraining.function_arn if retraining else None,
+        # GitHub Actions variables (see .github/workflows/mlops-checks.yml); null without `ci`.
+        "ci_preview_role_arn": ci.preview_role_arn if ci else None,
+        "ci_deploy_role_arn": ci.deploy_role_arn if ci else None,
+        "ci_oidc_provider_arn": ci.provider_arn if ci else None,
     }

@@ -107,6 +107,8 @@ def arm_id(type_: str, name: str, inputs: dict) -> str | None:
     if suffix == "authorization:RoleAssignment":
         scope = inputs.get("scope", f"/subscriptions/{SUBSCRIPTION_ID}")
         return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{stable_guid(type_, name)}"
+    if suffix == "authorization:RoleDefinition":
+        return f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{stable_guid(type_, name)}"
     if suffix == "consumption:Budget":
         return f"{inputs.get('scope')}/providers/Microsoft.Consumption/budgets/{inputs.get('budgetName', name)}"
     if suffix not in _PATHS:

@@ -10,6 +10,7 @@ from infra.azure import roles
 from infra.azure.access import Access, Grant, people_grants
 from infra.azure.base import Client
 from infra.azure.budget import Budget
+from infra.azure.ci_identity import CiIdentity
 from infra.azure.datalake import DataLake
 from infra.azure.definitions import PRIVATE
 from infra.azure.foundation import Foundation
@@ -87,6 +88,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
                             k8s.cluster_id if k8s else None)
     Access("access", ctx, client, grants, opts=top)
     Budget("budget", ctx, foundation.resource_group_id, opts=top)
+    ci = (CiIdentity("ci", ctx, client, rg, foundation.resource_group_id, spec.ci, opts=top)
+          if spec.ci else None)
 
     return {
         "resource_group": rg,
@@ -98,6 +101,11 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         "aks_cluster_name": k8s.cluster_name if k8s else None,
         "endpoint_scoring_uri": serving.scoring_uri if serving else None,
         "app_insights_connection_string": foundation.app_insights_connection_string,
+        # GitHub Actions variables (azure/login client-id); null without `ci`.
+        "ci_preview_client_id": ci.preview_client_id if ci else None,
+        "ci_deploy_client_id": ci.deploy_client_id if ci else None,
+        "ci_tenant_id": client.tenant_id if ci else None,
+        "ci_subscription_id": client.subscription_id if ci else None,
     }
 
 

@@ -172,6 +172,12 @@ _OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
     "gcp:storage/bucketObject:BucketObject": _bucket_object,
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:serviceaccount/account:Account": _account,
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": lambda n, i: {
+        "name": f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{i['workloadIdentityPoolId']}",
+        "state": "ACTIVE"},
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": lambda n, i: {
+        "name": (f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{i['workloadIdentityPoolId']}"
+                 f"/providers/{i['workloadIdentityPoolProviderId']}"), "state": "ACTIVE"},
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
     "gcp:compute/router:Router": _regional("routers"),

@@ -7,6 +7,7 @@ import pulumi_gcp as gcp
 
 from infra.context import StackContext
 from infra.gcp.budget import Budget
+from infra.gcp.ci_identity import CiIdentity
 from infra.gcp.datalake import DataLake
 from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
@@ -50,6 +51,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         function_name=retraining.function_name, drift_policy=drift_policy,
         endpoint_id=vertex.endpoint_id, cluster_name=kubernetes.cluster_name if kubernetes else None, opts=top)
     Budget("budget", ctx, services, project_number, monitoring.channel_ids, opts=top)
+    ci = CiIdentity("ci", ctx, registry.repository_id, spec.ci, opts=top) if spec.ci else None
 
     return {
         "project_id": project,
@@ -61,6 +63,10 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         "endpoint_id": vertex.endpoint_id,
         "tensorboard_id": vertex.tensorboard.id,
         "gke_cluster_name": kubernetes.cluster_name if kubernetes else None,
+        # GitHub Actions variables (google-github-actions/auth); null without `ci`.
+        "ci_workload_identity_provider": ci.workload_identity_provider if ci else None,
+        "ci_preview_service_account": ci.preview_email if ci else None,
+        "ci_deploy_service_account": ci.deploy_email if ci else None,
         "gke_cluster_endpoint": kubernetes.endpoint if kubernetes else None,
         "drift_topic": retraining.topic.id,
         "dashboard_url": monitoring.dashboard_url,

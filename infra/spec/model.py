@@ -327,6 +327,20 @@ class CiSpec(Strict):
         _raise_if(problems)
         return self
 
+    @property
+    def preview_subjects(self) -> list[str]:
+        """OIDC `sub` claims of this repository's pull-request workflows (none if previews are off)."""
+        return [f"repo:{self.repository}:pull_request"] if self.pull_request_previews else []
+
+    @property
+    def deploy_subjects(self) -> list[str]:
+        """OIDC `sub` claims of workflows on the deploy branches and of jobs in the environments."""
+        return ([f"repo:{self.repository}:ref:refs/heads/{b}" for b in self.deploy_branches]
+                + [f"repo:{self.repository}:environment:{e}" for e in self.environments])
+
+
+GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+
 
 class AwsSettings(Strict):
     vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")] | None = None

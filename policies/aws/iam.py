@@ -56,6 +56,9 @@ def _trust(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
             elif kind == "AWS" and (value.endswith(":root") or value.isdigit()):
                 yield (f"trust policy {st.label} trusts a whole account ({value}); "
                        "name the role or user ARNs that may assume it")
+            elif kind == "Federated" and value.endswith(f":oidc-provider/{docs.GITHUB_OIDC_HOST}"):
+                for problem in docs.github_trust_problems(st):
+                    yield f"trust policy {problem}"
             elif kind == "Federated":
                 yield f"trust policy {st.label} trusts federated principal {value!r}"
 
@@ -90,8 +93,10 @@ RULES: list[Rule] = [
            "actions such as ecr:GetAuthorizationToken or cloudwatch:PutMetricData.",
            POLICY_TYPES, _doc_check(docs.wildcard_resource_problems), "high", IAM_DOC),
     simple("aws-iam-role-restrict-trust-principals", C, "iam",
-           "Role trust policies trust only the expected AWS services or named role/user ARNs.",
-           f"Trust only {', '.join(sorted(TRUSTED_SERVICES))} or specific role ARNs.",
+           "Role trust policies trust only the expected AWS services, named role/user ARNs, or GitHub's "
+           "OIDC provider pinned to the sts.amazonaws.com audience and exact repository subjects.",
+           f"Trust only {', '.join(sorted(TRUSTED_SERVICES))}, specific role ARNs, or GitHub OIDC with "
+           "StringEquals on token.actions.githubusercontent.com:aud and :sub (repo:<owner>/<name>:...).",
            (ROLE,), _trust, "critical",
            "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html"),
     simple("aws-iam-role-deny-managed-full-access", C, "iam",

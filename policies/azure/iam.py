@@ -26,6 +26,9 @@ PRIVILEGED_ROLES = {
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
 }
 RBAC_DOC = "https://learn.microsoft.com/azure/role-based-access-control/best-practices"
+# Role Based Access Control Administrator: acceptable only with a condition that limits which
+# roles it may assign (the CI deploy identity), otherwise it is as strong as User Access Administrator.
+RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
 
 
 def _role(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
@@ -36,6 +39,11 @@ def _role(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if guid in PRIVILEGED_ROLES:
         yield (f"role assignment grants {PRIVILEGED_ROLES[guid]} ({guid}); "
                "use a narrower built-in role scoped to the resource")
+    condition = props.get("condition")
+    if guid == RBAC_ADMINISTRATOR and not is_unknown(condition) and (
+            not condition or "RoleDefinitionId" not in str(condition)):
+        yield ("role assignment grants Role Based Access Control Administrator without a condition on "
+               "RoleDefinitionId; constrain the roles it may assign")
 
 
 def _vault_rbac(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
@@ -82,8 +90,10 @@ def _endpoint_auth(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 RULES: list[Rule] = [
     simple("azure-authorization-roleassignment-deny-privileged-roles", C, "iam",
-           "No Owner, Contributor or User Access Administrator role assignments for workload identities.",
-           "Assign a narrow built-in role (e.g. Storage Blob Data Contributor) at the resource scope.",
+           "No Owner, Contributor or User Access Administrator role assignments for workload identities, "
+           "and Role Based Access Control Administrator only with a condition on the assignable roles.",
+           "Assign a narrow built-in role (e.g. Storage Blob Data Contributor) at the resource scope; "
+           "constrain RBAC Administrator with an ABAC condition on RoleDefinitionId.",
            (P + "authorization:RoleAssignment",), _role, "critical", RBAC_DOC),
     simple("azure-keyvault-vault-require-rbac", C, "iam",
            "Key vaults authorize with Azure RBAC, not access policies.",

@@ -29,6 +29,11 @@ NARROWER_SCOPE = (
     ("roles/cloudkms.cryptoKeyEncrypterDecrypter", "a key-level binding (gcp.kms.CryptoKeyIAMMember)"),
 )
 IAM_TYPES = ("gcp:*",)
+# The CI deploy service account creates buckets, repositories and the service accounts its
+# workloads run as: those are project permissions, so it holds these roles at project level.
+# Allowed only for a service account bound inside an `mlops:gcp:CiIdentity` component.
+CI_DEPLOY_COMPONENT = "mlops:gcp:CiIdentity$"
+CI_DEPLOY_PROJECT_ROLES = ("roles/storage.admin", "roles/artifactregistry.admin", "roles/iam.serviceAccountUser")
 
 
 def _members(props: Mapping[str, Any]) -> list[str]:
@@ -50,6 +55,9 @@ def _public(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _narrow(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     role = props.get("role")
     if not known(role):
+        return
+    if (CI_DEPLOY_COMPONENT in ctx.urn and role in CI_DEPLOY_PROJECT_ROLES
+            and all(str(m).startswith("serviceAccount:") for m in _members(props))):
         return
     for prefix, instead in NARROWER_SCOPE:
         if str(role).startswith(prefix):
@@ -91,7 +99,9 @@ RULES: list[Rule] = [
     simple("gcp-projects-iammember-require-narrow-scope", C, "iam",
            "Roles that a bucket, repository, key or service account binding can grant are not granted "
            "on the whole project.",
-           "Bind the role on the bucket/repository/key/service account the identity uses.",
+           "Bind the role on the bucket/repository/key/service account the identity uses (the CI deploy "
+           "service account of an mlops:gcp:CiIdentity may hold storage.admin, artifactregistry.admin and "
+           "iam.serviceAccountUser on the project: it creates those resources).",
            PROJECT_IAM, _narrow, "high", IAM_DOC),
     simple("gcp-serviceaccount-key-deny-creation", C, "iam",
            "No service account keys.", "Use Workload Identity (GKE, GitHub OIDC) or impersonation.",

@@ -1,0 +1,80 @@
+"""CiIdentity: the roles GitHub Actions assumes through OIDC (no access keys anywhere).
+
+* the account's GitHub OIDC provider (created here unless `ci.aws_oidc_provider_arn` names the
+  existing one: an account holds one provider per URL);
+* `preview`: read-only, trusted only for the repository's pull-request workflows;
+* `deploy`: manages this stack's resources, trusted only for the deploy branches and environments.
+Sessions last at most one hour. The policy documents live in `infra.aws.ci_policies`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.aws import ci_policies
+from infra.aws.base import Account, child
+from infra.context import StackContext
+from infra.naming import ENV_SHORT
+from infra.spec.model import GITHUB_OIDC_ISSUER, CiSpec
+
+# AWS validates GitHub's certificate against its own trusted CAs and ignores thumbprints for this
+# issuer; the list is kept with GitHub's published intermediate thumbprints for older SDK paths.
+GITHUB_THUMBPRINTS = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
+
+
+def name_prefix(ctx: StackContext) -> str:
+    """The prefix every physical name of this stack starts with (infra/naming.py: team-env-...)."""
+    return f"{ctx.spec.team}-{ENV_SHORT[ctx.spec.environment]}-"
+
+
+class CiIdentity(pulumi.ComponentResource):
+    provider_arn: pulumi.Output[str]
+    preview_role_arn: pulumi.Output[str] | None
+    deploy_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, ctx: StackContext, account: Account, ci: CiSpec,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:aws:CiIdentity", name, None, opts)
+        if ci.aws_oidc_provider_arn:
+            self.provider_arn = pulumi.Output.from_input(ci.aws_oidc_provider_arn)
+        else:
+            provider = aws.iam.OpenIdConnectProvider(
+                f"{name}-github", url=GITHUB_OIDC_ISSUER, client_id_lists=[ci_policies.AUDIENCE],
+                thumbprint_lists=GITHUB_THUMBPRINTS, tags={}, opts=child(self))
+            self.provider_arn = provider.arn
+        names = {"preview": ctx.name("iam_role", "ci-preview"), "deploy": ctx.name("iam_role", "ci-deploy")}
+        role_arns = [account.arn("iam", f"role/{n}", regional=False) for n in names.values()]
+
+        def scope(v: list) -> ci_policies.CiScope:
+            partition, account_id, provider_arn, *roles = v
+            return ci_policies.CiScope(partition=partition, account_id=account_id, region=account.region,
+                                       prefix=name_prefix(ctx), stack=ctx.stack, ci_role_arns=roles,
+                                       provider_arn="" if ci.aws_oidc_provider_arn else provider_arn,
+                                       state_bucket=ci.state_bucket, state_key=ci.state_key)
+
+        facts = pulumi.Output.all(account.partition, account.account_id, self.provider_arn, *role_arns)
+        self.preview_role_arn = None
+        if ci.preview_subjects:
+            self.preview_role_arn = self._role(
+                f"{name}-preview", names["preview"], ci.preview_subjects,
+                f"GitHub Actions pull-request previews (read-only) of stack {ctx.stack}",
+                facts.apply(lambda v: json.dumps(ci_policies.preview_policy(scope(v)))))
+        self.deploy_role_arn = self._role(
+            f"{name}-deploy", names["deploy"], ci.deploy_subjects,
+            f"GitHub Actions deployments of stack {ctx.stack} from {', '.join(ci.deploy_branches)}",
+            facts.apply(lambda v: json.dumps(ci_policies.deploy_policy(scope(v)))))
+        self.register_outputs({"provider_arn": self.provider_arn, "preview_role_arn": self.preview_role_arn,
+                               "deploy_role_arn": self.deploy_role_arn})
+
+    def _role(self, resource_name: str, role_name: str, subjects: list[str], description: str,
+              policy: pulumi.Output[str]) -> pulumi.Output[str]:
+        role = aws.iam.Role(
+            resource_name, name=role_name, description=description,
+            assume_role_policy=self.provider_arn.apply(
+                lambda arn: json.dumps(ci_policies.trust_policy(arn, subjects))),
+            max_session_duration=ci_policies.MAX_SESSION_SECONDS, tags={}, opts=child(self))
+        aws.iam.RolePolicy(f"{resource_name}-policy", role=role.id, policy=policy, opts=child(self))
+        return role.arn

@@ -1,0 +1,229 @@
+"""Policy documents of the GitHub Actions CI roles, as pure functions of plain strings.
+
+Trust: `sts:AssumeRoleWithWebIdentity` from the account's GitHub OIDC provider, with `StringEquals`
+on the token's `aud` (sts.amazonaws.com) and on its exact `sub` claims (no wildcards).
+
+Scope. This stack's physical names all start with `<team>-<env>-` (infra/naming.py), so named
+resources are scoped by that prefix. Resources AWS names itself (KMS keys, VPC parts, SageMaker
+models/endpoint configs/monitoring job definitions, the Studio domain) are scoped by the `stack`
+tag that the stack transformation writes into every resource: `aws:RequestTag/stack` on create,
+`aws:ResourceTag/stack` afterwards. What AWS does not let us scope (REQUIRED_STAR):
+  * ec2/kms/application-autoscaling/logs Describe/List calls have no resource-level permissions;
+  * kms:CreateKey has no resource (it is limited by the request-tag condition instead);
+  * sts:GetCallerIdentity (the provider's credential check).
+Creating IAM roles is escalation-equivalent: roles are limited to the stack prefix, may be passed
+only to SageMaker/Lambda, and the deploy role may not change the CI roles or the OIDC provider
+(an explicit Deny): changing the `ci` section itself needs an administrator's `pulumi up`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from infra.aws.policies import REQUIRED_STAR, Doc, _statement, document
+
+GITHUB_HOST = "token.actions.githubusercontent.com"
+AUDIENCE = "sts.amazonaws.com"
+MAX_SESSION_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class CiScope:
+    partition: str
+    account_id: str
+    region: str
+    prefix: str            # physical-name prefix of this stack, e.g. "fraud-detection-stg-"
+    stack: str             # value of the `stack` tag
+    ci_role_arns: list[str] = field(default_factory=list)
+    provider_arn: str = ""
+    state_bucket: str | None = None
+    state_key: str | None = None
+
+    def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
+        return (f"arn:{self.partition}:{service}:{self.region if regional else ''}:"
+                f"{self.account_id if account else ''}:{resource}")
+
+
+def trust_policy(provider_arn: str, subjects: list[str]) -> Doc:
+    if not subjects or any("*" in s or "?" in s for s in subjects):
+        raise ValueError(f"CI trust needs exact subjects, got {subjects}")
+    return document({
+        "Sid": "GitHubActionsOidc", "Effect": "Allow", "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{GITHUB_HOST}:aud": AUDIENCE, f"{GITHUB_HOST}:sub": sorted(subjects)}},
+    })
+
+
+def _tagged(s: CiScope, key: str = "ResourceTag") -> dict:
+    return {"StringEquals": {f"aws:{key}/stack": s.stack}}
+
+
+def _named(s: CiScope) -> dict[str, list[str]]:
+    """Service -> ARN patterns of this stack's named resources."""
+    p = s.prefix
+    return {
+        "s3": [f"arn:{s.partition}:s3:::{p}*"],
+        "iam": [s.arn("iam", f"role/{p}*", regional=False)],
+        "sns": [s.arn("sns", f"{p}*")],
+        "cloudwatch": [s.arn("cloudwatch", f"alarm:{p}*"), s.arn("cloudwatch", f"dashboard/{p}*", regional=False)],
+        "events": [s.arn("events", f"rule/{p}*")],
+        "lambda": [s.arn("lambda", f"function:{p}*")],
+        "logs": [s.arn("logs", f"log-group:/aws/lambda/{p}*")],
+        "ecr": [s.arn("ecr", f"repository/{p}*")],
+        "sagemaker": [s.arn("sagemaker", f"{kind}/{p}*") for kind in
+                      ("pipeline", "model-package-group", "model-package", "endpoint", "monitoring-schedule")]
+        + [s.arn("sagemaker", f"user-profile/*/{p}*")],
+        "budgets": [s.arn("budgets", f"budget/{p}*", regional=False)],
+        "kms": [s.arn("kms", f"alias/{p}*")],
+    }
+
+
+_TAGGED = {  # service -> resource patterns of resources AWS names (scoped by the stack tag)
+    "sagemaker": ("model/*", "endpoint-config/*", "data-quality-job-definition/*", "domain/*"),
+    "kms": ("key/*",),
+    "ec2": ("vpc/*", "subnet/*", "route-table/*", "security-group/*", "security-group-rule/*", "vpc-endpoint/*"),
+    "application-autoscaling": ("scalable-target/*",),
+}
+# Reads the provider makes on refresh/preview. None of them changes anything.
+READ_ACTIONS = {
+    "s3": ["s3:GetBucket*", "s3:GetAccelerateConfiguration", "s3:GetLifecycleConfiguration",
+           "s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration", "s3:ListBucket"],
+    "iam": ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+            "iam:ListInstanceProfilesForRole"],
+    "sns": ["sns:GetTopicAttributes", "sns:GetSubscriptionAttributes", "sns:ListTagsForResource",
+            "sns:ListSubscriptionsByTopic"],
+    "cloudwatch": ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"],
+    "events": ["events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource"],
+    "lambda": ["lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListTags",
+               "lambda:ListVersionsByFunction", "lambda:GetFunctionCodeSigningConfig"],
+    "logs": ["logs:ListTagsForResource", "logs:ListTagsLogGroup"],
+    "ecr": ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy",
+            "ecr:ListTagsForResource"],
+    "sagemaker": ["sagemaker:Describe*", "sagemaker:ListTags"],
+    "budgets": ["budgets:ViewBudget", "budgets:ListTagsForResource"],
+    "kms": ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"],
+    "application-autoscaling": [],
+    "ec2": [],
+}
+# Calls that accept only Resource "*" (no resource-level permissions), all read-only.
+STAR_READS = ["sts:GetCallerIdentity", "kms:ListAliases", "logs:DescribeLogGroups",
+              "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
+              "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcEndpoints",
+              "ec2:DescribePrefixLists", "ec2:DescribeNetworkInterfaces", "ec2:DescribeAvailabilityZones",
+              "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"]
+WRITE_ACTIONS = {
+    "s3": ["s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucket*",
+           "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"],
+    "iam": ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
+            "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:TagRole",
+            "iam:UntagRole"],
+    "sns": ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe",
+            "sns:SetSubscriptionAttributes", "sns:TagResource", "sns:UntagResource"],
+    "cloudwatch": ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms",
+                   "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:TagResource",
+                   "cloudwatch:UntagResource"],
+    "events": ["events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets",
+               "events:TagResource", "events:UntagResource"],
+    "lambda": ["lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
+               "lambda:UpdateFunctionConfiguration", "lambda:AddPermission", "lambda:RemovePermission",
+               "lambda:TagResource", "lambda:UntagResource"],
+    "logs": ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
+             "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:TagResource", "logs:UntagResource",
+             "logs:TagLogGroup", "logs:UntagLogGroup"],
+    "ecr": ["ecr:CreateRepository", "ecr:DeleteRepository", "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy",
+            "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:TagResource",
+            "ecr:UntagResource"],
+    "sagemaker": ["sagemaker:Create*", "sagemaker:Delete*", "sagemaker:Update*", "sagemaker:Stop*",
+                  "sagemaker:AddTags", "sagemaker:DeleteTags"],
+    "budgets": ["budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"],
+    "kms": ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:EnableKeyRotation", "kms:PutKeyPolicy",
+            "kms:UpdateKeyDescription", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource"],
+    "ec2": ["ec2:CreateVpc", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute", "ec2:CreateSubnet", "ec2:DeleteSubnet",
+            "ec2:CreateRouteTable", "ec2:DeleteRouteTable", "ec2:AssociateRouteTable",
+            "ec2:DisassociateRouteTable", "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup",
+            "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:CreateVpcEndpoint",
+            "ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint", "ec2:CreateTags", "ec2:DeleteTags"],
+    "application-autoscaling": ["application-autoscaling:RegisterScalableTarget",
+                                "application-autoscaling:DeregisterScalableTarget",
+                                "application-autoscaling:PutScalingPolicy",
+                                "application-autoscaling:DeleteScalingPolicy",
+                                "application-autoscaling:TagResource"],
+}
+CI_PROTECTED_ACTIONS = ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+                        "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole", "iam:UpdateRole",
+                        "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:TagRole",
+                        "iam:UntagRole", "iam:PassRole", "iam:DeleteOpenIDConnectProvider",
+                        "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider",
+                        "iam:RemoveClientIDFromOpenIDConnectProvider", "iam:TagOpenIDConnectProvider",
+                        "iam:UntagOpenIDConnectProvider"]
+
+
+def _resources(s: CiScope, service: str) -> tuple[list[str], list[str]]:
+    """(named ARN patterns, tag-scoped ARN patterns) of `service` in this stack."""
+    tagged = [s.arn(service, r) for r in _TAGGED.get(service, ())]
+    return _named(s).get(service, []), tagged
+
+
+def _state(s: CiScope, write: bool) -> list[Doc]:
+    out = []
+    if s.state_bucket:
+        bucket = f"arn:{s.partition}:s3:::{s.state_bucket}"
+        objects = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
+        out += [_statement("StateBackendList", ["s3:ListBucket"], [bucket]),
+                _statement("StateBackendObjects", objects, [f"{bucket}/.pulumi/*"])]
+    if s.state_key:
+        actions = ["kms:Decrypt"] + (["kms:Encrypt", "kms:GenerateDataKey"] if write else [])
+        out.append(_statement("StateSecretsKey", actions, [s.state_key]))
+    return out
+
+
+def _service_statements(s: CiScope, actions: dict[str, list[str]], kind: str) -> list[Doc]:
+    out = []
+    for service, acts in actions.items():
+        if not acts:
+            continue
+        named, tagged = _resources(s, service)
+        sid = service.title().replace("-", "")
+        if named:
+            out.append(_statement(f"{kind}{sid}Named", acts, named))
+        if tagged:
+            out.append(_statement(f"{kind}{sid}Tagged", acts, tagged, Condition=_tagged(s)))
+    return out
+
+
+def preview_policy(s: CiScope) -> Doc:
+    """Read-only: what `pulumi preview` (with --refresh) reads, and the state backend."""
+    return document(_statement("ReadOnlyUnscoped", STAR_READS, REQUIRED_STAR),
+                    *_service_statements(s, READ_ACTIONS, "Read"), *_state(s, write=False))
+
+
+def deploy_policy(s: CiScope) -> Doc:
+    """Create/update/delete this stack's resources (names by prefix, the rest by the stack tag)."""
+    merged = {k: READ_ACTIONS.get(k, []) + WRITE_ACTIONS.get(k, []) for k in {**READ_ACTIONS, **WRITE_ACTIONS}}
+    creates_by_tag = ["ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup",
+                      "ec2:CreateVpcEndpoint", "ec2:CreateTags", "sagemaker:CreateModel",
+                      "sagemaker:CreateEndpointConfig", "sagemaker:CreateDataQualityJobDefinition",
+                      "sagemaker:CreateDomain", "sagemaker:AddTags", "application-autoscaling:RegisterScalableTarget",
+                      "application-autoscaling:TagResource"]
+    tagged_arns = [s.arn(svc, r) for svc in ("ec2", "sagemaker", "application-autoscaling")
+                   for r in _TAGGED[svc]]
+    return document(
+        _statement("ReadOnlyUnscoped", STAR_READS, REQUIRED_STAR),
+        *_service_statements(s, merged, "Manage"),
+        # New resources AWS names itself: allowed only when the request carries this stack's tag.
+        _statement("CreateTaggedForThisStack", creates_by_tag, tagged_arns, Condition=_tagged(s, "RequestTag")),
+        # kms:CreateKey has no resource ARN (REQUIRED_STAR); the request must carry this stack's tag.
+        _statement("CreateKeyTaggedForThisStack", ["kms:CreateKey", "kms:TagResource"], REQUIRED_STAR,
+                   Condition=_tagged(s, "RequestTag")),
+        _statement("PassStackRolesToWorkloads", ["iam:PassRole"], [s.arn("iam", f"role/{s.prefix}*", regional=False)],
+                   Condition={"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com",
+                                                                       "sagemaker.amazonaws.com"]}}),
+        _statement("AutoscalingServiceLinkedRole", ["iam:CreateServiceLinkedRole"],
+                   [s.arn("iam", "role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/*",
+                          regional=False)],
+                   Condition={"StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}}),
+        _statement("CiIdentitiesAreChangedByAdminsOnly", CI_PROTECTED_ACTIONS,
+                   [*s.ci_role_arns, *([s.provider_arn] if s.provider_arn else [])], effect="Deny"),
+        *_state(s, write=True),
+    )
