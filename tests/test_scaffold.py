@@ -182,7 +182,7 @@ def test_from_a_prod_reference_stack_into_dev_adapts_to_the_guardrails(root):
     assert (raw["team"], raw["environment"], raw["owner"]) == ("payments", "dev", "payments@example.com")
     assert raw["serving"]["model_name"] == source["serving"]["model_name"]
     assert raw["aws"] == source["aws"] and raw["storage"] == source["storage"]
-    assert "access" not in raw  # admins are granted by the platform
+    assert "access" not in raw  # admins are granted by the platform; data scientists of another team dropped
     assert raw["serving"]["max_replicas"] == 2 and raw["budget"]["monthly_usd"] == 1000
     assert "# Adapted for dev: access.admins dropped (set by the platform)" in text
     assert "# Adapted for dev: serving.max_replicas 6 -> 2 (guardrail 'max-serving-replicas' in dev)" in text
@@ -215,6 +215,15 @@ def test_from_a_team_stack(root):
     first = make(root, "fraud", "aws", "dev", from_stack=str(REFERENCE / "Pulumi.aws-dev.yaml"))
     second = make(root, "fraud", "aws", "staging", from_stack="fraud-aws-dev")
     assert stackfile.load(second).spec.serving.model_name == stackfile.load(first).spec.serving.model_name
+
+
+def test_from_another_teams_stack_does_not_copy_its_people(root):
+    src = str(REFERENCE / "Pulumi.aws-dev.yaml")  # team fraud-detection, data scientist alice
+    path = make(root, "payments", "aws", "dev", from_stack=src)
+    assert "access" not in stackfile.load(path).raw_spec
+    assert "access.data_scientists dropped (people of team fraud-detection)" in path.read_text()
+    same_team = make(root, "fraud-detection", "aws", "staging", from_stack=src)
+    assert stackfile.load(same_team).spec.access.data_scientists[0].name == "alice"
 
 
 def test_from_a_missing_stack_is_refused(root):

@@ -108,6 +108,9 @@ def _adapted_copy(ref: str, root: Path | None, identity: dict, keep_region: bool
         if not g.may_set(path, env):
             _drop(raw, path)
             notes.append(f"{guardrails.dotted(path)} dropped (set by the platform)")
+    if source.spec.team != identity["team"] and _has(raw, ("access", "data_scientists")):
+        _drop(raw, ("access", "data_scientists"))  # another team's people get no access to this stack
+        notes.append(f"access.data_scientists dropped (people of team {source.spec.team}); add your own")
     for _ in range(10):
         try:
             spec = Spec.model_validate(raw)
