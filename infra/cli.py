@@ -1,4 +1,4 @@
-"""The `mlops` command: validate, plan, check, schema, bootstrap.
+"""The `mlops` command: validate, plan, check, diff, graph, new, schema, bootstrap.
 
 Exit codes (DESIGN.md contract): 0 fine, 1 a mandatory policy violation, 2 invalid input or usage;
 problems go to stderr, one line each, naming the file and the config path.
@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -77,6 +78,20 @@ def load_all(refs: list[str]) -> list[stackfile.StackFile]:
     return loaded
 
 
+def plan_or_fail(stack: str, preview: bool = False):
+    """The offline plan of one stack, or exit 2 with the reason (invalid, cloud unavailable, failed)."""
+    from infra.engine import PlanError, plan_stack
+    from infra.program import CloudUnavailable
+
+    (loaded,) = load_all([stack])
+    try:
+        return plan_stack(loaded, preview=preview)
+    except CloudUnavailable as exc:
+        fail([f"{stackfile.display(loaded.path)}: mlops:spec.cloud: {exc}"])
+    except PlanError as exc:
+        fail([str(exc)])
+
+
 @app.command()
 def validate(stacks: StackArgs = None, all_stacks: AllOption = False) -> None:
     """Check stack files against the schema (exit 2 with one line per problem)."""
@@ -92,16 +107,8 @@ def plan(
     preview: Annotated[bool, typer.Option("--preview", help="Leave provider-computed outputs unknown.")] = False,
 ) -> None:
     """Show what `pulumi up` would create, offline: no Pulumi CLI, no credentials."""
-    from infra.engine import PlanError, plan_stack
-    from infra.program import CloudUnavailable
-
-    (loaded,) = load_all([stack])
-    try:
-        result = plan_stack(loaded, preview=preview)
-    except CloudUnavailable as exc:
-        fail([f"{stackfile.display(loaded.path)}: mlops:spec.cloud: {exc}"])
-    except PlanError as exc:
-        fail([str(exc)])
+    result = plan_or_fail(stack, preview)
+    loaded = stackfile.load(stack)
     from infra.checker import report_for
 
     report = report_for(result, loaded.spec)
@@ -143,6 +150,62 @@ def schema() -> None:
     from infra.jsonschema import stack_file_schema
 
     print(json.dumps(stack_file_schema(), indent=2))
+
+
+@app.command()
+def diff(
+    base_ref: Annotated[str, typer.Argument(help="Git ref to compare with, e.g. origin/main.")],
+    stacks: StackArgs = None,
+    output_format: Annotated[Format, typer.Option("--format", help="markdown is a PR comment.")] = Format.text,
+) -> None:
+    """Plan changed stacks at BASE_REF and now: added, changed, replaced, removed, cost delta."""
+    from infra.diff import DiffError, diff_exit_code, render_diff_json, render_diff_markdown, render_diff_text
+    from infra.diff import diff as diff_stacks
+
+    try:
+        report = diff_stacks(base_ref, stacks or None)
+    except DiffError as exc:
+        fail(exc.lines)
+    render = {Format.text: render_diff_text, Format.json: render_diff_json, Format.markdown: render_diff_markdown}
+    print(render[output_format](report))
+    raise typer.Exit(diff_exit_code(report))
+
+
+class GraphFormat(str, Enum):
+    mermaid = "mermaid"
+    dot = "dot"
+    svg = "svg"
+    png = "png"
+
+
+class GraphDetail(str, Enum):
+    components = "components"
+    resources = "resources"
+
+
+@app.command()
+def graph(
+    stack: Annotated[str, typer.Argument(help="Stack name (e.g. aws-prod) or path to a stack file.")],
+    output_format: Annotated[GraphFormat, typer.Option("--format")] = GraphFormat.mermaid,
+    detail: Annotated[GraphDetail, typer.Option(help="components: one node each; resources: all.")] = GraphDetail.components,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+) -> None:
+    """The stack's architecture as a diagram (mermaid, dot, or svg/png through graphviz)."""
+    from infra.graph import GraphError, render_graph
+
+    plan = plan_or_fail(stack)
+    try:
+        rendered = render_graph(plan, output_format.value, detail.value)
+    except GraphError as exc:
+        fail([str(exc)])
+    data = rendered.encode() if isinstance(rendered, str) else rendered
+    if output is not None:
+        output.write_bytes(data)
+    elif isinstance(rendered, bytes) and sys.stdout.isatty():
+        fail(["png is binary: write it with --output FILE.png"])
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
 
 
 bootstrap_app = typer.Typer(no_args_is_help=True, help="Create a cloud's Pulumi state backend (idempotent).")
