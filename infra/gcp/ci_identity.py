@@ -9,7 +9,9 @@ GitHub jobs impersonate (`roles/iam.workloadIdentityUser` bound on each account 
 * `deploy`: predefined admin roles per service this stack uses (never owner/editor), at project
   level because creating buckets, repositories, clusters, service accounts... is a project
   permission (each role's reason below). Project IAM changes are limited by an IAM condition to
-  the roles this stack grants (`infra.gcp.identity.PROJECT_GRANTS`).
+  the roles this stack grants (`infra.gcp.identity.PROJECT_GRANTS`), and service-account
+  administration by a condition that excludes the CI accounts themselves (so a deploy cannot
+  widen who may impersonate them: changing CI trust needs an administrator).
 Not covered: the budget lives on the billing account (grant roles/billing.costsManager there).
 """
 
@@ -79,6 +81,17 @@ def grantable_roles_condition() -> dict[str, str]:
                            f".hasOnly({json.dumps(roles)})")}
 
 
+def not_ci_accounts_condition(ids: list[str]) -> dict[str, str]:
+    """IAM condition: service-account administration of every account except the CI accounts.
+
+    `ids` are the CI accounts' e-mails and unique ids (IAM names a service account resource by
+    either); project-level permissions such as iam.serviceAccounts.create are unaffected.
+    """
+    clauses = " || ".join(f"resource.name.endsWith({json.dumps('/' + i)})" for i in sorted(ids))
+    return {"title": "not-the-ci-accounts", "description": "CI trust is changed by administrators only",
+            "expression": f"!({clauses})"}
+
+
 def attribute_condition(repository: str) -> str:
     return f"assertion.repository == {json.dumps(repository)}"
 
@@ -107,20 +120,23 @@ class CiIdentity(pulumi.ComponentResource):
         self.workload_identity_provider = provider.name
         self._project, self._pool, self._ctx, self._ci = project, pool, ctx, ci
         self.preview_email = None
+        accounts = []
         if ci.preview_subjects:
             preview = self._account(f"{name}-preview", "ci-preview", ci.preview_subjects, PREVIEW_ROLES)
+            accounts.append(preview)
             gcp.artifactregistry.RepositoryIamMember(
                 f"{name}-preview-repo-reader", project=project, location=ctx.spec.region, repository=repository_id,
                 role="roles/artifactregistry.reader", member=preview.member, opts=child(self))
             self._state(f"{name}-preview", preview.member, write=False)
             self.preview_email = preview.email
-        deploy = self._account(f"{name}-deploy", "ci-deploy", ci.deploy_subjects, DEPLOY_ROLES)
+        deploy = self._account(f"{name}-deploy", "ci-deploy", ci.deploy_subjects, DEPLOY_ROLES, accounts)
         self._state(f"{name}-deploy", deploy.member, write=True)
         self.deploy_email = deploy.email
         self.register_outputs({"workload_identity_provider": self.workload_identity_provider,
                                "preview_email": self.preview_email, "deploy_email": self.deploy_email})
 
-    def _account(self, prefix: str, purpose: str, subjects: list[str], roles: dict[str, str]):
+    def _account(self, prefix: str, purpose: str, subjects: list[str], roles: dict[str, str],
+                 protected: list[gcp.serviceaccount.Account] | None = None):
         account = gcp.serviceaccount.Account(
             prefix, project=self._project, account_id=self._ctx.name("gcp_service_account", purpose),
             display_name=f"{self._ctx.spec.team} {self._ctx.spec.environment}: GitHub Actions {purpose}",
@@ -131,8 +147,11 @@ class CiIdentity(pulumi.ComponentResource):
                 service_account_id=account.name, role="roles/iam.workloadIdentityUser",
                 member=self._pool.name.apply(lambda pool, s=subject: f"principal://iam.googleapis.com/{pool}/subject/{s}"),
                 opts=child(self))
+        ids = [v for a in [*(protected or []), account] for v in (a.email, a.unique_id)]
+        conditions = {"roles/resourcemanager.projectIamAdmin": grantable_roles_condition(),
+                      "roles/iam.serviceAccountAdmin": pulumi.Output.all(*ids).apply(not_ci_accounts_condition)}
         for role in roles:
-            condition = grantable_roles_condition() if role == "roles/resourcemanager.projectIamAdmin" else None
+            condition = conditions.get(role)
             gcp.projects.IAMMember(f"{prefix}-{role.split('/')[-1]}", project=self._project, role=role,
                                    member=account.member, condition=condition, opts=child(self))
         return account

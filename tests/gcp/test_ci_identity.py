@@ -107,3 +107,13 @@ def test_preview_reads_images_on_the_repository_only(plan_for):
     (r,) = ci(plan, "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
     assert r.inputs["role"] == "roles/artifactregistry.reader"
     assert r.inputs["member"] == account(plan, "preview").outputs["member"], r.urn
+
+
+def test_deploy_cannot_administer_the_ci_accounts(plan_for):
+    plan = plan_for("gcp-staging")
+    (r,) = [r for r in ci(plan, PROJECT_IAM) if r.inputs["role"] == "roles/iam.serviceAccountAdmin"]
+    expression = r.inputs["condition"]["expression"]
+    for which in ("preview", "deploy"):
+        out = account(plan, which).outputs
+        assert f'endsWith("/{out["email"]}")' in expression and f'endsWith("/{out["uniqueId"]}")' in expression, r.urn
+    assert expression.startswith("!("), r.urn
