@@ -145,6 +145,29 @@ def check(
 
 
 @app.command()
+def new(
+    team: Annotated[str, typer.Option(help="Team name (lowercase, digits, single hyphens).")],
+    cloud: Annotated[str, typer.Option(help="aws, azure or gcp.")],
+    env: Annotated[str, typer.Option(help="dev, staging or prod.")],
+    owner: Annotated[str, typer.Option(help="Owner e-mail (tags, alerts).")],
+    cost_center: Annotated[str, typer.Option(help="Cost centre for the cost-center tag.")],
+    from_stack: Annotated[str | None, typer.Option("--from", help="Start from another stack's spec.")] = None,
+    region: Annotated[str | None, typer.Option(help="Region; defaults per cloud.")] = None,
+    project_id: Annotated[str | None, typer.Option(help="GCP project id (gcp only).")] = None,
+    billing_account: Annotated[str | None, typer.Option(help="GCP billing account (gcp only).")] = None,
+) -> None:
+    """Scaffold stacks/Pulumi.<team>-<cloud>-<env>.yaml with the environment's defaults, commented."""
+    from infra.scaffold import new_stack
+
+    try:
+        path = new_stack(team, cloud, env, from_stack, owner=owner, cost_center=cost_center, region=region,
+                         project_id=project_id, billing_account=billing_account)
+    except StackError as exc:
+        fail(exc.lines)
+    out.print(f"created {stackfile.display(path)}; next: mlops check {stackfile.stack_name_of(path)}", markup=False)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of a stack file (for editors and CI)."""
     from infra.jsonschema import stack_file_schema
