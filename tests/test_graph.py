@@ -166,3 +166,14 @@ def test_committed_architecture_diagrams_are_current(plan_for, cloud):
     path = ROOT / "docs" / f"architecture-{cloud}.md"
     assert path.read_text(encoding="utf-8") == architecture_doc(prod(plan_for, cloud)), (
         f"{path.name} is out of date: run `.venv/bin/python -m infra.graph docs` and commit docs/")
+
+
+def test_readme_shows_the_current_diagram_of_each_cloud():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    for cloud in ("aws", "azure", "gcp"):
+        doc = (root / "docs" / f"architecture-{cloud}.md").read_text()
+        assert re.search(r"```mermaid\n.*?```", doc, re.S).group(0) in readme, cloud
