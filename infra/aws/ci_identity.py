@@ -4,7 +4,9 @@
   existing one: an account holds one provider per URL);
 * `preview`: read-only, trusted only for the repository's pull-request workflows;
 * `deploy`: manages this stack's resources, trusted only for the deploy branches and environments.
-Sessions last at most one hour. The policy documents live in `infra.aws.ci_policies`.
+Sessions last at most one hour. The policy documents live in `infra.aws.ci_policies`; the preview
+policy is inline, the deploy permissions are two customer-managed policies (they exceed the
+10,240 characters a role may hold inline). No AWS-managed policy is attached.
 """
 
 from __future__ import annotations
@@ -61,20 +63,30 @@ class CiIdentity(pulumi.ComponentResource):
             self.preview_role_arn = self._role(
                 f"{name}-preview", names["preview"], ci.preview_subjects,
                 f"GitHub Actions pull-request previews (read-only) of stack {ctx.stack}",
-                facts.apply(lambda v: json.dumps(ci_policies.preview_policy(scope(v)))))
-        self.deploy_role_arn = self._role(
+                facts.apply(lambda v: json.dumps(ci_policies.preview_policy(scope(v))))).arn
+        deploy = self._role(
             f"{name}-deploy", names["deploy"], ci.deploy_subjects,
-            f"GitHub Actions deployments of stack {ctx.stack} from {', '.join(ci.deploy_branches)}",
-            facts.apply(lambda v: json.dumps(ci_policies.deploy_policy(scope(v)))))
+            f"GitHub Actions deployments of stack {ctx.stack} from {', '.join(ci.deploy_branches)}", None)
+        # Customer-managed policies: the deploy permissions exceed a role's inline-policy limit.
+        for part in ("manage", "create"):
+            policy = aws.iam.Policy(
+                f"{name}-deploy-{part}", name=ctx.name("iam_role", f"ci-deploy-{part}"),
+                description=f"GitHub Actions deployments of stack {ctx.stack}: {part}",
+                policy=facts.apply(lambda v, p=part: json.dumps(ci_policies.deploy_policies(scope(v))[p])),
+                tags={}, opts=child(self))
+            aws.iam.RolePolicyAttachment(f"{name}-deploy-{part}", role=deploy.name, policy_arn=policy.arn,
+                                         opts=child(self))
+        self.deploy_role_arn = deploy.arn
         self.register_outputs({"provider_arn": self.provider_arn, "preview_role_arn": self.preview_role_arn,
                                "deploy_role_arn": self.deploy_role_arn})
 
     def _role(self, resource_name: str, role_name: str, subjects: list[str], description: str,
-              policy: pulumi.Output[str]) -> pulumi.Output[str]:
+              policy: pulumi.Output[str] | None) -> aws.iam.Role:
         role = aws.iam.Role(
             resource_name, name=role_name, description=description,
             assume_role_policy=self.provider_arn.apply(
                 lambda arn: json.dumps(ci_policies.trust_policy(arn, subjects))),
             max_session_duration=ci_policies.MAX_SESSION_SECONDS, tags={}, opts=child(self))
-        aws.iam.RolePolicy(f"{resource_name}-policy", role=role.id, policy=policy, opts=child(self))
-        return role.arn
+        if policy is not None:
+            aws.iam.RolePolicy(f"{resource_name}-policy", role=role.id, policy=policy, opts=child(self))
+        return role

@@ -25,6 +25,8 @@ from infra.aws.policies import REQUIRED_STAR, Doc, _statement, document
 GITHUB_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
 MAX_SESSION_SECONDS = 3600
+INLINE_POLICY_LIMIT = 10240  # IAM: characters (without whitespace) of a role's inline policies
+MANAGED_POLICY_LIMIT = 6144  # IAM: characters (without whitespace) of one customer-managed policy
 
 
 @dataclass(frozen=True)
@@ -179,17 +181,22 @@ def _state(s: CiScope, write: bool) -> list[Doc]:
 
 
 def _service_statements(s: CiScope, actions: dict[str, list[str]], kind: str) -> list[Doc]:
-    out = []
+    """Two statements: every action on the named ARNs, and on the tag-scoped ARNs with the tag.
+
+    One statement for all services keeps the role under IAM's 10,240-character inline limit and
+    grants nothing extra: an action only ever matches resources of its own service.
+    """
+    named_actions, named, tagged_actions, tagged = [], [], [], []
     for service, acts in actions.items():
-        if not acts:
-            continue
-        named, tagged = _resources(s, service)
-        sid = service.title().replace("-", "")
-        if named:
-            out.append(_statement(f"{kind}{sid}Named", acts, named))
-        if tagged:
-            out.append(_statement(f"{kind}{sid}Tagged", acts, tagged, Condition=_tagged(s)))
-    return out
+        service_named, service_tagged = _resources(s, service)
+        if acts and service_named:
+            named_actions += acts
+            named += service_named
+        if acts and service_tagged:
+            tagged_actions += acts
+            tagged += service_tagged
+    return [_statement(f"{kind}Named", named_actions, named),
+            _statement(f"{kind}Tagged", tagged_actions, tagged, Condition=_tagged(s))]
 
 
 def preview_policy(s: CiScope) -> Doc:
@@ -200,7 +207,15 @@ def preview_policy(s: CiScope) -> Doc:
 
 def deploy_policy(s: CiScope) -> Doc:
     """Create/update/delete this stack's resources (names by prefix, the rest by the stack tag)."""
+    parts = deploy_policies(s)
+    return document(*parts["manage"]["Statement"], *parts["create"]["Statement"])
+
+
+def deploy_policies(s: CiScope) -> dict[str, Doc]:
+    """The deploy permissions as two customer-managed policies, each under IAM's 6,144 characters
+    (together they exceed the 10,240 characters a role's inline policies may hold)."""
     merged = {k: READ_ACTIONS.get(k, []) + WRITE_ACTIONS.get(k, []) for k in {**READ_ACTIONS, **WRITE_ACTIONS}}
+    named, tagged = _service_statements(s, merged, "Manage")
     creates_by_tag = ["ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup",
                       "ec2:CreateVpcEndpoint", "ec2:CreateTags", "sagemaker:CreateModel",
                       "sagemaker:CreateEndpointConfig", "sagemaker:CreateDataQualityJobDefinition",
@@ -208,9 +223,9 @@ def deploy_policy(s: CiScope) -> Doc:
                       "application-autoscaling:TagResource"]
     tagged_arns = [s.arn(svc, r) for svc in ("ec2", "sagemaker", "application-autoscaling")
                    for r in _TAGGED[svc]]
-    return document(
-        _statement("ReadOnlyUnscoped", STAR_READS, REQUIRED_STAR),
-        *_service_statements(s, merged, "Manage"),
+    manage = document(_statement("ReadOnlyUnscoped", STAR_READS, REQUIRED_STAR), named, *_state(s, write=True))
+    create = document(
+        tagged,
         # New resources AWS names itself: allowed only when the request carries this stack's tag.
         _statement("CreateTaggedForThisStack", creates_by_tag, tagged_arns, Condition=_tagged(s, "RequestTag")),
         # kms:CreateKey has no resource ARN (REQUIRED_STAR); the request must carry this stack's tag.
@@ -225,5 +240,5 @@ def deploy_policy(s: CiScope) -> Doc:
                    Condition={"StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}}),
         _statement("CiIdentitiesAreChangedByAdminsOnly", CI_PROTECTED_ACTIONS,
                    [*s.ci_role_arns, *([s.provider_arn] if s.provider_arn else [])], effect="Deny"),
-        *_state(s, write=True),
     )
+    return {"manage": manage, "create": create}

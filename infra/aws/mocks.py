@@ -173,6 +173,10 @@ _OUTPUTS = {
     "aws:kms/alias:Alias": _alias,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:iam/role:Role": _role,
+    "aws:iam/policy:Policy": lambda n, i: {
+        "id": _arn("iam", f"policy/{_auto_name(n, i)}", region=False),
+        "arn": _arn("iam", f"policy/{_auto_name(n, i)}", region=False), "name": _auto_name(n, i),
+        "policyId": f"ANPA{_hex(n, 16).upper()}"},
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {
         "id": _arn("iam", f"oidc-provider/{i.get('url', '').removeprefix('https://')}", region=False),
         "arn": _arn("iam", f"oidc-provider/{i.get('url', '').removeprefix('https://')}", region=False)},

@@ -26,8 +26,12 @@ def role(plan, which):
 
 
 def policy(plan, which):
-    r = next(r for r in ci(plan, "aws:iam/rolePolicy:RolePolicy") if r.name == f"ci-{which}-policy")
-    return json.loads(r.inputs["policy"])
+    """The role's permissions: the preview's inline policy, or the deploy's managed policies merged."""
+    if which == "preview":
+        r = next(r for r in ci(plan, "aws:iam/rolePolicy:RolePolicy") if r.name == "ci-preview-policy")
+        return json.loads(r.inputs["policy"])
+    docs = [json.loads(r.inputs["policy"]) for r in ci(plan, "aws:iam/policy:Policy")]
+    return {"Version": "2012-10-17", "Statement": [st for d in docs for st in d["Statement"]]}
 
 
 def trust(plan, which):
@@ -99,10 +103,16 @@ def test_preview_policy_has_only_read_actions(plan_for):
     assert writes == set()
 
 
-def test_no_managed_policies_or_access_keys(plan_for):
+def test_no_access_keys(plan_for):
+    assert [r.urn for r in plan_for("aws-staging").resources if r.type == "aws:iam/accessKey:AccessKey"] == []
+
+
+def test_deploy_attaches_only_its_own_customer_managed_policies(plan_for):
     plan = plan_for("aws-staging")
-    assert [r.urn for r in plan.resources if r.type in ("aws:iam/accessKey:AccessKey",
-                                                          "aws:iam/rolePolicyAttachment:RolePolicyAttachment")] == []
+    own = {r.outputs["arn"] for r in ci(plan, "aws:iam/policy:Policy")}
+    attached = [r for r in ci(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
+    assert {r.inputs["policyArn"] for r in attached} == own and len(own) == 2
+    assert all(r.inputs["role"] == role(plan, "deploy").outputs["name"] for r in attached)
     assert all(not r.inputs.get("managedPolicyArns") for r in ci(plan, "aws:iam/role:Role"))
 
 
@@ -173,3 +183,20 @@ def test_existing_provider_is_reused_not_created(tmp_path):
     plan = plan_stack(stackfile.load(path))
     assert ci(plan, "aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
     assert trust(plan, "deploy")["Principal"] == {"Federated": arn}
+
+
+def test_policies_fit_the_iam_size_limits(plan_for):
+    plan = plan_for("aws-staging")
+    assert len(json.dumps(policy(plan, "preview"), separators=(",", ":"))) < ci_policies.INLINE_POLICY_LIMIT
+    for r in ci(plan, "aws:iam/policy:Policy"):
+        assert len(r.inputs["policy"].replace(" ", "")) < ci_policies.MANAGED_POLICY_LIMIT, r.urn
+
+
+def test_deploy_policy_fits_the_limit_for_the_longest_team_name_and_a_state_backend():
+    scope = ci_policies.CiScope(
+        "aws-us-gov", "123456789012", "ap-southeast-2", "a" * 24 + "-stg-", "a" * 24 + "-aws-staging",
+        ci_role_arns=[f"arn:aws-us-gov:iam::123456789012:role/{'a' * 64}"] * 2,
+        provider_arn=f"arn:aws-us-gov:iam::123456789012:oidc-provider/{ci_policies.GITHUB_HOST}",
+        state_bucket="s" * 63, state_key="arn:aws-us-gov:kms:ap-southeast-2:123456789012:key/" + "k" * 36)
+    for part, doc in ci_policies.deploy_policies(scope).items():
+        assert len(json.dumps(doc, separators=(",", ":"))) < ci_policies.MANAGED_POLICY_LIMIT, part
