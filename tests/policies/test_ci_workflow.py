@@ -58,6 +58,6 @@ def test_pull_request_workflow_never_uses_deploy_identities():
     assert "ci_deploy" not in json.dumps(yaml.safe_load(WORKFLOW.read_text())["jobs"])
 
 
-def test_read_only_preview_does_not_create_stacks():
+def test_preview_runs_read_only_pulumi_commands():
     runs = "\n".join(s.get("run", "") for s in _preview()["steps"])
-    assert 'pulumi stack select "$STACK"' in runs and "--create" not in runs
+    assert "pulumi preview" in runs and "pulumi up" not in runs and "--refresh" not in runs
