@@ -133,9 +133,26 @@ def test_sdk_type_aliases_are_dropped_but_renames_kept():
     assert len(seen["aliases"]) == 1  # only the rename survives
 
 
-def test_source_position_shortcut_is_undone_after_planning():
+def test_sdk_shortcuts_are_undone_after_planning():
+    import asyncio
+
     from pulumi.runtime import resource as sdk_resource
+    from pulumi.runtime import stack as sdk_stack
 
     before = sdk_resource._get_stack_trace
     plan_stack(stack(), program=program)
     assert sdk_resource._get_stack_trace is before
+    assert sdk_stack.asyncio is asyncio
+
+
+def test_sdk_shortcuts_do_not_change_a_real_plan(monkeypatch):
+    pytest.importorskip("pulumi_azure_native")
+    import contextlib
+
+    from infra import stackfile
+    from infra.engine import runner
+
+    azure = stackfile.load("azure-staging")
+    fast = plan_stack(azure).document()
+    monkeypatch.setattr(runner, "_offline_runtime", contextlib.nullcontext)
+    assert plan_stack(azure).document() == fast

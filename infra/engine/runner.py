@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import types
 from collections.abc import Callable, Iterator
 
 import pulumi
@@ -56,22 +57,44 @@ def _drop_sdk_type_aliases(args: pulumi.ResourceTransformationArgs):
     return pulumi.ResourceTransformationResult(args.props, opts)
 
 
+class _WaitForAll(types.ModuleType):
+    """`asyncio` as the SDK's stack module sees it while planning, except that `wait()` returns
+    when every given task is done. The SDK's wait_for_rpcs loops `asyncio.wait(pending,
+    FIRST_COMPLETED)`, re-registering callbacks on every pending output for each one that
+    finishes: quadratic in pending outputs (azure stacks have thousands). Waiting for the whole
+    snapshot is equivalent there (outputs added meanwhile are picked up on the next round)."""
+
+    def __getattr__(self, name: str):
+        return getattr(asyncio, name)
+
+    @staticmethod
+    async def wait(tasks, *, timeout=None, return_when=None):  # noqa: ARG004 (always ALL_COMPLETED)
+        return await asyncio.wait(tasks, timeout=timeout)
+
+
 @contextlib.contextmanager
-def _without_source_positions() -> Iterator[None]:
-    """Skip the SDK's per-registration `traceback.extract_stack()` (it reads source files to
-    attach source positions, which a plan never shows): ~20% of a warm plan. Restored after."""
+def _offline_runtime() -> Iterator[None]:
+    """Two engine-only shortcuts through the SDK's hot paths, undone after each plan; plans are
+    identical with and without them (tests/test_engine.py):
+    - skip the per-registration `traceback.extract_stack()` that attaches source positions (it
+      reads source files; a plan never shows them): ~14% of a warm plan;
+    - wait for pending outputs in rounds instead of one at a time (`_WaitForAll`): ~35%."""
     from pulumi.runtime import resource as sdk_resource
+    from pulumi.runtime import stack as sdk_stack
     from pulumi.runtime.proto import source_pb2
 
-    original = getattr(sdk_resource, "_get_stack_trace", None)
-    if original is None:
+    saved = {(sdk_resource, "_get_stack_trace"): getattr(sdk_resource, "_get_stack_trace", None),
+             (sdk_stack, "asyncio"): getattr(sdk_stack, "asyncio", None)}
+    if None in saved.values():  # an SDK without these internals: plan without shortcuts
         yield
         return
     sdk_resource._get_stack_trace = source_pb2.StackTrace
+    sdk_stack.asyncio = _WaitForAll("asyncio")
     try:
         yield
     finally:
-        sdk_resource._get_stack_trace = original
+        for (module, name), value in saved.items():
+            setattr(module, name, value)
 
 
 def _offline(program: Callable[[], None]) -> Callable[[], None]:
@@ -99,7 +122,7 @@ def _plan_in_context(stack: StackFile, preview: bool, program: Callable[[], None
     previous = _current_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _without_source_positions():
+        with _offline_runtime():
             loop.run_until_complete(run_in_stack(_offline(program)))
     except CloudUnavailable:
         raise
