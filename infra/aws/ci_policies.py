@@ -11,9 +11,16 @@ tag that the stack transformation writes into every resource: `aws:RequestTag/st
   * ec2/kms/application-autoscaling/logs Describe/List calls have no resource-level permissions;
   * kms:CreateKey has no resource (it is limited by the request-tag condition instead);
   * sts:GetCallerIdentity (the provider's credential check).
-Creating IAM roles is escalation-equivalent: roles are limited to the stack prefix, may be passed
-only to SageMaker/Lambda, and the deploy role may not change the CI roles or the OIDC provider
-(an explicit Deny): changing the `ci` section itself needs an administrator's `pulumi up`.
+Creating IAM roles is escalation-equivalent unless bounded. The deploy role may create roles and
+write their inline policies (iam:CreateRole/PutRolePolicy/DeleteRolePolicy/PutRolePermissionsBoundary)
+only with `iam:PermissionsBoundary` = the stack's workload boundary (CiIdentity creates it; see
+`infra.aws.policies.workload_boundary`), so no role it makes can exceed the boundary. It may not
+remove a boundary, change the boundary policy (or its own policies), or attach any managed policy
+(the workloads use inline policies only). iam:UpdateAssumeRolePolicy does not support the
+iam:PermissionsBoundary key: it is limited to the workload roles' exact ARNs (always bounded).
+Roles are limited to the stack prefix, may be passed only to SageMaker/Lambda, and the deploy role
+may not change the CI roles or the OIDC provider (explicit Denies): changing the `ci` section (or
+the boundary) needs an administrator's `pulumi up`.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ class CiScope:
     provider_arn: str = ""
     state_bucket: str | None = None
     state_key: str | None = None
+    boundary_arn: str = ""  # workload permissions boundary; without it the deploy role writes no roles
+    workload_role_arns: list[str] = field(default_factory=list)  # roles whose trust the deploy role may update
+    admin_policy_arns: list[str] = field(default_factory=list)   # boundary + deploy policies: never changed by CI
 
     def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
         return (f"arn:{self.partition}:{service}:{self.region if regional else ''}:"
@@ -116,9 +126,8 @@ STAR_READS = ["sts:GetCallerIdentity", "kms:ListAliases", "logs:DescribeLogGroup
 WRITE_ACTIONS = {
     "s3": ["s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucket*",
            "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"],
-    "iam": ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
-            "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:TagRole",
-            "iam:UntagRole"],
+    # Role creation and policy writes are in `_role_statements` (only with the boundary).
+    "iam": ["iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole", "iam:UntagRole"],
     "sns": ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe",
             "sns:SetSubscriptionAttributes", "sns:TagResource", "sns:UntagResource"],
     "cloudwatch": ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms",
@@ -159,6 +168,29 @@ CI_PROTECTED_ACTIONS = ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:
                         "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider",
                         "iam:RemoveClientIDFromOpenIDConnectProvider", "iam:TagOpenIDConnectProvider",
                         "iam:UntagOpenIDConnectProvider"]
+
+
+# Role writes that support the iam:PermissionsBoundary condition key (IAM service authorization
+# reference); each is allowed only when the role's boundary is (or becomes) the stack's boundary.
+BOUNDED_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+                       "iam:PutRolePermissionsBoundary"]
+POLICY_CHANGES = ["iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
+                  "iam:DeletePolicy", "iam:TagPolicy", "iam:UntagPolicy"]
+
+
+def _role_statements(s: CiScope) -> list[Doc]:
+    """Role writes only under the workload boundary, which stays on and stays as it is."""
+    if not s.boundary_arn:
+        return []
+    roles = [s.arn("iam", f"role/{s.prefix}*", regional=False)]
+    out = [_statement("StackRolesOnlyWithWorkloadBoundary", BOUNDED_ROLE_WRITES, roles,
+                      Condition={"StringEquals": {"iam:PermissionsBoundary": s.boundary_arn}})]
+    if s.workload_role_arns:
+        out.append(_statement("WorkloadRoleTrust", ["iam:UpdateAssumeRolePolicy"], s.workload_role_arns))
+    out += [_statement("BoundaryStaysOnStackRoles", ["iam:DeleteRolePermissionsBoundary"], roles, effect="Deny"),
+            _statement("BoundaryAndCiPoliciesAreChangedByAdminsOnly", POLICY_CHANGES,
+                       sorted({s.boundary_arn, *s.admin_policy_arns}), effect="Deny")]
+    return out
 
 
 def _resources(s: CiScope, service: str) -> tuple[list[str], list[str]]:
@@ -207,13 +239,16 @@ def preview_policy(s: CiScope) -> Doc:
 
 def deploy_policy(s: CiScope) -> Doc:
     """Create/update/delete this stack's resources (names by prefix, the rest by the stack tag)."""
-    parts = deploy_policies(s)
-    return document(*parts["manage"]["Statement"], *parts["create"]["Statement"])
+    return document(*(st for part in deploy_policies(s).values() for st in part["Statement"]))
+
+
+DEPLOY_PARTS = ("manage", "create", "iam")
 
 
 def deploy_policies(s: CiScope) -> dict[str, Doc]:
-    """The deploy permissions as two customer-managed policies, each under IAM's 6,144 characters
-    (together they exceed the 10,240 characters a role's inline policies may hold)."""
+    """The deploy permissions as three customer-managed policies (DEPLOY_PARTS), each under IAM's
+    6,144 characters (together they exceed the 10,240 characters a role's inline policies may
+    hold): named resources, tag-scoped resources, and the IAM guard rails (roles, boundary)."""
     merged = {k: READ_ACTIONS.get(k, []) + WRITE_ACTIONS.get(k, []) for k in {**READ_ACTIONS, **WRITE_ACTIONS}}
     named, tagged = _service_statements(s, merged, "Manage")
     creates_by_tag = ["ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup",
@@ -231,6 +266,8 @@ def deploy_policies(s: CiScope) -> dict[str, Doc]:
         # kms:CreateKey has no resource ARN (REQUIRED_STAR); the request must carry this stack's tag.
         _statement("CreateKeyTaggedForThisStack", ["kms:CreateKey", "kms:TagResource"], REQUIRED_STAR,
                    Condition=_tagged(s, "RequestTag")),
+    )
+    iam = document(
         _statement("PassStackRolesToWorkloads", ["iam:PassRole"], [s.arn("iam", f"role/{s.prefix}*", regional=False)],
                    Condition={"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com",
                                                                        "sagemaker.amazonaws.com"]}}),
@@ -240,5 +277,6 @@ def deploy_policies(s: CiScope) -> dict[str, Doc]:
                    Condition={"StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}}),
         _statement("CiIdentitiesAreChangedByAdminsOnly", CI_PROTECTED_ACTIONS,
                    [*s.ci_role_arns, *([s.provider_arn] if s.provider_arn else [])], effect="Deny"),
+        *_role_statements(s),
     )
-    return {"manage": manage, "create": create}
+    return {"manage": manage, "create": create, "iam": iam}

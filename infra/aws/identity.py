@@ -43,19 +43,35 @@ def lambda_log_group(function_name: str) -> str:
     return f"/aws/lambda/{function_name}"
 
 
+def sagemaker_role_name(ctx: StackContext) -> str:
+    return ctx.name("iam_role", "sagemaker-execution")
+
+
+def retrain_role_name(ctx: StackContext) -> str:
+    return ctx.name("iam_role", "retrain-function")
+
+
+def workload_role_names(ctx: StackContext) -> list[str]:
+    """Every role Identity may create (the CI deploy role may update only their trust)."""
+    return [sagemaker_role_name(ctx), retrain_role_name(ctx)]
+
+
 class Identity(pulumi.ComponentResource):
     sagemaker_role_arn: pulumi.Output[str]
     lambda_role_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, ctx: StackContext, account: Account, targets: RoleTargets,
-                 retrain: RetrainTargets | None = None, opts: pulumi.ResourceOptions | None = None):
+                 retrain: RetrainTargets | None = None, boundary_arn: pulumi.Input[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:aws:Identity", name, None, opts)
+        # With CI (`ci` section) every workload role carries the stack's permissions boundary.
         self.sagemaker_role = aws.iam.Role(
             f"{name}-sagemaker",
-            name=ctx.name("iam_role", "sagemaker-execution"),
+            name=sagemaker_role_name(ctx),
             description=f"SageMaker jobs, pipeline, endpoint and Studio of stack {ctx.stack}",
             assume_role_policy=account.account_id.apply(
                 lambda a: json.dumps(policies.assume_role_policy("sagemaker.amazonaws.com", a))),
+            permissions_boundary=boundary_arn,
             tags={},
             opts=child(self),
         )
@@ -66,9 +82,10 @@ class Identity(pulumi.ComponentResource):
         if retrain is not None:
             self.lambda_role = aws.iam.Role(
                 f"{name}-retrain",
-                name=ctx.name("iam_role", "retrain-function"),
+                name=retrain_role_name(ctx),
                 description=f"Drift-triggered retraining function of stack {ctx.stack}",
                 assume_role_policy=json.dumps(policies.assume_role_policy("lambda.amazonaws.com")),
+                permissions_boundary=boundary_arn,
                 tags={},
                 opts=child(self),
             )

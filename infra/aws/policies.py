@@ -194,3 +194,79 @@ def actions_of(doc: Doc) -> list[str]:
         actions = statement.get("Action", [])
         out.extend([actions] if isinstance(actions, str) else actions)
     return out
+
+
+@dataclass(frozen=True)
+class BoundaryScope:
+    """What any workload role of the stack may ever reach (the permissions boundary's scope)."""
+
+    partition: str
+    region: str
+    account_id: str
+    prefix: str                  # physical-name prefix of the stack's resources, e.g. "t-stg-"
+    stack: str                   # value of the `stack` tag (subnets and security groups)
+    key_arn: str
+    sagemaker_role_arn: str      # the only role a workload may pass (to SageMaker)
+    image_repository_arns: list[str] = field(default_factory=list)
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account_id}:{resource}"
+
+
+def workload_boundary(s: BoundaryScope) -> Doc:
+    """The permissions boundary of the stack's workload roles: the union of what
+    `sagemaker_role_policy` and `lambda_role_policy` may grant, scoped to this stack (names by
+    prefix, the key by ARN, VPC parts by the stack tag). No iam action except passing the SageMaker
+    execution role to SageMaker (pipelines start their jobs as that role). A role created with
+    this boundary can never exceed it, whatever inline policy it is given."""
+    p = s.prefix
+    bucket = f"arn:{s.partition}:s3:::{p}*"
+    pipeline = s.arn("sagemaker", f"pipeline/{p}*")
+    log_groups = [*SAGEMAKER_LOG_GROUPS, f"/aws/sagemaker/Endpoints/{p}*", f"/aws/lambda/{p}*"]
+    eni = s.arn("ec2", "network-interface/*")
+    return document(
+        _statement("ListStackBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], [bucket]),
+        _statement("ReadWriteStackObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                                             "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                   [f"{bucket}/*"]),
+        _statement("UseStackKey", KEY_USE_ACTIONS, [s.key_arn]),
+        _statement("GrantStackKeyToAwsResources", ["kms:CreateGrant"], [s.key_arn],
+                   Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        _statement("PullImages", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                                  "ecr:BatchCheckLayerAvailability"],
+                   [s.arn("ecr", f"repository/{p}*"), *s.image_repository_arns]),
+        _statement("EcrLogin", ["ecr:GetAuthorizationToken"], REQUIRED_STAR),
+        _statement("WriteStackLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                                      "logs:DescribeLogStreams"],
+                   [s.arn("logs", f"log-group:{g}") for g in log_groups]
+                   + [s.arn("logs", f"log-group:{g}:*") for g in log_groups]),
+        _statement("PublishSageMakerMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
+                   Condition={"StringLike": {"cloudwatch:namespace": list(SAGEMAKER_METRIC_NAMESPACES)}}),
+        _statement("RunPipelineJobs", ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
+                                       "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
+                                       "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                                       "sagemaker:AddTags"],
+                   [s.arn("sagemaker", "processing-job/*"), s.arn("sagemaker", "training-job/*")]),
+        _statement("RegisterModels", ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
+                                      "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages",
+                                      "sagemaker:AddTags"],
+                   [s.arn("sagemaker", f"model-package-group/{p}*"), s.arn("sagemaker", f"model-package/{p}*/*")]),
+        _statement("UseStackPipelines", ["sagemaker:DescribePipeline", "sagemaker:StartPipelineExecution",
+                                         "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipelineExecution",
+                                         "sagemaker:ListPipelineExecutionSteps"],
+                   [pipeline, f"{pipeline}/execution/*"]),
+        _statement("InvokeStackEndpoints", ["sagemaker:InvokeEndpoint"], [s.arn("sagemaker", f"endpoint/{p}*")]),
+        _statement("PassSageMakerRoleToSageMaker", ["iam:PassRole"], [s.sagemaker_role_arn],
+                   Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+        _statement("NotifyStackTopics", ["sns:Publish"], [s.arn("sns", f"{p}*")]),
+        _statement("DescribeVpcForJobs", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+                                          "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
+                                          "ec2:DescribeSecurityGroups"], REQUIRED_STAR),
+        _statement("JobNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                                            "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+                   [eni]),
+        # Subnets and security groups get AWS-assigned ids: scoped by the stack tag.
+        _statement("AttachJobsToStackSubnets", ["ec2:CreateNetworkInterface"],
+                   [s.arn("ec2", "subnet/*"), s.arn("ec2", "security-group/*")],
+                   Condition={"StringEquals": {"aws:ResourceTag/stack": s.stack}}),
+    )

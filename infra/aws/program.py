@@ -1,6 +1,7 @@
 """AWS entry point: `deploy(ctx)` builds the SageMaker MLOps platform and returns the stack outputs.
 
-Order follows the data flow: key -> stores -> network -> alert topic -> roles -> Studio -> training
+Order follows the data flow: key -> stores -> network -> alert topic -> CI identities
+(with the workload permissions boundary, when `ci` is set) -> roles -> Studio -> training
 pipeline -> serving -> Model Monitor -> alarms/dashboard -> retraining -> budget. ARNs that would
 form a cycle (the role must name the pipeline that runs as the role) are built from the
 deterministic physical names.
@@ -40,6 +41,18 @@ def aws_image_repositories(ctx: StackContext) -> list[str]:
     return sorted({a for a in arns if a})
 
 
+def boundary_image_repositories(ctx: StackContext) -> list[str]:
+    """The AWS-owned repositories any workload may pull from, whether serving is on or not, so
+    toggling serving does not change the (admin-managed) workload boundary."""
+    spec = ctx.spec
+    uris = [images.training_image(spec), images.inference_image(spec)]
+    try:
+        uris.append(images.model_monitor_image(spec.region))
+    except images.ImageUnavailable:
+        pass  # serving (which needs it) is rejected in such a region anyway
+    return sorted({a for a in (images.ecr_repository_arn(u) for u in uris) if a})
+
+
 def retraining_enabled(ctx: StackContext) -> bool:
     spec = ctx.spec
     return bool(spec.serving.enabled and spec.monitoring.retrain_on_drift and spec.aws and spec.aws.drift_features)
@@ -67,12 +80,16 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     job_subnets = network.subnet_ids if network.private else []
     job_sgs = [network.security_group_id] if network.private else []
 
+    # CI identities first: their workload boundary is set on every role Identity creates.
+    ci = (CiIdentity("ci", ctx, account, spec.ci, key_arn=key,
+                     image_repository_arns=boundary_image_repositories(ctx), opts=top) if spec.ci else None)
     identity = Identity("identity", ctx, account, RoleTargets(
         bucket_arns=lake.bucket_arns, key_arn=key,
         repository_arns=[registry.repository_arn, *aws_image_repositories(ctx)],
         pipeline_name=pipeline_name, model_package_group=registry.model_package_group_name,
         endpoint_name=endpoint_name, subnet_ids=job_subnets, security_group_ids=job_sgs),
-        RetrainTargets(function_name, alerting.topic_arn) if function_name else None, opts=top)
+        RetrainTargets(function_name, alerting.topic_arn) if function_name else None,
+        boundary_arn=ci.boundary_arn if ci else None, opts=top)
     role = identity.sagemaker_role_arn
 
     studio = Studio("studio", ctx, role_arn=role, key_arn=key, vpc_id=network.vpc_id,
@@ -102,7 +119,6 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
                                 alarm_arn=observability.drift_alarm_arn, key_arn=key,
                                 opts=pulumi.ResourceOptions(providers=[provider], depends_on=[training]))
     Budget("budget", ctx, opts=top)
-    ci = CiIdentity("ci", ctx, account, spec.ci, opts=top) if spec.ci else None
 
     return {
         "raw_bucket": lake.raw.name,
@@ -127,4 +143,5 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         "ci_preview_role_arn": ci.preview_role_arn if ci else None,
         "ci_deploy_role_arn": ci.deploy_role_arn if ci else None,
         "ci_oidc_provider_arn": ci.provider_arn if ci else None,
+        "ci_workload_boundary_arn": ci.boundary_arn if ci else None,
     }

@@ -30,8 +30,12 @@ def policy(plan, which):
     if which == "preview":
         r = next(r for r in ci(plan, "aws:iam/rolePolicy:RolePolicy") if r.name == "ci-preview-policy")
         return json.loads(r.inputs["policy"])
-    docs = [json.loads(r.inputs["policy"]) for r in ci(plan, "aws:iam/policy:Policy")]
+    docs = [json.loads(r.inputs["policy"]) for r in deploy_policies(plan)]
     return {"Version": "2012-10-17", "Statement": [st for d in docs for st in d["Statement"]]}
+
+
+def deploy_policies(plan):
+    return [r for r in ci(plan, "aws:iam/policy:Policy") if r.name.startswith("ci-deploy-")]
 
 
 def trust(plan, which):
@@ -109,9 +113,9 @@ def test_no_access_keys(plan_for):
 
 def test_deploy_attaches_only_its_own_customer_managed_policies(plan_for):
     plan = plan_for("aws-staging")
-    own = {r.outputs["arn"] for r in ci(plan, "aws:iam/policy:Policy")}
+    own = {r.outputs["arn"] for r in deploy_policies(plan)}
     attached = [r for r in ci(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
-    assert {r.inputs["policyArn"] for r in attached} == own and len(own) == 2
+    assert {r.inputs["policyArn"] for r in attached} == own and len(own) == len(ci_policies.DEPLOY_PARTS)
     assert all(r.inputs["role"] == role(plan, "deploy").outputs["name"] for r in attached)
     assert all(not r.inputs.get("managedPolicyArns") for r in ci(plan, "aws:iam/role:Role"))
 
@@ -197,6 +201,9 @@ def test_deploy_policy_fits_the_limit_for_the_longest_team_name_and_a_state_back
         "aws-us-gov", "123456789012", "ap-southeast-2", "a" * 24 + "-stg-", "a" * 24 + "-aws-staging",
         ci_role_arns=[f"arn:aws-us-gov:iam::123456789012:role/{'a' * 64}"] * 2,
         provider_arn=f"arn:aws-us-gov:iam::123456789012:oidc-provider/{ci_policies.GITHUB_HOST}",
-        state_bucket="s" * 63, state_key="arn:aws-us-gov:kms:ap-southeast-2:123456789012:key/" + "k" * 36)
+        state_bucket="s" * 63, state_key="arn:aws-us-gov:kms:ap-southeast-2:123456789012:key/" + "k" * 36,
+        boundary_arn=f"arn:aws-us-gov:iam::123456789012:policy/{'b' * 128}",
+        workload_role_arns=[f"arn:aws-us-gov:iam::123456789012:role/{'w' * 64}"] * 2,
+        admin_policy_arns=[f"arn:aws-us-gov:iam::123456789012:policy/{'p' * 128}"] * 3)
     for part, doc in ci_policies.deploy_policies(scope).items():
         assert len(json.dumps(doc, separators=(",", ":"))) < ci_policies.MANAGED_POLICY_LIMIT, part
