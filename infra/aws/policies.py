@@ -38,6 +38,25 @@ KEY_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:Gen
                    "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:DescribeKey")
 
 
+# Action groups the SageMaker role and the workload boundary share (the boundary widens resources only).
+OBJECT_READ_WRITE_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+                             "s3:ListMultipartUploadParts")
+IMAGE_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+LOG_WRITE_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                     "logs:DescribeLogStreams")
+JOB_ACTIONS = ("sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
+               "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob",
+               "sagemaker:StopTrainingJob", "sagemaker:AddTags")
+MODEL_REGISTRY_ACTIONS = ("sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
+                          "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages",
+                          "sagemaker:AddTags")
+PIPELINE_RUN_ACTIONS = ("sagemaker:DescribePipeline", "sagemaker:StartPipelineExecution",
+                        "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipelineExecution",
+                        "sagemaker:ListPipelineExecutionSteps")
+VPC_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                        "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups")
+
+
 def _statement(sid: str, actions: list[str] | tuple[str, ...], resources: list[str] | str,
                effect: str = "Allow", **extra: Any) -> Doc:
     return {"Sid": sid, "Effect": effect, "Action": sorted(set(actions)),
@@ -126,33 +145,23 @@ def sagemaker_role_policy(s: SageMakerScope) -> Doc:
     group = s.arn("sagemaker", f"model-package-group/{s.model_package_group}")
     statements = [
         _statement("ListStackBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], s.bucket_arns),
-        _statement("ReadWriteStackObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-                                             "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+        _statement("ReadWriteStackObjects", OBJECT_READ_WRITE_ACTIONS,
                    [f"{arn}/*" for arn in s.bucket_arns]),
         _statement("UseStackKey", KEY_USE_ACTIONS, [s.key_arn]),
         _statement("GrantStackKeyToSageMakerVolumes", ["kms:CreateGrant"], [s.key_arn],
                    Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
-        _statement("PullImages", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                                  "ecr:BatchCheckLayerAvailability"], s.repository_arns),
+        _statement("PullImages", IMAGE_PULL_ACTIONS, s.repository_arns),
         _statement("EcrLogin", ["ecr:GetAuthorizationToken"], REQUIRED_STAR),
-        _statement("WriteStackLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                                      "logs:DescribeLogStreams"],
+        _statement("WriteStackLogs", LOG_WRITE_ACTIONS,
                    [s.arn("logs", f"log-group:{g}") for g in log_groups]
                    + [s.arn("logs", f"log-group:{g}:*") for g in log_groups]),
         _statement("PublishSageMakerMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
                    Condition={"StringLike": {"cloudwatch:namespace": list(SAGEMAKER_METRIC_NAMESPACES)}}),
-        _statement("RunPipelineJobs", ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
-                                       "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
-                                       "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                                       "sagemaker:AddTags"],
+        _statement("RunPipelineJobs", JOB_ACTIONS,
                    [s.arn("sagemaker", "processing-job/*"), s.arn("sagemaker", "training-job/*")]),
-        _statement("RegisterModels", ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
-                                      "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages",
-                                      "sagemaker:AddTags"],
+        _statement("RegisterModels", MODEL_REGISTRY_ACTIONS,
                    [group, s.arn("sagemaker", f"model-package/{s.model_package_group}/*")]),
-        _statement("UseStackPipeline", ["sagemaker:DescribePipeline", "sagemaker:StartPipelineExecution",
-                                        "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipelineExecution",
-                                        "sagemaker:ListPipelineExecutionSteps"],
+        _statement("UseStackPipeline", PIPELINE_RUN_ACTIONS,
                    [pipeline, f"{pipeline}/execution/*"]),
         _statement("PassOwnRoleToSageMaker", ["iam:PassRole"], [s.role_arn],
                    Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
@@ -162,9 +171,7 @@ def sagemaker_role_policy(s: SageMakerScope) -> Doc:
                                      [s.arn("sagemaker", f"endpoint/{s.endpoint_name}")]))
     if s.subnet_arns:
         statements += [
-            _statement("DescribeVpcForJobs", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
-                                              "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
-                                              "ec2:DescribeSecurityGroups"], REQUIRED_STAR),
+            _statement("DescribeVpcForJobs", VPC_DESCRIBE_ACTIONS, REQUIRED_STAR),
             _statement("AttachJobsToStackSubnets", ["ec2:CreateNetworkInterface"],
                        [s.arn("ec2", "network-interface/*")] + s.subnet_arns + s.security_group_arns),
             _statement("ManageJobNetworkInterfaces", ["ec2:CreateNetworkInterfacePermission",
@@ -226,42 +233,30 @@ def workload_boundary(s: BoundaryScope) -> Doc:
     eni = s.arn("ec2", "network-interface/*")
     return document(
         _statement("ListStackBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], [bucket]),
-        _statement("ReadWriteStackObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-                                             "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+        _statement("ReadWriteStackObjects", OBJECT_READ_WRITE_ACTIONS,
                    [f"{bucket}/*"]),
         _statement("UseStackKey", KEY_USE_ACTIONS, [s.key_arn]),
         _statement("GrantStackKeyToAwsResources", ["kms:CreateGrant"], [s.key_arn],
                    Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
-        _statement("PullImages", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                                  "ecr:BatchCheckLayerAvailability"],
+        _statement("PullImages", IMAGE_PULL_ACTIONS,
                    [s.arn("ecr", f"repository/{p}*"), *s.image_repository_arns]),
         _statement("EcrLogin", ["ecr:GetAuthorizationToken"], REQUIRED_STAR),
-        _statement("WriteStackLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                                      "logs:DescribeLogStreams"],
+        _statement("WriteStackLogs", LOG_WRITE_ACTIONS,
                    [s.arn("logs", f"log-group:{g}") for g in log_groups]
                    + [s.arn("logs", f"log-group:{g}:*") for g in log_groups]),
         _statement("PublishSageMakerMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
                    Condition={"StringLike": {"cloudwatch:namespace": list(SAGEMAKER_METRIC_NAMESPACES)}}),
-        _statement("RunPipelineJobs", ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
-                                       "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
-                                       "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                                       "sagemaker:AddTags"],
+        _statement("RunPipelineJobs", JOB_ACTIONS,
                    [s.arn("sagemaker", "processing-job/*"), s.arn("sagemaker", "training-job/*")]),
-        _statement("RegisterModels", ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
-                                      "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages",
-                                      "sagemaker:AddTags"],
+        _statement("RegisterModels", MODEL_REGISTRY_ACTIONS,
                    [s.arn("sagemaker", f"model-package-group/{p}*"), s.arn("sagemaker", f"model-package/{p}*/*")]),
-        _statement("UseStackPipelines", ["sagemaker:DescribePipeline", "sagemaker:StartPipelineExecution",
-                                         "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipelineExecution",
-                                         "sagemaker:ListPipelineExecutionSteps"],
+        _statement("UseStackPipelines", PIPELINE_RUN_ACTIONS,
                    [pipeline, f"{pipeline}/execution/*"]),
         _statement("InvokeStackEndpoints", ["sagemaker:InvokeEndpoint"], [s.arn("sagemaker", f"endpoint/{p}*")]),
         _statement("PassSageMakerRoleToSageMaker", ["iam:PassRole"], [s.sagemaker_role_arn],
                    Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
         _statement("NotifyStackTopics", ["sns:Publish"], [s.arn("sns", f"{p}*")]),
-        _statement("DescribeVpcForJobs", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
-                                          "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
-                                          "ec2:DescribeSecurityGroups"], REQUIRED_STAR),
+        _statement("DescribeVpcForJobs", VPC_DESCRIBE_ACTIONS, REQUIRED_STAR),
         _statement("JobNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
                                             "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
                    [eni]),
