@@ -137,6 +137,20 @@ class SageMakerScope:
         return f"arn:{self.partition}:{service}:{self.region}:{self.account_id}:{resource}"
 
 
+def _job_runtime_statements(arn, log_groups: list[str]) -> list[Doc]:
+    """What SageMaker jobs need at run time, the same for the execution role and the boundary."""
+    return [
+        _statement("EcrLogin", ["ecr:GetAuthorizationToken"], REQUIRED_STAR),
+        _statement("WriteStackLogs", LOG_WRITE_ACTIONS,
+                   [arn("logs", f"log-group:{g}") for g in log_groups]
+                   + [arn("logs", f"log-group:{g}:*") for g in log_groups]),
+        _statement("PublishSageMakerMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
+                   Condition={"StringLike": {"cloudwatch:namespace": list(SAGEMAKER_METRIC_NAMESPACES)}}),
+        _statement("RunPipelineJobs", JOB_ACTIONS,
+                   [arn("sagemaker", "processing-job/*"), arn("sagemaker", "training-job/*")]),
+    ]
+
+
 def sagemaker_role_policy(s: SageMakerScope) -> Doc:
     log_groups = list(SAGEMAKER_LOG_GROUPS)
     if s.endpoint_name:
@@ -151,14 +165,7 @@ def sagemaker_role_policy(s: SageMakerScope) -> Doc:
         _statement("GrantStackKeyToSageMakerVolumes", ["kms:CreateGrant"], [s.key_arn],
                    Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
         _statement("PullImages", IMAGE_PULL_ACTIONS, s.repository_arns),
-        _statement("EcrLogin", ["ecr:GetAuthorizationToken"], REQUIRED_STAR),
-        _statement("WriteStackLogs", LOG_WRITE_ACTIONS,
-                   [s.arn("logs", f"log-group:{g}") for g in log_groups]
-                   + [s.arn("logs", f"log-group:{g}:*") for g in log_groups]),
-        _statement("PublishSageMakerMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
-                   Condition={"StringLike": {"cloudwatch:namespace": list(SAGEMAKER_METRIC_NAMESPACES)}}),
-        _statement("RunPipelineJobs", JOB_ACTIONS,
-                   [s.arn("sagemaker", "processing-job/*"), s.arn("sagemaker", "training-job/*")]),
+        *_job_runtime_statements(s.arn, log_groups),
         _statement("RegisterModels", MODEL_REGISTRY_ACTIONS,
                    [group, s.arn("sagemaker", f"model-package/{s.model_package_group}/*")]),
         _statement("UseStackPipeline", PIPELINE_RUN_ACTIONS,
@@ -240,14 +247,7 @@ def workload_boundary(s: BoundaryScope) -> Doc:
                    Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
         _statement("PullImages", IMAGE_PULL_ACTIONS,
                    [s.arn("ecr", f"repository/{p}*"), *s.image_repository_arns]),
-        _statement("EcrLogin", ["ecr:GetAuthorizationToken"], REQUIRED_STAR),
-        _statement("WriteStackLogs", LOG_WRITE_ACTIONS,
-                   [s.arn("logs", f"log-group:{g}") for g in log_groups]
-                   + [s.arn("logs", f"log-group:{g}:*") for g in log_groups]),
-        _statement("PublishSageMakerMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
-                   Condition={"StringLike": {"cloudwatch:namespace": list(SAGEMAKER_METRIC_NAMESPACES)}}),
-        _statement("RunPipelineJobs", JOB_ACTIONS,
-                   [s.arn("sagemaker", "processing-job/*"), s.arn("sagemaker", "training-job/*")]),
+        *_job_runtime_statements(s.arn, log_groups),
         _statement("RegisterModels", MODEL_REGISTRY_ACTIONS,
                    [s.arn("sagemaker", f"model-package-group/{p}*"), s.arn("sagemaker", f"model-package/{p}*/*")]),
         _statement("UseStackPipelines", PIPELINE_RUN_ACTIONS,
