@@ -4,8 +4,8 @@ A rule is a small pure function over plain data (resource type + camelCase input
 stack resources). `to_policy` wraps it in the real `pulumi_policy` class so the same object runs in
 `pulumi preview --policy-pack policies` and in the offline checker (`infra.checker`).
 
-Enforcement depends on the group and the environment (DESIGN.md): IAM and data protection are
-mandatory everywhere; cost and tagging are advisory in dev and mandatory in staging/prod. A rule
+Enforcement depends on the group and the environment (DESIGN.md): IAM, data protection and
+deployability are mandatory everywhere; cost and tagging are advisory in dev and mandatory in staging/prod. A rule
 learns the environment from the resource's own `environment` tag/label, falling back to the pack
 config (`environment`), and the level for that environment from the pack config (`levels`).
 """
@@ -27,7 +27,7 @@ from pulumi_policy.proxy import _is_unknown
 
 UNKNOWN = "<unknown>"
 ENVIRONMENTS = ("dev", "staging", "prod")
-GROUPS = ("iam", "cost", "tagging", "data-protection")
+GROUPS = ("iam", "cost", "tagging", "data-protection", "deployability")
 LEVELS = ("advisory", "mandatory", "disabled")
 
 # Group -> environment -> enforcement level (DESIGN.md table).
@@ -36,6 +36,8 @@ DEFAULT_LEVELS: dict[str, dict[str, str]] = {
     "data-protection": {"dev": "mandatory", "staging": "mandatory", "prod": "mandatory"},
     "cost": {"dev": "advisory", "staging": "mandatory", "prod": "mandatory"},
     "tagging": {"dev": "advisory", "staging": "mandatory", "prod": "mandatory"},
+    # A failed first deploy is never advisory.
+    "deployability": {"dev": "mandatory", "staging": "mandatory", "prod": "mandatory"},
 }
 
 
