@@ -202,9 +202,26 @@ def _schema(rule: Rule) -> PolicyConfigSchema:
                    "properties": {env: level for env in ENVIRONMENTS},
                    "default": DEFAULT_LEVELS[rule.group]},
     }
+    properties["waivers"] = {"type": "array", "default": [], "items": {"type": "object"},
+                             "description": "This stack's waivers of the rule (python -m policies.stack_config)."}
     for key, value in rule.params.items():
         properties[key] = {"default": value}
     return PolicyConfigSchema(properties)
+
+
+def _unless_waived(rule: Rule, config: Mapping[str, Any], report_violation):
+    """report_violation, skipping violations an active waiver in the rule's config covers (the
+    advisory waivers policy reports those as waived)."""
+    from policies import waivers as waiver_module
+
+    active = [w for w in waiver_module.from_config(config, rule.name) if w.active()]
+    if not active:
+        return report_violation
+
+    def report(message: str, urn: str | None = None) -> None:
+        if waiver_module.waived(active, rule.name, urn) is None:
+            report_violation(message, urn)
+    return report
 
 
 def _resource_validator(rule: Rule):
@@ -219,8 +236,9 @@ def _resource_validator(rule: Rule):
         opts = args.opts
         ctx = Ctx(args.resource_type, env, config, getattr(opts, "protect", None),
                   getattr(opts, "retain_on_delete", None), args.urn)
+        report = _unless_waived(rule, config, lambda message, urn=None: report_violation(message, urn))
         for message in rule.check(props, ctx):  # type: ignore[misc]
-            report_violation(message, None)
+            report(message, args.urn)
     return validate
 
 
@@ -255,9 +273,28 @@ def _stack_validator(rule: Rule):
         env = stack_environment(resources, config)
         if level_for(rule, env, config) == "disabled":
             return
+        report = _unless_waived(rule, config, report_violation)
         for message, urn in rule.stack_check(resources, Ctx("stack", env, config)):  # type: ignore[misc]
-            report_violation(message, urn)
+            report(message, urn)
     return validate
+
+
+def evaluate(rule: Rule, resources: list[StackResource], config: Mapping[str, Any] | None = None) -> list[tuple[str, str | None]]:
+    """Every violation of `rule` among plain stack resources, ignoring waivers: what the waivers
+    policy needs to tell which violations a waiver covers."""
+    merged = config_with_defaults(rule, {k: v for k, v in (config or {}).items() if k != "waivers"})
+    if rule.stack_check:
+        env = stack_environment(resources, merged)
+        return [] if level_for(rule, env, merged) == "disabled" else list(rule.stack_check(resources, Ctx("stack", env, merged)))
+    found: list[tuple[str, str | None]] = []
+    for r in resources:
+        if not rule.applies_to(r.type):
+            continue
+        env = environment_of(r.type, r.props, merged)
+        if level_for(rule, env, merged) != "disabled":
+            ctx = Ctx(r.type, env, merged, r.protect, None, r.urn)
+            found += [(m, r.urn) for m in rule.check(r.props, ctx)]  # type: ignore[misc]
+    return found
 
 
 def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
