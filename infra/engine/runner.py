@@ -23,6 +23,7 @@ from pulumi.runtime.mocks import MockEngine, MockSettings
 from infra.engine.mocks import PlanMocks
 from infra.engine.monitor import CapturingMonitor
 from infra.engine.plan import Plan, tree_order
+from infra.engine.sdk_imports import selective_sdk_imports
 from infra.program import CloudUnavailable, cloud_entry, main
 from infra.stackfile import SPEC_KEY, StackFile
 
@@ -35,9 +36,10 @@ class PlanError(Exception):
 
 def plan_stack(stack: StackFile, preview: bool = False, program: Callable[[], None] = main) -> Plan:
     """Plan `stack`. `preview=True` leaves computed outputs unknown, as `pulumi preview` does."""
-    if program is main:
-        cloud_entry(stack.spec.cloud)  # fail fast, before any runtime set-up, if it cannot run
-    return contextvars.Context().run(_plan_in_context, stack, preview, program)
+    with selective_sdk_imports():
+        if program is main:
+            cloud_entry(stack.spec.cloud)  # fail fast, before any runtime set-up, if it cannot run
+        return contextvars.Context().run(_plan_in_context, stack, preview, program)
 
 
 def _drop_sdk_type_aliases(args: pulumi.ResourceTransformationArgs):
