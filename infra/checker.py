@@ -16,19 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pulumi_policy import (
-    PolicyCustomTimeouts,
-    PolicyProviderResource,
-    PolicyResource,
-    PolicyResourceOptions,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+from typing import TYPE_CHECKING
 
 from infra.engine.plan import UNKNOWN, Plan, PlannedResource
+
+if TYPE_CHECKING:  # imported where the pack runs: a cached report is rendered without pulumi
+    from pulumi_policy import PolicyProviderResource, PolicyResource, PolicyResourceOptions
+
+    from infra.cache import PlanCache
 
 MARKER = "<!-- mlops-check -->"
 
@@ -59,16 +54,23 @@ class StackReport:
 
 def _engine_value(value: Any) -> Any:
     """Plan values as the engine sends them to a policy pack: unknowns as the unknown sentinel."""
-    if value == UNKNOWN:
-        return UNKNOWN_STRING_VALUE
-    if isinstance(value, dict):
-        return {k: _engine_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_engine_value(v) for v in value]
-    return value
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    def convert(value: Any) -> Any:
+        if value == UNKNOWN:
+            return UNKNOWN_STRING_VALUE
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return value
+
+    return convert(value)
 
 
 def _options(r: PlannedResource) -> PolicyResourceOptions:
+    from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions
+
     opts = PolicyResourceOptions(protect=r.protect, ignore_changes=[], delete_before_replace=None,
                                  aliases=[], custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
                                  additional_secret_outputs=[], parent=r.parent)
@@ -78,6 +80,8 @@ def _options(r: PlannedResource) -> PolicyResourceOptions:
 
 
 def _provider(r: PlannedResource) -> PolicyProviderResource | None:
+    from pulumi_policy import PolicyProviderResource
+
     if not r.provider:
         return None
     urn = r.provider.split("::")
@@ -99,6 +103,9 @@ def _config_for(name: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def _stack_policy_resources(plan: Plan) -> list[PolicyResource]:
+    from pulumi_policy import PolicyResource
+    from pulumi_policy.proxy import unknown_checking_proxy
+
     views: dict[str, PolicyResource] = {}
     for r in plan.resources:
         views[r.urn] = PolicyResource(r.type, unknown_checking_proxy(_engine_value(r.inputs)), r.urn, r.name,
@@ -115,6 +122,14 @@ def _stack_policy_resources(plan: Plan) -> list[PolicyResource]:
 def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Violations of every policy in the pack on `plan`, each `{"policy", "enforcement", "urn",
     "message"}` (DESIGN.md plan document). `config` is a policy-pack config (name -> settings)."""
+    from pulumi_policy import (
+        ResourceValidationArgs,
+        ResourceValidationPolicy,
+        StackValidationArgs,
+        StackValidationPolicy,
+    )
+    from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
     from policies import POLICIES, RULES_BY_NAME
     from policies.core import environment_of, level_for, plain, stack_environment, stack_resources
 
@@ -159,13 +174,25 @@ def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict
     return violations
 
 
+# Policy metadata by name: read from the pack, or from cached reports (made by the same code, so
+# rendering a cached report needs neither the pack nor pulumi).
+_policy_info: dict[str, dict[str, Any]] = {}
+
+
 def policy_info(name: str) -> dict[str, Any]:
     """Report metadata of one policy: description, remediation, severity, docs link, group, cloud."""
-    from policies import RULES_BY_NAME
+    if name not in _policy_info:
+        from policies import RULES_BY_NAME
 
-    rule = RULES_BY_NAME[name]
-    return {"description": rule.description, "remediation": rule.remediation, "severity": rule.severity,
-            "url": rule.url, "group": rule.group, "cloud": rule.cloud, "kind": rule.kind}
+        rule = RULES_BY_NAME[name]
+        _policy_info[name] = {"description": rule.description, "remediation": rule.remediation,
+                              "severity": rule.severity, "url": rule.url, "group": rule.group,
+                              "cloud": rule.cloud, "kind": rule.kind}
+    return _policy_info[name]
+
+
+def remember_policy_info(infos: Mapping[str, dict[str, Any]]) -> None:
+    _policy_info.update(infos)
 
 
 def report_for(plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = None) -> StackReport:
@@ -176,8 +203,10 @@ def report_for(plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = 
                        check_plan(plan, config), estimate(plan, spec))
 
 
-def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, Any] | None = None) -> StackReport:
-    """Plan one stack (name or path) offline and check it. Invalid stack files raise StackError."""
+def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, Any] | None = None,
+                cache: PlanCache | None = None) -> StackReport:
+    """Plan one stack (name or path) offline and check it. Invalid stack files raise StackError.
+    With a cache, the plan and report are saved for the next run."""
     from infra import stackfile
     from infra.engine import PlanError, plan_stack
     from infra.program import CloudUnavailable
@@ -188,20 +217,36 @@ def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, 
         plan = plan_stack(stack)
     except (PlanError, CloudUnavailable) as exc:
         return StackReport(stack.name, spec.cloud, spec.environment, 0, error=str(exc))
-    return report_for(plan, spec, config)
+    report = report_for(plan, spec, config)
+    if cache is not None:
+        cache.save(cache.key(stack, config=config), plan, report)
+    return report
 
 
 def check_stacks(stack_refs: Iterable[str | Path], root: Path | None = None,
                  config: Mapping[str, Any] | None = None, jobs: int = 1,
-                 on_result: Callable[[StackReport], None] = lambda _: None) -> list[StackReport]:
-    """Check stacks, in `jobs` worker processes (0: as many as the cost model says pay off)."""
+                 on_result: Callable[[StackReport], None] = lambda _: None,
+                 cache: PlanCache | None = None) -> list[StackReport]:
+    """Check stacks, in `jobs` worker processes (0: as many as the cost model says pay off).
+    Stacks whose report is in `cache` are not planned; workers start only for the others."""
     from infra import parallel, stackfile
 
     refs = list(stack_refs)
-    clouds = [stackfile.load(ref, root).spec.cloud for ref in refs]
+    stacks = [stackfile.load(ref, root) for ref in refs]
+    reports: list[StackReport | None] = [None] * len(refs)
+    if cache is not None:
+        for index, stack in enumerate(stacks):
+            reports[index] = cache.report(cache.key(stack, config=config))
+            if reports[index] is not None:
+                on_result(reports[index])
+    todo = [i for i, report in enumerate(reports) if report is None]
+    clouds = [stacks[i].spec.cloud for i in todo]
     if jobs == 0:
         jobs = parallel.auto_jobs(clouds)
-    return parallel.run(refs, clouds, functools.partial(check_stack, root=root, config=config), jobs, on_result)
+    work = functools.partial(check_stack, root=root, config=config, cache=cache)
+    for index, report in zip(todo, parallel.run([refs[i] for i in todo], clouds, work, jobs, on_result)):
+        reports[index] = report
+    return [r for r in reports if r is not None]
 
 
 def exit_code(results: Iterable[StackReport]) -> int:

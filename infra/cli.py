@@ -31,6 +31,7 @@ StackArgs = Annotated[list[str] | None, typer.Argument(
     help="Stack names (e.g. aws-dev) or paths to stack files.", show_default=False)]
 AllOption = Annotated[bool, typer.Option("--all", help="Every stack in stacks/.")]
 JobsOption = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 picks what pays off.")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Plan afresh: neither read nor write .mlops/cache/.")]
 
 
 @contextmanager
@@ -79,18 +80,38 @@ def load_all(refs: list[str]) -> list[stackfile.StackFile]:
     return loaded
 
 
-def plan_or_fail(stack: str, preview: bool = False):
-    """The offline plan of one stack, or exit 2 with the reason (invalid, cloud unavailable, failed)."""
+def plan_or_fail(stack: str, preview: bool = False, cache=None, with_report: bool = False):
+    """(plan, report or None) of one stack, from the cache or planned offline; or exit 2 with the
+    reason (invalid, cloud unavailable, failed)."""
+    (loaded,) = load_all([stack])
+    key = cache.key(loaded, preview=preview) if cache is not None else ""
+    if cache is not None:
+        plan, report = cache.plan(key), cache.report(key) if with_report else None
+        if plan is not None and (report is not None or not with_report):
+            return plan, report
     from infra.engine import PlanError, plan_stack
     from infra.program import CloudUnavailable
 
-    (loaded,) = load_all([stack])
     try:
-        return plan_stack(loaded, preview=preview)
+        plan = plan_stack(loaded, preview=preview)
     except CloudUnavailable as exc:
         fail([f"{stackfile.display(loaded.path)}: mlops:spec.cloud: {exc}"])
     except PlanError as exc:
         fail([str(exc)])
+    report = None
+    if with_report:
+        from infra.checker import report_for
+
+        report = report_for(plan, loaded.spec)
+    if cache is not None:
+        cache.save(key, plan, report)
+    return plan, report
+
+
+def open_cache(no_cache: bool):
+    from infra.cache import PlanCache
+
+    return PlanCache.for_project(enabled=not no_cache)
 
 
 @app.command()
@@ -106,13 +127,10 @@ def plan(
     stack: Annotated[str, typer.Argument(help="Stack name (e.g. aws-dev) or path to a stack file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan document (JSON).")] = False,
     preview: Annotated[bool, typer.Option("--preview", help="Leave provider-computed outputs unknown.")] = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Show what `pulumi up` would create, offline: no Pulumi CLI, no credentials."""
-    result = plan_or_fail(stack, preview)
-    loaded = stackfile.load(stack)
-    from infra.checker import report_for
-
-    report = report_for(result, loaded.spec)
+    result, report = plan_or_fail(stack, preview, open_cache(no_cache), with_report=True)
     if as_json:
         print(json.dumps(result.document(report.cost, report.violations), indent=2))
     else:
@@ -133,13 +151,15 @@ def check(
     all_stacks: AllOption = False,
     output_format: Annotated[Format, typer.Option("--format", help="markdown is a PR comment.")] = Format.text,
     jobs: JobsOption = 0,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Run the policy pack on offline plans; exit 1 on any mandatory violation."""
     from infra.checker import check_stacks, exit_code, render_json, render_markdown, render_text
 
     loaded = load_all(stack_refs(stacks, all_stacks))
     with stack_progress(len(loaded), "checking") as advance:
-        results = check_stacks([stack.path for stack in loaded], jobs=jobs, on_result=advance)
+        results = check_stacks([stack.path for stack in loaded], jobs=jobs, on_result=advance,
+                               cache=open_cache(no_cache))
     render = {Format.text: render_text, Format.json: render_json, Format.markdown: render_markdown}
     print(render[output_format](results))
     raise typer.Exit(exit_code(results))
@@ -213,11 +233,12 @@ def graph(
     output_format: Annotated[GraphFormat, typer.Option("--format")] = GraphFormat.mermaid,
     detail: Annotated[GraphDetail, typer.Option(help="components: one node each; resources: all.")] = GraphDetail.components,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """The stack's architecture as a diagram (mermaid, dot, or svg/png through graphviz)."""
     from infra.graph import GraphError, render_graph
 
-    plan = plan_or_fail(stack)
+    plan, _ = plan_or_fail(stack, cache=open_cache(no_cache))
     try:
         rendered = render_graph(plan, output_format.value, detail.value)
     except GraphError as exc:
