@@ -249,3 +249,16 @@ def test_a_cache_hit_imports_no_pulumi_or_provider_sdk(tmp_path):
     assert runs[0].stdout == runs[1].stdout and runs[0].returncode == runs[1].returncode
     assert "pulumi_aws" in runs[0].stderr.splitlines()[-1]
     assert runs[1].stderr.splitlines()[-1] == "[]"
+
+
+def test_the_ci_workflow_persists_the_cache_keyed_on_its_inputs():
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "mlops-checks.yml").read_text())
+    steps = workflow["jobs"]["offline"]["steps"]
+    names = [step.get("name") for step in steps]
+    (restore,) = [step for step in steps if str(step.get("uses", "")).startswith("actions/cache@")]
+    assert restore["with"]["path"] == ".mlops/cache"
+    assert names.index(restore["name"]) < names.index("Policy check")
+    for pattern in ("pyproject.toml", "stacks/**", *(f"{name}/**" for name in fingerprint.CODE_PACKAGES)):
+        assert f"'{pattern}'" in restore["with"]["key"]
