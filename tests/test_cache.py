@@ -232,13 +232,11 @@ def test_the_size_limit_comes_from_the_environment(monkeypatch):
 # ---- a hit is cheap ------------------------------------------------------------------------------
 
 _CHECK_AND_LIST_SDKS = """
-import sys
+import atexit, sys
 from infra.cli import main
+atexit.register(lambda: print(sorted({m.split(".")[0] for m in sys.modules if m.startswith("pulumi")}), file=sys.stderr))
 sys.argv = ["mlops", "check", "aws-dev"]
-try:
-    main()
-finally:
-    print(sorted({m.split(".")[0] for m in sys.modules if m.startswith("pulumi")}), file=sys.stderr)
+main()
 """
 
 
