@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # imported where the pack runs: a cached report is rendered w
     from pulumi_policy import PolicyProviderResource, PolicyResource, PolicyResourceOptions
 
     from infra.cache import PlanCache
+    from infra.stackfile import StackFile
 
 MARKER = "<!-- mlops-check -->"
 
@@ -203,15 +204,15 @@ def report_for(plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = 
                        check_plan(plan, config), estimate(plan, spec))
 
 
-def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, Any] | None = None,
+def check_stack(ref: str | Path | StackFile, root: Path | None = None, config: Mapping[str, Any] | None = None,
                 cache: PlanCache | None = None) -> StackReport:
-    """Plan one stack (name or path) offline and check it. Invalid stack files raise StackError.
-    With a cache, the plan and report are saved for the next run."""
+    """Plan one stack (name, path or loaded file) offline and check it. Invalid stack files raise
+    StackError. With a cache, the plan and report are saved for the next run."""
     from infra import stackfile
     from infra.engine import PlanError, plan_stack
     from infra.program import CloudUnavailable
 
-    stack = stackfile.load(ref, root)
+    stack = ref if isinstance(ref, stackfile.StackFile) else stackfile.load(ref, root)
     spec = stack.spec
     try:
         plan = plan_stack(stack)
@@ -223,7 +224,7 @@ def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, 
     return report
 
 
-def check_stacks(stack_refs: Iterable[str | Path], root: Path | None = None,
+def check_stacks(stack_refs: Iterable[str | Path | StackFile], root: Path | None = None,
                  config: Mapping[str, Any] | None = None, jobs: int = 1,
                  on_result: Callable[[StackReport], None] = lambda _: None,
                  cache: PlanCache | None = None) -> list[StackReport]:
@@ -231,9 +232,8 @@ def check_stacks(stack_refs: Iterable[str | Path], root: Path | None = None,
     Stacks whose report is in `cache` are not planned; workers start only for the others."""
     from infra import parallel, stackfile
 
-    refs = list(stack_refs)
-    stacks = [stackfile.load(ref, root) for ref in refs]
-    reports: list[StackReport | None] = [None] * len(refs)
+    stacks = [ref if isinstance(ref, stackfile.StackFile) else stackfile.load(ref, root) for ref in stack_refs]
+    reports: list[StackReport | None] = [None] * len(stacks)
     if cache is not None:
         for index, stack in enumerate(stacks):
             reports[index] = cache.report(cache.key(stack, config=config))
@@ -244,7 +244,7 @@ def check_stacks(stack_refs: Iterable[str | Path], root: Path | None = None,
     if jobs == 0:
         jobs = parallel.auto_jobs(clouds)
     work = functools.partial(check_stack, root=root, config=config, cache=cache)
-    for index, report in zip(todo, parallel.run([refs[i] for i in todo], clouds, work, jobs, on_result)):
+    for index, report in zip(todo, parallel.run([stacks[i] for i in todo], clouds, work, jobs, on_result)):
         reports[index] = report
     return [r for r in reports if r is not None]
 

@@ -160,7 +160,7 @@ def check(
 
     loaded = load_all(stack_refs(stacks, all_stacks))
     with stack_progress(len(loaded), "checking") as advance:
-        results = check_stacks([stack.path for stack in loaded], jobs=jobs, on_result=advance,
+        results = check_stacks(loaded, jobs=jobs, on_result=advance,
                                cache=open_cache(no_cache))
     render = {Format.text: render_text, Format.json: render_json, Format.markdown: render_markdown}
     print(render[output_format](results))

@@ -260,3 +260,17 @@ def test_the_ci_workflow_persists_the_cache_keyed_on_its_inputs():
     assert names.index(restore["name"]) < names.index("Policy check")
     for pattern in ("pyproject.toml", "stacks/**", *(f"{name}/**" for name in fingerprint.CODE_PACKAGES)):
         assert f"'{pattern}'" in restore["with"]["key"]
+
+
+def test_stack_files_parse_the_same_with_libyaml_and_duplicates_are_still_refused(tmp_path):
+    import yaml
+
+    if stackfile._FastUniqueKeyLoader is None:
+        pytest.skip("PyYAML without libyaml")
+    for path in stackfile.all_stack_paths(ROOT):
+        text = path.read_text()
+        assert yaml.load(text, Loader=stackfile._FastUniqueKeyLoader) == yaml.load(text, Loader=stackfile._UniqueKeyLoader)
+    twice = tmp_path / "Pulumi.twice.yaml"
+    twice.write_text("config:\n  mlops:spec:\n    team: a\n    team: b\n")
+    with pytest.raises(stackfile.StackError, match=r"duplicate key 'team' \(line 4\)"):
+        stackfile.load(twice)
