@@ -15,13 +15,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from infra import stackfile
 from infra.stackfile import StackError
+
+if TYPE_CHECKING:
+    from infra.cache import PlanCache
+    from infra.checker import StackReport
+    from infra.engine import Plan
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Plan, validate and check MLOps platform stacks on AWS, Azure and GCP.")
@@ -82,13 +87,15 @@ def load_all(refs: list[str]) -> list[stackfile.StackFile]:
     return loaded
 
 
-def plan_or_fail(stack: str, preview: bool = False, cache=None, with_report: bool = False):
-    """(plan, report or None) of one stack, from the cache or planned offline; or exit 2 with the
-    reason (invalid, cloud unavailable, failed)."""
+def plan_or_fail(stack: str, preview: bool = False, cache: PlanCache | None = None,
+                 with_report: bool = False) -> tuple[Plan, StackReport | None]:
+    """(plan, report if asked for) of one stack, from the cache or planned offline; or exit 2
+    with the reason (invalid, cloud unavailable, failed)."""
     (loaded,) = load_all([stack])
     key = cache.key(loaded, preview=preview) if cache is not None else ""
     if cache is not None:
-        plan, report = cache.plan(key), cache.report(key) if with_report else None
+        plan = cache.plan(key)
+        report = cache.report(key) if with_report and plan is not None else None
         if plan is not None and (report is not None or not with_report):
             return plan, report
     from infra.engine import PlanError, plan_stack
@@ -110,7 +117,7 @@ def plan_or_fail(stack: str, preview: bool = False, cache=None, with_report: boo
     return plan, report
 
 
-def open_cache(no_cache: bool):
+def open_cache(no_cache: bool) -> PlanCache | None:
     from infra.cache import PlanCache
 
     return PlanCache.for_project(enabled=not no_cache)
@@ -133,6 +140,7 @@ def plan(
 ) -> None:
     """Show what `pulumi up` would create, offline: no Pulumi CLI, no credentials."""
     result, report = plan_or_fail(stack, preview, open_cache(no_cache), with_report=True)
+    assert report is not None  # asked for
     if as_json:
         print(json.dumps(result.document(report.cost, report.violations), indent=2))
     else:

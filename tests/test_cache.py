@@ -274,3 +274,13 @@ def test_stack_files_parse_the_same_with_libyaml_and_duplicates_are_still_refuse
     twice.write_text("config:\n  mlops:spec:\n    team: a\n    team: b\n")
     with pytest.raises(stackfile.StackError, match=r"duplicate key 'team' \(line 4\)"):
         stackfile.load(twice)
+
+
+def test_the_date_invalidates(tmp_path, cache, monkeypatch):
+    """Plans may depend on the day (an Azure budget starts in the current month, waivers expire)."""
+    import infra.cache
+
+    stack = copy_stack(tmp_path)
+    before = cache.key(stack)
+    monkeypatch.setattr(infra.cache, "today", lambda: "2999-01-01")
+    assert cache.key(stack) != before

@@ -3,13 +3,14 @@ changed (README, "The plan cache").
 
 The key of an entry is a hash of everything that can change a plan or a report: the stack file's
 name and bytes, the project's own code and data files, the installed distributions and the
-interpreter (`fingerprint.py`), and the options of the command (preview, policy-pack config).
-Stack files are always read and validated (guardrails and waiver expiry depend on the day); only
+interpreter (`fingerprint.py`), the UTC date, and the options of the command (preview,
+policy-pack config). Stack files are always read and validated (guardrails and waiver expiry depend on the day); only
 planning and checking are skipped on a hit, and a hit imports no provider SDK.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
     from infra.stackfile import StackFile
 
 DIR_ENV = "MLOPS_CACHE_DIR"
+
+
+def today() -> str:
+    """The UTC date, part of every key: plans and reports may depend on it (an Azure budget starts
+    in the current month, waivers expire), so entries are reused on the day they were made."""
+    return dt.datetime.now(dt.timezone.utc).date().isoformat()
 
 
 def cache_dir(root: Path | None = None) -> Path:
@@ -49,7 +56,7 @@ class PlanCache:
     def key(self, stack: StackFile, preview: bool = False, config: Mapping[str, Any] | None = None) -> str:
         digest = hashlib.blake2b(digest_size=24)
         options = json.dumps({"preview": preview, "config": config}, sort_keys=True, default=str)
-        for part in (str(FORMAT), code_digest(), environment_digest(), stack.name, options):
+        for part in (str(FORMAT), code_digest(), environment_digest(), today(), stack.name, options):
             digest.update(part.encode() + b"\0")
         digest.update(stack.path.read_bytes())
         return digest.hexdigest()
@@ -61,7 +68,7 @@ class PlanCache:
         try:
             report = StackReport(**entry["report"])
             remember_policy_info(entry["policies"])
-        except (TypeError, KeyError, AttributeError):
+        except (TypeError, KeyError, AttributeError, ValueError):
             return None
         return report
 
