@@ -41,7 +41,8 @@ def timed_check(directory: Path, jobs: int) -> tuple[float, float, int]:
     """(wall seconds, peak RSS MiB of the largest process, exit code) of `mlops check --all`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CHECK, "check", "--all", "--jobs", str(jobs), "--no-cache"], cwd=directory,
+    done = subprocess.run([sys.executable, "-c", CHECK, "check", "--all", "--jobs", str(jobs), "--no-cache"],
+                          cwd=directory,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - started
     peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024

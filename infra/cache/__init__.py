@@ -65,6 +65,8 @@ class PlanCache:
         from infra.checker import StackReport, remember_policy_info
 
         entry = self.store.read(key, "report")
+        if not isinstance(entry, dict):
+            return None
         try:
             report = StackReport(**entry["report"])
             remember_policy_info(entry["policies"])
@@ -76,6 +78,8 @@ class PlanCache:
         from infra.engine.plan import Plan, PlannedResource
 
         entry = self.store.read(key, "plan")
+        if not isinstance(entry, dict):
+            return None
         try:
             resources = [PlannedResource(**r) for r in entry.pop("resources")]
             return Plan(resources=resources, **entry)

@@ -49,7 +49,9 @@ class _ServiceLoader(importlib.abc.Loader):
         return None
 
     def exec_module(self, module: ModuleType) -> None:
-        package, directory, real = module.__name__, Path(module.__spec__.origin).parent, self.real
+        spec = module.__spec__
+        assert spec is not None and spec.origin is not None  # set by the import system
+        package, directory, real = module.__name__, Path(spec.origin).parent, self.real
         completed = False
 
         def complete() -> None:
