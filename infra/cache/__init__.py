@@ -54,6 +54,7 @@ class PlanCache:
         return cls(cache_dir(root)) if enabled else None
 
     def key(self, stack: StackFile, preview: bool = False, config: Mapping[str, Any] | None = None) -> str:
+        """The entry key of `stack` planned with these options (module docstring: what it covers)."""
         digest = hashlib.blake2b(digest_size=24)
         options = json.dumps({"preview": preview, "config": config}, sort_keys=True, default=str)
         for part in (str(FORMAT), code_digest(), environment_digest(), today(), stack.name, options):
@@ -87,14 +88,12 @@ class PlanCache:
             return None
 
     def save(self, key: str, plan: Plan | None = None, report: StackReport | None = None) -> None:
+        """Store what was computed; a report of a stack that could not be planned is not kept."""
         if plan is not None:
             self.store.write(key, "plan", {**vars(plan), "resources": [vars(r) for r in plan.resources]})
         if report is not None and report.error is None:
-            from infra.checker import policy_info
-
-            names = sorted({v["policy"] for v in report.violations})
-            self.store.write(key, "report", {"report": vars(report),
-                                             "policies": {name: policy_info(name) for name in names}})
+            # with the metadata of the policies it names, so rendering it needs no policy pack
+            self.store.write(key, "report", {"report": vars(report), "policies": report.document()["policies"]})
 
 
 __all__ = ["DIR_ENV", "PlanCache", "cache_dir"]
