@@ -2,8 +2,9 @@
 
     python benchmarks/fleet.py [N ...]        (default: 9 50 200)
 
-Each run is a fresh `mlops check` process (cold imports, as a user or CI sees it), once in one
-process (--jobs 1) and once with the default worker count (--jobs 0). Prints wall time, time per
+Each run is a fresh `mlops check --no-cache` process (cold imports and every stack planned; the
+plan cache has its own benchmark, cache.py), once in one process (--jobs 1) and once with the
+default worker count (--jobs 0). Prints wall time, time per
 stack, the peak resident memory of the largest process, and the marginal cost per extra stack
 between fleet sizes (flat means no super-linear growth). Targets (2 cores): the nine reference
 stacks under 5 s, 200 stacks under 60 s, peak memory under 1 GB.
@@ -40,7 +41,8 @@ def timed_check(directory: Path, jobs: int) -> tuple[float, float, int]:
     """(wall seconds, peak RSS MiB of the largest process, exit code) of `mlops check --all`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CHECK, "check", "--all", "--jobs", str(jobs)], cwd=directory,
+    done = subprocess.run([sys.executable, "-c", CHECK, "check", "--all", "--jobs", str(jobs), "--no-cache"],
+                          cwd=directory,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - started
     peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024

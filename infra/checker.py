@@ -16,19 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pulumi_policy import (
-    PolicyCustomTimeouts,
-    PolicyProviderResource,
-    PolicyResource,
-    PolicyResourceOptions,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+from typing import TYPE_CHECKING
 
 from infra.engine.plan import UNKNOWN, Plan, PlannedResource
+
+if TYPE_CHECKING:  # imported where the pack runs: a cached report is rendered without pulumi
+    from pulumi_policy import PolicyProviderResource, PolicyResource, PolicyResourceOptions
+
+    from infra.cache import PlanCache
+    from infra.stackfile import StackFile
 
 MARKER = "<!-- mlops-check -->"
 
@@ -64,16 +60,23 @@ class StackReport:
 
 def _engine_value(value: Any) -> Any:
     """Plan values as the engine sends them to a policy pack: unknowns as the unknown sentinel."""
-    if value == UNKNOWN:
-        return UNKNOWN_STRING_VALUE
-    if isinstance(value, dict):
-        return {k: _engine_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_engine_value(v) for v in value]
-    return value
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    def convert(value: Any) -> Any:
+        if value == UNKNOWN:
+            return UNKNOWN_STRING_VALUE
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return value
+
+    return convert(value)
 
 
 def _options(r: PlannedResource) -> PolicyResourceOptions:
+    from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions
+
     opts = PolicyResourceOptions(protect=r.protect, ignore_changes=[], delete_before_replace=None,
                                  aliases=[], custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
                                  additional_secret_outputs=[], parent=r.parent)
@@ -83,6 +86,8 @@ def _options(r: PlannedResource) -> PolicyResourceOptions:
 
 
 def _provider(r: PlannedResource) -> PolicyProviderResource | None:
+    from pulumi_policy import PolicyProviderResource
+
     if not r.provider:
         return None
     urn = r.provider.split("::")
@@ -104,6 +109,9 @@ def _config_for(name: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def _stack_policy_resources(plan: Plan) -> list[PolicyResource]:
+    from pulumi_policy import PolicyResource
+    from pulumi_policy.proxy import unknown_checking_proxy
+
     views: dict[str, PolicyResource] = {}
     for r in plan.resources:
         views[r.urn] = PolicyResource(r.type, unknown_checking_proxy(_engine_value(r.inputs)), r.urn, r.name,
@@ -120,6 +128,14 @@ def _stack_policy_resources(plan: Plan) -> list[PolicyResource]:
 def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Violations of every policy in the pack on `plan`, each `{"policy", "enforcement", "urn",
     "message"}` (DESIGN.md plan document). `config` is a policy-pack config (name -> settings)."""
+    from pulumi_policy import (
+        ResourceValidationArgs,
+        ResourceValidationPolicy,
+        StackValidationArgs,
+        StackValidationPolicy,
+    )
+    from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
     from policies import POLICIES, RULES_BY_NAME
     from policies.core import environment_of, level_for, plain, stack_environment, stack_resources
 
@@ -166,13 +182,25 @@ def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict
     return violations
 
 
+# Policy metadata by name: read from the pack, or from cached reports (made by the same code, so
+# rendering a cached report needs neither the pack nor pulumi).
+_policy_info: dict[str, dict[str, Any]] = {}
+
+
 def policy_info(name: str) -> dict[str, Any]:
     """Report metadata of one policy: description, remediation, severity, docs link, group, cloud."""
-    from policies import RULES_BY_NAME
+    if name not in _policy_info:
+        from policies import RULES_BY_NAME
 
-    rule = RULES_BY_NAME[name]
-    return {"description": rule.description, "remediation": rule.remediation, "severity": rule.severity,
-            "url": rule.url, "group": rule.group, "cloud": rule.cloud, "kind": rule.kind}
+        rule = RULES_BY_NAME[name]
+        _policy_info[name] = {"description": rule.description, "remediation": rule.remediation,
+                              "severity": rule.severity, "url": rule.url, "group": rule.group,
+                              "cloud": rule.cloud, "kind": rule.kind}
+    return _policy_info[name]
+
+
+def remember_policy_info(infos: Mapping[str, dict[str, Any]]) -> None:
+    _policy_info.update(infos)
 
 
 def report_for(plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = None,
@@ -188,33 +216,53 @@ def report_for(plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = 
                        kept, estimate(plan, spec), waived=waived, unused_waivers=unused, path=path)
 
 
-def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, Any] | None = None) -> StackReport:
-    """Plan one stack (name or path) offline and check it. Invalid stack files raise StackError."""
+def check_stack(ref: str | Path | StackFile, root: Path | None = None, config: Mapping[str, Any] | None = None,
+                cache: PlanCache | None = None) -> StackReport:
+    """Plan one stack (name, path or loaded file) offline and check it. Invalid stack files raise
+    StackError. With a cache, the plan and report are saved for the next run."""
     from infra import stackfile
     from infra.engine import PlanError, plan_stack
     from infra.program import CloudUnavailable
 
-    stack = stackfile.load(ref, root)
+    stack = ref if isinstance(ref, stackfile.StackFile) else stackfile.load(ref, root)
     spec = stack.spec
     shown = str(stackfile.display(stack.path))
     try:
         plan = plan_stack(stack)
     except (PlanError, CloudUnavailable) as exc:
         return StackReport(stack.name, spec.cloud, spec.environment, 0, error=str(exc), path=shown)
-    return report_for(plan, spec, config, shown)
+    report = report_for(plan, spec, config, shown)
+    if cache is not None:
+        cache.save(cache.key(stack, config=config), plan, report)
+    return report
 
 
-def check_stacks(stack_refs: Iterable[str | Path], root: Path | None = None,
+def check_stacks(stack_refs: Iterable[str | Path | StackFile], root: Path | None = None,
                  config: Mapping[str, Any] | None = None, jobs: int = 1,
-                 on_result: Callable[[StackReport], None] = lambda _: None) -> list[StackReport]:
-    """Check stacks, in `jobs` worker processes (0: as many as the cost model says pay off)."""
+                 on_result: Callable[[StackReport], None] = lambda _: None,
+                 cache: PlanCache | None = None) -> list[StackReport]:
+    """Check stacks, in `jobs` worker processes (0: as many as the cost model says pay off).
+    Stacks whose report is in `cache` are not planned; workers start only for the others."""
     from infra import parallel, stackfile
 
-    refs = list(stack_refs)
-    clouds = [stackfile.load(ref, root).spec.cloud for ref in refs]
+    stacks = [ref if isinstance(ref, stackfile.StackFile) else stackfile.load(ref, root) for ref in stack_refs]
+    reports: list[StackReport | None] = [None] * len(stacks)
+    if cache is not None:
+        for index, stack in enumerate(stacks):
+            cached = cache.report(cache.key(stack, config=config))
+            if cached is not None:
+                # The display path is how this run named the file, not how the run that cached it did.
+                cached.path = str(stackfile.display(stack.path))
+                reports[index] = cached
+                on_result(cached)
+    todo = [i for i, report in enumerate(reports) if report is None]
+    clouds = [stacks[i].spec.cloud for i in todo]
     if jobs == 0:
         jobs = parallel.auto_jobs(clouds)
-    return parallel.run(refs, clouds, functools.partial(check_stack, root=root, config=config), jobs, on_result)
+    work = functools.partial(check_stack, root=root, config=config, cache=cache)
+    for index, report in zip(todo, parallel.run([stacks[i] for i in todo], clouds, work, jobs, on_result)):
+        reports[index] = report
+    return [r for r in reports if r is not None]
 
 
 def exit_code(results: Iterable[StackReport]) -> int:

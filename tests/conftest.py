@@ -24,3 +24,9 @@ def plan_for():
         return cache[key]
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def _own_plan_cache(tmp_path_factory, monkeypatch):
+    """Each test plans with an empty cache of its own: no test sees another's (or a user's) entries."""
+    monkeypatch.setenv("MLOPS_CACHE_DIR", str(tmp_path_factory.mktemp("plan-cache")))

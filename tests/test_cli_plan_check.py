@@ -103,3 +103,20 @@ def test_check_exits_1_on_a_mandatory_violation(tmp_path):
 def test_check_usage_errors_exit_2():
     assert invoke("check").exit_code == 2
     assert invoke("check", "aws-dev", "--format", "html").exit_code == 2
+
+
+def test_the_console_script_exits_with_the_command_code_and_flushed_output(tmp_path):
+    """`main()` skips the interpreter's teardown; the exit code, output and atexit handlers stay."""
+    import subprocess
+    import sys
+
+    script = ("import atexit, sys; from infra.cli import main; "
+              "atexit.register(lambda: print('atexit ran', file=sys.stderr)); sys.argv[0] = 'mlops'; main()")
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config: {}\n")
+    for args, code in ((["validate", "aws-dev"], 0), (["validate", str(bad)], 2), (["plan"], 2)):
+        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True)
+        assert done.returncode == code, done.stderr
+        assert done.stderr.endswith("atexit ran\n")
+        if code == 0:
+            assert done.stdout.endswith("ok (aws, dev)\n")

@@ -156,3 +156,39 @@ def test_sdk_shortcuts_do_not_change_a_real_plan(monkeypatch):
     fast = plan_stack(azure).document()
     monkeypatch.setattr(runner, "_offline_runtime", contextlib.nullcontext)
     assert plan_stack(azure).document() == fast
+
+
+def test_sdk_names_map_to_the_modules_the_generator_writes():
+    from infra.engine.sdk_imports import module_candidates
+
+    assert module_candidates("Vpc") == ["vpc"]
+    assert module_candidates("MetricAlarmArgs") == ["metric_alarm"]
+    assert module_candidates("BucketV2ArgsDict") == ["bucket_v2"]
+    assert module_candidates("AwaitableGetCallerIdentityResult") == ["get_caller_identity"]
+    assert module_candidates("get_caller_identity_output") == ["get_caller_identity_output", "get_caller_identity"]
+
+
+_PLAN_DEV_STACKS = """
+import contextlib, json, sys
+from infra import stackfile
+from infra.engine import runner
+if sys.argv[1] == "full":
+    runner.selective_sdk_imports = contextlib.nullcontext
+plans = {s: runner.plan_stack(stackfile.load(s)).document() for s in ("aws-dev", "azure-dev", "gcp-dev")}
+print(json.dumps({"plans": plans, "sdk_modules": sum(m.startswith("pulumi_") for m in sys.modules)}))
+"""
+
+
+def test_selective_sdk_imports_load_fewer_modules_and_plan_the_same():
+    """Each in a fresh process: which SDK modules are loaded depends on what a process imported before."""
+    for sdk in ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp"):
+        pytest.importorskip(sdk)
+    import json
+    import subprocess
+    import sys
+
+    runs = {mode: subprocess.Popen([sys.executable, "-c", _PLAN_DEV_STACKS, mode], stdout=subprocess.PIPE, text=True)
+            for mode in ("selective", "full")}
+    results = {mode: json.loads(run.communicate()[0]) for mode, run in runs.items()}
+    assert results["selective"]["plans"] == results["full"]["plans"]
+    assert results["selective"]["sdk_modules"] < results["full"]["sdk_modules"] / 2
