@@ -56,7 +56,7 @@ def test_another_clouds_reference_is_one_line_naming_the_path(cloud, other):
     lines = errors(raw(cloud, model_version={"ref": GOOD[other]}))
     assert len(lines) == 1
     assert lines[0].startswith("stacks/Pulumi.x.yaml: mlops:spec.serving.model_version.ref: ")
-    assert f"is not a {cloud} model version; expected" in lines[0]
+    assert f"is not a registered model version on {cloud}; expected" in lines[0]
 
 
 def test_a_bucket_path_is_no_model_version():

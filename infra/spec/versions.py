@@ -94,4 +94,4 @@ def parse(cloud: str, ref: str) -> ModelVersionRef:
         return VertexModelVersion(m[1], m[2], m[3], m[4])
     if cloud not in EXAMPLES:
         raise ValueError(f"unknown cloud {cloud!r}")
-    raise ValueError(f"{ref!r} is not a {cloud} model version; expected {EXAMPLES[cloud]}")
+    raise ValueError(f"{ref!r} is not a registered model version on {cloud}; expected {EXAMPLES[cloud]}")
