@@ -37,6 +37,7 @@ ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 DATA_QUALITY = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
 DRIFT_METRIC_PREFIX = "feature_baseline_drift_"
 VARIANT = "AllTraffic"
+RETRAIN_HANDLER = "retrain.handler"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal", "AWS_SESSION_TOKEN": "rehearsal"}
 
 
@@ -45,6 +46,14 @@ def _split(uri: str) -> tuple[str, str]:
         raise StageFailed(f"not an s3:// location: {uri}")
     bucket, _, key = uri[5:].partition("/")
     return bucket, key.strip("/")
+
+
+def _steps(steps: list[dict]):
+    """Every step of a pipeline definition, depth first through condition branches."""
+    for step in steps:
+        yield step
+        for branch in ("IfSteps", "ElseSteps"):
+            yield from _steps(step.get("Arguments", {}).get(branch, []))
 
 
 @contextmanager
@@ -149,11 +158,9 @@ class AwsAdapter(Adapter):
 
     def _inference_image(self) -> str:
         definition = as_json(one(self.plan, PIPELINE, "SageMaker pipeline").inputs["pipelineDefinition"])
-        for step in definition["Steps"]:
-            for branch in ("IfSteps", "ElseSteps"):
-                for inner in step.get("Arguments", {}).get(branch, []):
-                    if inner["Type"] == "RegisterModel":
-                        return inner["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"]
+        for step in _steps(definition["Steps"]):
+            if step["Type"] == "RegisterModel":
+                return step["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"]
         raise StageFailed("the pipeline definition has no RegisterModel step")
 
     # --- capture --------------------------------------------------------------------------------
@@ -226,10 +233,12 @@ class AwsAdapter(Adapter):
     # --- retraining -----------------------------------------------------------------------------
 
     def _function_environment(self) -> dict[str, str]:
-        functions = resources(self.plan, FUNCTION)
-        if not functions:
-            raise StageFailed("the plan has no retraining function")
-        return dict((functions[0].inputs.get("environment") or {}).get("variables") or {})
+        """The retraining function's environment: the function that starts the stack's pipeline."""
+        for function in resources(self.plan, FUNCTION):
+            variables = (function.inputs.get("environment") or {}).get("variables") or {}
+            if function.inputs.get("handler") == RETRAIN_HANDLER:
+                return dict(variables)
+        raise StageFailed(f"the plan has no retraining function (handler {RETRAIN_HANDLER})")
 
     def _ready_pipeline(self, env: dict[str, str]) -> dict:
         pipeline = one(self.plan, PIPELINE, "SageMaker pipeline")
