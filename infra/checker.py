@@ -130,7 +130,7 @@ def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict
         settings.setdefault("environment", plan.environment)
         merged = {**settings}
 
-        def report(env: str | None, default_urn: str | None):
+        def report(env: str | None, default_urn: str | None, rule=rule, policy=policy, merged=merged):
             level = level_for(rule, env or plan.environment, merged)
 
             def report_violation(message: str, urn: str | None = None) -> None:

@@ -34,7 +34,7 @@ def psi(expected: list[float], actual: list[float]) -> float:
     if len(expected) != len(actual):
         raise ValueError(f"bin counts differ: {len(expected)} vs {len(actual)}")
     score = 0.0
-    for e, a in zip(expected, actual):
+    for e, a in zip(expected, actual, strict=False):
         e, a = max(e, EPSILON), max(a, EPSILON)
         score += (a - e) * math.log(a / e)
     return score
