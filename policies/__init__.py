@@ -7,12 +7,14 @@ behind them (same order), with the group, cloud and parameters reports and tests
 
 from __future__ import annotations
 
+from pulumi_policy import Policy
+
 from policies import aws, azure, gcp
 from policies.core import DEFAULT_LEVELS, ENVIRONMENTS, Rule, level_for, to_policy
 
 RULES: list[Rule] = [*aws.RULES, *azure.RULES, *gcp.RULES]
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
-POLICIES = [to_policy(rule) for rule in RULES]
+POLICIES: list[Policy] = [to_policy(rule) for rule in RULES]
 PACK_NAME = "mlops-policies"
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -50,12 +50,12 @@ def plain(value: Any) -> Any:
         target = value["__target"] if type(value).__name__ == "_DictProxy" else value
         return {k: plain(v) for k, v in target.items()}
     if isinstance(value, (list, tuple)) or type(value).__name__ == "_ListProxy":
-        items = value["__target"] if type(value).__name__ == "_ListProxy" else value
+        items = cast(Any, value)["__target"] if type(value).__name__ == "_ListProxy" else value
         return [plain(v) for v in items]
     return UNKNOWN if is_unknown(value) else value
 
 
-def known(value: Any) -> bool:
+def known(value: Any) -> TypeGuard[Any]:
     return value is not None and not is_unknown(value)
 
 
@@ -66,9 +66,11 @@ def dig(props: Mapping[str, Any] | None, *path: str | int, default: Any = None) 
         if isinstance(step, int):
             if not isinstance(current, list) or step >= len(current):
                 return default
-        elif not isinstance(current, Mapping) or step not in current:
-            return default
-        current = current[step]
+            current = current[step]
+        else:
+            if not isinstance(current, Mapping) or step not in current:
+                return default
+            current = current[step]
     return default if current is None else current
 
 
@@ -261,7 +263,7 @@ def _stack_validator(rule: Rule):
 def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
     """The pulumi_policy object for `rule`. Its static level is mandatory (fail closed); the
     per-environment levels reach a real preview through `policies/config/<env>.json`."""
-    common = dict(
+    common: dict[str, Any] = dict(
         name=rule.name, description=rule.description,
         enforcement_level=EnforcementLevel.MANDATORY, config_schema=_schema(rule),
         severity=Severity(rule.severity), tags=[rule.cloud, rule.group],
