@@ -9,23 +9,56 @@ from __future__ import annotations
 import gc
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from infra import stackfile
 from infra.stackfile import StackError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Plan, validate and check MLOps platform stacks on AWS, Azure and GCP.")
 # Piped output is not cropped to 80 columns: plans and reports go to files and PR comments.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors as one line on stderr (exit 2) instead of a framed box; Ctrl-C as one
+    `interrupted` line (exit 130)."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        # typer >= 0.29 carries its own click; its exceptions are not re-exported.
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            code = exc.exit_code
+        except UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "mlops"
+            err.print(f"usage: {exc.format_message()} (see `{where} --help`)", markup=False)
+            code = exc.exit_code
+        except ClickException as exc:
+            err.print(f"mlops: {exc.format_message()}", markup=False)
+            code = exc.exit_code
+        except typer.Abort:  # end of input at a prompt
+            code = 130
+        if code == 130:  # typer turns KeyboardInterrupt into exit 130; nothing else exits 130
+            err.print("interrupted")
+        if not standalone_mode:
+            return code
+        sys.exit(code or 0)
+
+
+app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Plan, validate and check MLOps platform stacks on AWS, Azure and GCP.")
 
 StackArgs = Annotated[list[str] | None, typer.Argument(
     help="Stack names (e.g. aws-dev) or paths to stack files.", show_default=False)]
@@ -57,7 +90,10 @@ def stack_refs(stacks: list[str] | None, all_stacks: bool) -> list[str]:
     if all_stacks and stacks:
         fail(["usage: give stack names or --all, not both"])
     if all_stacks:
-        paths = stackfile.all_stack_paths()
+        try:
+            paths = stackfile.all_stack_paths()
+        except StackError as exc:
+            fail(exc.lines)
         if not paths:
             fail([f"{stackfile.display(stackfile.stacks_dir())}: no stack files (Pulumi.*.yaml) found"])
         return [str(p) for p in paths]
@@ -243,6 +279,13 @@ def bootstrap_aws(
     key_alias: Annotated[str, typer.Option(help="KMS alias for stack secrets.")] = "alias/pulumi-state",
 ) -> None:
     """The S3 bucket and KMS key behind `pulumi login s3://...` and `--secrets-provider awskms://...`."""
+    from infra.catalog import regions
+    from infra.spec.model import _CLOUD_NAMES
+
+    if region not in regions()["aws"]:  # before any credentials are looked for
+        other = [cloud for cloud, names in regions().items() if region in names]
+        why = f"; it is {_CLOUD_NAMES[other[0]]} region" if other else ""
+        fail([f"bootstrap aws: --region {region!r} is not a supported AWS region{why}"])
     try:
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError

@@ -1,0 +1,139 @@
+"""Rough edges a new user hit in the first hour: one-line usage errors, Ctrl-C, the project root,
+stack-file mistakes that used to validate, and wording."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from infra import parallel, stackfile
+from infra.cli import app
+from infra.stackfile import StackError
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = {"team": "fraud-detection", "cloud": "aws", "environment": "dev", "region": "us-east-1",
+        "owner": "ml@example.com", "cost_center": "CC-1"}
+
+
+def write(tmp_path: Path, name: str, config: dict) -> Path:
+    path = tmp_path / f"Pulumi.{name}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    return path
+
+
+def validate(*args: str):
+    result = runner.invoke(app, ["validate", *args])
+    return result.exit_code, result.stderr.strip().splitlines()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["bogus"], "usage: No such command 'bogus'. (see `mlops --help`)"),
+    (["plan"], "usage: Missing argument 'stack'. (see `mlops plan --help`)"),
+    (["bootstrap", "aws", "--bucket", "b"], "usage: Missing option '--region'. (see `mlops bootstrap aws --help`)"),
+])
+def test_usage_errors_are_one_line(args, expected):
+    result = runner.invoke(app, args, prog_name="mlops")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [expected]
+
+
+def test_ctrl_c_prints_one_line_and_exits_130(monkeypatch):
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("infra.checker.check_stacks", interrupted)
+    result = runner.invoke(app, ["check", "aws-dev", "aws-prod"])
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted\n"
+
+
+def _ctrl_c(item: int) -> int:
+    """Ctrl-C as a terminal sends it: to the parent and to this worker (its process group)."""
+    if item == 0:
+        os.kill(os.getppid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+    return item
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="needs fork")
+def test_ctrl_c_stops_workers_without_their_tracebacks(capfd):
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        parallel.run([0, 1], ["aws", "gcp"], _ctrl_c, jobs=2)
+    assert time.monotonic() - started < 4  # the workers were stopped, not waited for
+    assert __import__("multiprocessing").active_children() == []
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err and "Process" not in captured.err
+
+
+def test_project_root_is_the_nearest_pulumi_yaml(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
+    (tmp_path / "stacks" / "deep").mkdir(parents=True)
+    assert stackfile.project_root(tmp_path / "stacks" / "deep") == tmp_path.resolve()
+    assert stackfile.stacks_dir(stackfile.project_root(tmp_path)) == tmp_path.resolve() / "stacks"
+
+
+def test_outside_a_project_names_the_problem_instead_of_using_the_installed_stacks(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StackError):
+        stackfile.project_root()
+    for args in (["--all"], ["aws-dev"]):
+        code, lines = validate(*args)
+        assert code == 2 and len(lines) == 1 and "no Pulumi.yaml here or in any parent folder" in lines[0]
+    stack = write(tmp_path, "team-aws-dev", {"mlops:spec": GOOD})
+    assert validate(str(stack))[0] == 0  # a path needs no project
+
+
+@pytest.mark.parametrize("config, expected", [
+    ({"mlops:spec": GOOD, "aws:region": "eu-west-1"},
+     "config.aws:region: 'eu-west-1' differs from mlops:spec.region 'us-east-1'"),
+    ({"mlops:spec": GOOD, "mlops:other": 1}, "config.mlops:other: unknown key; this project reads only mlops:spec"),
+    ({"mlops:spce": GOOD}, "config.mlops:spce: unknown key; this project reads only mlops:spec; did you mean 'mlops:spec'?"),
+    ({"mlops:spec": {**GOOD, "training": 5}}, "mlops:spec.training: must be a mapping (got 5)"),
+])
+def test_stack_file_mistakes_fail_validation(tmp_path, config, expected):
+    stack = write(tmp_path, "team-aws-dev", config)
+    code, lines = validate(str(stack))
+    assert code == 2
+    assert any(line.startswith(f"{stack}: {expected}") for line in lines), lines
+    assert not any("Spec" in line or "instance of" in line for line in lines)
+
+
+def test_matching_provider_config_is_fine(tmp_path):
+    stack = write(tmp_path, "team-aws-dev", {"mlops:spec": GOOD, "aws:region": "us-east-1", "aws:profile": "x"})
+    assert validate(str(stack)) == (0, [])
+
+
+def test_a_mlops_key_unlike_spec_gets_no_did_you_mean(tmp_path):
+    _, lines = validate(str(write(tmp_path, "team-aws-dev", {"mlops:spec": GOOD, "mlops:other": 1})))
+    assert lines and "did you mean" not in lines[0]
+
+
+def test_a_folder_is_not_called_a_missing_file():
+    code, lines = validate(str(ROOT / "stacks"))
+    assert code == 2 and len(lines) == 1 and "is a folder" in lines[0] and "not found" not in lines[0]
+
+
+@pytest.mark.parametrize("name", ["aws-dev-old", "copy", "aws-prod"])
+def test_a_renamed_copy_of_a_reference_stack_is_neither_reference_nor_team_stack(tmp_path, name):
+    source = yaml.safe_load((ROOT / "stacks" / "Pulumi.aws-dev.yaml").read_text())
+    stack = write(tmp_path, name, source["config"])
+    code, lines = validate(str(stack))
+    assert code == 2 and len(lines) == 1
+    assert f"stack name {name!r} does not match its spec (aws, dev)" in lines[0]
+    assert "Pulumi.<team>-aws-dev.yaml" in lines[0]
+
+
+def test_bootstrap_rejects_another_clouds_region_before_looking_for_credentials(monkeypatch):
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    result = runner.invoke(app, ["bootstrap", "aws", "--bucket", "b", "--region", "westeurope"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "bootstrap aws: --region 'westeurope' is not a supported AWS region; it is an Azure region"
