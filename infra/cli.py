@@ -131,10 +131,28 @@ def plan_or_fail(stack: str, preview: bool = False):
 
 @app.command()
 def validate(stacks: StackArgs = None, all_stacks: AllOption = False) -> None:
-    """Check stack files against the schema (exit 2 with one line per problem)."""
+    """Check stack files against the schema, and the budget against the plan's cost estimate
+    (exit 2 with one line per problem)."""
+    from infra.cost.budget import BudgetNotChecked, over_budget
+    from infra.engine import PlanError
+
     loaded = load_all(stack_refs(stacks, all_stacks))
+    problems, notes = [], {}
     for stack in loaded:
-        out.print(f"{stackfile.display(stack.path)}: ok ({stack.spec.cloud}, {stack.spec.environment})")
+        try:
+            problem = over_budget(stack)
+        except BudgetNotChecked as exc:
+            notes[stack.path] = f"; budget not checked: {exc}"
+            continue
+        except PlanError as exc:
+            problem = str(exc)
+        if problem:
+            problems.append(problem)
+    if problems:
+        fail(problems)
+    for stack in loaded:
+        out.print(f"{stackfile.display(stack.path)}: ok ({stack.spec.cloud}, {stack.spec.environment}"
+                  f"{notes.get(stack.path, '')})", markup=False)
 
 
 @app.command()
@@ -149,6 +167,10 @@ def plan(
     from infra.checker import report_for
 
     report = report_for(result, loaded.spec)
+    if preview:  # the estimate does not depend on provider-computed values: price what will be deployed
+        from infra.cost import estimate
+
+        report.cost = estimate(plan_or_fail(stack), loaded.spec)
     if as_json:
         print(json.dumps(result.document(report.cost, report.violations), indent=2))
     else:
