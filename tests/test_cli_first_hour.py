@@ -173,3 +173,25 @@ def test_validate_checks_the_budget_against_the_same_estimate_as_check(tmp_path)
             assert lines == [f"{stack}: mlops:spec.budget.monthly_usd: {round(budget)} USD is below the estimated "
                              f"monthly cost of {monthly:.2f} USD (`mlops plan aws-staging` itemizes it); raise "
                              "the budget or shrink always-on compute"]
+
+
+def test_plan_output_on_80_columns():
+    from rich.console import Console
+
+    from infra.checker import report_for
+    from infra.engine import plan_stack
+    from infra.render import print_plan
+
+    stack = stackfile.load("aws-dev")
+    plan = plan_stack(stack)
+    console = Console(width=80, record=True, file=open(os.devnull, "w"), color_system=None)
+    print_plan(plan, console, report_for(plan, stack.spec))
+    text = console.export_text()
+    tree = text.split("\nOutputs")[0].splitlines()
+    assert all(len(line) <= 80 for line in tree)
+    assert any(line.endswith("…") and "aws:s3/bucketServerSide" in line for line in tree)  # cut, and says so
+    assert "Resource types" not in text  # the tree already names every type
+    assert "mock values" in text.split("\nOutputs")[1].splitlines()[0]
+    cost = text.split("Estimated monthly cost")[1].splitlines()
+    assert "largest items" in cost[0] and "datalake" in text.split("Estimated monthly cost")[1]
+    assert any("mlops plan aws-dev --json" in line for line in cost)
