@@ -60,7 +60,7 @@ def _ctrl_c(item: int) -> int:
         time.sleep(1)  # the parent is waiting for results by then
         os.kill(os.getppid(), signal.SIGINT)
         os.kill(os.getpid(), signal.SIGINT)
-    time.sleep(5)
+    time.sleep(30)
     return item
 
 
@@ -69,7 +69,7 @@ def test_ctrl_c_stops_workers_without_their_tracebacks(capfd):
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         parallel.run([0, 1], ["aws", "gcp"], _ctrl_c, jobs=2)
-    assert time.monotonic() - started < 5  # the workers were stopped, not waited for
+    assert time.monotonic() - started < 20  # the workers were stopped, not waited for
     assert __import__("multiprocessing").active_children() == []
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err and "Process" not in captured.err

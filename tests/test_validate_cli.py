@@ -85,7 +85,7 @@ BAD_SPECS = [
      "mlops:spec.gcp", "does not apply to an AWS stack"),
     ("budget below always-on cost", "budget.monthly_usd", 1, "mlops:spec.budget.monthly_usd", None),
     ("tag key invalid on gcp", "tags", {"Data Class": "x"}, "mlops:spec.tags.Data Class", "tag keys must be valid"),
-    ("section of wrong type", "monitoring", ["daily"], "mlops:spec.monitoring", "valid dictionary"),
+    ("section of wrong type", "monitoring", ["daily"], "mlops:spec.monitoring", "must be a mapping"),
 ]
 
 
