@@ -19,7 +19,7 @@ SYNC := $(UV) sync --frozen --quiet
 ALL_EXTRAS := --extra aws --extra azure --extra gcp --extra dev
 LINTED := infra policies benchmarks tests __main__.py
 
-.PHONY: plan test lint format lock-check check setup clean
+.PHONY: plan test lint format docs lock-check check setup clean
 
 $(UV_BOOTSTRAP)/bin/uv:
 	$(PYTHON) -m venv $(UV_BOOTSTRAP)
@@ -46,6 +46,10 @@ lint: setup
 format: setup
 	$(VENV)/bin/ruff check --fix $(LINTED)
 	$(VENV)/bin/ruff format $(LINTED)
+
+# The architecture diagrams in docs/ and README.md, regenerated from the prod reference stacks.
+docs: setup
+	$(VENV)/bin/python -m infra.graph docs
 
 # uv.lock still matches pyproject.toml (after editing dependencies: `uv lock`, then commit uv.lock).
 lock-check: | $(UV)

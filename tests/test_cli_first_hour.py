@@ -195,3 +195,27 @@ def test_plan_output_on_80_columns():
     cost = text.split("Estimated monthly cost")[1].splitlines()
     assert "largest items" in cost[0] and "datalake" in text.split("Estimated monthly cost")[1]
     assert any("mlops plan aws-dev --json" in line for line in cost)
+
+
+def test_diff_shows_the_differing_part_of_long_values():
+    from infra.diffing.render import values
+
+    old = {"Statement": [{"Effect": "Allow", "Resource": "arn:aws:s3:::raw-data/*", "Sid": "ReadRaw" + "x" * 40}]}
+    new = {"Statement": [{"Effect": "Allow", "Resource": "arn:aws:s3:::raw-data/*", "Sid": "ReadRaw" + "x" * 40 + "y"}]}
+    shown_old, shown_new = values(old, new)
+    assert shown_old != shown_new and shown_new.endswith('y"}]}') and shown_old.startswith("…")
+    assert values("a", "b") == ('"a"', '"b"')
+
+
+@pytest.mark.parametrize("stack, component, first", [
+    ("aws-prod", "Serving", "1 Endpoint"), ("azure-prod", "Kubernetes", "1 ManagedCluster"),
+    ("gcp-prod", "Kubernetes", "1 Cluster"), ("azure-prod", "Serving", "1 OnlineEndpoint"),
+])
+def test_diagram_labels_lead_with_the_main_resource_and_no_node_is_empty(stack, component, first):
+    from infra.engine import plan_stack
+    from infra.graph import build_graph
+
+    graph = build_graph(plan_stack(stackfile.load(stack)))
+    labels = {node.lines[0]: node.lines for node in graph.nodes}
+    assert labels[component][1].startswith(first), labels[component]
+    assert all(len(lines) > 1 for lines in labels.values()), [k for k, v in labels.items() if len(v) == 1]
