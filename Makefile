@@ -13,6 +13,7 @@ CLOUD  ?= $(or $(shell sed -n -E "s/^[[:space:]]+cloud:[[:space:]]*[\"']?(aws|az
 UV_VERSION ?= 0.13.9
 UV_BOOTSTRAP := .uv-bootstrap
 UV ?= $(or $(shell command -v uv 2>/dev/null),$(UV_BOOTSTRAP)/bin/uv)
+UV_DEP := $(filter $(UV_BOOTSTRAP)/bin/uv,$(UV))   # built only when it is the bootstrap copy
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON ?= $(PYTHON)
 SYNC := $(UV) sync --frozen --quiet
@@ -26,11 +27,11 @@ $(UV_BOOTSTRAP)/bin/uv:
 	$(UV_BOOTSTRAP)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # Everything locked, nothing else (what `.ci/run` tests).
-setup: | $(UV)
+setup: | $(UV_DEP)
 	$(SYNC) $(ALL_EXTRAS)
 
 # --inexact keeps what `make test` installed; the cloud's SDK comes at its locked version.
-plan: | $(UV)
+plan: | $(UV_DEP)
 	$(SYNC) --inexact $(if $(filter all,$(CLOUD)),$(ALL_EXTRAS),--extra $(CLOUD))
 	$(VENV)/bin/mlops plan $(STACK)
 
@@ -52,7 +53,7 @@ docs: setup
 	$(VENV)/bin/python -m infra.graph docs
 
 # uv.lock still matches pyproject.toml (after editing dependencies: `uv lock`, then commit uv.lock).
-lock-check: | $(UV)
+lock-check: | $(UV_DEP)
 	$(UV) lock --check --quiet
 
 check: setup

@@ -114,7 +114,7 @@ def _stack_policy_resources(plan: Plan) -> list[PolicyResource]:
 
 def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Violations of every policy in the pack on `plan`, each `{"policy", "enforcement", "urn",
-    "message"}` (DESIGN.md plan document). `config` is a policy-pack config (name -> settings)."""
+    "message"}` (docs/plan-document.md). `config` is a policy-pack config (name -> settings)."""
     from policies import POLICIES, RULES_BY_NAME
     from policies.core import environment_of, level_for, plain, stack_environment, stack_resources
 

@@ -1,6 +1,6 @@
 """The `mlops` command: validate, plan, check, diff, graph, new, schema, bootstrap.
 
-Exit codes (DESIGN.md contract): 0 fine, 1 a mandatory policy violation, 2 invalid input or usage;
+Exit codes (README, "Commands"): 0 fine, 1 a mandatory policy violation, 2 invalid input or usage;
 problems go to stderr, one line each, naming the file and the config path.
 """
 

@@ -4,7 +4,7 @@ A rule is a small pure function over plain data (resource type + camelCase input
 stack resources). `to_policy` wraps it in the real `pulumi_policy` class so the same object runs in
 `pulumi preview --policy-pack policies` and in the offline checker (`infra.checker`).
 
-Enforcement depends on the group and the environment (DESIGN.md): IAM and data protection are
+Enforcement depends on the group and the environment (policies/README.md): IAM and data protection are
 mandatory everywhere; cost and tagging are advisory in dev and mandatory in staging/prod. A rule
 learns the environment from the resource's own `environment` tag/label, falling back to the pack
 config (`environment`), and the level for that environment from the pack config (`levels`).
@@ -30,7 +30,7 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 GROUPS = ("iam", "cost", "tagging", "data-protection")
 LEVELS = ("advisory", "mandatory", "disabled")
 
-# Group -> environment -> enforcement level (DESIGN.md table).
+# Group -> environment -> enforcement level (policies/README.md, enforcement table).
 DEFAULT_LEVELS: dict[str, dict[str, str]] = {
     "iam": {"dev": "mandatory", "staging": "mandatory", "prod": "mandatory"},
     "data-protection": {"dev": "mandatory", "staging": "mandatory", "prod": "mandatory"},

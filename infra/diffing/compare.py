@@ -1,4 +1,4 @@
-"""Compare two plan documents (DESIGN.md contract) resource by resource, by URN."""
+"""Compare two plan documents (docs/plan-document.md) resource by resource, by URN."""
 
 from __future__ import annotations
 
