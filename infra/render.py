@@ -8,7 +8,6 @@ from rich.tree import Tree
 
 from infra.engine import Plan, PlannedResource
 
-
 COST_LINES = 5  # the largest cost items printed under the total
 
 

@@ -22,12 +22,12 @@ from infra.cost import aws, azure, gcp
 from infra.cost.aws import PipelineJob, sagemaker_pipeline_jobs
 from infra.cost.model import (
     EXCLUDED,
-    UNKNOWN_UNTIL_DEPLOY,
     HOURS,
     LOG_GB,
     REGISTRY_GB,
     STORAGE_GB,
     TRAINING_NODE_HOURS,
+    UNKNOWN_UNTIL_DEPLOY,
     Estimator,
     Item,
     Res,

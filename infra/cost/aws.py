@@ -27,7 +27,6 @@ from infra.cost.model import (
 )
 
 
-
 def _endpoint_config(r: Res, env: str) -> Iterable[Item]:
     for v in r.props.get("productionVariants") or []:
         if not isinstance(v, dict):
