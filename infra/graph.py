@@ -243,8 +243,9 @@ def write_architecture_docs(root: Path) -> list[Path]:
         doc = architecture_doc(plan_stack(stackfile.load(f"{cloud}-prod", root)))
         path.write_text(doc, encoding="utf-8")
         written.append(path)
-        if readme is not None:
-            readme = _replace_readme_diagram(readme, cloud, re.search(r"```mermaid\n.*?```", doc, re.S).group(0))
+        block = re.search(r"```mermaid\n.*?```", doc, re.S)
+        if readme is not None and block is not None:
+            readme = _replace_readme_diagram(readme, cloud, block.group(0))
     if readme is not None:
         readme_path.write_text(readme, encoding="utf-8")
         written.append(readme_path)
