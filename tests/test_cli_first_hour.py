@@ -54,23 +54,35 @@ def test_ctrl_c_prints_one_line_and_exits_130(monkeypatch):
     assert result.stderr == "interrupted\n"
 
 
-def _ctrl_c(item: int) -> int:
-    """Ctrl-C as a terminal sends it: to the parent and to this worker (its process group)."""
-    if item == 0:
-        time.sleep(1)  # the parent is waiting for results by then
-        os.kill(os.getppid(), signal.SIGINT)
-        os.kill(os.getpid(), signal.SIGINT)
+def _slow(item: int) -> int:
     time.sleep(30)
     return item
 
 
+def _press_ctrl_c_once_workers_run() -> None:
+    """What a terminal does on Ctrl-C: SIGINT to every process of the group (workers and parent)."""
+    import multiprocessing
+
+    deadline = time.monotonic() + 20
+    while len(multiprocessing.active_children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the workers are inside their work, the parent is waiting for results
+    for child in multiprocessing.active_children():
+        os.kill(child.pid, signal.SIGINT)
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 @pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="needs fork")
 def test_ctrl_c_stops_workers_without_their_tracebacks(capfd):
+    import multiprocessing
+    import threading
+
     started = time.monotonic()
+    threading.Thread(target=_press_ctrl_c_once_workers_run, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
-        parallel.run([0, 1], ["aws", "gcp"], _ctrl_c, jobs=2)
-    assert time.monotonic() - started < 20  # the workers were stopped, not waited for
-    assert __import__("multiprocessing").active_children() == []
+        parallel.run([0, 1], ["aws", "gcp"], _slow, jobs=2)
+    assert time.monotonic() - started < 25  # the workers were stopped, not waited for
+    assert multiprocessing.active_children() == []
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err and "Process" not in captured.err
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_plan_commands(*args: str) -> str:
-    result = subprocess.run(["make", "-n", "--no-print-directory", "plan", "UV=uv", *args], cwd=ROOT,
+    result = subprocess.run(["make", "-n", "--no-print-directory", "plan", "UV=uv", "VENV=.venv", *args], cwd=ROOT,
                             capture_output=True, text=True, check=True)
     return result.stdout
 
