@@ -77,10 +77,15 @@ def test_ctrl_c_stops_workers_without_their_tracebacks(capfd):
     import multiprocessing
     import threading
 
+    # As in a fresh `mlops` process: earlier tests may have left another SIGINT handler installed.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     threading.Thread(target=_press_ctrl_c_once_workers_run, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        parallel.run([0, 1], ["aws", "gcp"], _slow, jobs=2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            parallel.run([0, 1], ["aws", "gcp"], _slow, jobs=2)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - started < 25  # the workers were stopped, not waited for
     assert multiprocessing.active_children() == []
     captured = capfd.readouterr()
