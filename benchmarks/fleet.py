@@ -72,7 +72,7 @@ def main(sizes: list[int]) -> None:
     generated = [(n, mode, wall) for label, n, mode, wall in rows if label != "reference stacks"]
     for mode in ("1 process", "auto jobs"):
         points = sorted((n, wall) for n, m, wall in generated if m == mode)
-        marginal = [f"{1000 * (w2 - w1) / (n2 - n1):.0f} ms" for (n1, w1), (n2, w2) in zip(points, points[1:])]
+        marginal = [f"{1000 * (w2 - w1) / (n2 - n1):.0f} ms" for (n1, w1), (n2, w2) in zip(points, points[1:], strict=False)]
         print(f"marginal cost per extra stack ({mode}): {', '.join(marginal) or 'n/a'}")
 
 

@@ -6,7 +6,7 @@ The data lives in `data/catalog.yaml` so prices can be reviewed and updated with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -39,7 +39,7 @@ def regions() -> dict[str, tuple[str, ...]]:
     return {cloud: tuple(names) for cloud, names in yaml.safe_load(text).items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _skus(cloud: str) -> dict[str, Sku]:
     data = catalog()
     skus: dict[str, Sku] = {}

@@ -127,7 +127,7 @@ def _stack_policy_resources(plan: Plan) -> list[PolicyResource]:
 
 def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Violations of every policy in the pack on `plan`, each `{"policy", "enforcement", "urn",
-    "message"}` (DESIGN.md plan document). `config` is a policy-pack config (name -> settings)."""
+    "message"}` (docs/plan-document.md). `config` is a policy-pack config (name -> settings)."""
     from pulumi_policy import (
         ResourceValidationArgs,
         ResourceValidationPolicy,
@@ -153,7 +153,7 @@ def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict
         settings.setdefault("environment", plan.environment)
         merged = {**settings}
 
-        def report(env: str | None, default_urn: str | None):
+        def report(env: str | None, default_urn: str | None, rule=rule, policy=policy, merged=merged):
             level = level_for(rule, env or plan.environment, merged)
 
             def report_violation(message: str, urn: str | None = None) -> None:

@@ -1,6 +1,6 @@
 """The `mlops` command: validate, plan, check, diff, graph, new, schema, promote, rehearse, bootstrap.
 
-Exit codes (DESIGN.md contract): 0 fine, 1 a mandatory policy violation, 2 invalid input or usage;
+Exit codes (README, "Commands"): 0 fine, 1 a mandatory policy violation, 2 invalid input or usage;
 problems go to stderr, one line each, naming the file and the config path.
 """
 
@@ -11,14 +11,15 @@ import gc
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from infra import stackfile
 from infra.stackfile import StackError
@@ -28,11 +29,43 @@ if TYPE_CHECKING:
     from infra.checker import StackReport
     from infra.engine import Plan
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Plan, validate and check MLOps platform stacks on AWS, Azure and GCP.")
 # Piped output is not cropped to 80 columns: plans and reports go to files and PR comments.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors as one line on stderr (exit 2) instead of a framed box; Ctrl-C as one
+    `interrupted` line (exit 130)."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        # typer >= 0.29 carries its own click; its exceptions are not re-exported.
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            code = exc.exit_code
+        except UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "mlops"
+            err.print(f"usage: {exc.format_message()} (see `{where} --help`)", markup=False)
+            code = exc.exit_code
+        except ClickException as exc:
+            err.print(f"mlops: {exc.format_message()}", markup=False)
+            code = exc.exit_code
+        except typer.Abort:  # end of input at a prompt
+            code = 130
+        if code == 130:  # typer turns KeyboardInterrupt into exit 130; nothing else exits 130
+            err.print("interrupted")
+        if not standalone_mode:
+            return code
+        sys.exit(code or 0)
+
+
+app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Plan, validate and check MLOps platform stacks on AWS, Azure and GCP.")
 
 StackArgs = Annotated[list[str] | None, typer.Argument(
     help="Stack names (e.g. aws-dev) or paths to stack files.", show_default=False)]
@@ -65,7 +98,10 @@ def stack_refs(stacks: list[str] | None, all_stacks: bool) -> list[str]:
     if all_stacks and stacks:
         fail(["usage: give stack names or --all, not both"])
     if all_stacks:
-        paths = stackfile.all_stack_paths()
+        try:
+            paths = stackfile.all_stack_paths()
+        except StackError as exc:
+            fail(exc.lines)
         if not paths:
             fail([f"{stackfile.display(stackfile.stacks_dir())}: no stack files (Pulumi.*.yaml) found"])
         return [str(p) for p in paths]
@@ -125,10 +161,28 @@ def open_cache(no_cache: bool) -> PlanCache | None:
 
 @app.command()
 def validate(stacks: StackArgs = None, all_stacks: AllOption = False) -> None:
-    """Check stack files against the schema (exit 2 with one line per problem)."""
+    """Check stack files against the schema, and the budget against the plan's cost estimate
+    (exit 2 with one line per problem)."""
+    from infra.cost.budget import BudgetNotChecked, over_budget
+    from infra.engine import PlanError
+
     loaded = load_all(stack_refs(stacks, all_stacks))
+    problems, notes = [], {}
     for stack in loaded:
-        out.print(f"{stackfile.display(stack.path)}: ok ({stack.spec.cloud}, {stack.spec.environment})")
+        try:
+            problem = over_budget(stack)
+        except BudgetNotChecked as exc:
+            notes[stack.path] = f"; budget not checked: {exc}"
+            continue
+        except PlanError as exc:
+            problem = str(exc)
+        if problem:
+            problems.append(problem)
+    if problems:
+        fail(problems)
+    for stack in loaded:
+        out.print(f"{stackfile.display(stack.path)}: ok ({stack.spec.cloud}, {stack.spec.environment}"
+                  f"{notes.get(stack.path, '')})", markup=False)
 
 
 @app.command()
@@ -141,6 +195,10 @@ def plan(
     """Show what `pulumi up` would create, offline: no Pulumi CLI, no credentials."""
     result, report = plan_or_fail(stack, preview, open_cache(no_cache), with_report=True)
     assert report is not None  # asked for
+    if preview:  # the estimate does not depend on provider-computed values: price what will be deployed
+        _, deployed = plan_or_fail(stack, False, open_cache(no_cache), with_report=True)
+        assert deployed is not None
+        report.cost = deployed.cost
     if as_json:
         print(json.dumps(result.document(report.cost, report.violations), indent=2))
     else:
@@ -338,6 +396,13 @@ def bootstrap_aws(
     key_alias: Annotated[str, typer.Option(help="KMS alias for stack secrets.")] = "alias/pulumi-state",
 ) -> None:
     """The S3 bucket and KMS key behind `pulumi login s3://...` and `--secrets-provider awskms://...`."""
+    from infra.catalog import regions
+    from infra.spec.model import _CLOUD_NAMES
+
+    if region not in regions()["aws"]:  # before any credentials are looked for
+        other = [cloud for cloud, names in regions().items() if region in names]
+        why = f"; it is {_CLOUD_NAMES[other[0]]} region" if other else ""
+        fail([f"bootstrap aws: --region {region!r} is not a supported AWS region{why}"])
     try:
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError

@@ -24,6 +24,12 @@ DETAILS = ("components", "resources")
 COLLAPSE = 4
 # Glue types (grants, attachments) named after the main resources in a component's summary.
 PLUMBING = re.compile(r"IAM|Iam|RoleAssignment|RolePolicy|Association|Link|Permission|Subscription")
+# The resource a component exists for, named first in its summary (a cluster before its pools).
+MAIN_TYPES = frozenset({
+    "Cluster", "ManagedCluster", "Endpoint", "OnlineEndpoint", "AiEndpoint", "Domain", "Pipeline", "Workspace",
+    "Instance", "Function", "WebApp", "Topic", "ActionGroup", "Vpc", "Network", "VirtualNetwork", "Key",
+    "CryptoKey", "Vault", "Repository", "Registry", "StorageAccount", "Bucket", "Budget",
+})
 CLOUD_TITLES = {"aws": "AWS", "azure": "Azure", "gcp": "GCP"}
 
 __all__ = ["DETAILS", "FORMATS", "Graph", "GraphError", "Group", "Node", "architecture_doc", "build_graph",
@@ -94,10 +100,12 @@ def build_graph(plan: Plan, detail: str = "components", collapse: int = COLLAPSE
 
 
 def _summary(resources: list[PlannedResource], tree: _Tree, shown: int = 2) -> str:
-    """`3 Bucket, 3 BucketPolicy (21 resources)`: data-holding types first, then the most frequent."""
+    """`1 Endpoint, 1 EndpointConfiguration (5 resources)`: the component's main resource first, then
+    data-holding types, then the most frequent."""
     counts = Counter(short_type(r.type) for r in resources)
     stateful = {short_type(r.type) for r in resources if tree.is_stateful(r.type)}
-    ordered = sorted(counts, key=lambda t: (t not in stateful, bool(PLUMBING.search(t)), -counts[t], t))
+    ordered = sorted(counts, key=lambda t: (t not in MAIN_TYPES, t not in stateful, bool(PLUMBING.search(t)),
+                                            -counts[t], t))
     text = ", ".join(f"{counts[t]} {t}" for t in ordered[:shown])
     return text + (f" ({len(resources)} resources)" if len(ordered) > shown else "")
 
@@ -108,7 +116,9 @@ def _components(tree: _Tree, graph: Graph, reduce: bool) -> Graph:
     for top in tops:
         inside = [r for r in tree.members() if r.custom and tree.top(r.urn) == top.urn]
         if not top.custom:
-            lines = [short_type(top.type), _summary(inside, tree)] if inside else [short_type(top.type)]
+            if not inside:  # a component this stack's settings leave empty (e.g. no Workbench in prod)
+                continue
+            lines = [short_type(top.type), _summary(inside, tree)]
         else:
             lines, inside = [top.name, short_type(top.type)], [top]
         node_of[top.urn] = ids.make("c" if not top.custom else "r", top.name)
@@ -219,19 +229,38 @@ def architecture_doc(plan: Plan) -> str:
 
 
 def write_architecture_docs(root: Path) -> list[Path]:
+    """docs/architecture-<cloud>.md, and the same diagrams in README.md (the block after the
+    paragraph that names `mlops graph <cloud>-prod`)."""
     from infra import stackfile
     from infra.engine import plan_stack
 
     written = []
+    readme_path = root / "README.md"
+    readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else None
     for cloud in CLOUD_TITLES:
         path = root / "docs" / f"architecture-{cloud}.md"
         path.parent.mkdir(exist_ok=True)
-        path.write_text(architecture_doc(plan_stack(stackfile.load(f"{cloud}-prod", root))), encoding="utf-8")
+        doc = architecture_doc(plan_stack(stackfile.load(f"{cloud}-prod", root)))
+        path.write_text(doc, encoding="utf-8")
         written.append(path)
+        block = re.search(r"```mermaid\n.*?```", doc, re.S)
+        if readme is not None and block is not None:
+            readme = _replace_readme_diagram(readme, cloud, block.group(0))
+    if readme is not None:
+        readme_path.write_text(readme, encoding="utf-8")
+        written.append(readme_path)
     return written
 
 
-if __name__ == "__main__":  # python -m infra.graph docs
+def _replace_readme_diagram(readme: str, cloud: str, block: str) -> str:
+    marker = readme.find(f"`mlops graph {cloud}-prod`")
+    found = re.compile(r"```mermaid\n.*?```", re.S).search(readme, marker) if marker >= 0 else None
+    if found is None:
+        return readme
+    return readme[:found.start()] + block + readme[found.end():]
+
+
+if __name__ == "__main__":  # python -m infra.graph docs (also `make docs`)
     if sys.argv[1:] != ["docs"]:
         sys.exit("usage: python -m infra.graph docs")
     for written in write_architecture_docs(Path(__file__).resolve().parent.parent):

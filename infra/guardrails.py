@@ -89,7 +89,7 @@ def _covers(pattern: str, segments: tuple[str, ...]) -> bool:
         needs_more = False
     if len(segments) < len(parts) + needs_more:
         return False
-    return all(p == "*" or p == s for p, s in zip(parts, segments))
+    return all(p == "*" or p == s for p, s in zip(parts, segments, strict=False))
 
 
 def _num(value: Any) -> str:

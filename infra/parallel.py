@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -76,6 +77,9 @@ def _counts(clouds: Sequence[str]) -> dict[str, int]:
 
 
 def _worker(work: Callable[[Any], Any], items: list[tuple[int, Any]], results: Any) -> None:
+    # Ctrl-C reaches the whole process group; the parent alone answers it (and stops the workers),
+    # so a worker never prints a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for index, item in items:
         results.put((index, work(item)))
 
@@ -92,22 +96,28 @@ def run(items: Sequence[Any], clouds: Sequence[str], work: Callable[[Any], Any],
             results.append(work(item))
             on_result(results[-1])
         return results
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    context: Any = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     channel = context.Queue()
     processes = [context.Process(target=_worker, args=(work, [(i, items[i]) for i in indices], channel), daemon=True)
                  for indices in assign(clouds, jobs)]
     for process in processes:
         process.start()
     collected: dict[int, Any] = {}
-    while len(collected) < len(items):
-        try:
-            index, result = channel.get(timeout=0.5)
-        except queue.Empty:
-            if not any(p.is_alive() for p in processes) and channel.empty():
-                raise RuntimeError("a worker process exited without finishing its stacks") from None
-            continue
-        collected[index] = result
-        on_result(result)
-    for process in processes:
-        process.join()
+    try:
+        while len(collected) < len(items):
+            try:
+                index, result = channel.get(timeout=0.5)
+            except queue.Empty:
+                if not any(p.is_alive() for p in processes) and channel.empty():
+                    raise RuntimeError("a worker process exited without finishing its stacks") from None
+                continue
+            collected[index] = result
+            on_result(result)
+    except BaseException:  # Ctrl-C or a failure: stop the workers before the error reaches the user
+        for process in processes:
+            process.terminate()
+        raise
+    finally:
+        for process in processes:
+            process.join()
     return [collected[i] for i in range(len(items))]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -36,12 +37,15 @@ class StackFile:
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The directory holding Pulumi.yaml: the nearest from `start` (cwd) upwards, else this repo's."""
+    """The project the command works on: the nearest directory holding Pulumi.yaml, from `start`
+    (the working directory) upwards. Outside any project, StackError says so rather than quietly
+    using the stacks of wherever the tool is installed."""
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
-        if (directory / "Pulumi.yaml").is_file() and (directory / "stacks").is_dir():
+        if (directory / "Pulumi.yaml").is_file():
             return directory
-    return Path(__file__).resolve().parent.parent
+    raise StackError([f"{here}: no Pulumi.yaml here or in any parent folder; run mlops inside the "
+                      "project (the folder holding Pulumi.yaml and stacks/), or give a stack file path"])
 
 
 def stacks_dir(root: Path | None = None) -> Path:
@@ -119,9 +123,22 @@ def display(path: Path) -> str:
         return str(path)
 
 
+def _did_you_mean(key: str) -> str:
+    name = key.removeprefix("mlops:")  # compare what follows the shared namespace
+    return f"; did you mean {SPEC_KEY!r}?" if difflib.get_close_matches(name, ["spec"], n=1, cutoff=0.6) else ""
+
+
 def read_raw_spec(path: Path) -> dict:
     """The `mlops:spec` mapping of a stack file, or StackError naming what is wrong."""
+    return read_config(path)[SPEC_KEY]
+
+
+def read_config(path: Path) -> dict:
+    """The `config:` mapping of a stack file holding a `mlops:spec` mapping, or StackError."""
     shown = display(path)
+    if path.is_dir():
+        raise StackError([f"{shown}: is a folder; give a stack file (Pulumi.<stack>.yaml) or a stack name, "
+                          "or --all for every stack in stacks/"])
     if not path.is_file():
         hint = ""
         if path.parent.is_dir():
@@ -141,21 +158,28 @@ def read_raw_spec(path: Path) -> dict:
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
         raise StackError([f"{shown}: config: a stack file needs a top-level `config:` mapping "
                           f"holding `{SPEC_KEY}`"])
-    if SPEC_KEY not in document["config"]:
-        raise StackError([f"{shown}: config.{SPEC_KEY}: missing; put the stack spec under "
-                          f"`config: {{{SPEC_KEY}: ...}}`"])
-    raw = document["config"][SPEC_KEY]
-    if not isinstance(raw, dict):
-        raise StackError([f"{shown}: {SPEC_KEY}: must be a mapping (got {_show(raw)})"])
-    return raw
+    config = document["config"]
+    problems = [f"{shown}: config.{key}: unknown key; this project reads only {SPEC_KEY}{_did_you_mean(key)}"
+                for key in config if isinstance(key, str) and key.startswith("mlops:") and key != SPEC_KEY]
+    if SPEC_KEY not in config:
+        problems.append(f"{shown}: config.{SPEC_KEY}: missing; put the stack spec under "
+                        f"`config: {{{SPEC_KEY}: ...}}`")
+    elif not isinstance(config[SPEC_KEY], dict):
+        problems.append(f"{shown}: {SPEC_KEY}: must be a mapping (got {_show(config[SPEC_KEY])})")
+    if problems:
+        raise StackError(problems)
+    return config
 
 
 def load(ref: str | Path, root: Path | None = None) -> StackFile:
     """Read and validate a stack file; a team stack must also keep within the platform guardrails."""
     path = resolve(str(ref), root)
-    raw = read_raw_spec(path)
+    config = read_config(path)
+    raw = config[SPEC_KEY]
     name, shown = stack_name_of(path), display(path)
     spec = validate_spec(raw, shown)
+    check_provider_config(config, spec, shown)
+    check_stack_name(name, spec, shown)
     check_guardrails(name, raw, spec, shown)
     check_waiver_rules(spec, shown)
     return StackFile(name, path, raw, spec)
@@ -177,6 +201,39 @@ def check_waiver_rules(spec: Spec, shown: Path | str) -> None:
                          f"is named {waiver.rule!r}{hint}")
     if lines:
         raise StackError(lines)
+
+
+def check_stack_name(name: str, spec: Spec, shown: str) -> None:
+    """A stack is a reference stack `<cloud>-<env>` or a team stack `<team>-<cloud>-<env>`, named
+    after its spec: a renamed copy (`aws-prod-old`, or aws-dev's spec in Pulumi.aws-prod.yaml) is
+    neither, and would otherwise be judged by the wrong rules."""
+    suffix = f"{spec.cloud}-{spec.environment}"
+    if name == suffix or (name.endswith(f"-{suffix}") and name != f"-{suffix}"):
+        return
+    raise StackError([f"{shown}: stack name {name!r} does not match its spec ({spec.cloud}, {spec.environment}): "
+                      f"name the file Pulumi.{suffix}.yaml (reference stack) or Pulumi.<team>-{suffix}.yaml "
+                      "(team stack)"])
+
+
+# Provider settings the spec owns: each program configures its provider from the spec, so a
+# different value here would only steer resources created outside it (and mislead the reader).
+_PROVIDER_KEYS = {"aws:region": ("region",), "azure-native:location": ("region",), "gcp:region": ("region",),
+                  "gcp:project": ("gcp", "project_id")}
+
+
+def check_provider_config(config: dict, spec: Spec, shown: str) -> None:
+    problems = []
+    for key, spec_path in _PROVIDER_KEYS.items():
+        if key not in config:
+            continue
+        owner: object = spec
+        for part in spec_path:
+            owner = getattr(owner, part, None)
+        if config[key] != owner:
+            problems.append(f"{shown}: config.{key}: {_show(config[key])} differs from {config_path(spec_path)} "
+                            f"{_show(owner)}; the stack uses {config_path(spec_path)}: remove {key} or make them equal")
+    if problems:
+        raise StackError(problems)
 
 
 def check_guardrails(name: str, raw: dict, spec: Spec, shown: Path | str) -> None:
@@ -218,7 +275,7 @@ def config_path(loc: tuple) -> str:
     return text
 
 
-def _message(error: dict, loc: tuple) -> str:
+def _message(error: Any, loc: tuple) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         allowed = _fields_at(loc[:-1])
@@ -227,6 +284,8 @@ def _message(error: dict, loc: tuple) -> str:
         return f"unknown key; {hint}"
     if kind == "missing":
         return "required key is missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):  # pydantic names its class here
+        return f"must be a mapping (got {_show(error.get('input'))})"
     message = error["msg"].removeprefix("Value error, ")
     if kind == "string_pattern_mismatch":
         pattern = error["ctx"]["pattern"]

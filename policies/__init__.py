@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pulumi_policy import Policy
+
 from policies import aws, azure, gcp, waivers
 from policies.core import DEFAULT_LEVELS, ENVIRONMENTS, Rule, evaluate, level_for, stack_resources, to_policy
 
@@ -25,7 +27,7 @@ def _evaluate(rule_name: str, resources: list, config: Mapping[str, Any]) -> lis
 
 
 # Every rule, then the advisory policy that reports waived violations and unused waivers.
-POLICIES = [*(to_policy(rule) for rule in RULES), waivers.report_policy(_evaluate)]
+POLICIES: list[Policy] = [*(to_policy(rule) for rule in RULES), waivers.report_policy(_evaluate)]
 
 
 def pack_config(environment: str, stack_waivers: Iterable[Any] = ()) -> dict[str, dict[str, Any]]:

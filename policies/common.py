@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from policies.core import Ctx, Rule, StackResource, is_unknown, known, tag_keys, tags_of
@@ -21,7 +21,7 @@ TAGS_DOC = {
 _NOT_LABELS = {"gcp:monitoring/notificationChannel:NotificationChannel"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def taggable(type_: str) -> bool | None:
     """Whether the SDK's Args class for `type_` takes tags/labels (None: SDK not installed)."""
     if type_ == "gcp:container/nodePool:NodePool":

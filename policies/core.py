@@ -4,7 +4,7 @@ A rule is a small pure function over plain data (resource type + camelCase input
 stack resources). `to_policy` wraps it in the real `pulumi_policy` class so the same object runs in
 `pulumi preview --policy-pack policies` and in the offline checker (`infra.checker`).
 
-Enforcement depends on the group and the environment (DESIGN.md): IAM, data protection and
+Enforcement depends on the group and the environment (policies/README.md): IAM, data protection and
 deployability are mandatory everywhere; cost and tagging are advisory in dev and mandatory in staging/prod. A rule
 learns the environment from the resource's own `environment` tag/label, falling back to the pack
 config (`environment`), and the level for that environment from the pack config (`levels`).
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -30,7 +30,7 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 GROUPS = ("iam", "cost", "tagging", "data-protection", "deployability")
 LEVELS = ("advisory", "mandatory", "disabled")
 
-# Group -> environment -> enforcement level (DESIGN.md table).
+# Group -> environment -> enforcement level (policies/README.md, enforcement table).
 DEFAULT_LEVELS: dict[str, dict[str, str]] = {
     "iam": {"dev": "mandatory", "staging": "mandatory", "prod": "mandatory"},
     "data-protection": {"dev": "mandatory", "staging": "mandatory", "prod": "mandatory"},
@@ -52,12 +52,12 @@ def plain(value: Any) -> Any:
         target = value["__target"] if type(value).__name__ == "_DictProxy" else value
         return {k: plain(v) for k, v in target.items()}
     if isinstance(value, (list, tuple)) or type(value).__name__ == "_ListProxy":
-        items = value["__target"] if type(value).__name__ == "_ListProxy" else value
+        items = cast(Any, value)["__target"] if type(value).__name__ == "_ListProxy" else value
         return [plain(v) for v in items]
     return UNKNOWN if is_unknown(value) else value
 
 
-def known(value: Any) -> bool:
+def known(value: Any) -> TypeGuard[Any]:
     return value is not None and not is_unknown(value)
 
 
@@ -68,9 +68,11 @@ def dig(props: Mapping[str, Any] | None, *path: str | int, default: Any = None) 
         if isinstance(step, int):
             if not isinstance(current, list) or step >= len(current):
                 return default
-        elif not isinstance(current, Mapping) or step not in current:
-            return default
-        current = current[step]
+            current = current[step]
+        else:
+            if not isinstance(current, Mapping) or step not in current:
+                return default
+            current = current[step]
     return default if current is None else current
 
 
@@ -300,7 +302,7 @@ def evaluate(rule: Rule, resources: list[StackResource], config: Mapping[str, An
 def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
     """The pulumi_policy object for `rule`. Its static level is mandatory (fail closed); the
     per-environment levels reach a real preview through `policies/config/<env>.json`."""
-    common = dict(
+    common: dict[str, Any] = dict(
         name=rule.name, description=rule.description,
         enforcement_level=EnforcementLevel.MANDATORY, config_schema=_schema(rule),
         severity=Severity(rule.severity), tags=[rule.cloud, rule.group],

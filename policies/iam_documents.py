@@ -91,7 +91,7 @@ def statements(document: Any) -> Iterator[Statement]:
     for i, raw in enumerate(as_list(_get(doc, "Statement"))):
         if not isinstance(raw, dict):
             continue
-        strings = lambda key: [v for v in as_list(_get(raw, key)) if isinstance(v, str)]  # noqa: E731
+        strings = lambda key, raw=raw: [v for v in as_list(_get(raw, key)) if isinstance(v, str)]  # noqa: E731
         yield Statement(i, str(_get(raw, "Sid") or ""), str(_get(raw, "Effect") or "Allow"),
                         strings("Action"), strings("NotAction"), strings("Resource"),
                         strings("NotResource"), _get(raw, "Principal"), raw)

@@ -74,7 +74,7 @@ def test_environment_wildcards_are_rejected():
 def test_aws_provider_arn_only_on_aws():
     arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     assert errors("gcp", repository=REPO, aws_oidc_provider_arn=arn) == [
-        "mlops:spec.ci.aws_oidc_provider_arn: aws_oidc_provider_arn does not apply to a gcp stack; remove it"]
+        "mlops:spec.ci.aws_oidc_provider_arn: aws_oidc_provider_arn does not apply to a GCP stack; remove it"]
 
 
 def test_aws_provider_arn_must_be_the_github_provider():

@@ -163,7 +163,7 @@ def test_new_file_gets_ordinary_permissions(root):
     (("fraud",), {"cost_center": "CC 1"}, "--cost-center 'CC 1': invalid format"),
     (("fraud",), {"project_id": "acme-x-123"}, "--project-id/--billing-account: only apply to gcp stacks"),
     (("fraud", "gcp"), {"project_id": "", "billing_account": ""},
-     "--project-id and --billing-account: required for a gcp stack"),
+     "--project-id and --billing-account: required for a GCP stack"),
     (("fraud", "gcp"), {"project_id": "A"}, "--project-id 'A': invalid format"),
 ])
 def test_bad_options_are_refused_naming_the_option(root, args, options, expected):
@@ -233,7 +233,7 @@ def test_from_a_missing_stack_is_refused(root):
 
 def test_from_a_stack_of_another_cloud_is_refused(root):
     lines = refused(root, "fraud", "aws", "dev", from_stack=str(REFERENCE / "Pulumi.gcp-dev.yaml"))
-    assert lines[0].startswith(f"--from {REFERENCE / 'Pulumi.gcp-dev.yaml'}: is a gcp stack")
+    assert lines[0].startswith(f"--from {REFERENCE / 'Pulumi.gcp-dev.yaml'}: is a GCP stack")
 
 
 # ---- the benchmark fleet ------------------------------------------------------------------------

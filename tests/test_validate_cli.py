@@ -82,10 +82,10 @@ BAD_SPECS = [
     ("bad principal", "access", {"data_scientists": [{"name": "al", "principal": "alice"}]},
      "mlops:spec.access.data_scientists[0].principal", "IAM role or user ARN"),
     ("other cloud section", "gcp", {"project_id": "acme-proj-1", "billing_account": "01A2B3-C4D5E6-F7A8B9"},
-     "mlops:spec.gcp", "does not apply to a aws stack"),
+     "mlops:spec.gcp", "does not apply to an AWS stack"),
     ("budget below always-on cost", "budget.monthly_usd", 1, "mlops:spec.budget.monthly_usd", None),
     ("tag key invalid on gcp", "tags", {"Data Class": "x"}, "mlops:spec.tags.Data Class", "tag keys must be valid"),
-    ("section of wrong type", "monitoring", ["daily"], "mlops:spec.monitoring", "valid dictionary"),
+    ("section of wrong type", "monitoring", ["daily"], "mlops:spec.monitoring", "must be a mapping"),
 ]
 
 

@@ -102,7 +102,7 @@ class Observability(pulumi.ComponentResource):
                             dimensions=drift.dimensions, statistic="Maximum",
                             period=SCHEDULE_PERIOD_SECONDS[monitoring.schedule], evaluation_periods=1,
                             threshold=monitoring.drift_threshold, alarm_name=alarm_name)
-                for feature, alarm_name in zip(features, names)]
+                for feature, alarm_name in zip(features, names, strict=True)]
             self.drift_alarm = aws.cloudwatch.CompositeAlarm(
                 f"{name}-drift", alarm_name=ctx.name("aws_generic", "drift"),
                 alarm_description="Any monitored feature drifted from the training baseline",

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import eventgrid, monitor
+from pulumi_azure_native import machinelearningservices as ml
 
 from infra.azure.base import child
 from infra.azure.definitions import FAILURE_RATE_QUERY, drift_window, recurrence, short_name

@@ -27,6 +27,7 @@ from infra.cost.model import (
     REGISTRY_GB,
     STORAGE_GB,
     TRAINING_NODE_HOURS,
+    UNKNOWN_UNTIL_DEPLOY,
     Estimator,
     Item,
     Res,
@@ -68,6 +69,9 @@ def estimate_resources(cloud: str, environment: str, resources: Iterable[Any]) -
     unpriced = sorted({i.basis.split(":")[0] for i in items if "not in the catalog" in i.basis})
     if unpriced:
         excluded.append("compute whose SKU is not in the catalog: " + ", ".join(unpriced))
+    unknown = sorted({i.basis.split(":")[0] for i in items if UNKNOWN_UNTIL_DEPLOY in i.basis})
+    if unknown:  # e.g. a pipeline definition that embeds ARNs, during a preview
+        excluded.append("resources whose priced inputs are unknown until deploy: " + ", ".join(unknown))
     return {
         "monthly_usd": round(sum(i.monthly_usd for i in items), 2),
         "items": [{"urn": i.urn, "monthly_usd": round(i.monthly_usd, 2), "basis": i.basis} for i in items],

@@ -14,6 +14,7 @@ from infra.cost.model import (
     STORAGE_GB,
     TRAINING_NODE_HOURS,
     UNKNOWN,
+    UNKNOWN_UNTIL_DEPLOY,
     Estimator,
     Item,
     Res,
@@ -24,7 +25,6 @@ from infra.cost.model import (
     num,
     sku_of,
 )
-
 
 
 def _endpoint_config(r: Res, env: str) -> Iterable[Item]:
@@ -88,7 +88,11 @@ def sagemaker_pipeline_jobs(definition: Any) -> list[PipelineJob]:
 
 
 def _pipeline(r: Res, env: str) -> Iterable[Item]:
-    jobs = sagemaker_pipeline_jobs(r.props.get("pipelineDefinition"))
+    definition = r.props.get("pipelineDefinition")
+    if definition == UNKNOWN:  # in a preview the definition embeds ARNs the provider has not returned yet
+        yield Item(r.urn, 0.0, 0.0, f"SageMaker pipeline {r.urn.rsplit('::', 1)[-1]!r}: definition {UNKNOWN_UNTIL_DEPLOY}")
+        return
+    jobs = sagemaker_pipeline_jobs(definition)
     hours = TRAINING_NODE_HOURS[env] / max(1, len(jobs))
     for job in jobs:
         sku = sku_of("aws", job.instance_type)

@@ -22,7 +22,6 @@ from infra.cost.model import (
 )
 
 
-
 def _pool(urn: str, pool: Mapping[str, Any], name: str) -> Item:
     spot = pool.get("scaleSetPriority") == "Spot"
     if pool.get("enableAutoScaling"):

@@ -21,7 +21,6 @@ from infra.cost.model import (
 )
 
 
-
 def _cluster(r: Res, env: str) -> Iterable[Item]:
     if r.props.get("enableAutopilot"):
         yield Item(r.urn, 0.0, 0.0, "Autopilot: billed per pod resource request (excluded)")

@@ -11,6 +11,7 @@ from infra import catalog
 HOURS = catalog.HOURS_PER_MONTH
 DAYS = HOURS / 24
 UNKNOWN = "<unknown>"
+UNKNOWN_UNTIL_DEPLOY = "unknown until deploy, not priced"  # in an Item's basis; estimate() lists these
 
 # Assumptions per environment, stated in every estimate.
 STORAGE_GB = {"dev": 50, "staging": 200, "prod": 1000}          # per bucket / storage account

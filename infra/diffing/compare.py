@@ -1,4 +1,4 @@
-"""Compare two plan documents (DESIGN.md contract) resource by resource, by URN."""
+"""Compare two plan documents (docs/plan-document.md) resource by resource, by URN."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def diff_values(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]
         return found
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         found = []
-        for i, (a, b) in enumerate(zip(old, new)):
+        for i, (a, b) in enumerate(zip(old, new, strict=False)):
             found.extend(diff_values(a, b, f"{path}[{i}]"))
         return found
     return [(path, old, new)]

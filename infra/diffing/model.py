@@ -86,7 +86,7 @@ class DiffReport:
             doc = asdict(s)
             doc["cost_delta"] = s.cost_delta
             doc["counts"] = {a: s.count(a) for a in ACTION_ORDER}
-            for r, rdoc in zip(s.resources, doc["resources"]):
+            for r, rdoc in zip(s.resources, doc["resources"], strict=True):
                 rdoc["at_risk"] = r.at_risk
             stacks.append(doc)
         return {"base_ref": self.base_ref, "base_commit": self.base_commit, "code_changed": self.code_changed,

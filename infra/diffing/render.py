@@ -22,7 +22,24 @@ def value(v: Any) -> str:
     if v is None:
         return "(unset)"
     text = json.dumps(v, sort_keys=True, default=str)
-    return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS - 3] + "..."
+    return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS - 1] + "…"
+
+
+def values(old: Any, new: Any) -> tuple[str, str]:
+    """Both sides of a change; long values are cut around their first difference, so the part
+    that changed shows (with "…" where text is left out)."""
+    if old is None or new is None:
+        return value(old), value(new)
+    a, b = (json.dumps(v, sort_keys=True, default=str) for v in (old, new))
+    if len(a) <= VALUE_CHARS and len(b) <= VALUE_CHARS:
+        return a, b
+    same = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    start = max(0, min(same - VALUE_CHARS // 3, max(len(a), len(b)) - VALUE_CHARS))
+
+    def window(text: str) -> str:
+        part = text[start:start + VALUE_CHARS]
+        return ("…" if start else "") + part + ("…" if start + VALUE_CHARS < len(text) else "")
+    return window(a), window(b)
 
 
 def money(v: float | None) -> str:
@@ -59,7 +76,7 @@ def risk_reason(r: ResourceChange) -> str:
 
 
 def _props(r: ResourceChange) -> list[str]:
-    lines = [f"{c.path}: {value(c.old)} -> {value(c.new)}{' (forces replacement)' if c.forces_replacement else ''}"
+    lines = [f"{c.path}: {' -> '.join(values(c.old, c.new))}{' (forces replacement)' if c.forces_replacement else ''}"
              for c in r.changes[:MAX_PROPS]]
     if len(r.changes) > MAX_PROPS:
         lines.append(f"... and {len(r.changes) - MAX_PROPS} more")

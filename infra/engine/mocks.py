@@ -38,7 +38,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         state.setdefault("name", args.name)
         return state.get("id") or f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs):
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         if self.hooks is not None:
-            return self.hooks.call(args.token, args.args)
-        return {}
+            return self.hooks.call(args.token, args.args), []  # no check failures
+        return {}, []

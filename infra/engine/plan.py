@@ -1,4 +1,4 @@
-"""The captured plan of one stack, and its rendering as the plan document (DESIGN.md contract)."""
+"""The captured plan of one stack, and its rendering as the plan document (docs/plan-document.md)."""
 
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ def _offline_runtime() -> Iterator[None]:
         yield
         return
     sdk_resource._get_stack_trace = source_pb2.StackTrace
-    sdk_stack.asyncio = _WaitForAll("asyncio")
+    setattr(sdk_stack, "asyncio", _WaitForAll("asyncio"))  # noqa: B010 (not an exported name)
     try:
         yield
     finally:

@@ -12,7 +12,7 @@ import importlib
 import json
 import re
 import typing
-from functools import lru_cache
+from functools import cache
 from importlib import util as import_util
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ _SDK_PACKAGES = {"aws": "pulumi_aws", "azure-native": "pulumi_azure_native", "gc
 _SKIPPED_PREFIXES = ("pulumi-python:dynamic", "mlops:", "pulumi:pulumi:")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _token_index(package: str) -> dict[str, tuple[str, str]]:
     """type token -> (module fqn, class name), from the SDK's own registration table."""
     spec = import_util.find_spec(package)
@@ -43,7 +43,7 @@ def _token_index(package: str) -> dict[str, tuple[str, str]]:
     return index
 
 
-@lru_cache(maxsize=None)
+@cache
 def args_class(token: str) -> type | None:
     """The input type of a resource token, from the resource's own module: `<Resource>Args`, or
     `<Resource>InitArgs` where a nested input type already took that name."""

@@ -141,7 +141,7 @@ class CiIdentity(pulumi.ComponentResource):
             prefix, project=self._project, account_id=self._ctx.name("gcp_service_account", purpose),
             display_name=f"{self._ctx.spec.team} {self._ctx.spec.environment}: GitHub Actions {purpose}",
             opts=child(self))
-        for i, subject in enumerate(subjects):
+        for subject in subjects:
             gcp.serviceaccount.IAMMember(
                 f"{prefix}-wif-{subject.split(':', 2)[2].replace(':', '-').replace('/', '-')}",
                 service_account_id=account.name, role="roles/iam.workloadIdentityUser",

@@ -110,7 +110,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-dashboard", project=project, opts=child(self, apis),
             dashboard_json=pulumi.Output.all(*[w[1] for w in widgets]).apply(
                 lambda filters: dashboard_json(f"{spec.team} {spec.environment} ML platform",
-                                               [(w[0], f, w[2]) for w, f in zip(widgets, filters)])))
+                                               [(w[0], f, w[2]) for w, f in zip(widgets, filters, strict=True)])))
         self.dashboard_url = self.dashboard.id.apply(
             lambda i: f"https://console.cloud.google.com/monitoring/dashboards/builder/{i.split('/')[-1]}"
                       f"?project={project}")

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from infra import guardrails, stackfile
 from infra.scaffold.files import exists_message, write_new
 from infra.scaffold.render import IDENTITY, render
-from infra.spec import Spec
+from infra.spec import Spec, SpecRuleError
+from infra.spec.model import _CLOUD_NAMES as CLOUD_NAMES
 from infra.stackfile import StackError, config_path
 
 DEFAULT_REGIONS = {"aws": "us-east-1", "azure": "westeurope", "gcp": "us-central1"}
@@ -55,7 +56,7 @@ def _identity(team, cloud, env, owner, cost_center, region, project_id, billing_
     if cloud == "gcp":
         missing = [o for o, v in (("--project-id", project_id), ("--billing-account", billing_account)) if not v]
         if missing:
-            problems.append(f"{' and '.join(missing)}: required for a gcp stack (its GCP project and billing account)")
+            problems.append(f"{' and '.join(missing)}: required for a GCP stack (its project and billing account)")
     elif project_id or billing_account:
         problems.append("--project-id/--billing-account: only apply to gcp stacks")
     raw: dict[str, Any] = {"team": team, "cloud": cloud, "environment": env,
@@ -93,7 +94,8 @@ def _adapted_copy(ref: str, root: Path | None, identity: dict, keep_region: bool
     fields the schema rejects in this environment dropped (so its default applies)."""
     source = stackfile.load(ref, root)
     if source.spec.cloud != identity["cloud"]:
-        raise StackError([f"--from {ref}: is a {source.spec.cloud} stack; a {identity['cloud']} stack cannot "
+        raise StackError([f"--from {ref}: is {CLOUD_NAMES[source.spec.cloud]} stack; "
+                          f"{CLOUD_NAMES[identity['cloud']]} stack cannot "
                           f"be copied from it (use --cloud {source.spec.cloud} or another stack)"])
     raw = copy.deepcopy(source.raw_spec)
     for key, value in identity.items():
@@ -145,7 +147,7 @@ def _error_paths(exc: ValidationError) -> list[tuple]:
     for error in exc.errors(include_url=False):
         cause = (error.get("ctx") or {}).get("error")
         loc = tuple(error["loc"])
-        paths.extend(loc + sub for sub, _ in cause.problems) if hasattr(cause, "problems") else paths.append(loc)
+        paths.extend(loc + sub for sub, _ in cause.problems) if isinstance(cause, SpecRuleError) else paths.append(loc)
     return paths
 
 
@@ -154,9 +156,10 @@ def _fix(raw: dict, path: tuple, env: str, message: str) -> str | None:
     if path[:1] in [(k,) for k in IDENTITY]:
         return None
     if not _has(raw, path):  # a default is rejected: drop the part of the section that brought it in
-        path = next((path[:i] for i in range(len(path) - 1, 1, -1) if _has(raw, path[:i])), None)
-        if path is None:
+        present = next((path[:i] for i in range(len(path) - 1, 1, -1) if _has(raw, path[:i])), None)
+        if present is None:
             return None
+        path = present
     field = guardrails.dotted(path)
     for bound in guardrails.rules().bounds_for(field):
         if "guardrail '" + bound.name in message and bound.kind != "one_of":

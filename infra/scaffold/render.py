@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -44,7 +45,7 @@ HINTS = {("tags",): "   # e.g. {data-classification: internal}",
 
 
 
-def render(name: str, raw: dict, spec: Spec, from_stack: str | None = None, notes: list[str] = ()) -> str:
+def render(name: str, raw: dict, spec: Spec, from_stack: str | None = None, notes: Sequence[str] = ()) -> str:
     """The stack file: `raw` as YAML, every team-settable default as a commented line, bounds noted."""
     env = spec.environment
     lines = ["# yaml-language-server: $schema=../schema/stack-file.schema.json",

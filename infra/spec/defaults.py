@@ -1,7 +1,7 @@
 """Defaults that depend on the environment (and, where a cloud lacks a feature, the cloud).
 
 These are merged *under* what the stack file says before validation, so a stack file only states
-what differs from its environment's defaults. The table mirrors DESIGN.md: dev is small, spot and
+what differs from its environment's defaults. The environments: dev is small, spot and
 scale-to-zero; staging is prod-shaped but smaller; prod is on-demand, multi-zone and protected.
 """
 

@@ -5,6 +5,10 @@ raise `SpecRuleError` with the exact config path of each problem, so `mlops vali
 one line per problem naming `mlops:spec.<path>`.
 """
 
+# Section defaults such as `StorageSpec()` leave out fields that `with_defaults` fills per environment
+# before validation, so they look incomplete to a type checker:
+# pyright: reportCallIssue=false
+
 from __future__ import annotations
 
 import difflib
@@ -534,7 +538,7 @@ def _region_rule(spec: Spec):
 def _cloud_section_rule(spec: Spec):
     for cloud in catalog.CLOUDS:
         if cloud != spec.cloud and getattr(spec, cloud) is not None:
-            yield (cloud,), f"the {cloud} section does not apply to a {spec.cloud} stack; remove it"
+            yield (cloud,), f"the {cloud} section does not apply to {_CLOUD_NAMES[spec.cloud]} stack; remove it"
     if spec.cloud == "gcp" and spec.gcp is None:
         yield ("gcp",), "a gcp stack needs a gcp section with project_id and billing_account"
     if spec.aws and spec.aws.subnet_ids and not spec.aws.vpc_id:
@@ -557,7 +561,7 @@ def _ci_rule(spec: Spec):
     if ci is None:
         return
     if ci.aws_oidc_provider_arn and spec.cloud != "aws":
-        yield ("ci", "aws_oidc_provider_arn"), f"aws_oidc_provider_arn does not apply to a {spec.cloud} stack; remove it"
+        yield ("ci", "aws_oidc_provider_arn"), f"aws_oidc_provider_arn does not apply to {_CLOUD_NAMES[spec.cloud]} stack; remove it"
     for key in ("state_bucket", "state_key"):
         if getattr(ci, key) is not None and spec.cloud not in _STATE_KEY_PATTERNS:
             yield ("ci", key), (f"{key} applies to aws and gcp stacks; on azure grant the CI identities access "
@@ -582,11 +586,11 @@ def _workloads():
 
 
 def _sku_rule(spec: Spec):
-    for path, size_class, sku, _ in _workloads()(spec):
+    for path, _size_class, sku, _ in _workloads()(spec):
         if sku is None:
             continue
         if not re.fullmatch(_SKU_PATTERNS[spec.cloud], sku):
-            yield path + ("sku",), f"{sku!r} is not a {spec.cloud} SKU name (pattern {_SKU_PATTERNS[spec.cloud]})"
+            yield path + ("sku",), f"{sku!r} is not {_CLOUD_NAMES[spec.cloud]} SKU name (pattern {_SKU_PATTERNS[spec.cloud]})"
         elif catalog.known_sku(spec.cloud, sku) is None:
             hint = difflib.get_close_matches(sku, catalog.known_sku_names(spec.cloud), n=1)
             yield path + ("sku",), (f"{sku!r} is not in the price catalog (infra/data/catalog.yaml)"
@@ -667,7 +671,7 @@ def _principal_rule(spec: Spec):
         for i, person in enumerate(people):
             if not re.fullmatch(pattern, person.principal):
                 yield ("access", group, i, "principal"), (
-                    f"{person.principal!r} is not a {spec.cloud} principal; expected {example}")
+                    f"{person.principal!r} is not {_CLOUD_NAMES[spec.cloud]} principal; expected {example}")
             if person.name in seen:
                 yield ("access", group, i, "name"), f"duplicate name {person.name!r}"
             seen.add(person.name)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from policies.aws._shared import ENDPOINT_CONFIG, C, variants
 from policies.common import SKU_PARAMS, count_problem, simple, sku_problems
-from policies.core import Ctx, known, Rule
-from policies.aws._shared import C, ENDPOINT_CONFIG, variants
+from policies.core import Ctx, Rule, known
 
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 DEV_SPOT = {"require_spot": {"dev": True, "staging": False, "prod": False}}

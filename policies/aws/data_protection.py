@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policies import iam_documents as docs
+from policies.aws._shared import BUCKET, ENDPOINT_CONFIG, C, variants
 from policies.common import protect_rule, simple
-from policies.core import as_list, Ctx, dig, is_unknown, known, Rule, StackResource
-from policies.aws._shared import BUCKET, C, ENDPOINT_CONFIG, variants
+from policies.core import Ctx, Rule, StackResource, as_list, dig, is_unknown, known
 
 _COMPANIONS = {
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "a public access block",

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policies import iam_documents as docs
+from policies.aws._shared import IAM_DOC, ROLE, C
 from policies.common import simple
-from policies.core import as_list, Ctx, known, Rule
-from policies.aws._shared import C, IAM_DOC, ROLE
+from policies.core import Ctx, Rule, as_list, known
 
 POLICY_TYPES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", ROLE)
 TRUSTED_SERVICES = frozenset({

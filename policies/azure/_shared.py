@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-
 C = "azure"
 P = "azure-native:"
 CLUSTER = P + "containerservice:ManagedCluster"

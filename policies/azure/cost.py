@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from policies.azure._shared import AGENT_POOL, CLUSTER, COMPUTE, REGISTRY, C, P, compute_properties
 from policies.common import SKU_PARAMS, count_problem, simple, sku_problems
-from policies.core import as_list, Ctx, dig, is_unknown, known, Rule
-from policies.azure._shared import AGENT_POOL, C, CLUSTER, COMPUTE, P, REGISTRY, compute_properties
+from policies.core import Ctx, Rule, as_list, dig, is_unknown, known
 
 AKS_PARAMS = {**SKU_PARAMS, "require_spot": {"dev": True, "staging": False, "prod": False},
               "scale_to_zero": {"dev": True, "staging": False, "prod": False}}

@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from policies.azure._shared import CLUSTER, ENDPOINT, REGISTRY, STORAGE, STORAGE_DOC, VAULT, WORKSPACE, C, P
 from policies.common import protect_rule, simple
-from policies.core import Ctx, dig, is_unknown, known, Rule, StackResource
-from policies.azure._shared import C, CLUSTER, ENDPOINT, P, REGISTRY, STORAGE, STORAGE_DOC, VAULT, WORKSPACE
+from policies.core import Ctx, Rule, StackResource, dig, is_unknown, known
 
 _MONITORS = (P + "monitor:MetricAlert", P + "monitor:ScheduledQueryRule", P + "machinelearningservices:Schedule")
 STATEFUL = (STORAGE, VAULT, REGISTRY, WORKSPACE, P + "keyvault:Key")

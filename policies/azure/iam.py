@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from policies.common import simple
-from policies.core import as_list, Ctx, dig, is_unknown, known, Rule
 from policies.azure._shared import (
-    C,
     CLUSTER,
     COMPUTE,
     ENDPOINT,
-    P,
     REGISTRY,
     STORAGE,
     STORAGE_DOC,
     VAULT,
+    C,
+    P,
     compute_properties,
 )
+from policies.common import simple
+from policies.core import Ctx, Rule, as_list, dig, is_unknown, known
 
 PRIVILEGED_ROLES = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 C = "gcp"
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"

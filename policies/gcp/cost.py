@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policies.common import SKU_PARAMS, count_problem, simple, sku_problems
-from policies.core import as_list, Ctx, dig, is_unknown, known, Rule
-from policies.gcp._shared import BUCKET, C, NODE_POOL, REPOSITORY
+from policies.core import Ctx, Rule, as_list, dig, is_unknown, known
+from policies.gcp._shared import BUCKET, NODE_POOL, REPOSITORY, C
 
 POOL_PARAMS = {**SKU_PARAMS, "require_spot": {"dev": True, "staging": False, "prod": False},
                "scale_to_zero": {"dev": True, "staging": False, "prod": False}}

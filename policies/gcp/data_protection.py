@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policies.common import protect_rule, simple
-from policies.core import Ctx, dig, is_unknown, known, Rule, StackResource
-from policies.gcp._shared import BUCKET, C, CLUSTER, GCS_DOC, GKE_DOC, REPOSITORY
+from policies.core import Ctx, Rule, StackResource, dig, is_unknown, known
+from policies.gcp._shared import BUCKET, CLUSTER, GCS_DOC, GKE_DOC, REPOSITORY, C
 
 _MAX_ROTATION = 90 * 24 * 3600
 STATEFUL = (BUCKET, "gcp:kms/cryptoKey:CryptoKey", "gcp:kms/keyRing:KeyRing", REPOSITORY,

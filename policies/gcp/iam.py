@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policies.common import simple
-from policies.core import as_list, Ctx, dig, known, Rule
-from policies.gcp._shared import BUCKET, C, CLUSTER, GCS_DOC, GKE_DOC, IAM_DOC, NODE_POOL
+from policies.core import Ctx, Rule, as_list, dig, known
+from policies.gcp._shared import BUCKET, CLUSTER, GCS_DOC, GKE_DOC, IAM_DOC, NODE_POOL, C
+
 
 def _iam_only(check):
     def wrapped(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:

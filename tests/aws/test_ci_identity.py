@@ -176,9 +176,10 @@ def test_state_backend_read_for_preview_write_for_deploy():
 
 
 def test_existing_provider_is_reused_not_created(tmp_path):
+    import yaml
+
     from infra import stackfile
     from infra.engine import plan_stack
-    import yaml
     doc = yaml.safe_load(stackfile.resolve("aws-staging").read_text())
     arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     doc["config"]["mlops:spec"]["ci"]["aws_oidc_provider_arn"] = arn

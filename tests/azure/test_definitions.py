@@ -7,8 +7,16 @@ import datetime as dt
 import pytest
 
 from infra.azure import roles
-from infra.azure.definitions import (budget_notifications, budget_start, iso_minutes, network_access,
-                                     node_taints, recurrence, service_cidr, subnet_plan)
+from infra.azure.definitions import (
+    budget_notifications,
+    budget_start,
+    iso_minutes,
+    network_access,
+    node_taints,
+    recurrence,
+    service_cidr,
+    subnet_plan,
+)
 from infra.spec.model import StorageSpec, Taint
 
 

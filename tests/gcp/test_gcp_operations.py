@@ -9,9 +9,29 @@ import pytest
 
 pytest.importorskip("pulumi_gcp")
 
-from tests.gcp.helpers import (ALERT, BUCKET, BUDGET, CHANNEL, CLUSTER, CRYPTO_KEY, ENDPOINT, FEATURES,  # noqa: E402
-                               FUNCTION, KEY_RING, LOG_METRIC, METADATA, PROJECT_NUMBER, REPOSITORY, SCHEDULER,
-                               SERVICE, STACKS, TOPIC, TOPIC_IAM, named, one)
+from tests.gcp.helpers import (  # noqa: E402
+    ALERT,
+    BUCKET,
+    BUDGET,
+    CHANNEL,
+    CLUSTER,
+    CRYPTO_KEY,
+    ENDPOINT,
+    FEATURES,
+    FUNCTION,
+    KEY_RING,
+    LOG_METRIC,
+    METADATA,
+    PROJECT_NUMBER,
+    REPOSITORY,
+    SCHEDULER,
+    SERVICE,
+    STACKS,
+    TOPIC,
+    TOPIC_IAM,
+    named,
+    one,
+)
 
 STATEFUL = (BUCKET, KEY_RING, CRYPTO_KEY, REPOSITORY, METADATA)
 

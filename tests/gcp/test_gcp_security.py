@@ -7,9 +7,24 @@ import pytest
 pytest.importorskip("pulumi_gcp")
 
 from infra.gcp.identity import FORBIDDEN_ROLES, PROJECT_GRANTS  # noqa: E402
-from tests.gcp.helpers import (ACCOUNT, BUCKET, BUCKET_IAM, CLUSTER, CRYPTO_KEY, ENDPOINT, IAM_TYPES,  # noqa: E402
-                               KEY_IAM, NODE_POOL, PROJECT_IAM, PROJECT_NUMBER, SA_IAM, STACKS, WORKBENCH,
-                               named, one)
+from tests.gcp.helpers import (  # noqa: E402
+    ACCOUNT,
+    BUCKET,
+    BUCKET_IAM,
+    CLUSTER,
+    CRYPTO_KEY,
+    ENDPOINT,
+    IAM_TYPES,
+    KEY_IAM,
+    NODE_POOL,
+    PROJECT_IAM,
+    PROJECT_NUMBER,
+    SA_IAM,
+    STACKS,
+    WORKBENCH,
+    named,
+    one,
+)
 
 PROJECTS = {"gcp-dev": "acme-search-ranking-dev", "gcp-staging": "acme-search-ranking-stg",
             "gcp-prod": "acme-search-ranking-prd"}

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from infra import catalog
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 from tests.policies.helpers import mutate, resource, run, run_stack, tags, urn
 
 pytest.importorskip("pulumi_aws")

@@ -20,7 +20,7 @@ def _runs(job: dict) -> str:
 def test_offline_job_validates_checks_comments_and_fails_on_mandatory():
     job = _load()["jobs"]["offline"]
     runs = _runs(job)
-    assert "pip install -e '.[all]'" in runs and "mlops validate --all" in runs
+    assert "make setup" in runs and "mlops validate --all" in runs  # the locked set (uv.lock)
     assert "mlops check --all --format markdown > report.md" in runs
     assert any(s.get("uses", "").startswith("marocchino/sticky-pull-request-comment") for s in job["steps"])
     assert any("exit_code != '0'" in str(s.get("if", "")) for s in job["steps"])

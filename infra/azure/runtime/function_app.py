@@ -9,9 +9,8 @@ import logging
 import os
 
 import azure.functions as func
-
-from retrain import Config, handle  # deployed flat: runtime/ is the function app root
 from azureml_client import AzureMLJobClient
+from retrain import Config, handle  # deployed flat: runtime/ is the function app root
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
