@@ -227,13 +227,16 @@ def check_stack(ref: str | Path | StackFile, root: Path | None = None, config: M
     stack = ref if isinstance(ref, stackfile.StackFile) else stackfile.load(ref, root)
     spec = stack.spec
     shown = str(stackfile.display(stack.path))
-    try:
-        plan = plan_stack(stack)
-    except (PlanError, CloudUnavailable) as exc:
-        return StackReport(stack.name, spec.cloud, spec.environment, 0, error=str(exc), path=shown)
+    key = cache.key(stack, config=config) if cache is not None else ""
+    plan = cache.plan(key) if cache is not None else None  # e.g. planned by `mlops validate`
+    if plan is None:
+        try:
+            plan = plan_stack(stack)
+        except (PlanError, CloudUnavailable) as exc:
+            return StackReport(stack.name, spec.cloud, spec.environment, 0, error=str(exc), path=shown)
     report = report_for(plan, spec, config, shown)
     if cache is not None:
-        cache.save(cache.key(stack, config=config), plan, report)
+        cache.save(key, plan, report)
     return report
 
 

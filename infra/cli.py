@@ -160,17 +160,18 @@ def open_cache(no_cache: bool) -> PlanCache | None:
 
 
 @app.command()
-def validate(stacks: StackArgs = None, all_stacks: AllOption = False) -> None:
+def validate(stacks: StackArgs = None, all_stacks: AllOption = False, no_cache: NoCacheOption = False) -> None:
     """Check stack files against the schema, and the budget against the plan's cost estimate
     (exit 2 with one line per problem)."""
     from infra.cost.budget import BudgetNotChecked, over_budget
     from infra.engine import PlanError
 
     loaded = load_all(stack_refs(stacks, all_stacks))
+    cache = open_cache(no_cache)
     problems, notes = [], {}
     for stack in loaded:
         try:
-            problem = over_budget(stack)
+            problem = over_budget(stack, cache)
         except BudgetNotChecked as exc:
             notes[stack.path] = f"; budget not checked: {exc}"
             continue
