@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON ?= $(PYTHON)
 SYNC := $(UV) sync --frozen --quiet
 ALL_EXTRAS := --extra aws --extra azure --extra gcp --extra dev
-LINTED := infra policies benchmarks tests __main__.py
+LINTED := infra policies mlops_workload benchmarks tests __main__.py
 
 .PHONY: plan test lint format docs lock-check check setup clean
 
