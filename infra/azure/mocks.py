@@ -67,6 +67,8 @@ _PATHS: dict[str, tuple[str, str]] = {
     "monitor:ActionGroup": ("Microsoft.Insights/actionGroups/{actionGroupName}", "actionGroupName"),
     "monitor:MetricAlert": ("Microsoft.Insights/metricAlerts/{ruleName}", "ruleName"),
     "monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules/{ruleName}", "ruleName"),
+    "monitor:DataCollectionRule": (
+        "Microsoft.Insights/dataCollectionRules/{dataCollectionRuleName}", "dataCollectionRuleName"),
     "web:AppServicePlan": ("Microsoft.Web/serverfarms/{name}", "name"),
     "web:WebApp": ("Microsoft.Web/sites/{name}", "name"),
     "eventgrid:SystemTopic": ("Microsoft.EventGrid/systemTopics/{systemTopicName}", "systemTopicName"),
@@ -141,6 +143,15 @@ def _identity(type_: str, name: str, identity: Any) -> dict | None:
             i: {"principalId": stable_guid(str(i), "principal"), "clientId": stable_guid(str(i), "client")}
             for i in assigned if isinstance(i, str)}
     return out
+
+
+def preview_state(type_: str, inputs: dict) -> dict:
+    """Echoed preview state: user-assigned identities come back as a map, as the provider returns them."""
+    identity = inputs.get("identity")
+    if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+        inputs = {**inputs, "identity": {**identity, "userAssignedIdentities": {
+            i: {} for i in identity["userAssignedIdentities"] if isinstance(i, str)}}}
+    return inputs
 
 
 def computed_outputs(type_: str, name: str, inputs: dict) -> dict:

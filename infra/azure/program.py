@@ -45,20 +45,14 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     workspace = Workspace(
         "workspace", ctx, rg, storage_account_id=lake.account_id, storage_account_name=lake.account_name,
         container_names=lake.container_names, vault_id=vault.vault_id,
-        app_insights_id=foundation.app_insights_id, registry_id=registry.registry_id,
-        cmk_key_id=vault.workspace_key_id, opts=top)
+        app_insights_id=foundation.app_insights_id, registry_id=registry.registry_id, client=client,
+        cmk_key_id=vault.workspace_key_id, cmk_key_resource_id=vault.workspace_key_resource_id,
+        training_subnet_id=net.training_subnet_id if net else None, opts=top)
     k8s = None
     if spec.kubernetes.enabled:
-        k8s = Kubernetes("kubernetes", ctx, rg, log_analytics_id=foundation.log_analytics_id,
-                         workspace_name=workspace.workspace_name,
-                         subnet_id=net.aks_subnet_id if net else None, opts=top)
-    if net is not None:
-        targets = [Target("vault", vault.vault_id, "vault"), Target("blob", lake.account_id, "blob"),
-                   Target("file", lake.account_id, "file"),
-                   Target("workspace", workspace.workspace_id, "amlworkspace")]
-        if registry_sku(ctx) == "Premium":
-            targets.append(Target("registry", registry.registry_id, "registry"))
-        PrivateEndpoints("private-endpoints", ctx, net, targets, opts=top)
+        aks_subnet = net.aks_subnet_id if net else (spec.azure.subnet_id if spec.azure else None)
+        k8s = Kubernetes("kubernetes", ctx, rg, client, log_analytics_id=foundation.log_analytics_id,
+                         workspace_name=workspace.workspace_name, subnet_id=aks_subnet, opts=top)
 
     serving = None
     if spec.serving.enabled and k8s is not None:
@@ -67,21 +61,30 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     retraining = None
     if serving is not None and spec.monitoring.retrain_on_drift:
         retraining = Retraining(
-            "retraining", ctx, rg, lake_account_name=lake.account_name, lake_blob_endpoint=lake.blob_endpoint,
-            encryption_scope=lake.encryption_scope_name, scope_resource=lake.encryption_scope,
-            subscription_id=client.subscription_id,
+            "retraining", ctx, rg, client=client, cmk_key_id=vault.cmk_key_id, cmk_key_uri=vault.cmk_key_uri,
             workspace_name=workspace.workspace_name,
             insights_connection=foundation.app_insights_connection_string, drift_rule=drift_rule_name(ctx),
             subnet_id=net.functions_subnet_id if net else None, opts=top)
+    if net is not None:
+        targets = [Target("vault", vault.vault_id, "vault"), Target("blob", lake.account_id, "blob"),
+                   Target("file", lake.account_id, "file"),
+                   Target("workspace", workspace.workspace_id, "amlworkspace")]
+        if registry_sku(ctx) == "Premium":
+            targets.append(Target("registry", registry.registry_id, "registry"))
+        if retraining is not None:
+            targets.append(Target("function-host", retraining.host_account_id, "blob"))
+        PrivateEndpoints("private-endpoints", ctx, net, targets, opts=top)
     reference_uri = None
     if serving is not None:
         reference_uri = pulumi.Output.concat("azureml://datastores/", workspace.datastore_names["monitoring"],
                                              f"/paths/reference/{spec.serving.model_name}/")
     Monitoring(
-        "monitoring", ctx, rg, app_insights_id=foundation.app_insights_id,
+        "monitoring", ctx, rg, app_insights_id=foundation.app_insights_id, client=client,
         cluster_id=k8s.cluster_id if k8s else None,
         retrain_function=(retraining.function_app_id, retraining.alert_trigger_url) if retraining else None,
-        workspace_name=workspace.workspace_name, workspace_id=workspace.workspace_id, endpoint=serving,
+        retrain_event_function=retraining.event_function_id if retraining else None,
+        workspace_name=workspace.workspace_name, workspace_id=workspace.workspace_id,
+        lake_account_id=lake.account_id, endpoint=serving,
         reference_data_uri=reference_uri, opts=top)
     grants = workload_grants(workspace, lake, vault, registry, k8s, serving, retraining)
     grants += people_grants(ctx, workspace.workspace_id, lake.account_id, vault.vault_id,
@@ -111,12 +114,15 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
 
 def workload_grants(workspace: Workspace, lake: DataLake, vault: KeyVault, registry: Registry,
                     k8s: Kubernetes | None, serving: Serving | None, retraining: Retraining | None) -> list[Grant]:
-    """What each workload identity needs, and nothing more (all on single resources)."""
+    """What each workload identity needs, and nothing more (all on single resources).
+
+    Not here, because Azure ML assigns them itself and a second assignment of the same role fails
+    with RoleAssignmentExists: Storage Blob Data Contributor and Storage File Data Privileged
+    Contributor for the workspace identity of an identity-mode workspace
+    (systemDatastoresAuthMode: Identity), and AcrPull and Storage Blob Data Reader for an online
+    endpoint's system-assigned identity (learn.microsoft.com/azure/machine-learning/
+    concept-endpoints-online-auth, "Automatic role assignment for endpoint identity")."""
     g = [
-        Grant("workspace-lake-blob", workspace.principal_id, SP, roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
-              lake.account_id, "Workspace reads/writes its datastores with Entra ID (no shared key)"),
-        Grant("workspace-lake-file", workspace.principal_id, SP, roles.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR,
-              lake.account_id, "Workspace file share (code, notebooks) with Entra ID"),
         Grant("workspace-vault", workspace.principal_id, SP, roles.KEY_VAULT_SECRETS_OFFICER,
               vault.vault_id, "Workspace stores connection secrets in its vault"),
         Grant("workspace-acr", workspace.principal_id, SP, roles.ACR_PUSH,
@@ -138,9 +144,7 @@ def workload_grants(workspace: Workspace, lake: DataLake, vault: KeyVault, regis
     if serving is not None:
         g += [
             Grant("endpoint-lake", serving.endpoint_principal_id, SP, roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
-                  lake.account_id, "Endpoint downloads the model and writes collected data"),
-            Grant("endpoint-acr", serving.endpoint_principal_id, SP, roles.ACR_PULL, registry.registry_id,
-                  "Endpoint pulls the serving image"),
+                  lake.account_id, "Endpoint writes collected production data"),
         ]
     if retraining is not None:
         g.append(Grant("retrain-workspace", retraining.principal_id, SP, roles.AZUREML_DATA_SCIENTIST,
