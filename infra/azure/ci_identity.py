@@ -8,12 +8,14 @@
   - service contributor roles (storage, Key Vault, AKS, network, private DNS, monitoring, Log
     Analytics, Application Insights, App Service plan + sites, Event Grid, Cost Management budget);
   - a custom role limited to Azure ML workspaces, container registries and Kubernetes extensions,
-    for which Azure has no narrower built-in than Contributor;
+    for which Azure has no narrower built-in than Contributor, and to the stack's workload
+    user-assigned identities (create, assign; never their federated credentials);
   - Role Based Access Control Administrator with a condition: it may create/delete only the role
     assignments this stack makes (the roles in `infra.azure.roles.NAMES`) and never for itself.
 No secret or certificate is created. The resource group itself (and so this component) is created
 by an administrator's first `pulumi up`; the deploy identity can neither delete the group nor
-change the CI identities (no Managed Identity role), so widening CI trust needs an administrator.
+add federated credentials to any identity (no federatedIdentityCredentials action), so widening CI
+trust needs an administrator.
 """
 
 from __future__ import annotations
@@ -48,7 +50,12 @@ DEPLOY_ROLES = {
 }
 # Azure ML, ACR and the AKS ML extension have no built-in narrower than Contributor.
 CUSTOM_ACTIONS = ["Microsoft.MachineLearningServices/workspaces/*", "Microsoft.ContainerRegistry/registries/*",
-                  "Microsoft.KubernetesConfiguration/extensions/*", "Microsoft.Resources/subscriptions/resourceGroups/read"]
+                  "Microsoft.KubernetesConfiguration/extensions/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
+                  # The AKS control plane's and the model monitor's identities, created by the stack.
+                  "Microsoft.ManagedIdentity/userAssignedIdentities/read",
+                  "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+                  "Microsoft.ManagedIdentity/userAssignedIdentities/delete",
+                  "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"]
 
 
 def rbac_condition(assignable: list[str], deploy_principal_id: str) -> str:

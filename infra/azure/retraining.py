@@ -17,9 +17,11 @@ from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope
 from infra.azure.definitions import network_access
 from infra.context import StackContext
 
-# role -> container: the deployment package and the Functions host's leases and keys.
+# role -> container: the deployment package, the Functions host's leases and keys, and the
+# retraining ledger (trigger claims and the last start, see runtime/ledger.py).
 HOST_CONTAINERS = {"package": "retrain-function-package", "hosts": "azure-webjobs-hosts",
-                   "secrets": "azure-webjobs-secrets"}
+                   "secrets": "azure-webjobs-secrets", "state": "retrain-state"}
+CLAIM_RETENTION_DAYS = 30  # retries arrive within hours; old claims are deleted
 ALERT_FUNCTION = "alert"
 EVENT_FUNCTION = "drift_event"
 
@@ -42,6 +44,7 @@ def app_settings(ctx: StackContext, *, blob_endpoint: pulumi.Input[str], subscri
         "RETRAIN_COMPUTE": "training",
         "RETRAIN_COOLDOWN_HOURS": str(m.retrain_cooldown_hours),
         "RETRAIN_ALERT_RULES": drift_rule,
+        "RETRAIN_STATE_CONTAINER": HOST_CONTAINERS["state"],
     }
     return [{"name": k, "value": v} for k, v in settings.items()]
 
@@ -100,6 +103,20 @@ class Retraining(pulumi.ComponentResource):
             for role, container in HOST_CONTAINERS.items()
         }
         self.container_ids = [c.id for c in self.containers.values()]
+        storage.ManagementPolicy(
+            f"{name}-host-lifecycle",
+            account_name=self.host_account.name,
+            resource_group_name=resource_group_name,
+            management_policy_name="default",
+            policy={"rules": [{
+                "name": "expire-claims", "enabled": True, "type": "Lifecycle",
+                "definition": {
+                    "filters": {"blob_types": ["blockBlob"], "prefix_match": [f"{HOST_CONTAINERS['state']}/claims/"]},
+                    "actions": {"base_blob": {"delete": {"days_after_modification_greater_than": CLAIM_RETENTION_DAYS}}},
+                },
+            }]},
+            opts=child(self),
+        )
         plan = web.AppServicePlan(
             f"{name}-plan",
             name=ctx.name("azure_generic", "retrain-plan"),

@@ -111,6 +111,10 @@ def test_custom_role_is_limited_to_ml_registry_and_extensions(plan_for):
     assert role.inputs["permissions"] == [{"actions": ci_identity.CUSTOM_ACTIONS}], role.urn
     assert role.inputs["assignableScopes"] == [role.inputs["scope"]], role.urn
     assert not any(a == "*" or a.startswith("Microsoft.Authorization") for a in ci_identity.CUSTOM_ACTIONS)
+    # The deploy identity creates and assigns workload identities but can never federate one.
+    assert "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action" in ci_identity.CUSTOM_ACTIONS
+    assert not any("federatedIdentityCredentials" in a or a.startswith("Microsoft.ManagedIdentity/*")
+                   for a in ci_identity.CUSTOM_ACTIONS)
 
 
 def test_no_secrets_or_keys_for_ci(plan_for):

@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip("pulumi_azure_native")
 
 from infra.azure import roles  # noqa: E402
+from infra.azure.retraining import HOST_CONTAINERS  # noqa: E402
 from tests.azure.helpers import STACKS, by_name, of, one  # noqa: E402
 
 
@@ -50,7 +51,7 @@ def test_containers_are_private(plan_for, stack):
 
 
 def test_lifecycle_rules_follow_the_spec(plan_for):
-    r = one(plan_for("azure-prod"), "storage:ManagementPolicy")
+    r = by_name(plan_for("azure-prod"), "datalake-lifecycle")
     rules = {rule["name"]: rule["definition"]["actions"] for rule in r.inputs["policy"]["rules"]}
     base = rules["tier-and-expire"]["baseBlob"]
     assert base["tierToCool"]["daysAfterModificationGreaterThan"] == 30, r.urn
@@ -67,7 +68,7 @@ def test_cmk_scope_encrypts_lake_containers_in_prod(plan_for):
     assert scope.inputs["source"] == "Microsoft.KeyVault", scope.urn
     assert scope.inputs["keyVaultProperties"]["keyUri"] == key.outputs["keyUri"], scope.urn
     containers = of(plan, "storage:BlobContainer")
-    assert len(containers) == 6  # data, artifacts, monitoring + the retraining function's host containers
+    assert len(containers) == 3 + len(HOST_CONTAINERS)  # the lake's and the function host's
     assert {s.inputs["keyVaultProperties"]["keyUri"] for s in of(plan, "storage:EncryptionScope")} == {
         key.outputs["keyUri"]}
     for c in containers:
@@ -89,7 +90,7 @@ def test_retraining_function_owns_only_its_host_containers(plan_for):
     grants = [r for r in of(plan, "authorization:RoleAssignment")
               if r.inputs["principalId"] == app.outputs["identity"]["principalId"]
               and r.inputs["roleDefinitionId"].endswith(roles.STORAGE_BLOB_DATA_OWNER)]
-    assert len(grants) == 3
+    assert len(grants) == len(HOST_CONTAINERS)
     for g in grants:
         assert "/blobServices/default/containers/" in g.inputs["scope"], g.urn
 

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 
 class AzureMLJobClient:
     """Wraps an `azure.ai.ml.MLClient` (or anything with the same `jobs`/`components` API)."""
 
-    def __init__(self, ml_client: Any):
+    def __init__(self, ml_client: Any, job_identity: Any = None):
         self.ml = ml_client
+        self.job_identity = job_identity
 
     @classmethod
     def from_environment(cls, subscription_id: str, resource_group: str, workspace: str) -> AzureMLJobClient:
         from azure.ai.ml import MLClient
+        from azure.ai.ml.entities import ManagedIdentityConfiguration
         from azure.identity import ManagedIdentityCredential
 
-        return cls(MLClient(ManagedIdentityCredential(), subscription_id, resource_group, workspace))
-
-    def last_job_created(self, experiment: str) -> dt.datetime | None:
-        times = [job.creation_context.created_at for job in self.ml.jobs.list(parent_job_name=None)
-                 if getattr(job, "experiment_name", None) == experiment and job.creation_context is not None]
-        return max(times, default=None)
+        # The steps run as the training cluster's managed identity (it holds the lake and registry
+        # grants); unset, a job submitted by the function would run as the function.
+        return cls(MLClient(ManagedIdentityCredential(), subscription_id, resource_group, workspace),
+                   ManagedIdentityConfiguration())
 
     def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str]) -> str:
         name, _, label = component.removeprefix("azureml:").partition("@")
@@ -31,4 +30,5 @@ class AzureMLJobClient:
         job.settings.default_compute = compute
         job.experiment_name = experiment
         job.tags = dict(tags)
+        job.identity = self.job_identity
         return self.ml.jobs.create_or_update(job, experiment_name=experiment).name
