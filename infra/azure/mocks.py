@@ -45,6 +45,21 @@ _PATHS: dict[str, tuple[str, str]] = {
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}", "name"),
     "machinelearningservices:ModelVersion": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}/versions/{version}", "version"),
+    "machinelearningservices:CodeContainer": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/codes/{name}", "name"),
+    "machinelearningservices:CodeVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/codes/{name}/versions/{version}", "name"),
+    "machinelearningservices:ComponentContainer": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/components/{name}", "name"),
+    "machinelearningservices:ComponentVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/components/{name}/versions/{version}", "name"),
+    "machinelearningservices:DataContainer": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/data/{name}", "name"),
+    "machinelearningservices:DataVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/data/{name}/versions/{version}", "name"),
+    "storage:Blob": (
+        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}"
+        "/blobs/{blobName}", "blobName"),
     "machinelearningservices:EnvironmentContainer": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}", "name"),
     "machinelearningservices:EnvironmentVersion": (

@@ -98,7 +98,9 @@ class Monitoring(pulumi.ComponentResource):
                  workspace_name: pulumi.Input[str] | None = None, workspace_id: pulumi.Input[str] | None = None,
                  lake_account_id: pulumi.Input[str] | None = None,
                  endpoint=None,
-                 reference_data_uri: pulumi.Input[str] | None = None,
+                 reference_data_id: pulumi.Input[str] | None = None,
+                 code_account_id: pulumi.Input[str] | None = None,
+                 event_function_after: pulumi.Resource | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:azure:Monitoring", name, None, opts)
         spec = ctx.spec
@@ -157,11 +159,14 @@ class Monitoring(pulumi.ComponentResource):
         )
         self.drift_schedule_name = None
         if endpoint is not None:
-            identity, grant = self._monitor_identity(name, ctx, resource_group_name, client, lake_account_id)
-            self._drift_schedule(name, ctx, resource_group_name, workspace_name, endpoint, reference_data_uri,
-                                 identity, grant)
+            identity, grants = self._monitor_identity(name, ctx, resource_group_name, client, lake_account_id,
+                                                      code_account_id)
+            self._drift_schedule(name, ctx, resource_group_name, workspace_name, endpoint, reference_data_id,
+                                 identity, grants)
             if retrain_event_function is not None:
-                self._drift_events(name, ctx, resource_group_name, workspace_id, retrain_event_function)
+                # The subscription validates its destination: the function must already be deployed.
+                self._drift_events(name, ctx, resource_group_name, workspace_id, retrain_event_function,
+                                   [event_function_after] if event_function_after else [])
         self.register_outputs({"action_group_id": self.action_group_id})
 
     def _metric_alert(self, name, ctx, rule: MetricRule, scope, resource_group_name) -> None:
@@ -193,7 +198,7 @@ class Monitoring(pulumi.ComponentResource):
             opts=child(self),
         )
 
-    def _monitor_identity(self, name, ctx, resource_group_name, client: Client, lake_account_id):
+    def _monitor_identity(self, name, ctx, resource_group_name, client: Client, lake_account_id, code_account_id):
         """The monitor's Spark job runs as this identity (an AmlToken job would run as whoever
         deployed, with no data-plane role on a lake without shared keys), granted before the
         schedule exists."""
@@ -208,10 +213,18 @@ class Monitoring(pulumi.ComponentResource):
             scope=lake_account_id,
             description="Model monitor reads collected and reference data and writes its results",
             opts=child(self))
-        return identity, grant
+        table = authorization.RoleAssignment(
+            f"{name}-monitor-code",
+            principal_id=identity.principal_id, principal_type="ServicePrincipal",
+            role_definition_id=client.subscription_id.apply(
+                lambda sub: roles.definition_id(sub, roles.STORAGE_BLOB_DATA_READER)),
+            scope=code_account_id,
+            description="Model monitor reads the reference data's MLTable file",
+            opts=child(self))
+        return identity, [grant, table]
 
     def _drift_schedule(self, name, ctx, resource_group_name, workspace_name, endpoint, reference_uri,
-                        identity, grant) -> None:
+                        identity, grants) -> None:
         spec = ctx.spec
         r = recurrence(spec.monitoring.schedule)
         production_uri = endpoint.endpoint_name.apply(lambda e: collected_data_asset(e, "model_inputs"))
@@ -250,11 +263,11 @@ class Monitoring(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=child(self, depends_on=[grant]),
+            opts=child(self, depends_on=grants),
         )
         self.drift_schedule_name = schedule.name
 
-    def _drift_events(self, name, ctx, resource_group_name, workspace_id, function_id) -> None:
+    def _drift_events(self, name, ctx, resource_group_name, workspace_id, function_id, after) -> None:
         """Model-monitor runs that breach a threshold -> Event Grid -> the retraining function's
         Event Grid trigger. (Event Grid's Azure Monitor alert destination accepts Key Vault events
         only: learn.microsoft.com/azure/event-grid/handler-azure-monitor-alerts.)"""
@@ -280,5 +293,5 @@ class Monitoring(pulumi.ComponentResource):
                 advanced_filters=[eventgrid.StringContainsAdvancedFilterArgs(
                     operator_type="StringContains", key="data.runTags.azureml_modelmonitor_threshold_breached",
                     values=[THRESHOLD_BREACHED])]),
-            opts=child(self),
+            opts=child(self, depends_on=after),
         )

@@ -17,6 +17,7 @@ from infra.azure.foundation import Foundation
 from infra.azure.kubernetes import Kubernetes
 from infra.azure.monitoring import Monitoring, drift_rule_name
 from infra.azure.network import Network, PrivateEndpoints, Target
+from infra.azure.pipeline import Pipeline
 from infra.azure.registry import Registry, registry_sku
 from infra.azure.retraining import Retraining
 from infra.azure.serving import Serving
@@ -54,14 +55,21 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         k8s = Kubernetes("kubernetes", ctx, rg, client, log_analytics_id=foundation.log_analytics_id,
                          workspace_name=workspace.workspace_name, subnet_id=aks_subnet, opts=top)
 
+    pipeline = Pipeline("pipeline", ctx, rg, workspace_name=workspace.workspace_name,
+                        workspace_id=workspace.workspace_id, data_datastore=workspace.datastore_names["data"],
+                        monitoring_datastore=workspace.datastore_names["monitoring"], client=client,
+                        cmk_key_id=vault.cmk_key_id, cmk_key_uri=vault.cmk_key_uri, opts=top)
     serving = None
-    if spec.serving.enabled and k8s is not None:
+    # Day 0 (no model_version): no endpoint or deployment; serving waits for a version.
+    if spec.serving.active and k8s is not None:
         serving = Serving("serving", ctx, rg, workspace_name=workspace.workspace_name, compute_id=k8s.compute_id,
-                          artifacts_datastore=workspace.datastore_names["artifacts"], opts=top)
+                          opts=top)
     retraining = None
     if serving is not None and spec.monitoring.retrain_on_drift:
         retraining = Retraining(
             "retraining", ctx, rg, client=client, cmk_key_id=vault.cmk_key_id, cmk_key_uri=vault.cmk_key_uri,
+            package_url=pipeline.function_package_url, package=pipeline.function_package,
+            pipeline_component=pipeline.pipeline_component,
             workspace_name=workspace.workspace_name,
             insights_connection=foundation.app_insights_connection_string, drift_rule=drift_rule_name(ctx),
             subnet_id=net.functions_subnet_id if net else None, opts=top)
@@ -71,13 +79,10 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
                    Target("workspace", workspace.workspace_id, "amlworkspace")]
         if registry_sku(ctx) == "Premium":
             targets.append(Target("registry", registry.registry_id, "registry"))
+        targets.append(Target("code", pipeline.code_account_id, "blob"))
         if retraining is not None:
             targets.append(Target("function-host", retraining.host_account_id, "blob"))
         PrivateEndpoints("private-endpoints", ctx, net, targets, opts=top)
-    reference_uri = None
-    if serving is not None:
-        reference_uri = pulumi.Output.concat("azureml://datastores/", workspace.datastore_names["monitoring"],
-                                             f"/paths/reference/{spec.serving.model_name}/")
     Monitoring(
         "monitoring", ctx, rg, app_insights_id=foundation.app_insights_id, client=client,
         cluster_id=k8s.cluster_id if k8s else None,
@@ -85,8 +90,9 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         retrain_event_function=retraining.event_function_id if retraining else None,
         workspace_name=workspace.workspace_name, workspace_id=workspace.workspace_id,
         lake_account_id=lake.account_id, endpoint=serving,
-        reference_data_uri=reference_uri, opts=top)
-    grants = workload_grants(workspace, lake, vault, registry, k8s, serving, retraining)
+        reference_data_id=pipeline.reference_data_id, code_account_id=pipeline.code_account_id,
+        event_function_after=pipeline.function_package, opts=top)
+    grants = workload_grants(workspace, lake, vault, registry, k8s, serving, retraining, pipeline)
     grants += people_grants(ctx, workspace.workspace_id, lake.account_id, vault.vault_id,
                             k8s.cluster_id if k8s else None)
     Access("access", ctx, client, grants, opts=top)
@@ -113,7 +119,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
 
 
 def workload_grants(workspace: Workspace, lake: DataLake, vault: KeyVault, registry: Registry,
-                    k8s: Kubernetes | None, serving: Serving | None, retraining: Retraining | None) -> list[Grant]:
+                    k8s: Kubernetes | None, serving: Serving | None, retraining: Retraining | None,
+                    pipeline: Pipeline) -> list[Grant]:
     """What each workload identity needs, and nothing more (all on single resources).
 
     Not here, because Azure ML assigns them itself and a second assignment of the same role fails
@@ -133,6 +140,10 @@ def workload_grants(workspace: Workspace, lake: DataLake, vault: KeyVault, regis
               registry.registry_id, "Training nodes pull environment images"),
         Grant("training-vault", workspace.training_principal_id, SP, roles.KEY_VAULT_SECRETS_USER,
               vault.vault_id, "Training jobs read secrets"),
+        Grant("workspace-code", workspace.principal_id, SP, roles.STORAGE_BLOB_DATA_READER,
+              pipeline.workload_container_id, "Workspace snapshots the uploaded workload code"),
+        Grant("training-code", workspace.training_principal_id, SP, roles.STORAGE_BLOB_DATA_READER,
+              pipeline.workload_container_id, "Training jobs read the uploaded workload code"),
     ]
     if k8s is not None:
         g += [
@@ -149,6 +160,8 @@ def workload_grants(workspace: Workspace, lake: DataLake, vault: KeyVault, regis
     if retraining is not None:
         g.append(Grant("retrain-workspace", retraining.principal_id, SP, roles.AZUREML_DATA_SCIENTIST,
                        workspace.workspace_id, "Retraining function submits pipeline jobs"))
+        g.append(Grant("retrain-package", retraining.principal_id, SP, roles.STORAGE_BLOB_DATA_READER,
+                       pipeline.function_container_id, "Functions host reads its deployment package"))
         # The Functions host needs blob ownership (leases) -- on its own containers only.
         g += [Grant(f"retrain-{role}", retraining.principal_id, SP, roles.STORAGE_BLOB_DATA_OWNER, container.id,
                     f"Functions host container {role}") for role, container in retraining.containers.items()]

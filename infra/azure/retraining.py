@@ -1,10 +1,12 @@
 """Retraining: the Azure Function (Flex Consumption, Python) that starts the retraining pipeline
 when the model monitor reports drift, with its own host storage account.
 
-The host storage holds the function's deployment package and its host keys: it is a separate
+The host storage holds the function's host keys, leases and retraining ledger: it is a separate
 account (not the data lake, where the workspace, training, endpoint and data scientists hold Blob
-Data roles on the whole account and could replace the package or read the keys), reached only by
-the function's identity.
+Data roles on the whole account and could read the keys), reached only by the function's identity.
+The deployment package is uploaded by the stack into the code account (see pipeline.py), where
+the function may only read it; the app is created after the package, and a code change replaces
+the package.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope
 from infra.azure.definitions import network_access
 from infra.context import StackContext
 
-# role -> container: the deployment package, the Functions host's leases and keys, and the
-# retraining ledger (trigger claims and the last start, see runtime/ledger.py).
-HOST_CONTAINERS = {"package": "retrain-function-package", "hosts": "azure-webjobs-hosts",
-                   "secrets": "azure-webjobs-secrets", "state": "retrain-state"}
+# role -> container: the Functions host's leases and keys, and the retraining ledger (trigger
+# claims and the last start, see runtime/ledger.py).
+HOST_CONTAINERS = {"hosts": "azure-webjobs-hosts", "secrets": "azure-webjobs-secrets", "state": "retrain-state"}
 CLAIM_RETENTION_DAYS = 30  # retries arrive within hours; old claims are deleted
 ALERT_FUNCTION = "alert"
 EVENT_FUNCTION = "drift_event"
@@ -28,7 +29,7 @@ EVENT_FUNCTION = "drift_event"
 
 def app_settings(ctx: StackContext, *, blob_endpoint: pulumi.Input[str], subscription_id: pulumi.Input[str],
                  resource_group: pulumi.Input[str], workspace: pulumi.Input[str],
-                 insights_connection: pulumi.Input[str], drift_rule: str) -> list[dict]:
+                 insights_connection: pulumi.Input[str], drift_rule: str, pipeline_component: str) -> list[dict]:
     m = ctx.spec.monitoring
     model = ctx.spec.serving.model_name or "model"
     settings = {
@@ -40,7 +41,8 @@ def app_settings(ctx: StackContext, *, blob_endpoint: pulumi.Input[str], subscri
         "AML_RESOURCE_GROUP": resource_group,
         "AML_WORKSPACE": workspace,
         "RETRAIN_EXPERIMENT": f"retrain-{model}",
-        "RETRAIN_PIPELINE_COMPONENT": f"azureml:retrain-{model}@latest",
+        "RETRAIN_PIPELINE_COMPONENT": pipeline_component,
+        "RETRAIN_MODEL_NAME": model,
         "RETRAIN_COMPUTE": "training",
         "RETRAIN_COOLDOWN_HOURS": str(m.retrain_cooldown_hours),
         "RETRAIN_ALERT_RULES": drift_rule,
@@ -56,6 +58,7 @@ class Retraining(pulumi.ComponentResource):
     def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], *,
                  client: Client, workspace_name: pulumi.Input[str],
                  insights_connection: pulumi.Input[str], drift_rule: str,
+                 package_url: pulumi.Input[str], package: pulumi.Resource, pipeline_component: str,
                  cmk_key_id: pulumi.Input[str] | None = None, cmk_key_uri: pulumi.Input[str] | None = None,
                  subnet_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:azure:Retraining", name, None, opts)
@@ -141,7 +144,7 @@ class Retraining(pulumi.ComponentResource):
             function_app_config={
                 "deployment": {"storage": {
                     "type": "blobContainer",
-                    "value": pulumi.Output.concat(host_blob, self.containers["package"].name),
+                    "value": package_url,
                     "authentication": {"type": "SystemAssignedIdentity"},
                 }},
                 "runtime": {"name": "python", "version": "3.11"},
@@ -154,9 +157,10 @@ class Retraining(pulumi.ComponentResource):
                 "app_settings": app_settings(
                     ctx, blob_endpoint=host_blob, subscription_id=subscription_id,
                     resource_group=resource_group_name, workspace=workspace_name,
-                    insights_connection=insights_connection, drift_rule=drift_rule),
+                    insights_connection=insights_connection, drift_rule=drift_rule,
+                    pipeline_component=pipeline_component),
             },
-            opts=child(self),
+            opts=child(self, depends_on=[package]),
         )
         self.function_app_id = self.app.id
         self.principal_id = self.app.identity.apply(lambda i: i.principal_id)

@@ -176,8 +176,9 @@ def test_function_host_storage_is_a_separate_account(plan_for):
     lake = one(plan, "storage:StorageAccount", "datalake-account")
     host = one(plan, "storage:StorageAccount", "retraining-host")
     app = one(plan, "web:WebApp")
+    code = one(plan, "storage:StorageAccount", "pipeline-code")
     package = app.inputs["functionAppConfig"]["deployment"]["storage"]["value"]
-    assert package.startswith(host.outputs["primaryEndpoints"]["blob"]), app.urn
+    assert package == code.outputs["primaryEndpoints"]["blob"] + "function", app.urn
     settings = {s["name"]: s["value"] for s in app.inputs["siteConfig"]["appSettings"]}
     assert settings["AzureWebJobsStorage__blobServiceUri"] == host.outputs["primaryEndpoints"]["blob"], app.urn
     for c in of(plan, "storage:BlobContainer"):
@@ -240,3 +241,62 @@ def test_cluster_rotates_csi_secrets_and_encrypts_at_host(plan_for, stack):
 def test_private_storage_accounts_deny_by_default(plan_for, stack):
     for account in of(plan_for(stack), "storage:StorageAccount"):
         assert account.inputs["networkRuleSet"]["defaultAction"] == "Deny", account.urn
+
+
+# 6. The stack uploads the code and registers the pipeline and reference data it runs on.
+@pytest.mark.parametrize("stack", STACKS)
+def test_workload_code_is_uploaded_content_addressed_and_registered(plan_for, stack):
+    from infra import code_assets
+    plan = plan_for(stack)
+    bundle = code_assets.bundle(stackfile.load(stack).spec.training.workload)
+    blobs = {r.inputs["blobName"]: r for r in of(plan, "storage:Blob") if r.inputs["containerName"] == "workload"}
+    assert set(blobs) == {f"{bundle.short_hash}/{path}" for path in bundle.files}
+    code = one(plan, "machinelearningservices:CodeVersion")
+    account = one(plan, "storage:StorageAccount", "pipeline-code")
+    assert code.inputs["version"] == bundle.short_hash, code.urn
+    assert code.inputs["properties"]["codeUri"] == \
+        f"{account.outputs['primaryEndpoints']['blob']}workload/{bundle.short_hash}/", code.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_retraining_pipeline_component_runs_the_uploaded_workload(plan_for, stack):
+    plan = plan_for(stack)
+    model = stackfile.load(stack).spec.serving.model_name or "model"
+    versions = {r.inputs["name"]: r for r in of(plan, "machinelearningservices:ComponentVersion")}
+    train, pipeline = versions[f"retrain-{model}-train"], versions[f"retrain-{model}"]
+    spec = train.inputs["properties"]["componentSpec"]
+    assert spec["code"] == one(plan, "machinelearningservices:CodeVersion").outputs["id"], train.urn
+    assert spec["command"].startswith("python -m mlops_workload train"), train.urn
+    jobs = pipeline.inputs["properties"]["componentSpec"]["jobs"]
+    assert jobs["train"]["component"] == f"azureml:retrain-{model}-train:{train.inputs['version']}"
+    assert pipeline.inputs["properties"]["componentSpec"]["outputs"]["model"]["type"] == "custom_model"
+
+
+def test_function_runs_the_component_the_stack_registers(plan_for):
+    plan = plan_for("azure-prod")
+    app = one(plan, "web:WebApp")
+    settings = {s["name"]: s["value"] for s in app.inputs["siteConfig"]["appSettings"]}
+    names = {r.inputs["name"] for r in of(plan, "machinelearningservices:ComponentContainer")}
+    assert settings["RETRAIN_PIPELINE_COMPONENT"] == "azureml:retrain-churn-model@latest"
+    assert "retrain-churn-model" in names
+    package = by_name(plan, "pipeline-function-package")
+    assert package.urn in app.dependencies, app.urn
+    sub = one(plan, "eventgrid:SystemTopicEventSubscription")
+    assert package.urn in sub.dependencies, sub.urn
+
+
+def test_monitor_compares_with_the_served_versions_reference_table(plan_for):
+    plan = plan_for("azure-prod")
+    data = by_name(plan, "pipeline-reference-version")
+    assert data.inputs["version"] == "7" and data.inputs["properties"]["dataType"] == "mltable", data.urn
+    table = by_name(plan, "pipeline-reference-mltable")
+    assert table.inputs["blobName"] == "reference/churn-model/7/MLTable", table.urn
+    signal = one(plan, "machinelearningservices:Schedule").inputs["properties"]["action"][
+        "monitorDefinition"]["signals"]["data-drift"]
+    assert signal["referenceData"]["uri"] == "azureml:churn-model-reference:7"
+
+
+def test_day_zero_has_the_pipeline_but_no_reference_data(plan_for):
+    plan = plan_for("azure-dev")
+    assert of(plan, "machinelearningservices:ComponentVersion")
+    assert of(plan, "machinelearningservices:DataVersion") == []

@@ -70,7 +70,7 @@ class FakeJobs:
     def __init__(self):
         self.submitted: list[tuple] = []
 
-    def submit_pipeline(self, component, experiment, compute, tags):
+    def submit_pipeline(self, component, experiment, compute, tags, model_name=None):
         self.submitted.append((component, experiment, compute, tags))
         return f"job-{len(self.submitted)}"
 
@@ -166,7 +166,7 @@ class FakeMLClient:
     def _component(self, name, label):
         self.component_lookups.append((name, label))
         return lambda: SimpleNamespace(settings=SimpleNamespace(default_compute=None), experiment_name=None, tags={},
-                                       identity=None)
+                                       identity=None, outputs={"model": SimpleNamespace(name=None)})
 
     def _create(self, job, experiment_name):
         self.created.append((job, experiment_name))
@@ -176,9 +176,10 @@ class FakeMLClient:
 def test_azureml_client_submits_the_pipeline_component_with_the_cluster_identity():
     fake, identity = FakeMLClient(), object()
     name = AzureMLJobClient(fake, identity).submit_pipeline("azureml:retrain-churn@latest", "retrain-churn",
-                                                            "training", {"trigger": "alert"})
+                                                            "training", {"trigger": "alert"}, "churn-model")
     assert name == "pipeline-run-1" and fake.component_lookups == [("retrain-churn", "latest")]
     job, experiment = fake.created[0]
     assert (job.settings.default_compute, job.experiment_name, job.tags, experiment) == (
         "training", "retrain-churn", {"trigger": "alert"}, "retrain-churn")
     assert job.identity is identity
+    assert job.outputs["model"].name == "churn-model"  # the run registers the next model version

@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip("pulumi_azure_native")
 
 from infra.azure import roles  # noqa: E402
+from infra.azure.pipeline import CODE_CONTAINERS  # noqa: E402
 from infra.azure.retraining import HOST_CONTAINERS  # noqa: E402
 from tests.azure.helpers import STACKS, by_name, of, one  # noqa: E402
 
@@ -28,9 +29,12 @@ def test_data_lake_account_setting(plan_for, stack, key, expected):
 @pytest.mark.parametrize("stack", STACKS)
 def test_all_storage_accounts_are_tls_only_without_keys(plan_for, stack):
     for r in of(plan_for(stack), "storage:StorageAccount"):
+        # Only the code account takes keys: pulumi-azure-native's Blob uploads with the account key
+        # (pulumi/pulumi-azure-native#2015); it holds no data and workloads read it with Entra ID.
+        keys = r.name == "pipeline-code"
         assert (r.inputs["minimumTlsVersion"], r.inputs["enableHttpsTrafficOnly"],
                 r.inputs["allowSharedKeyAccess"], r.inputs["allowBlobPublicAccess"]) == \
-            ("TLS1_2", True, False, False), r.urn
+            ("TLS1_2", True, keys, False), r.urn
         assert r.inputs["encryption"]["requireInfrastructureEncryption"] is True, r.urn
 
 
@@ -68,7 +72,7 @@ def test_cmk_scope_encrypts_lake_containers_in_prod(plan_for):
     assert scope.inputs["source"] == "Microsoft.KeyVault", scope.urn
     assert scope.inputs["keyVaultProperties"]["keyUri"] == key.outputs["keyUri"], scope.urn
     containers = of(plan, "storage:BlobContainer")
-    assert len(containers) == 3 + len(HOST_CONTAINERS)  # the lake's and the function host's
+    assert len(containers) == 3 + len(HOST_CONTAINERS) + len(CODE_CONTAINERS)  # lake, function host, code
     assert {s.inputs["keyVaultProperties"]["keyUri"] for s in of(plan, "storage:EncryptionScope")} == {
         key.outputs["keyUri"]}
     for c in containers:

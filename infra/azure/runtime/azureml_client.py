@@ -23,7 +23,8 @@ class AzureMLJobClient:
         return cls(MLClient(ManagedIdentityCredential(), subscription_id, resource_group, workspace),
                    ManagedIdentityConfiguration())
 
-    def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str]) -> str:
+    def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str],
+                        model_name: str | None = None) -> str:
         name, _, label = component.removeprefix("azureml:").partition("@")
         pipeline = self.ml.components.get(name=name, label=label or "latest")
         job = pipeline()  # a pipeline component called with its default inputs is a pipeline job
@@ -31,4 +32,7 @@ class AzureMLJobClient:
         job.experiment_name = experiment
         job.tags = dict(tags)
         job.identity = self.job_identity
+        if model_name:
+            # The run registers its `model` output as the next version of the served model.
+            job.outputs["model"].name = model_name
         return self.ml.jobs.create_or_update(job, experiment_name=experiment).name

@@ -32,6 +32,7 @@ class Config:
     compute: str
     cooldown: dt.timedelta
     retrain_alert_rules: frozenset[str] = field(default_factory=frozenset)
+    model_name: str = ""  # the run registers its model output as a new version of this model
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
@@ -41,7 +42,8 @@ class Config:
             raise KeyError(f"missing app settings: {', '.join(missing)}")
         rules = frozenset(r.strip() for r in env.get("RETRAIN_ALERT_RULES", "").split(",") if r.strip())
         return cls(env["RETRAIN_EXPERIMENT"], env["RETRAIN_PIPELINE_COMPONENT"], env["RETRAIN_COMPUTE"],
-                   dt.timedelta(hours=float(env.get("RETRAIN_COOLDOWN_HOURS", "24"))), rules)
+                   dt.timedelta(hours=float(env.get("RETRAIN_COOLDOWN_HOURS", "24"))), rules,
+                   env.get("RETRAIN_MODEL_NAME", ""))
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ class Outcome:
 
 
 class JobClient(Protocol):
-    def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str]) -> str: ...
+    def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str],
+                        model_name: str | None = None) -> str: ...
 
 
 class Ledger(Protocol):
@@ -103,5 +106,6 @@ def handle(payload: Any, client: JobClient, ledger: Ledger, config: Config, now:
         wait = max(config.cooldown - (now - last), dt.timedelta(0))
         return Outcome("cooldown", f"last retraining started {last.isoformat()}; next allowed in {wait}")
     job = client.submit_pipeline(config.pipeline_component, config.experiment, config.compute,
-                                 {"trigger": trigger.source, "reason": trigger.reason[:256]})
+                                 {"trigger": trigger.source, "reason": trigger.reason[:256]},
+                                 config.model_name or None)
     return Outcome("started", trigger.reason, job)
