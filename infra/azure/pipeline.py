@@ -143,6 +143,7 @@ class Pipeline(pulumi.ComponentResource):
             f"{name}-code-version", name=code.name, version=workload.short_hash,
             properties={"code_uri": pulumi.Output.concat(blob_endpoint, containers["workload"].name, "/", prefix)},
             **common, opts=child(self))
+        self.code_version_id = code_version.id
         environment = spec.training.image or SKLEARN_ENVIRONMENT
         train_name, pipeline_name = f"retrain-{model}-train", f"retrain-{model}"
         train = ml.ComponentContainer(f"{name}-train-component", name=train_name,

@@ -62,7 +62,9 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     serving = None
     # Day 0 (no model_version): no endpoint or deployment; serving waits for a version.
     if spec.serving.active and k8s is not None:
-        serving = Serving("serving", ctx, rg, workspace_name=workspace.workspace_name, compute_id=k8s.compute_id,
+        serving = Serving("serving", ctx, rg, workspace_name=workspace.workspace_name,
+                          workspace_id=workspace.workspace_id, compute_id=k8s.compute_id,
+                          code_id=pipeline.code_version_id,
                           opts=top)
     retraining = None
     if serving is not None and spec.monitoring.retrain_on_drift:
@@ -156,6 +158,8 @@ def workload_grants(workspace: Workspace, lake: DataLake, vault: KeyVault, regis
         g += [
             Grant("endpoint-lake", serving.endpoint_principal_id, SP, roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
                   lake.account_id, "Endpoint writes collected production data"),
+            Grant("endpoint-code", serving.endpoint_principal_id, SP, roles.STORAGE_BLOB_DATA_READER,
+                  pipeline.workload_container_id, "Endpoint loads the scoring script from the workload code"),
         ]
     if retraining is not None:
         g.append(Grant("retrain-workspace", retraining.principal_id, SP, roles.AZUREML_DATA_SCIENTIST,

@@ -138,13 +138,16 @@ def test_ci_deploy_identity_may_grant_network_contributor():
 def test_no_duplicate_of_azure_ml_implicit_assignments(plan_for, stack):
     plan = plan_for(stack)
     ws = one(plan, "machinelearningservices:Workspace")
-    implicit = {roles.STORAGE_BLOB_DATA_CONTRIBUTOR, roles.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR}
-    for g in grants_to(plan, ws.outputs["identity"]["principalId"]):
-        assert g.inputs["roleDefinitionId"].rsplit("/", 1)[-1] not in implicit, g.urn
+    lake = one(plan, "storage:StorageAccount", "datalake-account").outputs["id"]
+    registry = one(plan, "containerregistry:Registry").outputs["id"]
+
+    def pairs(principal):
+        return {(g.inputs["roleDefinitionId"].rsplit("/", 1)[-1], g.inputs["scope"]) for g in grants_to(plan, principal)}
+    implicit_workspace = {(roles.STORAGE_BLOB_DATA_CONTRIBUTOR, lake), (roles.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR, lake)}
+    assert not pairs(ws.outputs["identity"]["principalId"]) & implicit_workspace
     for ep in of(plan, "machinelearningservices:OnlineEndpoint"):
-        for g in grants_to(plan, ep.outputs["identity"]["principalId"]):
-            assert g.inputs["roleDefinitionId"].rsplit("/", 1)[-1] not in {
-                roles.ACR_PULL, roles.STORAGE_BLOB_DATA_READER}, g.urn
+        implicit_endpoint = {(roles.ACR_PULL, registry), (roles.STORAGE_BLOB_DATA_READER, lake)}
+        assert not pairs(ep.outputs["identity"]["principalId"]) & implicit_endpoint, ep.urn
 
 
 # 9. The monitor runs as its own identity with data access.
@@ -300,3 +303,35 @@ def test_day_zero_has_the_pipeline_but_no_reference_data(plan_for):
     plan = plan_for("azure-dev")
     assert of(plan, "machinelearningservices:ComponentVersion")
     assert of(plan, "machinelearningservices:DataVersion") == []
+
+
+# 8. Collected-data assets exist and the deployment names them.
+def test_collections_write_to_data_assets_the_stack_creates(plan_for):
+    plan = plan_for("azure-prod")
+    deployment = one(plan, "machinelearningservices:OnlineDeployment")
+    endpoint = one(plan, "machinelearningservices:OnlineEndpoint")
+    collections = deployment.inputs["properties"]["dataCollector"]["collections"]
+    for name in ("model_inputs", "model_outputs"):
+        data = by_name(plan, f"serving-collected-{name}-version")
+        assert collections[name]["dataId"] == data.outputs["id"], deployment.urn
+        assert data.inputs["name"] == f"{endpoint.inputs['endpointName']}-blue-{name}", data.urn
+        assert data.inputs["properties"]["dataUri"].endswith(
+            f"/modelDataCollector/{endpoint.inputs['endpointName']}/blue/{name}/"), data.urn
+    signal = one(plan, "machinelearningservices:Schedule").inputs["properties"]["action"][
+        "monitorDefinition"]["signals"]["data-drift"]
+    assert signal["productionData"]["uri"] == f"azureml:{endpoint.inputs['endpointName']}-blue-model_inputs:1"
+
+
+def test_deployment_serves_the_registered_version_with_the_reference_scoring_script(plan_for):
+    plan = plan_for("azure-staging")
+    deployment = one(plan, "machinelearningservices:OnlineDeployment")
+    props = deployment.inputs["properties"]
+    ws = one(plan, "machinelearningservices:Workspace")
+    assert props["model"] == f"{ws.outputs['id']}/models/churn-model/versions/7", deployment.urn
+    assert of(plan, "machinelearningservices:ModelContainer") == []  # created by the first registering run
+    assert props["codeConfiguration"] == {
+        "codeId": one(plan, "machinelearningservices:CodeVersion").outputs["id"],
+        "scoringScript": "mlops_workload/serving/azureml_score.py"}, deployment.urn
+    env = one(plan, "machinelearningservices:EnvironmentVersion")
+    assert "azureml-ai-monitoring" in env.inputs["properties"]["condaFile"], env.urn
+    assert props["environmentId"] == env.outputs["id"], deployment.urn
