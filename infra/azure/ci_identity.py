@@ -88,7 +88,8 @@ class CiIdentity(pulumi.ComponentResource):
     deploy_client_id: pulumi.Output[str]
 
     def __init__(self, name: str, ctx: StackContext, client: Client, resource_group_name: pulumi.Input[str],
-                 resource_group_id: pulumi.Input[str], ci: CiSpec, opts: pulumi.ResourceOptions | None = None):
+                 resource_group_id: pulumi.Input[str], ci: CiSpec, code_account_id: pulumi.Input[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:azure:CiIdentity", name, None, opts)
         self._rg_name, self._rg_id, self._client = resource_group_name, resource_group_id, client
         self.preview_client_id = None
@@ -116,6 +117,14 @@ class CiIdentity(pulumi.ComponentResource):
             scope=resource_group_id, condition_version="2.0",
             condition=deploy.principal_id.apply(lambda p: rbac_condition(list(roles.NAMES), p)),
             description="CI deploy: only the stack's own role assignments, never to itself", opts=child(self))
+        if code_account_id is not None:
+            # pulumi-azure-native uploads the stack's code blobs with the deployer's Entra ID token.
+            authorization.RoleAssignment(
+                f"{name}-deploy-code-upload", principal_id=deploy.principal_id, principal_type="ServicePrincipal",
+                role_definition_id=client.subscription_id.apply(
+                    lambda s: definition_id(s, roles.STORAGE_BLOB_DATA_CONTRIBUTOR)),
+                scope=code_account_id, description="CI deploy: uploads the stack's code (Entra ID)",
+                opts=child(self))
         self.deploy_client_id = deploy.client_id
         self.register_outputs({"preview_client_id": self.preview_client_id,
                                "deploy_client_id": self.deploy_client_id})

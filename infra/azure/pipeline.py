@@ -10,11 +10,12 @@ retraining run on a fresh subscription works with no manual upload.
 * the reference data of the served version as an MLTable data asset, the drift monitor's
   comparison (`reference/<model>/<version>/`, written by the run that trained that version).
 
-Why the code account accepts shared keys: pulumi-azure-native's `storage.Blob` uploads with the
-account key and cannot use Entra ID (github.com/pulumi/pulumi-azure-native/issues/2015), so the
-stack's own uploads need it. The account holds no data, workloads read it with Entra ID, and only
-the deployer (Storage Account Contributor, which can list keys) can write. In private stacks it has
-no public endpoint like every account: `pulumi up` then runs where the VNet's private endpoints
+The code account has shared keys off like every account: pulumi-azure-native v3 uploads blobs
+with the deployer's Entra ID token (its azcore backend, the default:
+provider/pkg/resources/customresources/custom_storage_azidentity.go), so the deployer needs Storage
+Blob Data Contributor on it, granted here before the first upload (the principal that ran the first
+`pulumi up` keeps it; the CI deploy identity gets it from CiIdentity). In private stacks the account
+has no public endpoint like every account: `pulumi up` then runs where the VNet's private endpoints
 resolve (a runner in or peered with the VNet).
 """
 
@@ -24,10 +25,11 @@ import json
 from pathlib import Path
 
 import pulumi
+from pulumi_azure_native import authorization, storage
 from pulumi_azure_native import machinelearningservices as ml
-from pulumi_azure_native import storage
 
 from infra import code_assets
+from infra.azure import roles
 from infra.azure.base import SYSTEM_ASSIGNED, Client, child, stateful
 from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope
 from infra.azure.definitions import network_access
@@ -101,7 +103,7 @@ class Pipeline(pulumi.ComponentResource):
             resource_group_name=resource_group_name, location=spec.region,
             kind="StorageV2", sku={"name": "Standard_ZRS" if spec.multi_zone else "Standard_LRS"},
             access_tier="Hot", enable_https_traffic_only=True, minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False, allow_shared_key_access=True,  # see the module docstring
+            allow_blob_public_access=False, allow_shared_key_access=False,
             default_to_o_auth_authentication=True, allow_cross_tenant_replication=False,
             public_network_access=access.public_network_access,
             network_rule_set={"default_action": access.default_action, "bypass": "AzureServices",
@@ -114,6 +116,15 @@ class Pipeline(pulumi.ComponentResource):
         scope = cmk_encryption_scope(self, name, ctx, resource_group_name, client, self.account,
                                      cmk_key_id, cmk_key_uri) if cmk_key_id is not None else None
         pinned = {"default_encryption_scope": CMK_SCOPE, "deny_encryption_scope_override": True} if scope else {}
+        uploader = authorization.RoleAssignment(
+            f"{name}-deployer-upload",
+            principal_id=client.object_id,
+            role_definition_id=client.subscription_id.apply(
+                lambda sub: roles.definition_id(sub, roles.STORAGE_BLOB_DATA_CONTRIBUTOR)),
+            scope=self.account.id,
+            description="The principal that first deployed the stack uploads its code (Entra ID, no keys)",
+            # Whoever runs later (CI) has its own grant from CiIdentity; never re-point this one.
+            opts=child(self, ignore_changes=["principalId"]))
         blob_endpoint = self.account.primary_endpoints.apply(lambda e: e.blob)
         self.containers = containers = {c: storage.BlobContainer(
             f"{name}-{c}", account_name=self.account.name, resource_group_name=resource_group_name,
@@ -126,12 +137,14 @@ class Pipeline(pulumi.ComponentResource):
             storage.Blob(
                 f"{name}-workload-{path}", account_name=self.account.name, resource_group_name=resource_group_name,
                 container_name=containers["workload"].name, blob_name=prefix + path,
-                source=pulumi.FileAsset(str(workload.files[path])), opts=child(self))
+                source=pulumi.FileAsset(str(workload.files[path])), opts=child(self, depends_on=[uploader]))
         function = code_assets.bundle(spec.training.workload, RUNTIME)
         self.function_package = storage.Blob(
             f"{name}-function-package", account_name=self.account.name, resource_group_name=resource_group_name,
             container_name=containers["function"].name, blob_name=FUNCTION_PACKAGE,
-            source=function.asset_archive(), metadata={"sha256": function.sha256}, opts=child(self))
+            source=function.asset_archive(), metadata={"sha256": function.sha256},
+            opts=child(self, depends_on=[uploader]))
+        self.after_upload_grant = [uploader]
         self.function_package_url = pulumi.Output.concat(blob_endpoint, containers["function"].name)
         self.function_container_id = containers["function"].id
         self.workload_container_id = containers["workload"].id
@@ -179,7 +192,8 @@ class Pipeline(pulumi.ComponentResource):
         table = storage.Blob(
             f"{name}-reference-mltable", account_name=self.account.name, resource_group_name=resource_group_name,
             container_name=self.containers["reference"].name, blob_name=f"{path}MLTable",
-            source=folder.apply(lambda f: pulumi.StringAsset(mltable(f))), opts=child(self))
+            source=folder.apply(lambda f: pulumi.StringAsset(mltable(f))),
+            opts=child(self, depends_on=self.after_upload_grant))
         container = ml.DataContainer(f"{name}-reference", name=f"{model}-reference",
                                      properties={"data_type": "mltable",
                                                  "description": "Training samples of the served versions"},

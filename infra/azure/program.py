@@ -33,7 +33,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     provider = azure_native.Provider("azure-native", location=spec.region)
     top = pulumi.ResourceOptions(providers=[provider])
     config = authorization.get_client_config_output(opts=pulumi.InvokeOptions(provider=provider))
-    client = Client(tenant_id=config.tenant_id, subscription_id=config.subscription_id)
+    client = Client(tenant_id=config.tenant_id, subscription_id=config.subscription_id, object_id=config.object_id)
     private = spec.network.mode == PRIVATE
 
     foundation = Foundation("foundation", ctx, opts=top)
@@ -99,7 +99,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
                             k8s.cluster_id if k8s else None)
     Access("access", ctx, client, grants, opts=top)
     Budget("budget", ctx, foundation.resource_group_id, opts=top)
-    ci = (CiIdentity("ci", ctx, client, rg, foundation.resource_group_id, spec.ci, opts=top)
+    ci = (CiIdentity("ci", ctx, client, rg, foundation.resource_group_id, spec.ci,
+                     code_account_id=pipeline.code_account_id, opts=top)
           if spec.ci else None)
 
     return {

@@ -650,7 +650,7 @@ def _azure_rule(spec: Spec):
                 yield ("kubernetes", name, "spot"), (
                     "Azure ML workloads never land on AKS spot nodes (instance types created through ARM "
                     "carry no toleration for the spot taint); set spot: false and min_nodes: 0 to scale to zero")
-    if spec.serving.enabled and settings.scoring_hostname is None:
+    if spec.serving.active and settings.scoring_hostname is None:
         yield ("azure", "scoring_hostname"), (
             "AKS serving needs the DNS name clients use for the inference router (its TLS certificate is "
             "issued for it); set azure.scoring_hostname")

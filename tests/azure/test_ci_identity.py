@@ -83,8 +83,10 @@ def test_preview_gets_reader_only(plan_for):
 def test_ci_assignments_are_on_the_resource_group(plan_for):
     plan = plan_for("azure-staging")
     rg = plan.of_type(P + "resources:ResourceGroup")[0].outputs["id"]
+    code = [r for r in plan.of_type(P + "storage:StorageAccount") if r.name == "pipeline-code"][0].outputs["id"]
     for r in ci(plan, "authorization:RoleAssignment"):
-        assert r.inputs["scope"] == rg, r.urn
+        # The one data-plane grant: uploading the stack's code blobs, on the code account only.
+        assert r.inputs["scope"] == (code if r.name == "ci-deploy-code-upload" else rg), r.urn
 
 
 def test_deploy_has_no_owner_contributor_or_access_admin(plan_for):

@@ -335,3 +335,18 @@ def test_deployment_serves_the_registered_version_with_the_reference_scoring_scr
     env = one(plan, "machinelearningservices:EnvironmentVersion")
     assert "azureml-ai-monitoring" in env.inputs["properties"]["condaFile"], env.urn
     assert props["environmentId"] == env.outputs["id"], deployment.urn
+
+
+def test_code_is_uploaded_with_entra_id_after_the_deployer_may_write(plan_for):
+    """pulumi-azure-native v3 uploads blobs with the deployer's token: the grant comes first."""
+    from infra.azure.mocks import DEPLOYER_OBJECT_ID
+    plan = plan_for("azure-staging")
+    grant = by_name(plan, "pipeline-deployer-upload")
+    account = one(plan, "storage:StorageAccount", "pipeline-code")
+    assert grant.inputs["principalId"] == DEPLOYER_OBJECT_ID and grant.inputs["scope"] == account.outputs["id"]
+    assert grant.inputs["roleDefinitionId"].endswith(roles.STORAGE_BLOB_DATA_CONTRIBUTOR), grant.urn
+    for blob in of(plan, "storage:Blob"):
+        assert grant.urn in blob.dependencies, blob.urn
+    ci = by_name(plan, "ci-deploy-code-upload")
+    assert ci.inputs["principalId"] == by_name(plan, "ci-deploy").outputs["principalId"], ci.urn
+    assert ci.inputs["scope"] == account.outputs["id"], ci.urn

@@ -29,12 +29,9 @@ def test_data_lake_account_setting(plan_for, stack, key, expected):
 @pytest.mark.parametrize("stack", STACKS)
 def test_all_storage_accounts_are_tls_only_without_keys(plan_for, stack):
     for r in of(plan_for(stack), "storage:StorageAccount"):
-        # Only the code account takes keys: pulumi-azure-native's Blob uploads with the account key
-        # (pulumi/pulumi-azure-native#2015); it holds no data and workloads read it with Entra ID.
-        keys = r.name == "pipeline-code"
         assert (r.inputs["minimumTlsVersion"], r.inputs["enableHttpsTrafficOnly"],
                 r.inputs["allowSharedKeyAccess"], r.inputs["allowBlobPublicAccess"]) == \
-            ("TLS1_2", True, keys, False), r.urn
+            ("TLS1_2", True, False, False), r.urn
         assert r.inputs["encryption"]["requireInfrastructureEncryption"] is True, r.urn
 
 
