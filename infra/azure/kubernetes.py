@@ -208,10 +208,13 @@ class Kubernetes(pulumi.ComponentResource):
         # Pools beyond the first are separate resources: AKS refuses to add pools to an existing
         # cluster through the cluster itself, and a pool change then replaces only that pool.
         # They share the subnet, so each waits for the one before it.
-        self.pools = {"user": self._pool(name, ctx, "user", k8s.user_pool, resource_group_name, subnet_id, [])}
+        # The literal cluster name (known at preview, so checks can match pools to their cluster)
+        # with an explicit dependency on the cluster.
+        self.pools = {"user": self._pool(name, ctx, "user", k8s.user_pool, resource_group_name, subnet_id,
+                                         cluster_name, [self.cluster])}
         if k8s.gpu_pool is not None:
             self.pools["gpu"] = self._pool(name, ctx, "gpu", k8s.gpu_pool, resource_group_name, subnet_id,
-                                           [self.pools["user"]])
+                                           cluster_name, [self.pools["user"]])
         self.extension = kubernetesconfiguration.Extension(
             f"{name}-azureml-extension",
             extension_name="azureml",
@@ -277,14 +280,15 @@ class Kubernetes(pulumi.ComponentResource):
             description="Container Insights for this cluster",
             opts=child(self))
 
-    def _pool(self, name, ctx, role, pool, resource_group_name, subnet_id, after) -> containerservice.AgentPool:
+    def _pool(self, name, ctx, role, pool, resource_group_name, subnet_id, cluster_name,
+              after) -> containerservice.AgentPool:
         settings = pool_settings(ctx, pool, "User")
         if subnet_id is not None:
             settings["vnet_subnet_id"] = subnet_id
         return containerservice.AgentPool(
             f"{name}-{role}-pool",
             agent_pool_name=role,
-            resource_name_=self.cluster.name,
+            resource_name_=cluster_name,
             resource_group_name=resource_group_name,
             node_labels={POOL_LABEL: role},
             **settings,
