@@ -77,13 +77,13 @@ def always_on_nodes(ctx: StackContext) -> int:
 
 def extension_settings(ctx: StackContext, private: bool) -> dict[str, str]:
     """Azure ML extension configuration: training always; inference (TLS only, on the spec's
-    scoring host name) only where the stack serves a model."""
+    scoring host name) only once the stack serves a model version."""
     settings = {
         "enableTraining": "True",
         "enableInference": "False",
         "clusterPurpose": "FastProd" if ctx.is_prod else "DevTest",
     }
-    if ctx.spec.serving.enabled:
+    if ctx.spec.serving.active:
         settings.update({
             "enableInference": "True",
             "inferenceRouterServiceType": "LoadBalancer",
@@ -102,7 +102,7 @@ def scoring_tls(ctx: StackContext) -> dict[str, pulumi.Input[str]] | None:
 
     A real `pulumi up` without the secrets stops here with the command to set them; the offline
     planner (infra.engine) never holds stack secrets and plans with secret placeholders."""
-    if not ctx.spec.serving.enabled:
+    if not ctx.spec.serving.active:
         return None
     config = pulumi.Config("mlops")
     cert, key = config.get_secret(TLS_CERT_KEY), config.get_secret(TLS_KEY_KEY)

@@ -33,6 +33,7 @@ from infra.azure import roles
 from infra.azure.base import SYSTEM_ASSIGNED, Client, child, stateful
 from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope
 from infra.azure.definitions import network_access
+from infra.azure.retraining import TRAINING_DATA
 from infra.context import StackContext
 
 RUNTIME = Path(__file__).resolve().parent / "runtime"
@@ -41,7 +42,6 @@ CODE_CONTAINERS = ("workload", "function", "reference")
 # (learn.microsoft.com/azure/azure-functions/flex-consumption-how-to, "Deploy your code project").
 FUNCTION_PACKAGE = "released-package.zip"
 SKLEARN_ENVIRONMENT = "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
-TRAINING_DATA = "data/training/"
 
 
 def reference_path(model: str, version: str) -> str:
@@ -61,10 +61,11 @@ def command_component(name: str, version: str, code_id: str, environment: str, p
         "name": name, "version": version, "type": "command",
         "display_name": "Train, evaluate (quality gate), baseline",
         "code": code_id, "environment": environment,
-        "command": f"python -m {package} train --data ${{{{inputs.training_data}}}}/train.csv "
+        # The newest CSV of the data folder (windows land as ingest/yyyy/mm/dd/window-HHMM.csv).
+        "command": f"python -m {package} train --data \"$(find ${{{{inputs.training_data}}}} -name '*.csv' | sort | tail -1)\" "
                    "--out ${{outputs.model_output}}",
         "inputs": {"training_data": {"type": "uri_folder"}},
-        "outputs": {"model_output": {"type": "uri_folder"}},
+        "outputs": {"model_output": {"type": "custom_model"}},
     }
 
 
@@ -89,7 +90,7 @@ class Pipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], *,
                  workspace_name: pulumi.Input[str], workspace_id: pulumi.Input[str],
-                 data_datastore: pulumi.Input[str], monitoring_datastore: pulumi.Input[str], client: Client,
+                 monitoring_datastore: pulumi.Input[str], client: Client,
                  cmk_key_id: pulumi.Input[str] | None = None, cmk_key_uri: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:azure:Pipeline", name, None, opts)
@@ -169,12 +170,12 @@ class Pipeline(pulumi.ComponentResource):
         pipeline = ml.ComponentContainer(f"{name}-pipeline-component", name=pipeline_name,
                                          properties={"description": "Retraining pipeline"}, **common,
                                          opts=child(self))
-        training_data = pulumi.Output.concat("azureml://datastores/", data_datastore, "/paths/", TRAINING_DATA)
+        training_data = TRAINING_DATA  # the function passes the same folder for drift-triggered runs
         ml.ComponentVersion(
             f"{name}-pipeline-component-version", name=pipeline.name, version=workload.short_hash,
-            properties={"component_spec": pulumi.Output.all(train_version.name, training_data).apply(
-                lambda a: pipeline_component(pipeline_name, workload.short_hash,
-                                             f"azureml:{a[0]}:{workload.short_hash}", a[1]))},
+            properties={"component_spec": train_version.name.apply(
+                lambda train_asset: pipeline_component(pipeline_name, workload.short_hash,
+                                                       f"azureml:{train_asset}:{workload.short_hash}", training_data))},
             **common, opts=child(self))
         self.pipeline_component = f"azureml:{pipeline_name}@latest"
         self.reference_data_id = None

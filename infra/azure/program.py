@@ -56,7 +56,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
                          workspace_name=workspace.workspace_name, subnet_id=aks_subnet, opts=top)
 
     pipeline = Pipeline("pipeline", ctx, rg, workspace_name=workspace.workspace_name,
-                        workspace_id=workspace.workspace_id, data_datastore=workspace.datastore_names["data"],
+                        workspace_id=workspace.workspace_id,
                         monitoring_datastore=workspace.datastore_names["monitoring"], client=client,
                         cmk_key_id=vault.cmk_key_id, cmk_key_uri=vault.cmk_key_uri, opts=top)
     serving = None

@@ -51,7 +51,7 @@ def required_providers(spec: Spec) -> list[str]:
         # resource group of this subscription (learn.microsoft.com/azure/machine-learning/
         # how-to-setup-customer-managed-keys, "Prerequisites").
         namespaces |= {"Microsoft.DocumentDB", "Microsoft.Search"}
-    if spec.serving.enabled and spec.monitoring.retrain_on_drift:
+    if spec.serving.active and spec.monitoring.retrain_on_drift:
         # Flex Consumption functions run on Container Apps environments (their subnet delegation).
         namespaces |= {"Microsoft.Web", "Microsoft.EventGrid", "Microsoft.App"}
     return sorted(namespaces)

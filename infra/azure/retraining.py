@@ -24,6 +24,7 @@ from infra.context import StackContext
 HOST_CONTAINERS = {"hosts": "azure-webjobs-hosts", "secrets": "azure-webjobs-secrets", "state": "retrain-state"}
 CLAIM_RETENTION_DAYS = 30  # retries arrive within hours; old claims are deleted
 ALERT_FUNCTION = "alert"
+TRAINING_DATA = "azureml://datastores/lake_data/paths/ingest/"
 EVENT_FUNCTION = "drift_event"
 
 
@@ -47,6 +48,8 @@ def app_settings(ctx: StackContext, *, blob_endpoint: pulumi.Input[str], subscri
         "RETRAIN_COOLDOWN_HOURS": str(m.retrain_cooldown_hours),
         "RETRAIN_ALERT_RULES": drift_rule,
         "RETRAIN_STATE_CONTAINER": HOST_CONTAINERS["state"],
+        # The data window a drift-triggered run trains on: the ingested data (datastore lake_data).
+        "RETRAIN_TRAINING_DATA": TRAINING_DATA,
     }
     return [{"name": k, "value": v} for k, v in settings.items()]
 

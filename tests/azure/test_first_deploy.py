@@ -84,8 +84,8 @@ def test_router_ha_only_with_three_nodes(plan_for, stack, ha):
     assert ext.inputs["configurationSettings"]["inferenceRouterHA"] == ha, ext.urn
 
 
-def test_dev_installs_training_only_without_serving(plan_for):
-    ext = one(plan_for("azure-dev"), "kubernetesconfiguration:Extension")
+def test_day_zero_installs_training_only(plan_variant):
+    ext = one(plan_variant("azure-dev", "day-0"), "kubernetesconfiguration:Extension")
     assert ext.inputs["configurationSettings"]["enableInference"] == "False", ext.urn
     assert "configurationProtectedSettings" not in ext.inputs, ext.urn
 
@@ -299,8 +299,8 @@ def test_monitor_compares_with_the_served_versions_reference_table(plan_for):
     assert signal["referenceData"]["uri"] == "azureml:churn-model-reference:7"
 
 
-def test_day_zero_has_the_pipeline_but_no_reference_data(plan_for):
-    plan = plan_for("azure-dev")
+def test_day_zero_has_the_pipeline_but_no_reference_data(plan_variant):
+    plan = plan_variant("azure-staging", "day-0")
     assert of(plan, "machinelearningservices:ComponentVersion")
     assert of(plan, "machinelearningservices:DataVersion") == []
 

@@ -70,8 +70,9 @@ class FakeJobs:
     def __init__(self):
         self.submitted: list[tuple] = []
 
-    def submit_pipeline(self, component, experiment, compute, tags, model_name=None):
+    def submit_pipeline(self, component, experiment, compute, tags, inputs=None, model_name=None):
         self.submitted.append((component, experiment, compute, tags))
+        self.inputs = inputs
         return f"job-{len(self.submitted)}"
 
 
@@ -96,6 +97,13 @@ def test_drift_alert_starts_the_pipeline():
     component, experiment, compute, tags = jobs.submitted[0]
     assert (component, experiment, compute, tags["trigger"]) == (
         "azureml:retrain-churn@latest", "retrain-churn", "training", "alert")
+
+
+def test_the_run_trains_on_the_configured_data_window():
+    jobs = FakeJobs()
+    config = Config(**{**CONFIG.__dict__, "training_data": "azureml://datastores/lake_data/paths/ingest/"})
+    assert handle(alert(), jobs, ledger(), config, NOW).action == "started"
+    assert jobs.inputs == {"training_data": "azureml://datastores/lake_data/paths/ingest/"}
 
 
 def test_monitor_event_starts_the_pipeline():
@@ -176,7 +184,8 @@ class FakeMLClient:
 def test_azureml_client_submits_the_pipeline_component_with_the_cluster_identity():
     fake, identity = FakeMLClient(), object()
     name = AzureMLJobClient(fake, identity).submit_pipeline("azureml:retrain-churn@latest", "retrain-churn",
-                                                            "training", {"trigger": "alert"}, "churn-model")
+                                                            "training", {"trigger": "alert"},
+                                                            model_name="churn-model")
     assert name == "pipeline-run-1" and fake.component_lookups == [("retrain-churn", "latest")]
     job, experiment = fake.created[0]
     assert (job.settings.default_compute, job.experiment_name, job.tags, experiment) == (

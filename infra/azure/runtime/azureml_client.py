@@ -24,10 +24,16 @@ class AzureMLJobClient:
                    ManagedIdentityConfiguration())
 
     def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str],
-                        model_name: str | None = None) -> str:
+                        inputs: dict[str, str] | None = None, model_name: str | None = None) -> str:
         name, _, label = component.removeprefix("azureml:").partition("@")
         pipeline = self.ml.components.get(name=name, label=label or "latest")
-        job = pipeline()  # a pipeline component called with its default inputs is a pipeline job
+        # A pipeline component called with inputs is a pipeline job; data inputs are folders.
+        arguments = {}
+        if inputs:
+            from azure.ai.ml import Input
+
+            arguments = {key: Input(type="uri_folder", path=value) for key, value in inputs.items()}
+        job = pipeline(**arguments)
         job.settings.default_compute = compute
         job.experiment_name = experiment
         job.tags = dict(tags)

@@ -33,6 +33,7 @@ class Config:
     cooldown: dt.timedelta
     retrain_alert_rules: frozenset[str] = field(default_factory=frozenset)
     model_name: str = ""  # the run registers its model output as a new version of this model
+    training_data: str = ""  # the data window a retraining run trains on (pipeline input training_data)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
@@ -43,7 +44,7 @@ class Config:
         rules = frozenset(r.strip() for r in env.get("RETRAIN_ALERT_RULES", "").split(",") if r.strip())
         return cls(env["RETRAIN_EXPERIMENT"], env["RETRAIN_PIPELINE_COMPONENT"], env["RETRAIN_COMPUTE"],
                    dt.timedelta(hours=float(env.get("RETRAIN_COOLDOWN_HOURS", "24"))), rules,
-                   env.get("RETRAIN_MODEL_NAME", ""))
+                   env.get("RETRAIN_MODEL_NAME", ""), env.get("RETRAIN_TRAINING_DATA", ""))
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Outcome:
 
 class JobClient(Protocol):
     def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str],
-                        model_name: str | None = None) -> str: ...
+                        inputs: dict[str, str] | None = None, model_name: str | None = None) -> str: ...
 
 
 class Ledger(Protocol):
@@ -105,7 +106,8 @@ def handle(payload: Any, client: JobClient, ledger: Ledger, config: Config, now:
     if last is not None:
         wait = max(config.cooldown - (now - last), dt.timedelta(0))
         return Outcome("cooldown", f"last retraining started {last.isoformat()}; next allowed in {wait}")
+    window = {"inputs": {"training_data": config.training_data}} if config.training_data else {}
     job = client.submit_pipeline(config.pipeline_component, config.experiment, config.compute,
                                  {"trigger": trigger.source, "reason": trigger.reason[:256]},
-                                 config.model_name or None)
+                                 model_name=config.model_name or None, **window)
     return Outcome("started", trigger.reason, job)
