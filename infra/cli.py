@@ -254,13 +254,16 @@ def new(
     region: Annotated[str | None, typer.Option(help="Region; defaults per cloud.")] = None,
     project_id: Annotated[str | None, typer.Option(help="GCP project id (gcp only).")] = None,
     billing_account: Annotated[str | None, typer.Option(help="GCP billing account (gcp only).")] = None,
+    cosmos_db_object_id: Annotated[str | None, typer.Option(
+        help="The tenant's Azure Cosmos DB service principal object id (azure staging/prod).")] = None,
 ) -> None:
     """Scaffold stacks/Pulumi.<team>-<cloud>-<env>.yaml with the environment's defaults, commented."""
     from infra.scaffold import new_stack
 
     try:
         path = new_stack(team, cloud, env, from_stack, owner=owner, cost_center=cost_center, region=region,
-                         project_id=project_id, billing_account=billing_account)
+                         project_id=project_id, billing_account=billing_account,
+                         cosmos_db_object_id=cosmos_db_object_id)
     except StackError as exc:
         fail(exc.lines)
     out.print(f"created {stackfile.display(path)}; next: mlops check {stackfile.stack_name_of(path)}", markup=False)

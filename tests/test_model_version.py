@@ -24,6 +24,9 @@ def raw(cloud: str, environment: str = "staging", **serving) -> dict:
             "serving": {"enabled": True, "model_name": "fraud", **serving}}
     if cloud == "gcp":
         spec["gcp"] = {"project_id": "acme-fraud-1", "billing_account": "01A2B3-C4D5E6-F7A8B9"}
+    if cloud == "azure":
+        spec["azure"] = {"cosmos_db_object_id": "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a",
+                         "scoring_hostname": "fraud.ml.example.internal"}
     return spec
 
 

@@ -18,6 +18,7 @@ from infra.stackfile import StackError
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "stacks"
 GCP = {"project_id": "acme-search-dev", "billing_account": "01A2B3-C4D5E6-F7A8B9"}
+COSMOS_DB_OBJECT_ID = "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a"
 
 
 @pytest.fixture
@@ -33,6 +34,8 @@ def make(root: Path, team: str = "fraud", cloud: str = "aws", env: str = "dev", 
     if cloud == "gcp":
         for key, value in GCP.items():
             options.setdefault(key, value)
+    if cloud == "azure" and env != "dev":  # customer-managed keys need the tenant's Cosmos DB app
+        options.setdefault("cosmos_db_object_id", COSMOS_DB_OBJECT_ID)
     return new_stack(team, cloud, env, root=root, **options)
 
 

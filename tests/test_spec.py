@@ -23,7 +23,10 @@ BASE = {"team": "fraud", "region": "us-east-1", "owner": "a@example.com", "cost_
 def spec(cloud="aws", environment="dev", **extra) -> Spec:
     region = {"aws": "us-east-1", "azure": "westeurope", "gcp": "us-central1"}[cloud]
     gcp = {"gcp": {"project_id": "acme-fraud-1", "billing_account": "01A2B3-C4D5E6-F7A8B9"}} if cloud == "gcp" else {}
-    return Spec.model_validate({**BASE, "region": region, "cloud": cloud, "environment": environment, **gcp, **extra})
+    azure = {"azure": {"cosmos_db_object_id": "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a",
+                       "scoring_hostname": "fraud.ml.example.internal"}} if cloud == "azure" else {}
+    return Spec.model_validate({**BASE, "region": region, "cloud": cloud, "environment": environment, **gcp,
+                                **azure, **extra})
 
 
 @pytest.mark.parametrize("cloud", catalog.CLOUDS)

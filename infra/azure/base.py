@@ -15,6 +15,7 @@ class Client:
 
     tenant_id: pulumi.Output[str]
     subscription_id: pulumi.Output[str]
+    object_id: pulumi.Output[str] | None = None  # the deploying principal
 
 
 def child(parent: pulumi.Resource, **extra) -> pulumi.ResourceOptions:

@@ -8,12 +8,14 @@
   - service contributor roles (storage, Key Vault, AKS, network, private DNS, monitoring, Log
     Analytics, Application Insights, App Service plan + sites, Event Grid, Cost Management budget);
   - a custom role limited to Azure ML workspaces, container registries and Kubernetes extensions,
-    for which Azure has no narrower built-in than Contributor;
+    for which Azure has no narrower built-in than Contributor, and to the stack's workload
+    user-assigned identities (create, assign; never their federated credentials);
   - Role Based Access Control Administrator with a condition: it may create/delete only the role
     assignments this stack makes (the roles in `infra.azure.roles.NAMES`) and never for itself.
 No secret or certificate is created. The resource group itself (and so this component) is created
 by an administrator's first `pulumi up`; the deploy identity can neither delete the group nor
-change the CI identities (no Managed Identity role), so widening CI trust needs an administrator.
+add federated credentials to any identity (no federatedIdentityCredentials action), so widening CI
+trust needs an administrator.
 """
 
 from __future__ import annotations
@@ -48,7 +50,12 @@ DEPLOY_ROLES = {
 }
 # Azure ML, ACR and the AKS ML extension have no built-in narrower than Contributor.
 CUSTOM_ACTIONS = ["Microsoft.MachineLearningServices/workspaces/*", "Microsoft.ContainerRegistry/registries/*",
-                  "Microsoft.KubernetesConfiguration/extensions/*", "Microsoft.Resources/subscriptions/resourceGroups/read"]
+                  "Microsoft.KubernetesConfiguration/extensions/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
+                  # The AKS control plane's and the model monitor's identities, created by the stack.
+                  "Microsoft.ManagedIdentity/userAssignedIdentities/read",
+                  "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+                  "Microsoft.ManagedIdentity/userAssignedIdentities/delete",
+                  "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"]
 
 
 def rbac_condition(assignable: list[str], deploy_principal_id: str) -> str:
@@ -81,7 +88,8 @@ class CiIdentity(pulumi.ComponentResource):
     deploy_client_id: pulumi.Output[str]
 
     def __init__(self, name: str, ctx: StackContext, client: Client, resource_group_name: pulumi.Input[str],
-                 resource_group_id: pulumi.Input[str], ci: CiSpec, opts: pulumi.ResourceOptions | None = None):
+                 resource_group_id: pulumi.Input[str], ci: CiSpec, code_account_id: pulumi.Input[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:azure:CiIdentity", name, None, opts)
         self._rg_name, self._rg_id, self._client = resource_group_name, resource_group_id, client
         self.preview_client_id = None
@@ -109,6 +117,14 @@ class CiIdentity(pulumi.ComponentResource):
             scope=resource_group_id, condition_version="2.0",
             condition=deploy.principal_id.apply(lambda p: rbac_condition(list(roles.NAMES), p)),
             description="CI deploy: only the stack's own role assignments, never to itself", opts=child(self))
+        if code_account_id is not None:
+            # pulumi-azure-native uploads the stack's code blobs with the deployer's Entra ID token.
+            authorization.RoleAssignment(
+                f"{name}-deploy-code-upload", principal_id=deploy.principal_id, principal_type="ServicePrincipal",
+                role_definition_id=client.subscription_id.apply(
+                    lambda s: definition_id(s, roles.STORAGE_BLOB_DATA_CONTRIBUTOR)),
+                scope=code_account_id, description="CI deploy: uploads the stack's code (Entra ID)",
+                opts=child(self))
         self.deploy_client_id = deploy.client_id
         self.register_outputs({"preview_client_id": self.preview_client_id,
                                "deploy_client_id": self.deploy_client_id})

@@ -117,26 +117,31 @@ class DataLake(pulumi.ComponentResource):
         self.register_outputs({"account_id": self.account_id, "account_name": self.account_name})
 
     def _cmk_scope(self, name, ctx, resource_group_name, client: Client, key_id, key_uri) -> storage.EncryptionScope:
-        """Customer-managed key for the data lake containers: an encryption scope on the vault key,
-        unwrapped by the account's own identity (granted the narrowest crypto role, on the key)."""
-        grant = authorization.RoleAssignment(
-            f"{name}-cmk-unwrap",
-            principal_id=self.account.identity.apply(lambda i: i.principal_id),
-            principal_type="ServicePrincipal",
-            role_definition_id=client.subscription_id.apply(
-                lambda sub: roles.definition_id(sub, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)),
-            scope=key_id,
-            description="Data lake account wraps/unwraps its customer-managed key",
-            opts=child(self),
-        )
-        return storage.EncryptionScope(
-            f"{name}-cmk-scope",
-            encryption_scope_name=CMK_SCOPE,
-            account_name=self.account.name,
-            resource_group_name=resource_group_name,
-            source="Microsoft.KeyVault",
-            key_vault_properties={"key_uri": key_uri},  # versionless: follows key rotation
-            require_infrastructure_encryption=True,
-            state="Enabled",
-            opts=stateful(ctx, self, depends_on=[grant]),
-        )
+        return cmk_encryption_scope(self, name, ctx, resource_group_name, client, self.account, key_id, key_uri)
+
+
+def cmk_encryption_scope(parent: pulumi.Resource, name: str, ctx: StackContext, resource_group_name,
+                         client: Client, account: storage.StorageAccount, key_id, key_uri) -> storage.EncryptionScope:
+    """Customer-managed key for an account's containers: an encryption scope on the vault key,
+    unwrapped by the account's own identity (granted the narrowest crypto role, on the key)."""
+    grant = authorization.RoleAssignment(
+        f"{name}-cmk-unwrap",
+        principal_id=account.identity.apply(lambda i: i.principal_id),
+        principal_type="ServicePrincipal",
+        role_definition_id=client.subscription_id.apply(
+            lambda sub: roles.definition_id(sub, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)),
+        scope=key_id,
+        description="Storage account wraps/unwraps its customer-managed key",
+        opts=child(parent),
+    )
+    return storage.EncryptionScope(
+        f"{name}-cmk-scope",
+        encryption_scope_name=CMK_SCOPE,
+        account_name=account.name,
+        resource_group_name=resource_group_name,
+        source="Microsoft.KeyVault",
+        key_vault_properties={"key_uri": key_uri},  # versionless: follows key rotation
+        require_infrastructure_encryption=True,
+        state="Enabled",
+        opts=stateful(ctx, parent, depends_on=[grant]),
+    )

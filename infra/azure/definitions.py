@@ -45,15 +45,19 @@ class SubnetPlan:
     aks: str
     endpoints: str
     functions: str
+    training: str
 
 
 def subnet_plan(cidr: str) -> SubnetPlan:
-    """Split the stack's VNet range: half for AKS nodes/pods (Azure CNI), then an eighth each for
-    private endpoints and the retraining function's VNet integration."""
+    """Split the stack's VNet range: half for AKS nodes/pods (Azure CNI), an eighth each for
+    private endpoints and the retraining function's VNet integration, and a quarter for the
+    training cluster (the workspace has no managed network next to Kubernetes compute, so its
+    cluster joins this VNet)."""
     net = ipaddress.ip_network(cidr)
     aks, rest = net.subnets(prefixlen_diff=1)
-    endpoints, functions = list(rest.subnets(prefixlen_diff=2))[:2]
-    return SubnetPlan(str(aks), str(endpoints), str(functions))
+    endpoints, functions, *_ = list(rest.subnets(prefixlen_diff=2))
+    training = list(rest.subnets(prefixlen_diff=1))[1]
+    return SubnetPlan(str(aks), str(endpoints), str(functions), str(training))
 
 
 def service_cidr(cidr: str) -> tuple[str, str]:
@@ -98,10 +102,15 @@ def drift_window(schedule: str) -> str:
 
 def lifecycle_rules(storage) -> list[dict]:
     """Lifecycle management rules for the data lake from spec.storage: tier current blobs to
-    cool (and archive), optionally expire them, and delete old non-current versions."""
+    cool and then cold, optionally expire them, and delete old non-current versions.
+
+    `archive_after_days` maps to the *cold* tier, never Archive: archived blobs are offline until
+    rehydrated (hours), so a model download, the monitor's reference data or a retraining window
+    would fail, and Archive is not offered on ZRS accounts (prod) at all
+    (learn.microsoft.com/azure/storage/blobs/access-tiers-overview, "Archive access tier")."""
     base: dict = {"tier_to_cool": {"days_after_modification_greater_than": storage.infrequent_access_after_days}}
     if storage.archive_after_days is not None:
-        base["tier_to_archive"] = {"days_after_modification_greater_than": storage.archive_after_days}
+        base["tier_to_cold"] = {"days_after_modification_greater_than": storage.archive_after_days}
     if storage.expire_after_days is not None:
         base["delete"] = {"days_after_modification_greater_than": storage.expire_after_days}
     filters = {"blob_types": ["blockBlob"], "prefix_match": ["data/", "artifacts/", "monitoring/"]}

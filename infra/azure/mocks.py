@@ -45,6 +45,21 @@ _PATHS: dict[str, tuple[str, str]] = {
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}", "name"),
     "machinelearningservices:ModelVersion": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}/versions/{version}", "version"),
+    "machinelearningservices:CodeContainer": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/codes/{name}", "name"),
+    "machinelearningservices:CodeVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/codes/{name}/versions/{version}", "name"),
+    "machinelearningservices:ComponentContainer": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/components/{name}", "name"),
+    "machinelearningservices:ComponentVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/components/{name}/versions/{version}", "name"),
+    "machinelearningservices:DataContainer": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/data/{name}", "name"),
+    "machinelearningservices:DataVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/data/{name}/versions/{version}", "name"),
+    "storage:Blob": (
+        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}"
+        "/blobs/{blobName}", "blobName"),
     "machinelearningservices:EnvironmentContainer": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}", "name"),
     "machinelearningservices:EnvironmentVersion": (
@@ -67,6 +82,8 @@ _PATHS: dict[str, tuple[str, str]] = {
     "monitor:ActionGroup": ("Microsoft.Insights/actionGroups/{actionGroupName}", "actionGroupName"),
     "monitor:MetricAlert": ("Microsoft.Insights/metricAlerts/{ruleName}", "ruleName"),
     "monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules/{ruleName}", "ruleName"),
+    "monitor:DataCollectionRule": (
+        "Microsoft.Insights/dataCollectionRules/{dataCollectionRuleName}", "dataCollectionRuleName"),
     "web:AppServicePlan": ("Microsoft.Web/serverfarms/{name}", "name"),
     "web:WebApp": ("Microsoft.Web/sites/{name}", "name"),
     "eventgrid:SystemTopic": ("Microsoft.EventGrid/systemTopics/{systemTopicName}", "systemTopicName"),
@@ -141,6 +158,15 @@ def _identity(type_: str, name: str, identity: Any) -> dict | None:
             i: {"principalId": stable_guid(str(i), "principal"), "clientId": stable_guid(str(i), "client")}
             for i in assigned if isinstance(i, str)}
     return out
+
+
+def preview_state(type_: str, inputs: dict) -> dict:
+    """Echoed preview state: user-assigned identities come back as a map, as the provider returns them."""
+    identity = inputs.get("identity")
+    if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+        inputs = {**inputs, "identity": {**identity, "userAssignedIdentities": {
+            i: {} for i in identity["userAssignedIdentities"] if isinstance(i, str)}}}
+    return inputs
 
 
 def computed_outputs(type_: str, name: str, inputs: dict) -> dict:

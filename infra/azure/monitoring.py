@@ -1,16 +1,18 @@
-"""Monitoring: the action group (e-mail + retraining function), metric alerts on endpoint latency
-and errors and on AKS node pressure, a log alert on App Insights failures, and the Azure ML
-model monitor (a Schedule running a data drift signal over the deployment's collected data)."""
+"""Monitoring: the action group (e-mail), metric alerts on endpoint latency and errors and on AKS
+node pressure, a log alert on App Insights failures, and the Azure ML model monitor (a Schedule
+running a data drift signal over the deployment's collected data) whose breached runs reach the
+retraining function through Event Grid."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import eventgrid, monitor
+from pulumi_azure_native import authorization, eventgrid, managedidentity, monitor
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.azure.base import child
+from infra.azure import roles
+from infra.azure.base import Client, child
 from infra.azure.definitions import FAILURE_RATE_QUERY, drift_window, recurrence, short_name
 from infra.azure.serving import collected_data_asset
 from infra.context import StackContext
@@ -24,8 +26,8 @@ THRESHOLD_BREACHED = "has failed due to one or more features violating metric th
 
 
 def drift_rule_name(ctx: StackContext) -> str:
-    """The Event Grid subscription that turns a breached model-monitor run into an alert; the
-    retraining function retrains only for alerts of this rule."""
+    """The Event Grid subscription that delivers breached model-monitor runs to the retraining
+    function."""
     return ctx.name("azure_generic", "drift-events")
 
 
@@ -90,11 +92,15 @@ class Monitoring(pulumi.ComponentResource):
     """`action_group_id`, `alert_ids`, `drift_schedule_name` (None without serving)."""
 
     def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], *,
-                 app_insights_id: pulumi.Input[str], cluster_id: pulumi.Input[str] | None = None,
+                 app_insights_id: pulumi.Input[str], client: Client, cluster_id: pulumi.Input[str] | None = None,
                  retrain_function: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
+                 retrain_event_function: pulumi.Input[str] | None = None,
                  workspace_name: pulumi.Input[str] | None = None, workspace_id: pulumi.Input[str] | None = None,
+                 lake_account_id: pulumi.Input[str] | None = None,
                  endpoint=None,
-                 reference_data_uri: pulumi.Input[str] | None = None,
+                 reference_data_id: pulumi.Input[str] | None = None,
+                 code_account_id: pulumi.Input[str] | None = None,
+                 event_function_after: pulumi.Resource | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:azure:Monitoring", name, None, opts)
         spec = ctx.spec
@@ -103,6 +109,8 @@ class Monitoring(pulumi.ComponentResource):
                                 for i, e in enumerate(spec.alert_emails)],
         }
         if retrain_function is not None:
+            # Operational alerts reach the function too; it acknowledges them and retrains only on
+            # drift (the model monitor's runs, delivered by Event Grid below).
             app_id, trigger_url = retrain_function
             receivers["azure_function_receivers"] = [{
                 "name": "retrain", "function_app_resource_id": app_id, "function_name": "alert",
@@ -151,8 +159,14 @@ class Monitoring(pulumi.ComponentResource):
         )
         self.drift_schedule_name = None
         if endpoint is not None:
-            self._drift_schedule(name, ctx, resource_group_name, workspace_name, endpoint, reference_data_uri)
-            self._drift_events(name, ctx, resource_group_name, workspace_id)
+            identity, grants = self._monitor_identity(name, ctx, resource_group_name, client, lake_account_id,
+                                                      code_account_id)
+            self._drift_schedule(name, ctx, resource_group_name, workspace_name, endpoint, reference_data_id,
+                                 identity, grants)
+            if retrain_event_function is not None:
+                # The subscription validates its destination: the function must already be deployed.
+                self._drift_events(name, ctx, resource_group_name, workspace_id, retrain_event_function,
+                                   [event_function_after] if event_function_after else [])
         self.register_outputs({"action_group_id": self.action_group_id})
 
     def _metric_alert(self, name, ctx, rule: MetricRule, scope, resource_group_name) -> None:
@@ -184,7 +198,33 @@ class Monitoring(pulumi.ComponentResource):
             opts=child(self),
         )
 
-    def _drift_schedule(self, name, ctx, resource_group_name, workspace_name, endpoint, reference_uri) -> None:
+    def _monitor_identity(self, name, ctx, resource_group_name, client: Client, lake_account_id, code_account_id):
+        """The monitor's Spark job runs as this identity (an AmlToken job would run as whoever
+        deployed, with no data-plane role on a lake without shared keys), granted before the
+        schedule exists."""
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-monitor-identity", resource_name_=ctx.name("azure_generic", "model-monitor"),
+            resource_group_name=resource_group_name, location=ctx.spec.region, opts=child(self))
+        grant = authorization.RoleAssignment(
+            f"{name}-monitor-lake",
+            principal_id=identity.principal_id, principal_type="ServicePrincipal",
+            role_definition_id=client.subscription_id.apply(
+                lambda sub: roles.definition_id(sub, roles.STORAGE_BLOB_DATA_CONTRIBUTOR)),
+            scope=lake_account_id,
+            description="Model monitor reads collected and reference data and writes its results",
+            opts=child(self))
+        table = authorization.RoleAssignment(
+            f"{name}-monitor-code",
+            principal_id=identity.principal_id, principal_type="ServicePrincipal",
+            role_definition_id=client.subscription_id.apply(
+                lambda sub: roles.definition_id(sub, roles.STORAGE_BLOB_DATA_READER)),
+            scope=code_account_id,
+            description="Model monitor reads the reference data's MLTable file",
+            opts=child(self))
+        return identity, [grant, table]
+
+    def _drift_schedule(self, name, ctx, resource_group_name, workspace_name, endpoint, reference_uri,
+                        identity, grants) -> None:
         spec = ctx.spec
         r = recurrence(spec.monitoring.schedule)
         production_uri = endpoint.endpoint_name.apply(lambda e: collected_data_asset(e, "model_inputs"))
@@ -208,7 +248,10 @@ class Monitoring(pulumi.ComponentResource):
                         compute_configuration=ml.MonitorServerlessSparkComputeArgs(
                             compute_type="ServerlessSpark", instance_type="standard_e4s_v3",
                             runtime_version="3.4",
-                            compute_identity=ml.AmlTokenComputeIdentityArgs(compute_identity_type="AmlToken")),
+                            compute_identity=ml.ManagedComputeIdentityArgs(
+                                compute_identity_type="ManagedIdentity",
+                                identity=ml.ManagedServiceIdentityArgs(
+                                    type="UserAssigned", user_assigned_identities=[identity.id]))),
                         monitoring_target=ml.MonitoringTargetArgs(
                             task_type="Classification", deployment_id=endpoint.deployment_id),
                         signals={DRIFT_SIGNAL: drift_signal(
@@ -220,13 +263,14 @@ class Monitoring(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=child(self),
+            opts=child(self, depends_on=grants),
         )
         self.drift_schedule_name = schedule.name
 
-    def _drift_events(self, name, ctx, resource_group_name, workspace_id) -> None:
-        """Model-monitor runs that breach a threshold -> Azure Monitor alert -> the action group
-        (e-mails and the retraining function)."""
+    def _drift_events(self, name, ctx, resource_group_name, workspace_id, function_id, after) -> None:
+        """Model-monitor runs that breach a threshold -> Event Grid -> the retraining function's
+        Event Grid trigger. (Event Grid's Azure Monitor alert destination accepts Key Vault events
+        only: learn.microsoft.com/azure/event-grid/handler-azure-monitor-alerts.)"""
         topic = eventgrid.SystemTopic(
             f"{name}-workspace-events",
             system_topic_name=ctx.name("azure_generic", "workspace-events"),
@@ -241,14 +285,13 @@ class Monitoring(pulumi.ComponentResource):
             event_subscription_name=drift_rule_name(ctx),
             system_topic_name=topic.name,
             resource_group_name=resource_group_name,
-            event_delivery_schema="CloudEventSchemaV1_0",
-            destination=eventgrid.MonitorAlertEventSubscriptionDestinationArgs(
-                endpoint_type="MonitorAlert", action_groups=[self.action_group.id], severity="Sev2",
-                description=f"{ctx.spec.serving.model_name}: data drift above {ctx.spec.monitoring.drift_threshold}"),
+            event_delivery_schema="EventGridSchema",
+            destination=eventgrid.AzureFunctionEventSubscriptionDestinationArgs(
+                endpoint_type="AzureFunction", resource_id=function_id, max_events_per_batch=1),
             filter=eventgrid.EventSubscriptionFilterArgs(
                 included_event_types=[RUN_STATUS_CHANGED],
                 advanced_filters=[eventgrid.StringContainsAdvancedFilterArgs(
                     operator_type="StringContains", key="data.runTags.azureml_modelmonitor_threshold_breached",
                     values=[THRESHOLD_BREACHED])]),
-            opts=child(self),
+            opts=child(self, depends_on=after),
         )

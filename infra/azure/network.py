@@ -30,7 +30,8 @@ class Target:
 
 
 class Network(pulumi.ComponentResource):
-    """`vnet_id`, `aks_subnet_id`, `endpoints_subnet_id`, `functions_subnet_id`, `zone_ids`."""
+    """`vnet_id`, `aks_subnet_id`, `endpoints_subnet_id`, `functions_subnet_id`, `training_subnet_id`,
+    `zone_ids`."""
 
     def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None):
@@ -50,6 +51,8 @@ class Network(pulumi.ComponentResource):
                  "private_endpoint_network_policies": "Enabled"},
                 {"name": "functions", "address_prefix": plan.functions, "default_outbound_access": False,
                  "delegations": [{"name": "flex", "service_name": "Microsoft.App/environments"}]},
+                {"name": "training", "address_prefix": plan.training, "default_outbound_access": False,
+                 "service_endpoints": [{"service": "Microsoft.Storage"}, {"service": "Microsoft.KeyVault"}]},
             ],
             opts=child(self),
         )
@@ -57,6 +60,7 @@ class Network(pulumi.ComponentResource):
         self.aks_subnet_id = self.vnet.id.apply(lambda v: f"{v}/subnets/aks")
         self.endpoints_subnet_id = self.vnet.id.apply(lambda v: f"{v}/subnets/endpoints")
         self.functions_subnet_id = self.vnet.id.apply(lambda v: f"{v}/subnets/functions")
+        self.training_subnet_id = self.vnet.id.apply(lambda v: f"{v}/subnets/training")
         self.zone_ids: dict[str, pulumi.Output[str]] = {}
         for zone in sorted({z for zones in ZONES.values() for z in zones}):
             key = zone.removeprefix("privatelink.").split(".")[0] + "-" + zone.split(".")[-2]

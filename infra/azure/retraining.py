@@ -1,17 +1,28 @@
 """Retraining: the Azure Function (Flex Consumption, Python) that starts the retraining pipeline
-when drift is alerted. Code: infra/azure/runtime/ (deployed to the package container by CI)."""
+when the model monitor reports drift, with its own host storage account.
+
+The host storage holds the function's host keys, leases and retraining ledger: it is a separate
+account (not the data lake, where the workspace, training, endpoint and data scientists hold Blob
+Data roles on the whole account and could read the keys), reached only by the function's identity.
+The deployment package is uploaded by the stack into the code account (see pipeline.py), where
+the function may only read it; the app is created after the package, and a code change replaces
+the package.
+"""
 
 from __future__ import annotations
 
 import pulumi
 from pulumi_azure_native import storage, web
 
-from infra.azure.base import SYSTEM_ASSIGNED, child
+from infra.azure.base import SYSTEM_ASSIGNED, Client, child, stateful
+from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope
+from infra.azure.definitions import network_access
 from infra.context import StackContext
 
-# role -> container: the deployment package and the Functions host's leases and keys.
-HOST_CONTAINERS = {"package": "retrain-function-package", "hosts": "azure-webjobs-hosts",
-                   "secrets": "azure-webjobs-secrets"}
+# role -> container: the Functions host's leases and keys, and the retraining ledger (trigger
+# claims and the last start, see runtime/ledger.py).
+HOST_CONTAINERS = {"hosts": "azure-webjobs-hosts", "secrets": "azure-webjobs-secrets", "state": "retrain-state"}
+CLAIM_RETENTION_DAYS = 30  # retries arrive within hours; old claims are deleted
 ALERT_FUNCTION = "alert"
 TRAINING_DATA = "azureml://datastores/lake_data/paths/ingest/"
 EVENT_FUNCTION = "drift_event"
@@ -19,22 +30,24 @@ EVENT_FUNCTION = "drift_event"
 
 def app_settings(ctx: StackContext, *, blob_endpoint: pulumi.Input[str], subscription_id: pulumi.Input[str],
                  resource_group: pulumi.Input[str], workspace: pulumi.Input[str],
-                 insights_connection: pulumi.Input[str], drift_rule: str) -> list[dict]:
+                 insights_connection: pulumi.Input[str], drift_rule: str, pipeline_component: str) -> list[dict]:
     m = ctx.spec.monitoring
     model = ctx.spec.serving.model_name or "model"
     settings = {
         # Identity-based host storage, blob only (HTTP and Event Grid triggers need no queues):
-        # no connection string, no account key.
+        # no connection string, no account key; the function's own account.
         "AzureWebJobsStorage__blobServiceUri": blob_endpoint,
         "APPLICATIONINSIGHTS_CONNECTION_STRING": insights_connection,
         "AML_SUBSCRIPTION_ID": subscription_id,
         "AML_RESOURCE_GROUP": resource_group,
         "AML_WORKSPACE": workspace,
         "RETRAIN_EXPERIMENT": f"retrain-{model}",
-        "RETRAIN_PIPELINE_COMPONENT": f"azureml:retrain-{model}@latest",
+        "RETRAIN_PIPELINE_COMPONENT": pipeline_component,
+        "RETRAIN_MODEL_NAME": model,
         "RETRAIN_COMPUTE": "training",
         "RETRAIN_COOLDOWN_HOURS": str(m.retrain_cooldown_hours),
         "RETRAIN_ALERT_RULES": drift_rule,
+        "RETRAIN_STATE_CONTAINER": HOST_CONTAINERS["state"],
         # The data window a drift-triggered run trains on: the ingested data (datastore lake_data).
         "RETRAIN_TRAINING_DATA": TRAINING_DATA,
     }
@@ -42,33 +55,74 @@ def app_settings(ctx: StackContext, *, blob_endpoint: pulumi.Input[str], subscri
 
 
 class Retraining(pulumi.ComponentResource):
-    """`function_app_id`, `principal_id`, `alert_trigger_url`, `container_ids` (its host containers)."""
+    """`function_app_id`, `principal_id`, `alert_trigger_url`, `event_function_id`, `host_account_id`,
+    `containers` (role -> its host containers, for the function's grants)."""
 
     def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], *,
-                 lake_account_name: pulumi.Input[str], lake_blob_endpoint: pulumi.Input[str],
-                 encryption_scope: str | None, scope_resource: pulumi.Resource | None = None, subscription_id: pulumi.Input[str], workspace_name: pulumi.Input[str],
+                 client: Client, workspace_name: pulumi.Input[str],
                  insights_connection: pulumi.Input[str], drift_rule: str,
+                 package_url: pulumi.Input[str], package: pulumi.Resource, pipeline_component: str,
+                 cmk_key_id: pulumi.Input[str] | None = None, cmk_key_uri: pulumi.Input[str] | None = None,
                  subnet_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:azure:Retraining", name, None, opts)
         spec = ctx.spec
-        # The function's host storage lives in the data lake account (TLS only, no shared key,
-        # private, CMK): its own containers, each pinned to the lake's key like every container,
-        # and the function may touch only those (container-scoped grants, see program.py).
-        scope = {"default_encryption_scope": encryption_scope, "deny_encryption_scope_override": True} \
-            if encryption_scope is not None else {}
+        subscription_id = client.subscription_id
+        access = network_access(spec.network.mode, spec.network.allowed_cidrs)
+        self.host_account = storage.StorageAccount(
+            f"{name}-host",
+            account_name=ctx.name("azure_storage_account", "fnhost"),
+            resource_group_name=resource_group_name,
+            location=spec.region,
+            kind="StorageV2",
+            sku={"name": "Standard_ZRS" if spec.multi_zone else "Standard_LRS"},
+            access_tier="Hot",
+            enable_https_traffic_only=True,
+            minimum_tls_version="TLS1_2",
+            allow_blob_public_access=False,
+            allow_shared_key_access=False,
+            default_to_o_auth_authentication=True,
+            allow_cross_tenant_replication=False,
+            public_network_access=access.public_network_access,
+            network_rule_set={"default_action": access.default_action, "bypass": "AzureServices",
+                              "ip_rules": [{"i_p_address_or_range": r, "action": "Allow"} for r in access.ip_ranges]},
+            encryption={"require_infrastructure_encryption": True, "key_source": "Microsoft.Storage",
+                        "services": {"blob": {"enabled": True, "key_type": "Account"}}},
+            identity=SYSTEM_ASSIGNED,
+            opts=stateful(ctx, self),
+        )
+        # With customer-managed keys the host containers are pinned to the stack key like the lake's.
+        scope = cmk_encryption_scope(self, name, ctx, resource_group_name, client, self.host_account,
+                                     cmk_key_id, cmk_key_uri) if cmk_key_id is not None else None
+        pinned = {"default_encryption_scope": CMK_SCOPE, "deny_encryption_scope_override": True} if scope else {}
+        self.host_account_id = self.host_account.id
+        host_blob = self.host_account.primary_endpoints.apply(lambda e: e.blob)
         self.containers = {
             role: storage.BlobContainer(
                 f"{name}-{role}",
-                account_name=lake_account_name,
+                account_name=self.host_account.name,
                 resource_group_name=resource_group_name,
                 container_name=container,
                 public_access="None",
-                **scope,
-                opts=child(self, depends_on=[scope_resource] if scope_resource else []),
+                **pinned,
+                opts=child(self, depends_on=[scope] if scope else []),
             )
             for role, container in HOST_CONTAINERS.items()
         }
         self.container_ids = [c.id for c in self.containers.values()]
+        storage.ManagementPolicy(
+            f"{name}-host-lifecycle",
+            account_name=self.host_account.name,
+            resource_group_name=resource_group_name,
+            management_policy_name="default",
+            policy={"rules": [{
+                "name": "expire-claims", "enabled": True, "type": "Lifecycle",
+                "definition": {
+                    "filters": {"blob_types": ["blockBlob"], "prefix_match": [f"{HOST_CONTAINERS['state']}/claims/"]},
+                    "actions": {"base_blob": {"delete": {"days_after_modification_greater_than": CLAIM_RETENTION_DAYS}}},
+                },
+            }]},
+            opts=child(self),
+        )
         plan = web.AppServicePlan(
             f"{name}-plan",
             name=ctx.name("azure_generic", "retrain-plan"),
@@ -93,7 +147,7 @@ class Retraining(pulumi.ComponentResource):
             function_app_config={
                 "deployment": {"storage": {
                     "type": "blobContainer",
-                    "value": pulumi.Output.concat(lake_blob_endpoint, self.containers["package"].name),
+                    "value": package_url,
                     "authentication": {"type": "SystemAssignedIdentity"},
                 }},
                 "runtime": {"name": "python", "version": "3.11"},
@@ -104,13 +158,16 @@ class Retraining(pulumi.ComponentResource):
                 "ftps_state": "Disabled",
                 "http20_enabled": True,
                 "app_settings": app_settings(
-                    ctx, blob_endpoint=lake_blob_endpoint, subscription_id=subscription_id,
+                    ctx, blob_endpoint=host_blob, subscription_id=subscription_id,
                     resource_group=resource_group_name, workspace=workspace_name,
-                    insights_connection=insights_connection, drift_rule=drift_rule),
+                    insights_connection=insights_connection, drift_rule=drift_rule,
+                    pipeline_component=pipeline_component),
             },
-            opts=child(self),
+            opts=child(self, depends_on=[package]),
         )
         self.function_app_id = self.app.id
         self.principal_id = self.app.identity.apply(lambda i: i.principal_id)
         self.alert_trigger_url = self.app.default_host_name.apply(lambda h: f"https://{h}/api/{ALERT_FUNCTION}")
+        # Event Grid's Azure Function destination names the function inside the app.
+        self.event_function_id = self.app.id.apply(lambda i: f"{i}/functions/{EVENT_FUNCTION}")
         self.register_outputs({"function_app_id": self.function_app_id})

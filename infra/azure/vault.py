@@ -10,13 +10,16 @@ from infra.azure.base import Client, stateful
 from infra.azure.definitions import network_access
 from infra.context import StackContext
 
-SOFT_DELETE_DAYS = 90
+# Purge protection stays on everywhere; a destroyed vault's globally unique name is then held for
+# the retention period, so dev (re-created often) keeps the 7-day minimum instead of 90.
+SOFT_DELETE_DAYS = {"dev": 7, "staging": 90, "prod": 90}
 
 
 class KeyVault(pulumi.ComponentResource):
     """`vault_id`, `vault_uri`; with CMK also `cmk_key_id` and the versionless `cmk_key_uri`
     (rotated yearly by the key's rotation policy), and `workspace_key_id` (versioned key URI) for
-    the Azure ML workspace's own customer-managed encryption."""
+    the Azure ML workspace's own customer-managed encryption (`workspace_key_resource_id` is its
+    ARM id, the scope for grants on it)."""
 
     def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str],
                  client: Client, opts: pulumi.ResourceOptions | None = None):
@@ -33,7 +36,7 @@ class KeyVault(pulumi.ComponentResource):
                 "sku": {"family": "A", "name": "premium" if ctx.is_prod else "standard"},
                 "enable_rbac_authorization": True,
                 "enable_soft_delete": True,
-                "soft_delete_retention_in_days": SOFT_DELETE_DAYS,
+                "soft_delete_retention_in_days": SOFT_DELETE_DAYS[spec.environment],
                 "enable_purge_protection": True,
                 "enabled_for_deployment": False,
                 "enabled_for_disk_encryption": False,
@@ -51,6 +54,7 @@ class KeyVault(pulumi.ComponentResource):
         self.cmk_key_id: pulumi.Output[str] | None = None
         self.cmk_key_uri: pulumi.Output[str] | None = None
         self.workspace_key_id: pulumi.Output[str] | None = None
+        self.workspace_key_resource_id: pulumi.Output[str] | None = None
         if spec.storage.customer_managed_keys:
             self._customer_managed_key(name, ctx, resource_group_name)
         self.register_outputs({"vault_id": self.vault_id, "vault_uri": self.vault_uri})
@@ -59,6 +63,7 @@ class KeyVault(pulumi.ComponentResource):
         key = self._key(name, ctx, resource_group_name, "datalake-cmk")
         workspace_key = self._key(name, ctx, resource_group_name, "workspace-cmk")
         self.workspace_key_id = workspace_key.key_uri_with_version
+        self.workspace_key_resource_id = workspace_key.id
         self.cmk_key_id = key.id
         self.cmk_key_uri = key.key_uri
 

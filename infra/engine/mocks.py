@@ -32,7 +32,10 @@ class PlanMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         if self.preview:
-            return None, state
+            # Inputs whose output shape differs (e.g. Azure identity lists -> maps) are reshaped by
+            # the cloud's hooks, or the SDK rejects the echoed value.
+            reshape = getattr(self.hooks, "preview_state", None)
+            return None, reshape(args.typ, state) if reshape else state
         if self.hooks is not None:
             state.update(self.hooks.computed_outputs(args.typ, args.name, args.inputs))
         state.setdefault("name", args.name)

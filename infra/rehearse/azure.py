@@ -1,13 +1,15 @@
-"""Azure adapter: the stack's plan + infra/azure/runtime/retrain.py with a fake Azure ML job client.
+"""Azure adapter: the stack's plan + infra/azure/runtime/retrain.py with fakes of the Azure ML job
+client and of the Blob Storage container behind the function's ledger.
 
 - capture: the Azure ML data collector's JSON Lines under the workspace blob datastore,
   modelDataCollector/<endpoint>/<deployment>/model_inputs/yyyy/MM/dd/HH/<id>.jsonl, for the
   deployment whose data collector has model_inputs enabled;
 - drift threshold: the plan's model-monitor drift signal (its metric thresholds);
-- alert: an Azure Monitor common alert schema payload
-  (https://learn.microsoft.com/azure/azure-monitor/alerts/alerts-common-schema) raised by the
-  plan's rule that routes drift to an action group whose Azure Function receiver is the
-  retraining function, handed to the function with its own app settings from the plan;
+- alert: the model monitor's run as an Event Grid `Microsoft.MachineLearningServices.RunStatusChanged`
+  event (https://learn.microsoft.com/azure/event-grid/event-schema-machine-learning), filtered by
+  the plan's own event subscription (event type and advanced filters) whose destination is the
+  retraining function's Event Grid trigger, and handed to the function as its trigger does, with its
+  own app settings from the plan; a monitor run without a breach is the "resolved" case;
 - registry: workspace model versions azureml:<model>:<n> with metrics and baseline as properties.
 """
 
@@ -21,32 +23,88 @@ from pathlib import Path
 from infra.rehearse.base import Adapter, Delivery, LoopSettings, StageFailed, one, resources
 from mlops_workload import capture
 
+RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
+THRESHOLD_TAG = "azureml_modelmonitor_threshold_breached"
+# What a model monitor run that breached its thresholds carries in this tag (the event subscription
+# filters on it).
+BREACHED = "has failed due to one or more features violating metric thresholds"
+
 WEBAPP = "azure-native:web:WebApp"
 SCHEDULE = "azure-native:machinelearningservices:Schedule"
 DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
-ACTION_GROUP = "azure-native:monitor:ActionGroup"
 EVENT_SUBSCRIPTION = "azure-native:eventgrid:SystemTopicEventSubscription"
-SCHEDULED_QUERY = "azure-native:monitor:ScheduledQueryRule"
-METRIC_ALERT = "azure-native:monitor:MetricAlert"
+COMPONENT = "azure-native:machinelearningservices:ComponentContainer"
 
 
 class FakeJobClient:
-    """The JobClient the function uses (last_job_created, submit_pipeline), in memory."""
+    """The JobClient the function uses (submit_pipeline), in memory."""
 
     def __init__(self):
         self.jobs: list[dict] = []
 
-    def last_job_created(self, experiment: str):
-        times = [j["created"] for j in self.jobs if j["experiment"] == experiment]
-        return max(times, default=None)
-
-    def submit_pipeline(self, component, experiment, compute, tags, inputs=None) -> str:
+    def submit_pipeline(self, component, experiment, compute, tags, inputs=None, model_name=None) -> str:
         name = f"retrain-{len(self.jobs) + 1}"
         self.jobs.append({"name": name, "component": component, "experiment": experiment, "compute": compute,
-                          "tags": dict(tags), "inputs": dict(inputs or {}), "created": self.now})
+                          "tags": dict(tags), "inputs": dict(inputs or {}), "model_name": model_name,
+                          "created": self.now})
         return name
 
     now: dt.datetime = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
+class _BlobError(Exception):
+    def __init__(self, status_code: int):
+        super().__init__(status_code)
+        self.status_code = status_code
+
+
+class MemoryContainer:
+    """An azure.storage.blob ContainerClient in memory: create-if-absent (409) and If-Match (412)."""
+
+    IF_NOT_MODIFIED = "IfNotModified"
+
+    def __init__(self):
+        self.blobs: dict[str, tuple[bytes, str]] = {}
+
+    def upload_blob(self, name, data, overwrite=False, etag=None, match_condition=None):
+        if name in self.blobs and not overwrite:
+            raise _BlobError(409)
+        if etag is not None and self.blobs.get(name, (b"", None))[1] != etag:
+            raise _BlobError(412)
+        self.blobs[name] = (bytes(data), str(uuid.uuid4()))
+
+    def get_blob_client(self, name):
+        container = self
+
+        class _Blob:
+            def download_blob(self):
+                if name not in container.blobs:
+                    raise _BlobError(404)
+                data, etag = container.blobs[name]
+                return type("Download", (), {"readall": lambda _: data,
+                                             "properties": type("P", (), {"etag": etag})()})()
+
+            def upload_blob(self, data, overwrite=False, etag=None, match_condition=None):
+                container.upload_blob(name, data, overwrite, etag, match_condition)
+        return _Blob()
+
+
+def _matches(event: dict, subscription_filter: dict) -> bool:
+    """Whether an Event Grid subscription with this filter delivers `event` (event types and the
+    StringContains advanced filters the stack uses; any other operator is not understood)."""
+    types = subscription_filter.get("includedEventTypes")
+    if types and event.get("eventType") not in types:
+        return False
+    for f in subscription_filter.get("advancedFilters") or []:
+        if f.get("operatorType") != "StringContains":
+            raise StageFailed(f"the event subscription uses advanced filter {f.get('operatorType')}, "
+                              "which the rehearsal does not evaluate")
+        value: object = event
+        for part in f["key"].split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if not isinstance(value, str) or not any(v in value for v in f.get("values", [])):
+            return False
+    return True
 
 
 class AzureAdapter(Adapter):
@@ -57,6 +115,7 @@ class AzureAdapter(Adapter):
         self.blobs: dict[str, str] = {}  # workspace blob datastore path -> text
         self.models: dict[str, dict] = {}
         self.jobs = FakeJobClient()
+        self.ledger_blobs = MemoryContainer()
         self.feature_order: list[str] = []
 
     # --- settings -------------------------------------------------------------------------------
@@ -123,65 +182,68 @@ class AzureAdapter(Adapter):
 
     # --- alert ----------------------------------------------------------------------------------
 
-    def _retrain_action_groups(self) -> set[str]:
+    def _drift_subscription(self):
+        """The plan's Event Grid subscription that delivers workspace run events to the
+        retraining function's Event Grid trigger."""
         app = resources(self.plan, WEBAPP)[0]
-        groups = set()
-        for group in resources(self.plan, ACTION_GROUP):
-            for receiver in group.inputs.get("azureFunctionReceivers") or []:
-                if receiver.get("functionAppResourceId") == app.outputs.get("id"):
-                    groups.add(group.outputs.get("id"))
-        return groups
-
-    def _drift_rule(self) -> str:
-        """The name of the plan's rule that raises drift alerts to the retraining function."""
-        groups = self._retrain_action_groups()
-        if not groups:
-            raise StageFailed("no action group calls the retraining function")
         for sub in resources(self.plan, EVENT_SUBSCRIPTION):
             destination = sub.inputs.get("destination") or {}
-            if destination.get("endpointType") == "MonitorAlert" and groups & set(destination.get("actionGroups", [])):
-                return sub.inputs["eventSubscriptionName"]
-        for rule in resources(self.plan, SCHEDULED_QUERY) + resources(self.plan, METRIC_ALERT):
-            actions = rule.inputs.get("actions")
-            ids = ([a.get("actionGroupId") for a in actions] if isinstance(actions, list)
-                   else (actions or {}).get("actionGroups", []))
-            if groups & set(ids) and "drift" in (rule.inputs.get("ruleName") or rule.inputs.get("description") or ""):
-                return rule.inputs.get("ruleName") or rule.name
-        raise StageFailed("no drift rule routes to the retraining function's action group")
+            if (destination.get("endpointType") == "AzureFunction"
+                    and str(destination.get("resourceId", "")).startswith(f"{app.outputs.get('id')}/functions/")):
+                return sub
+        raise StageFailed("no Event Grid subscription delivers the workspace's run events to the retraining function")
 
-    def _payload(self, condition: str, report, when) -> dict:
-        rule = self._drift_rule()
-        stamp = when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        return {"schemaId": "azureMonitorCommonAlertSchema", "data": {
-            "essentials": {
-                "alertId": f"/subscriptions/<subscription>/providers/Microsoft.AlertsManagement/alerts/{uuid.uuid4()}",
-                "alertRule": rule, "severity": "Sev2", "signalType": "Log", "monitorCondition": condition,
-                "monitoringService": "Platform", "alertTargetIDs": [], "configurationItems": [],
-                "originAlertId": str(uuid.uuid4()), "firedDateTime": stamp,
-                **({"resolvedDateTime": stamp} if condition == "Resolved" else {}),
-                "description": (f"data drift: max PSI {report.score:.3f}" if report else "data drift resolved"),
-                "essentialsVersion": "1.0", "alertContextVersion": "1.0"},
-            "alertContext": {}}}
+    def _run_event(self, breached: bool, report, when) -> dict:
+        """A model-monitor run's RunStatusChanged event (Event Grid schema) for the plan's workspace."""
+        deployment = one(self.plan, DEPLOYMENT, "online deployment")
+        workspace = deployment.inputs["workspaceName"]
+        run = f"model-monitor-{uuid.uuid4().hex[:8]}"
+        tags = {"azureml_modelmonitor": "true"}
+        if breached:
+            tags[THRESHOLD_TAG] = BREACHED
+        return {
+            "id": str(uuid.uuid4()),
+            "topic": (f"/subscriptions/<subscription>/resourceGroups/{deployment.inputs['resourceGroupName']}"
+                      f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"),
+            "subject": f"experiments/{uuid.uuid4()}/runs/{run}",
+            "eventType": RUN_STATUS_CHANGED,
+            "eventTime": when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+            "data": {"experimentId": str(uuid.uuid4()), "experimentName": "model-monitor", "runId": run,
+                     "runType": None, "runTags": tags,
+                     "runProperties": {"max_psi": f"{report.score:.3f}"} if report else {},
+                     "runStatus": "Failed" if breached else "Completed"},
+            "dataVersion": "2", "metadataVersion": "1"}
 
     def alert(self, report, when):
-        return self._payload("Fired", report, when) if report.score > self._threshold() else None
+        return self._run_event(True, report, when) if report.score > self._threshold() else None
 
     def resolved(self, when):
-        return self._payload("Resolved", None, when)
+        return self._run_event(False, None, when)
 
     # --- retraining -----------------------------------------------------------------------------
 
     def deliver(self, payload, now) -> Delivery:
         if payload is None:
             return Delivery(False, "no alert raised")
+        from infra.azure.runtime.ledger import BlobLedger
         from infra.azure.runtime.retrain import Config, handle
 
+        subscription = self._drift_subscription()
+        if not _matches(payload, subscription.inputs.get("filter") or {}):
+            return Delivery(False, f"event subscription {subscription.inputs['eventSubscriptionName']} filters it out")
         try:
             config = Config.from_env(self._app_settings())
         except KeyError as exc:
             raise StageFailed(f"the function's app settings are incomplete: {exc}") from None
+        components = {r.inputs.get("name") for r in resources(self.plan, COMPONENT)}
+        wanted = config.pipeline_component.removeprefix("azureml:").partition("@")[0]
+        if wanted not in components:
+            raise StageFailed(f"the function submits {config.pipeline_component}, which the plan does not register")
         self.jobs.now = now
-        outcome = handle(payload, self.jobs, config, now)
+        # What the function's Event Grid trigger hands to the handler (runtime/function_app.py).
+        event = {"id": payload["id"], "eventType": payload["eventType"], "data": payload["data"]}
+        outcome = handle(event, self.jobs, BlobLedger(self.ledger_blobs, MemoryContainer.IF_NOT_MODIFIED),
+                         config, now)
         if outcome.action != "started":
             return Delivery(False, f"{outcome.action}: {outcome.detail}")
         job = self.jobs.jobs[-1]

@@ -72,6 +72,9 @@ def _spec(rng: random.Random, i: int, team: str, cloud: str, env: str) -> dict[s
         raw["kubernetes"] = _pools(rng, env, defaults)
     if cloud == "gcp":
         raw["gcp"] = {"project_id": _project_id(team, env), "billing_account": "01A2B3-C4D5E6-F7A8B9"}
+    if cloud == "azure":
+        raw["azure"] = {"cosmos_db_object_id": "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a",
+                        "scoring_hostname": f"{team}-{env}.ml.example.internal"}
     raw["budget"] = {"monthly_usd": _budget(raw, env, defaults)}
     return raw
 

@@ -20,7 +20,7 @@ DEFAULT_REGIONS = {"aws": "us-east-1", "azure": "westeurope", "gcp": "us-central
 # Spec paths the options set, for messages that name the option rather than the config path.
 OPTIONS = {("team",): "--team", ("cloud",): "--cloud", ("environment",): "--env", ("region",): "--region",
            ("owner",): "--owner", ("cost_center",): "--cost-center", ("gcp", "project_id"): "--project-id",
-           ("gcp", "billing_account"): "--billing-account"}
+           ("gcp", "billing_account"): "--billing-account", ("azure", "cosmos_db_object_id"): "--cosmos-db-object-id"}
 
 
 def stack_name(team: str, cloud: str, env: str) -> str:
@@ -29,9 +29,10 @@ def stack_name(team: str, cloud: str, env: str) -> str:
 
 def new_stack(team: str, cloud: str, env: str, from_stack: str | None = None, root: Path | None = None, *,
               owner: str, cost_center: str, region: str | None = None, project_id: str | None = None,
-              billing_account: str | None = None) -> Path:
+              billing_account: str | None = None, cosmos_db_object_id: str | None = None) -> Path:
     """Write a new team stack file and return its path; StackError (one line per problem) if refused."""
-    identity = _identity(team, cloud, env, owner, cost_center, region, project_id, billing_account)
+    identity = _identity(team, cloud, env, owner, cost_center, region, project_id, billing_account,
+                         cosmos_db_object_id)
     name = stack_name(team, cloud, env)
     path = stackfile.stacks_dir(root) / f"Pulumi.{name}.yaml"
     shown = stackfile.display(path)
@@ -50,7 +51,8 @@ def new_stack(team: str, cloud: str, env: str, from_stack: str | None = None, ro
     return path
 
 
-def _identity(team, cloud, env, owner, cost_center, region, project_id, billing_account) -> dict:
+def _identity(team, cloud, env, owner, cost_center, region, project_id, billing_account,
+              cosmos_db_object_id=None) -> dict:
     """The identity part of the spec from the options, validated by the schema itself."""
     problems = []
     if cloud == "gcp":
@@ -59,11 +61,16 @@ def _identity(team, cloud, env, owner, cost_center, region, project_id, billing_
             problems.append(f"{' and '.join(missing)}: required for a GCP stack (its project and billing account)")
     elif project_id or billing_account:
         problems.append("--project-id/--billing-account: only apply to gcp stacks")
+    if cosmos_db_object_id and cloud != "azure":
+        problems.append("--cosmos-db-object-id: only applies to azure stacks")
     raw: dict[str, Any] = {"team": team, "cloud": cloud, "environment": env,
                            "region": region or DEFAULT_REGIONS.get(cloud, ""), "owner": owner,
                            "cost_center": cost_center}
     if cloud == "gcp" and not problems:
         raw["gcp"] = {"project_id": project_id, "billing_account": billing_account}
+    if cloud == "azure" and cosmos_db_object_id and not problems:
+        # Customer-managed-key workspaces (staging, prod) grant this tenant's Cosmos DB app the key.
+        raw["azure"] = {"cosmos_db_object_id": cosmos_db_object_id}
     if not problems:
         try:
             Spec.model_validate(raw)
@@ -101,8 +108,8 @@ def _adapted_copy(ref: str, root: Path | None, identity: dict, keep_region: bool
     for key, value in identity.items():
         if key == "region" and keep_region:
             continue
-        if key == "gcp":
-            raw.setdefault("gcp", {}).update(value)
+        if key in ("gcp", "azure"):
+            raw.setdefault(key, {}).update(value)
         else:
             raw[key] = value
     env, notes, g = identity["environment"], [], guardrails.rules()

@@ -66,7 +66,10 @@ _BY_CLOUD: dict[str, dict[str, Any]] = {
 # spot system nodes where the cluster accepts them (GKE; AKS forbids spot system pools).
 _DEV_BY_CLOUD: dict[str, dict[str, Any]] = {
     "aws": {"serving": {"serverless": True}},
-    "azure": {},
+    # The Azure ML extension needs 4 vCPUs / 14 GB on non-spot nodes: one cpu-medium system node;
+    # the user pool stays on-demand (Azure ML instance types cannot tolerate the spot taint) and
+    # scales from zero instead.
+    "azure": {"kubernetes": {"system_pool": {"size_class": "cpu-medium"}, "user_pool": {"spot": False}}},
     "gcp": {"kubernetes": {"system_pool": {"spot": True}}},
 }
 

@@ -413,8 +413,22 @@ class AwsSettings(Strict):
                     "(CloudWatch has no wildcard alarm); empty means no drift alarm and no retraining.")
 
 
+GUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+HOSTNAME_PATTERN = r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+# The Azure Cosmos DB first-party application; its service principal's object id differs per tenant.
+COSMOS_DB_APP_ID = "a232010e-820c-4083-83bb-3ace5fc29d0b"
+
+
 class AzureSettings(Strict):
     subnet_id: Annotated[str, StringConstraints(pattern=r"^/subscriptions/.+/subnets/.+$")] | None = None
+    cosmos_db_object_id: Annotated[str, StringConstraints(pattern=GUID_PATTERN)] | None = Field(
+        None, description="Object id of the Azure Cosmos DB service principal in this tenant "
+                          f"(`az ad sp show --id {COSMOS_DB_APP_ID} --query id -o tsv`); a workspace with a "
+                          "customer-managed key needs it to grant Cosmos DB access to the key first.")
+    scoring_hostname: Annotated[str, StringConstraints(max_length=253, pattern=HOSTNAME_PATTERN)] | None = Field(
+        None, description="DNS name clients use for the AKS inference router (the ML extension's sslCname); "
+                          "its certificate and key are the stack's secrets mlops:scoringTlsCertificate and "
+                          "mlops:scoringTlsKey (PEM).")
 
 
 class GcpSettings(Strict):
@@ -640,6 +654,55 @@ def _cloud_feature_rule(spec: Spec):
         yield ("kubernetes", "enabled"), "Azure serving runs on the AKS cluster; enable kubernetes or disable serving"
 
 
+# The Azure ML extension needs at least 4 vCPUs and 14 GB on nodes it can schedule on (its pods
+# do not tolerate the spot taint): learn.microsoft.com/azure/machine-learning/how-to-deploy-kubernetes-extension
+AML_EXTENSION_MIN_VCPUS, AML_EXTENSION_MIN_MEMORY_GIB = 4, 14
+
+
+def aml_extension_capacity(spec: Spec) -> tuple[int, float]:
+    """vCPUs and memory (GiB) of the always-on nodes of the system and user pools (spot pools,
+    refused on Azure below, would not count)."""
+    classes = catalog.catalog()["classes"]
+    vcpus, memory = 0, 0.0
+    for name in ("system_pool", "user_pool"):
+        pool = getattr(spec.kubernetes, name)
+        if pool.spot:
+            continue
+        override = catalog.known_sku(spec.cloud, pool.sku) if pool.sku else None
+        size = classes[override.size_class if override and override.size_class else pool.size_class]
+        vcpus += pool.min_nodes * size["vcpus"]
+        memory += pool.min_nodes * size["memory_gib"]
+    return vcpus, memory
+
+
+def _azure_rule(spec: Spec):
+    if spec.cloud != "azure":
+        return
+    settings = spec.azure or AzureSettings()
+    if spec.storage.customer_managed_keys and settings.cosmos_db_object_id is None:
+        yield ("azure", "cosmos_db_object_id"), (
+            "a workspace with customer-managed keys needs the object id of this tenant's Azure Cosmos DB "
+            f"service principal (az ad sp show --id {COSMOS_DB_APP_ID} --query id -o tsv)")
+    if spec.kubernetes.enabled:
+        vcpus, memory = aml_extension_capacity(spec)
+        if vcpus < AML_EXTENSION_MIN_VCPUS or memory < AML_EXTENSION_MIN_MEMORY_GIB:
+            yield ("kubernetes", "system_pool", "min_nodes"), (
+                f"the Azure ML extension needs {AML_EXTENSION_MIN_VCPUS} vCPUs and {AML_EXTENSION_MIN_MEMORY_GIB} GB "
+                f"on non-spot nodes; the system and user pools give {vcpus} vCPUs / {memory:g} GB at their "
+                "minimum: use a larger size_class or more min_nodes")
+    if spec.kubernetes.enabled:
+        for name in ("user_pool", "gpu_pool"):
+            pool = getattr(spec.kubernetes, name)
+            if pool is not None and pool.spot:
+                yield ("kubernetes", name, "spot"), (
+                    "Azure ML workloads never land on AKS spot nodes (instance types created through ARM "
+                    "carry no toleration for the spot taint); set spot: false and min_nodes: 0 to scale to zero")
+    if spec.serving.active and settings.scoring_hostname is None:
+        yield ("azure", "scoring_hostname"), (
+            "AKS serving needs the DNS name clients use for the inference router (its TLS certificate is "
+            "issued for it); set azure.scoring_hostname")
+
+
 def _model_version_rule(spec: Spec):
     version = spec.serving.model_version
     if version is None:
@@ -720,4 +783,5 @@ def _priced(spec: Spec, size_class: str, sku: str | None) -> catalog.Sku:
 
 
 _RULES = [_region_rule, _cloud_section_rule, _sku_rule, _gpu_rule, _environment_rule,
-          _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule, _ci_rule, _model_version_rule]
+          _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule, _ci_rule, _model_version_rule,
+          _azure_rule]

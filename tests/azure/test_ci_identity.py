@@ -83,8 +83,10 @@ def test_preview_gets_reader_only(plan_for):
 def test_ci_assignments_are_on_the_resource_group(plan_for):
     plan = plan_for("azure-staging")
     rg = plan.of_type(P + "resources:ResourceGroup")[0].outputs["id"]
+    code = [r for r in plan.of_type(P + "storage:StorageAccount") if r.name == "pipeline-code"][0].outputs["id"]
     for r in ci(plan, "authorization:RoleAssignment"):
-        assert r.inputs["scope"] == rg, r.urn
+        # The one data-plane grant: uploading the stack's code blobs, on the code account only.
+        assert r.inputs["scope"] == (code if r.name == "ci-deploy-code-upload" else rg), r.urn
 
 
 def test_deploy_has_no_owner_contributor_or_access_admin(plan_for):
@@ -111,6 +113,10 @@ def test_custom_role_is_limited_to_ml_registry_and_extensions(plan_for):
     assert role.inputs["permissions"] == [{"actions": ci_identity.CUSTOM_ACTIONS}], role.urn
     assert role.inputs["assignableScopes"] == [role.inputs["scope"]], role.urn
     assert not any(a == "*" or a.startswith("Microsoft.Authorization") for a in ci_identity.CUSTOM_ACTIONS)
+    # The deploy identity creates and assigns workload identities but can never federate one.
+    assert "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action" in ci_identity.CUSTOM_ACTIONS
+    assert not any("federatedIdentityCredentials" in a or a.startswith("Microsoft.ManagedIdentity/*")
+                   for a in ci_identity.CUSTOM_ACTIONS)
 
 
 def test_no_secrets_or_keys_for_ci(plan_for):

@@ -78,7 +78,7 @@ def test_dev_stateful_resources_are_not_protected(plan_for, short):
 def test_prod_key_and_containers_are_protected(plan_for):
     plan = plan_for("azure-prod")
     for r in of(plan, "keyvault:Key") + of(plan, "storage:EncryptionScope") + of(plan, "storage:BlobContainer"):
-        if not r.name.startswith("retraining-"):  # the function's host containers hold no data
+        if not r.name.startswith(("retraining-", "pipeline-")):  # host and code containers hold no data
             assert r.protect and r.retain_on_delete, r.urn
 
 

@@ -7,6 +7,8 @@ import pytest
 pytest.importorskip("pulumi_azure_native")
 
 from infra.azure import roles  # noqa: E402
+from infra.azure.pipeline import CODE_CONTAINERS  # noqa: E402
+from infra.azure.retraining import HOST_CONTAINERS  # noqa: E402
 from tests.azure.helpers import STACKS, by_name, of, one  # noqa: E402
 
 
@@ -50,22 +52,26 @@ def test_containers_are_private(plan_for, stack):
 
 
 def test_lifecycle_rules_follow_the_spec(plan_for):
-    r = one(plan_for("azure-prod"), "storage:ManagementPolicy")
+    r = by_name(plan_for("azure-prod"), "datalake-lifecycle")
     rules = {rule["name"]: rule["definition"]["actions"] for rule in r.inputs["policy"]["rules"]}
     base = rules["tier-and-expire"]["baseBlob"]
     assert base["tierToCool"]["daysAfterModificationGreaterThan"] == 30, r.urn
-    assert base["tierToArchive"]["daysAfterModificationGreaterThan"] == 180, r.urn
+    # archive_after_days moves blobs to the (online) cold tier: Archive is offline and not on ZRS.
+    assert base["tierToCold"]["daysAfterModificationGreaterThan"] == 180, r.urn
+    assert "tierToArchive" not in base, r.urn
     assert rules["noncurrent-versions"]["version"]["delete"]["daysAfterCreationGreaterThan"] == 90, r.urn
 
 
 def test_cmk_scope_encrypts_lake_containers_in_prod(plan_for):
     plan = plan_for("azure-prod")
-    scope = one(plan, "storage:EncryptionScope")
+    scope = by_name(plan, "datalake-cmk-scope")
     key = by_name(plan, "secrets-datalake-cmk")
     assert scope.inputs["source"] == "Microsoft.KeyVault", scope.urn
     assert scope.inputs["keyVaultProperties"]["keyUri"] == key.outputs["keyUri"], scope.urn
     containers = of(plan, "storage:BlobContainer")
-    assert len(containers) == 6  # data, artifacts, monitoring + the retraining function's host containers
+    assert len(containers) == 3 + len(HOST_CONTAINERS) + len(CODE_CONTAINERS)  # lake, function host, code
+    assert {s.inputs["keyVaultProperties"]["keyUri"] for s in of(plan, "storage:EncryptionScope")} == {
+        key.outputs["keyUri"]}
     for c in containers:
         assert c.inputs["defaultEncryptionScope"] == "cmk" and c.inputs["denyEncryptionScopeOverride"], c.urn
 
@@ -85,7 +91,7 @@ def test_retraining_function_owns_only_its_host_containers(plan_for):
     grants = [r for r in of(plan, "authorization:RoleAssignment")
               if r.inputs["principalId"] == app.outputs["identity"]["principalId"]
               and r.inputs["roleDefinitionId"].endswith(roles.STORAGE_BLOB_DATA_OWNER)]
-    assert len(grants) == 3
+    assert len(grants) == len(HOST_CONTAINERS)
     for g in grants:
         assert "/blobServices/default/containers/" in g.inputs["scope"], g.urn
 
@@ -155,8 +161,11 @@ def test_registry_sku_and_public_access(plan_for, stack, sku, public):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_aks_identity_and_entra_rbac(plan_for, stack):
-    r = one(plan_for(stack), "containerservice:ManagedCluster")
-    assert r.inputs["identity"]["type"] == "SystemAssigned", r.urn
+    plan = plan_for(stack)
+    r = one(plan, "containerservice:ManagedCluster")
+    control_plane = by_name(plan, "kubernetes-control-plane")
+    assert r.inputs["identity"] == {"type": "UserAssigned",
+                                    "userAssignedIdentities": [control_plane.outputs["id"]]}, r.urn
     assert r.inputs["aadProfile"] == {"managed": True, "enableAzureRBAC": True}, r.urn
     assert r.inputs["disableLocalAccounts"] is True, r.urn
     assert r.inputs["networkProfile"]["networkPolicy"] in ("azure", "calico"), r.urn
@@ -225,7 +234,6 @@ def test_kubelet_gets_acr_pull_on_the_registry(plan_for):
 
 
 @pytest.mark.parametrize("grant,role,target", [
-    ("access-workspace-lake-blob", roles.STORAGE_BLOB_DATA_CONTRIBUTOR, "storage:StorageAccount"),
     ("access-workspace-vault", roles.KEY_VAULT_SECRETS_OFFICER, "keyvault:Vault"),
 ])
 def test_workspace_identity_grants(plan_for, grant, role, target):

@@ -133,16 +133,20 @@ def test_app_insights_failure_alert(plan_for):
     assert "success == false" in cond["query"] and cond["threshold"] == 1, r.urn
 
 
-def test_drift_events_become_alerts_for_the_retraining_rule(plan_for):
+def test_drift_events_reach_the_retraining_function(plan_for):
+    """Event Grid's Azure Monitor alert destination takes Key Vault events only: the workspace's
+    run events go to the function's Event Grid trigger."""
     plan = plan_for("azure-prod")
     sub = one(plan, "eventgrid:SystemTopicEventSubscription")
-    assert sub.inputs["destination"]["actionGroups"] == [one(plan, "monitor:ActionGroup").outputs["id"]], sub.urn
+    app = one(plan, "web:WebApp")
+    destination = sub.inputs["destination"]
+    assert (destination["endpointType"], destination["resourceId"]) == (
+        "AzureFunction", f"{app.outputs['id']}/functions/drift_event"), sub.urn
+    assert "actionGroups" not in destination, sub.urn
+    assert sub.inputs["eventDeliverySchema"] == "EventGridSchema", sub.urn
     assert sub.inputs["filter"]["includedEventTypes"] == ["Microsoft.MachineLearningServices.RunStatusChanged"]
     topic = one(plan, "eventgrid:SystemTopic")
     assert topic.inputs["source"] == one(plan, "machinelearningservices:Workspace").outputs["id"], topic.urn
-    app = one(plan, "web:WebApp")
-    settings = {s["name"]: s["value"] for s in app.inputs["siteConfig"]["appSettings"]}
-    assert settings["RETRAIN_ALERT_RULES"] == sub.inputs["eventSubscriptionName"], app.urn
 
 
 def test_retraining_function_is_locked_down(plan_for):
@@ -180,9 +184,9 @@ def test_prod_pools_are_zonal_and_gpu_pool_is_tainted(plan_for):
     assert by_name(plan, "kubernetes-user-pool").inputs["availabilityZones"] == ["1", "2", "3"]
 
 
-def test_dev_user_pool_is_spot_and_not_zonal(plan_for):
+def test_dev_user_pool_is_on_demand_from_zero_and_not_zonal(plan_for):
     pool = by_name(plan_for("azure-dev"), "kubernetes-user-pool")
-    assert pool.inputs["scaleSetPriority"] == "Spot" and pool.inputs["scaleSetEvictionPolicy"] == "Delete", pool.urn
+    assert "scaleSetPriority" not in pool.inputs and pool.inputs["minCount"] == 0, pool.urn
     assert "availabilityZones" not in pool.inputs, pool.urn
     assert not [r for r in plan_for("azure-dev").resources if r.name == "kubernetes-gpu-pool"]
 

@@ -100,18 +100,31 @@ def test_fails_when_the_alarm_event_does_not_match_the_retraining_rule(plan_for)
     assert outcome.drift_detected and not outcome.retraining_started
 
 
-def test_fails_when_the_function_does_not_retrain_for_the_alert_rule(plan_for):
+def test_fails_when_the_event_subscription_filters_out_the_monitor_breach(plan_for):
     from infra.rehearse import azure as azure_adapter
 
-    def other_rule(inputs):
-        for setting in inputs["siteConfig"]["appSettings"]:
-            if setting["name"] == "RETRAIN_ALERT_RULES":
-                setting["value"] = "some-other-rule"
+    def other_text(inputs):
+        for f in inputs["filter"]["advancedFilters"]:
+            f["values"] = ["a text the model monitor never writes"]
 
-    plan = with_plan(plan_for("azure-staging"), azure_adapter.WEBAPP, other_rule)
+    plan = with_plan(plan_for("azure-staging"), azure_adapter.EVENT_SUBSCRIPTION, other_text)
     outcome = rehearse("azure-staging", plan=plan)
     assert failed_stage(outcome) == "retraining"
-    assert "not a drift signal" in outcome.failed.detail
+    assert "filters it out" in outcome.failed.detail
+
+
+def test_fails_when_the_function_submits_a_component_the_plan_does_not_register(plan_for):
+    from infra.rehearse import azure as azure_adapter
+
+    def other_component(inputs):
+        for setting in inputs["siteConfig"]["appSettings"]:
+            if setting["name"] == "RETRAIN_PIPELINE_COMPONENT":
+                setting["value"] = "azureml:retrain-someone-else@latest"
+
+    plan = with_plan(plan_for("azure-staging"), azure_adapter.WEBAPP, other_component)
+    outcome = rehearse("azure-staging", plan=plan)
+    assert failed_stage(outcome) == "retraining"
+    assert "does not register" in outcome.failed.detail
 
 
 def test_fails_when_the_incident_names_another_policy(plan_for):

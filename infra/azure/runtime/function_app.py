@@ -1,5 +1,5 @@
-"""Azure Functions entry points (Python v2 model): the action group's HTTP alert hook and an
-Event Grid hook for model-monitor runs. The logic lives in retrain.py."""
+"""Azure Functions entry points (Python v2 model): the Event Grid trigger for model-monitor runs
+and the action group's HTTP alert hook. The logic lives in retrain.py."""
 
 from __future__ import annotations
 
@@ -9,19 +9,20 @@ import logging
 import os
 
 import azure.functions as func
-from azureml_client import AzureMLJobClient
-from retrain import Config, handle  # deployed flat: runtime/ is the function app root
+
+from azureml_client import AzureMLJobClient  # deployed flat: runtime/ is the function app root
+from ledger import BlobLedger
+from retrain import Config, handle
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 
-def _client() -> AzureMLJobClient:
-    return AzureMLJobClient.from_environment(
-        os.environ["AML_SUBSCRIPTION_ID"], os.environ["AML_RESOURCE_GROUP"], os.environ["AML_WORKSPACE"])
-
-
 def _run(payload) -> dict:
-    outcome = handle(payload, _client(), Config.from_env(), dt.datetime.now(dt.timezone.utc))
+    client = AzureMLJobClient.from_environment(
+        os.environ["AML_SUBSCRIPTION_ID"], os.environ["AML_RESOURCE_GROUP"], os.environ["AML_WORKSPACE"])
+    ledger = BlobLedger.from_environment(os.environ["AzureWebJobsStorage__blobServiceUri"],
+                                         os.environ["RETRAIN_STATE_CONTAINER"])
+    outcome = handle(payload, client, ledger, Config.from_env(), dt.datetime.now(dt.timezone.utc))
     logging.info("retraining %s: %s", outcome.action, outcome.detail)
     return {"action": outcome.action, "detail": outcome.detail, "job": outcome.job_name}
 
@@ -37,4 +38,4 @@ def alert(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.event_grid_trigger(arg_name="event")
 def drift_event(event: func.EventGridEvent) -> None:
-    _run({"eventType": event.event_type, "data": event.get_json()})
+    _run({"id": event.id, "eventType": event.event_type, "data": event.get_json()})
