@@ -56,6 +56,17 @@ def workload_role_names(ctx: StackContext) -> list[str]:
     return [sagemaker_role_name(ctx), retrain_role_name(ctx)]
 
 
+def with_permissions(role: aws.iam.Role, *policies: pulumi.Resource) -> pulumi.Output[str]:
+    """The role's ARN, resolved only once its policies are attached.
+
+    A resource given a bare `role.arn` may be created as soon as the role exists, before its inline
+    policy: SageMaker then validates the pipeline, endpoint or job against a role without
+    permissions and fails, and a Lambda runs without them. Everything that uses a role receives
+    this ARN instead, so it depends on the role *and* on each of its policies.
+    """
+    return pulumi.Output.all(role.arn, *(p.id for p in policies)).apply(lambda v: v[0])
+
+
 class Identity(pulumi.ComponentResource):
     sagemaker_role_arn: pulumi.Output[str]
     lambda_role_arn: pulumi.Output[str] | None
@@ -75,9 +86,9 @@ class Identity(pulumi.ComponentResource):
             tags={},
             opts=child(self),
         )
-        aws.iam.RolePolicy(f"{name}-sagemaker-policy", role=self.sagemaker_role.id,
-                           policy=self._sagemaker_policy(account, targets), opts=child(self))
-        self.sagemaker_role_arn = self.sagemaker_role.arn
+        policy = aws.iam.RolePolicy(f"{name}-sagemaker-policy", role=self.sagemaker_role.id,
+                                    policy=self._sagemaker_policy(account, targets), opts=child(self))
+        self.sagemaker_role_arn = with_permissions(self.sagemaker_role, policy)
         self.lambda_role_arn = None
         if retrain is not None:
             self.lambda_role = aws.iam.Role(
@@ -93,9 +104,9 @@ class Identity(pulumi.ComponentResource):
             log_group_arn = account.arn("logs", f"log-group:{lambda_log_group(retrain.function_name)}")
             policy = pulumi.Output.all(pipeline_arn, retrain.topic_arn, targets.key_arn, log_group_arn).apply(
                 lambda v: json.dumps(policies.lambda_role_policy(*v)))
-            aws.iam.RolePolicy(f"{name}-retrain-policy", role=self.lambda_role.id, policy=policy,
-                               opts=child(self))
-            self.lambda_role_arn = self.lambda_role.arn
+            attached = aws.iam.RolePolicy(f"{name}-retrain-policy", role=self.lambda_role.id, policy=policy,
+                                          opts=child(self))
+            self.lambda_role_arn = with_permissions(self.lambda_role, attached)
         self.register_outputs({"sagemaker_role_arn": self.sagemaker_role_arn,
                                "lambda_role_arn": self.lambda_role_arn})
 
