@@ -37,6 +37,8 @@ class RetrainTargets:
 
     function_name: str
     topic_arn: pulumi.Input[str]
+    dead_letter_queue_name: str
+    drift_alarm_names: list[str]
 
 
 def lambda_log_group(function_name: str) -> str:
@@ -102,8 +104,11 @@ class Identity(pulumi.ComponentResource):
             )
             pipeline_arn = account.arn("sagemaker", f"pipeline/{targets.pipeline_name}")
             log_group_arn = account.arn("logs", f"log-group:{lambda_log_group(retrain.function_name)}")
-            policy = pulumi.Output.all(pipeline_arn, retrain.topic_arn, targets.key_arn, log_group_arn).apply(
-                lambda v: json.dumps(policies.lambda_role_policy(*v)))
+            queue_arn = account.arn("sqs", retrain.dead_letter_queue_name)
+            alarm_arns = [account.arn("cloudwatch", f"alarm:{n}") for n in retrain.drift_alarm_names]
+            policy = pulumi.Output.all(pipeline_arn, retrain.topic_arn, targets.key_arn, log_group_arn,
+                                       queue_arn, *alarm_arns).apply(
+                lambda v: json.dumps(policies.lambda_role_policy(*v[:5], list(v[5:]))))
             attached = aws.iam.RolePolicy(f"{name}-retrain-policy", role=self.lambda_role.id, policy=policy,
                                           opts=child(self))
             self.lambda_role_arn = with_permissions(self.lambda_role, attached)

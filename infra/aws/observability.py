@@ -24,6 +24,12 @@ def drift_metric_name(feature: str) -> str:
     return f"feature_baseline_drift_{feature}"
 
 
+def drift_alarm_names(ctx: StackContext) -> list[str]:
+    """Physical names of the per-feature drift alarms (the retraining re-check reads them)."""
+    features = list(ctx.spec.aws.drift_features) if ctx.spec.aws else []
+    return [ctx.name("aws_generic", f"drift-{f}") for f in features]
+
+
 def composite_rule(alarm_names: list[str]) -> str:
     return " OR ".join(f'ALARM("{n}")' for n in alarm_names)
 
@@ -94,7 +100,7 @@ class Observability(pulumi.ComponentResource):
         features = list(ctx.spec.aws.drift_features) if ctx.spec.aws else []
         self.drift_alarm_arn = None
         if drift is not None and features:
-            names = [ctx.name("aws_generic", f"drift-{f}") for f in features]
+            names = drift_alarm_names(ctx)
             alarms = [
                 self._alarm(f"{name}-drift-{feature}", f"drift-{feature}",
                             f"baseline drift of feature {feature} above {monitoring.drift_threshold}",

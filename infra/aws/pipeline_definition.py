@@ -77,14 +77,18 @@ def _network(c: PipelineConfig) -> Json:
     return network
 
 
-def _processing(c: PipelineConfig, name: str, script: str, inputs: list[Json], outputs: list[str]) -> Json:
+def _processing(c: PipelineConfig, name: str, script: str, inputs: list[Json], outputs: list[str],
+                arguments: list[Any] | None = None) -> Json:
     code = f"s3://{c.artifacts_bucket}/{CODE_PREFIX}/{script}"
+    app: Json = {"ImageUri": c.training_image,
+                 "ContainerEntrypoint": ["python3", f"/opt/ml/processing/input/code/{script}"]}
+    if arguments:
+        app["ContainerArguments"] = arguments
     return {"Name": name, "Type": "Processing", "Arguments": {
         "ProcessingResources": {"ClusterConfig": {
             "InstanceType": _get("Parameters.ProcessingInstanceType"), "InstanceCount": 1,
             "VolumeSizeInGB": VOLUME_GB, "VolumeKmsKeyId": c.kms_key_arn}},
-        "AppSpecification": {"ImageUri": c.training_image,
-                             "ContainerEntrypoint": ["python3", f"/opt/ml/processing/input/code/{script}"]},
+        "AppSpecification": app,
         "RoleArn": c.role_arn,
         "ProcessingInputs": inputs + [_s3_input("code", code, "/opt/ml/processing/input/code")],
         "ProcessingOutputConfig": {"Outputs": [_s3_output(c, o) for o in outputs], "KmsKeyId": c.kms_key_arn},
@@ -140,7 +144,10 @@ def pipeline_definition(c: PipelineConfig) -> Json:
     """The pipeline definition document for `c`."""
     preprocess = _processing(c, "Preprocess", "preprocess.py",
                              [_s3_input("raw", _get("Parameters.InputDataUri"), "/opt/ml/processing/input/raw")],
-                             ["train", "test"])
+                             ["train", "test"],
+                             # The retraining function passes the data window it retrains on.
+                             ["--window-start", _get("Parameters.DataWindowStart"),
+                              "--window-end", _get("Parameters.DataWindowEnd")])
     evaluate = _processing(c, "Evaluate", "evaluate.py", [
         _s3_input("model", _get("Steps.Train.ModelArtifacts.S3ModelArtifacts"), "/opt/ml/processing/model"),
         _s3_input("test", _output_uri("Preprocess", "test"), "/opt/ml/processing/test"),
@@ -165,6 +172,9 @@ def pipeline_definition(c: PipelineConfig) -> Json:
             {"Name": "TrainingInstanceType", "Type": "String", "DefaultValue": c.instance_type},
             {"Name": "ModelApprovalStatus", "Type": "String", "DefaultValue": "PendingManualApproval"},
             {"Name": "MinimumAuc", "Type": "Float", "DefaultValue": DEFAULT_MINIMUM_AUC},
+            # ISO-8601 UTC bounds of the data to train on; empty (a manual run) means all of it.
+            {"Name": "DataWindowStart", "Type": "String", "DefaultValue": ""},
+            {"Name": "DataWindowEnd", "Type": "String", "DefaultValue": ""},
         ],
         # No PipelineExperimentConfig: experiment/trial tracking would need sagemaker:CreateExperiment
         # and friends on the execution role; runs are tracked as pipeline executions instead.

@@ -93,6 +93,11 @@ def key_policy(partition: str, account_id: str, region: str) -> Doc:
         _statement("CloudWatchAlarmsPublishToEncryptedTopic", ["kms:Decrypt", "kms:GenerateDataKey*"],
                    REQUIRED_STAR, Principal={"Service": "cloudwatch.amazonaws.com"},
                    Condition={"StringEquals": {"aws:SourceAccount": account_id}}),
+        # EventBridge writes undeliverable events to the KMS-encrypted dead-letter queue (EventBridge
+        # user guide: a DLQ with a customer managed key needs kms:Decrypt/GenerateDataKey for it).
+        _statement("EventBridgeWritesEncryptedDeadLetters", ["kms:Decrypt", "kms:GenerateDataKey"],
+                   REQUIRED_STAR, Principal={"Service": "events.amazonaws.com"},
+                   Condition={"StringEquals": {"aws:SourceAccount": account_id}}),
         # CloudWatch Logs encrypts this account's log groups in the region.
         _statement("CloudWatchLogsEncryptLogGroups",
                    ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
@@ -189,15 +194,36 @@ def sagemaker_role_policy(s: SageMakerScope) -> Doc:
     return document(*statements)
 
 
-def lambda_role_policy(pipeline_arn: str, topic_arn: str, key_arn: str, log_group_arn: str) -> Doc:
-    """The retraining function: start/list runs of one pipeline, publish to one topic, own logs."""
-    return document(
-        _statement("StartStackPipeline", ["sagemaker:StartPipelineExecution",
-                                          "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipeline"],
-                   [pipeline_arn]),
+RETRAIN_PIPELINE_ACTIONS = ("sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions",
+                            "sagemaker:DescribePipeline")
+
+
+def lambda_role_policy(pipeline_arn: str, topic_arn: str, key_arn: str | None, log_group_arn: str,
+                       dead_letter_queue_arn: str, drift_alarm_arns: list[str]) -> Doc:
+    """The retraining function: start/list runs of one pipeline, publish to one topic, read the
+    drift alarm's state, hand failed events to its dead-letter queue, write its own logs."""
+    statements = [
+        _statement("StartStackPipeline", RETRAIN_PIPELINE_ACTIONS, [pipeline_arn]),
         _statement("NotifyAlertTopic", ["sns:Publish"], [topic_arn]),
-        _statement("EncryptForAlertTopic", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
+        # The per-feature alarms, not the composite one: DescribeAlarms returns composite alarms only
+        # when granted on "*" (CloudWatch API reference, DescribeAlarms).
+        _statement("ReadDriftAlarmStates", ["cloudwatch:DescribeAlarms"], drift_alarm_arns),
+        _statement("DeadLetterQueue", ["sqs:SendMessage"], [dead_letter_queue_arn]),
         _statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+    ]
+    if key_arn:  # the topic and the queue are encrypted with the stack key
+        statements.insert(2, _statement("EncryptForTopicAndQueue", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]))
+    return document(*statements)
+
+
+def dead_letter_queue_policy(queue_arn: str, rule_arns: list[str]) -> Doc:
+    """EventBridge may send the events of the stack's rules that it could not deliver (EventBridge
+    user guide, "Using dead-letter queues": the queue policy must allow events.amazonaws.com)."""
+    return document(
+        _statement("EventBridgeDeadLetters", ["sqs:SendMessage"], [queue_arn],
+                   Principal={"Service": "events.amazonaws.com"}, Condition={"ArnEquals": {"aws:SourceArn": rule_arns}}),
+        _statement("DenyInsecureTransport", ["sqs:SendMessage", "sqs:ReceiveMessage"], [queue_arn], effect="Deny",
+                   Principal="*", Condition={"Bool": {"aws:SecureTransport": "false"}}),
     )
 
 
@@ -238,7 +264,7 @@ def workload_boundary(s: BoundaryScope) -> Doc:
     pipeline = s.arn("sagemaker", f"pipeline/{p}*")
     log_groups = [*SAGEMAKER_LOG_GROUPS, f"/aws/sagemaker/Endpoints/{p}*", f"/aws/lambda/{p}*"]
     eni = s.arn("ec2", "network-interface/*")
-    return document(
+    return compact_boundary(document(
         _statement("ListStackBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], [bucket]),
         _statement("ReadWriteStackObjects", OBJECT_READ_WRITE_ACTIONS,
                    [f"{bucket}/*"]),
@@ -256,6 +282,8 @@ def workload_boundary(s: BoundaryScope) -> Doc:
         _statement("PassSageMakerRoleToSageMaker", ["iam:PassRole"], [s.sagemaker_role_arn],
                    Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
         _statement("NotifyStackTopics", ["sns:Publish"], [s.arn("sns", f"{p}*")]),
+        _statement("StackDeadLetterQueues", ["sqs:SendMessage"], [s.arn("sqs", f"{p}*")]),
+        _statement("ReadStackAlarmStates", ["cloudwatch:DescribeAlarms"], [s.arn("cloudwatch", f"alarm:{p}*")]),
         _statement("DescribeVpcForJobs", VPC_DESCRIBE_ACTIONS, REQUIRED_STAR),
         _statement("JobNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
                                             "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
@@ -264,4 +292,28 @@ def workload_boundary(s: BoundaryScope) -> Doc:
         _statement("AttachJobsToStackSubnets", ["ec2:CreateNetworkInterface"],
                    [s.arn("ec2", "subnet/*"), s.arn("ec2", "security-group/*")],
                    Condition={"StringEquals": {"aws:ResourceTag/stack": s.stack}}),
-    )
+    ))
+
+
+def compact_boundary(doc: Doc) -> Doc:
+    """One statement for the boundary's unconditioned resource grants, to stay under IAM's 6,144
+    characters for a managed policy as the workloads grow.
+
+    Merging grants nothing a workload could use against another service: IAM matches an action
+    only against the resource of its own request, and every ARN names its service. Within a service
+    the merge may allow an action on another of the stack's own resources (e.g. sagemaker:AddTags
+    on the stack's endpoint): still the stack's, and still capped by each role's own policy. Grants
+    on "*", grants with conditions, and the key (kept alone so it can be audited) stay separate."""
+    merged: Doc = {"Sid": "StackResources", "Effect": "Allow", "Action": [], "Resource": []}
+    kept: list[Doc] = []
+    for statement in doc["Statement"]:
+        resources = statement["Resource"]
+        key = any(a.startswith("kms:") for a in statement["Action"])
+        if statement.get("Condition") or resources == REQUIRED_STAR or key:
+            kept.append(statement)
+        else:
+            merged["Action"] += statement["Action"]
+            merged["Resource"] += resources
+    merged["Action"] = sorted(set(merged["Action"]))
+    merged["Resource"] = sorted(set(merged["Resource"]))
+    return document(merged, *kept)

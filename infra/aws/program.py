@@ -22,9 +22,9 @@ from infra.aws.encryption import Encryption
 from infra.aws.identity import Identity, RetrainTargets, RoleTargets
 from infra.aws.monitor import ModelMonitor
 from infra.aws.network import Network
-from infra.aws.observability import Observability
+from infra.aws.observability import Observability, drift_alarm_names
 from infra.aws.registry import Registry
-from infra.aws.retraining import Retraining
+from infra.aws.retraining import Retraining, dead_letter_queue_name
 from infra.aws.serving import Serving
 from infra.aws.studio import Studio
 from infra.aws.training import TrainingPipeline
@@ -88,7 +88,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         repository_arns=[registry.repository_arn, *aws_image_repositories(ctx)],
         pipeline_name=pipeline_name, model_package_group=registry.model_package_group_name,
         endpoint_name=endpoint_name, subnet_ids=job_subnets, security_group_ids=job_sgs),
-        RetrainTargets(function_name, alerting.topic_arn) if function_name else None,
+        RetrainTargets(function_name, alerting.topic_arn, dead_letter_queue_name(ctx),
+                       drift_alarm_names(ctx)) if function_name else None,
         boundary_arn=ci.boundary_arn if ci else None, opts=top)
     role = identity.sagemaker_role_arn
 
@@ -116,7 +117,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     if function_name and observability.drift_alarm_arn is not None:
         retraining = Retraining("retraining", ctx, function_name=function_name, role_arn=identity.lambda_role_arn,
                                 pipeline_name=pipeline_name, topic_arn=alerting.topic_arn,
-                                alarm_arn=observability.drift_alarm_arn, key_arn=key,
+                                alarm_arn=observability.drift_alarm_arn,
+                                alarm_names=drift_alarm_names(ctx), key_arn=key,
                                 opts=pulumi.ResourceOptions(providers=[provider], depends_on=[training]))
     Budget("budget", ctx, opts=top)
 

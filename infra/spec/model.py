@@ -349,6 +349,9 @@ class AwsSettings(Strict):
         [], max_length=20,
         description="Features whose Model Monitor metric feature_baseline_drift_<name> is alarmed on "
                     "(CloudWatch has no wildcard alarm); empty means no drift alarm and no retraining.")
+    retrain_window_days: int = Field(30, ge=1, le=3650,
+                                     description="Days of data up to the drift alarm that a drift-triggered "
+                                                 "retraining run trains on (pipeline DataWindowStart/End).")
 
 
 class AzureSettings(Strict):

@@ -157,14 +157,14 @@ def test_prod_drift_alarms_name_the_endpoint(plan_for):
 def test_drift_alarm_triggers_the_retraining_function(plan_for, stack):
     plan = plan_for(stack)
     composite = one(plan, "aws:cloudwatch/compositeAlarm:CompositeAlarm")
-    rule = one(plan, "aws:cloudwatch/eventRule:EventRule")
+    rule = one(plan, "aws:cloudwatch/eventRule:EventRule", "retraining-on-drift")
     pattern = json.loads(rule.inputs["eventPattern"])
     assert pattern["resources"] == [composite.outputs["arn"]], rule.urn
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}, rule.urn
     function = one(plan, "aws:lambda/function:Function")
-    target = one(plan, "aws:cloudwatch/eventTarget:EventTarget")
+    target = one(plan, "aws:cloudwatch/eventTarget:EventTarget", "retraining-target")
     assert (target.inputs["rule"], target.inputs["arn"]) == (rule.outputs["name"], function.outputs["arn"])
-    permission = one(plan, "aws:lambda/permission:Permission")
+    permission = one(plan, "aws:lambda/permission:Permission", "retraining-allow-events")
     assert permission.inputs["principal"] == "events.amazonaws.com", permission.urn
     assert permission.inputs["sourceArn"] == rule.outputs["arn"], permission.urn
 
@@ -174,11 +174,14 @@ def test_retraining_function_configuration(plan_for, stack, cooldown):
     plan = plan_for(stack)
     function = one(plan, "aws:lambda/function:Function")
     assert function.inputs["runtime"] == "python3.12" and function.inputs["handler"] == "retrain.handler"
-    assert function.inputs["environment"]["variables"] == {
+    variables = dict(function.inputs["environment"]["variables"])
+    alarms = set(variables.pop("DRIFT_ALARM_NAMES").split(","))
+    assert variables == {
         "PIPELINE_NAME": plan.outputs["pipeline_name"], "TOPIC_ARN": plan.outputs["alert_topic_arn"],
-        "COOLDOWN_HOURS": cooldown}
+        "COOLDOWN_HOURS": cooldown, "DATA_WINDOW_DAYS": "30"}
+    assert alarms == {a.inputs["name"] for a in of_type(plan, ALARM) if a.name.startswith("observability-drift-")}
     assert function.inputs["role"] == by_name(plan)["identity-retrain"].outputs["arn"], function.urn
-    log_group = one(plan, "aws:cloudwatch/logGroup:LogGroup")
+    log_group = one(plan, "aws:cloudwatch/logGroup:LogGroup", "retraining-logs")
     assert log_group.inputs["name"] == f"/aws/lambda/{function.inputs['name']}"
     assert log_group.inputs["kmsKeyId"] == plan.outputs["kms_key_arn"], log_group.urn
 
@@ -200,3 +203,58 @@ def test_dashboard_shows_the_endpoint(plan_for, stack):
     body = doc(one(plan, "aws:cloudwatch/dashboard:Dashboard"), "dashboardBody")
     flat = json.dumps(body)
     assert plan.outputs["endpoint_name"] in flat and plan.outputs["pipeline_name"] in flat
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_failed_retraining_events_land_in_the_dead_letter_queue(plan_for, stack):
+    plan = plan_for(stack)
+    queue = one(plan, "aws:sqs/queue:Queue", "retraining-dlq")
+    function = one(plan, "aws:lambda/function:Function")
+    assert function.inputs["deadLetterConfig"] == {"targetArn": queue.outputs["arn"]}, function.urn
+    for target in of_type(plan, "aws:cloudwatch/eventTarget:EventTarget"):
+        assert target.inputs["deadLetterConfig"] == {"arn": queue.outputs["arn"]}, target.urn
+    policy = doc(one(plan, "aws:sqs/queuePolicy:QueuePolicy"))
+    (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    rules = {r.outputs["arn"] for r in of_type(plan, "aws:cloudwatch/eventRule:EventRule")}
+    assert set(allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == rules
+    role = doc(one(plan, "aws:iam/rolePolicy:RolePolicy", "identity-retrain-policy"))
+    sends = [s for s in role["Statement"] if "sqs:SendMessage" in s["Action"]]
+    assert sends and sends[0]["Resource"] == [queue.outputs["arn"]], "the function may not write its DLQ"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_recheck_may_read_exactly_the_drift_alarms(plan_for, stack):
+    plan = plan_for(stack)
+    role = doc(one(plan, "aws:iam/rolePolicy:RolePolicy", "identity-retrain-policy"))
+    (read,) = [s for s in role["Statement"] if s["Action"] == ["cloudwatch:DescribeAlarms"]]
+    drift = {a.outputs["arn"] for a in of_type(plan, ALARM) if a.name.startswith("observability-drift-")}
+    assert set(read["Resource"]) == drift and len(drift) == 3
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_retraining_failures_alarm(plan_for, stack):
+    plan = plan_for(stack)
+    errors = one(plan, ALARM, "retraining-errors")
+    assert (errors.inputs["namespace"], errors.inputs["metricName"]) == ("AWS/Lambda", "Errors")
+    assert errors.inputs["dimensions"] == {"FunctionName": one(plan, "aws:lambda/function:Function").outputs["name"]}
+    letters = one(plan, ALARM, "retraining-dead-letters")
+    assert letters.inputs["dimensions"] == {"QueueName": one(plan, "aws:sqs/queue:Queue").outputs["name"]}
+    assert errors.inputs["threshold"] == 0 and letters.inputs["threshold"] == 0
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_drift_is_rechecked_once_per_cooldown(plan_for, stack):
+    plan = plan_for(stack)
+    rule = one(plan, "aws:cloudwatch/eventRule:EventRule", "retraining-recheck")
+    assert rule.inputs["scheduleExpression"] == "rate(24 hours)", rule.urn
+    target = one(plan, "aws:cloudwatch/eventTarget:EventTarget", "retraining-recheck-target")
+    assert target.inputs["arn"] == one(plan, "aws:lambda/function:Function").outputs["arn"], target.urn
+    permission = one(plan, "aws:lambda/permission:Permission", "retraining-allow-recheck")
+    assert permission.inputs["sourceArn"] == rule.outputs["arn"], permission.urn
+
+
+def test_recheck_expression_uses_the_singular_for_one_hour():
+    from infra.aws.retraining import recheck_expression
+
+    assert recheck_expression(1) == "rate(1 hour)" and recheck_expression(6) == "rate(6 hours)"

@@ -108,3 +108,16 @@ def test_planned_pipeline_follows_the_spec(plan_for, stack, spot, instance):
     assert steps["Train"]["Arguments"]["EnableManagedSpotTraining"] is spot
     assert steps["Register"]["Arguments"]["ModelPackageGroupName"] == plan.outputs["model_package_group"]
     assert steps["Train"]["Arguments"]["RoleArn"] == plan.outputs["sagemaker_role_arn"]
+
+
+def test_preprocessing_receives_the_data_window_the_retraining_function_sends():
+    from infra.aws.runtime import retrain
+
+    definition = pipeline_definition(_config())
+    declared = {p["Name"]: p for p in definition["Parameters"]}
+    for name in (retrain.WINDOW_START, retrain.WINDOW_END):
+        assert declared[name]["Type"] == "String", name
+    (preprocess,) = [s for s in definition["Steps"] if s["Name"] == "Preprocess"]
+    arguments = preprocess["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert {"Get": f"Parameters.{retrain.WINDOW_START}"} in arguments
+    assert {"Get": f"Parameters.{retrain.WINDOW_END}"} in arguments
