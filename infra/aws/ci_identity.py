@@ -20,20 +20,14 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aws import ci_policies, policies
-from infra.aws.base import Account, child
+from infra.aws.base import Account, child, name_prefix
 from infra.aws.identity import sagemaker_role_name, workload_role_names
 from infra.context import StackContext
-from infra.naming import ENV_SHORT
 from infra.spec.model import GITHUB_OIDC_ISSUER, CiSpec
 
 # AWS validates GitHub's certificate against its own trusted CAs and ignores thumbprints for this
 # issuer; the list is kept with GitHub's published intermediate thumbprints for older SDK paths.
 GITHUB_THUMBPRINTS = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
-
-
-def name_prefix(ctx: StackContext) -> str:
-    """The prefix every physical name of this stack starts with (infra/naming.py: team-env-...)."""
-    return f"{ctx.spec.team}-{ENV_SHORT[ctx.spec.environment]}-"
 
 
 class CiIdentity(pulumi.ComponentResource):

@@ -94,7 +94,8 @@ def _named(s: CiScope) -> dict[str, list[str]]:
 _TAGGED = {  # service -> resource patterns of resources AWS names (scoped by the stack tag)
     "sagemaker": ("model/*", "endpoint-config/*", "data-quality-job-definition/*", "domain/*"),
     "kms": ("key/*",),
-    "ec2": ("vpc/*", "subnet/*", "route-table/*", "security-group/*", "security-group-rule/*", "vpc-endpoint/*"),
+    "ec2": ("vpc/*", "subnet/*", "route-table/*", "security-group/*", "security-group-rule/*", "vpc-endpoint/*",
+            "vpc-flow-log/*"),
     "application-autoscaling": ("scalable-target/*",),
 }
 # Reads the provider makes on refresh/preview. None of them changes anything.
@@ -125,6 +126,7 @@ STAR_READS = ["sts:GetCallerIdentity", "kms:ListAliases", "logs:DescribeLogGroup
               "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
               "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcEndpoints",
               "ec2:DescribePrefixLists", "ec2:DescribeNetworkInterfaces", "ec2:DescribeAvailabilityZones",
+              "ec2:DescribeFlowLogs",
               "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"]
 WRITE_ACTIONS = {
     "s3": ["s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucket*",
@@ -159,13 +161,15 @@ WRITE_ACTIONS = {
             "ec2:DisassociateRouteTable", "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup",
             "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
             "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:CreateVpcEndpoint",
-            "ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint", "ec2:CreateTags", "ec2:DeleteTags"],
+            "ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint", "ec2:CreateTags", "ec2:DeleteTags",
+            "ec2:DeleteFlowLogs"],
     "application-autoscaling": ["application-autoscaling:RegisterScalableTarget",
                                 "application-autoscaling:DeregisterScalableTarget",
                                 "application-autoscaling:PutScalingPolicy",
                                 "application-autoscaling:DeleteScalingPolicy",
                                 "application-autoscaling:TagResource"],
 }
+FLOW_LOG_DELIVERY_ACTIONS = ["logs:CreateLogDelivery", "logs:DeleteLogDelivery"]
 CI_PROTECTED_ACTIONS = ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
                         "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole", "iam:UpdateRole",
                         "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:TagRole",
@@ -257,13 +261,17 @@ def deploy_policies(s: CiScope) -> dict[str, Doc]:
     merged = {k: READ_ACTIONS.get(k, []) + WRITE_ACTIONS.get(k, []) for k in {**READ_ACTIONS, **WRITE_ACTIONS}}
     named, tagged = _service_statements(s, merged, "Manage")
     creates_by_tag = ["ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup",
-                      "ec2:CreateVpcEndpoint", "ec2:CreateTags", "sagemaker:CreateModel",
+                      "ec2:CreateVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateTags", "sagemaker:CreateModel",
                       "sagemaker:CreateEndpointConfig", "sagemaker:CreateDataQualityJobDefinition",
                       "sagemaker:CreateDomain", "sagemaker:AddTags", "application-autoscaling:RegisterScalableTarget",
                       "application-autoscaling:TagResource"]
     tagged_arns = [s.arn(svc, r) for svc in ("ec2", "sagemaker", "application-autoscaling")
                    for r in _TAGGED[svc]]
-    manage = document(_statement("ReadOnlyUnscoped", STAR_READS, REQUIRED_STAR), named, *_state(s, write=True))
+    manage = document(_statement("ReadOnlyUnscoped", STAR_READS, REQUIRED_STAR), named,
+                      # VPC flow logs to S3: the creator needs these, which have no resource (VPC user
+                      # guide, "Create a flow log that publishes to Amazon S3", prerequisite).
+                      _statement("FlowLogDelivery", FLOW_LOG_DELIVERY_ACTIONS, REQUIRED_STAR),
+                      *_state(s, write=True))
     create = document(
         tagged,
         # New resources AWS names itself: allowed only when the request carries this stack's tag.

@@ -75,11 +75,11 @@ def assume_role_policy(service: str, account_id: str | None = None) -> Doc:
     return document(statement)
 
 
-def tls_only_bucket_policy(bucket_arn: str) -> Doc:
-    """Deny every request to the bucket that does not use TLS."""
-    return document(_statement("DenyInsecureTransport", ["s3:*"], [bucket_arn, f"{bucket_arn}/*"],
-                               effect="Deny", Principal="*",
-                               Condition={"Bool": {"aws:SecureTransport": "false"}}))
+def tls_only_bucket_policy(bucket_arn: str, *allow: Doc) -> Doc:
+    """Deny every request to the bucket that does not use TLS (after the `allow` statements)."""
+    return document(*allow, _statement("DenyInsecureTransport", ["s3:*"], [bucket_arn, f"{bucket_arn}/*"],
+                                       effect="Deny", Principal="*",
+                                       Condition={"Bool": {"aws:SecureTransport": "false"}}))
 
 
 def key_policy(partition: str, account_id: str, region: str) -> Doc:
@@ -98,6 +98,13 @@ def key_policy(partition: str, account_id: str, region: str) -> Doc:
         _statement("EventBridgeWritesEncryptedDeadLetters", ["kms:Decrypt", "kms:GenerateDataKey"],
                    REQUIRED_STAR, Principal={"Service": "events.amazonaws.com"},
                    Condition={"StringEquals": {"aws:SourceAccount": account_id}}),
+        # Log delivery writes VPC flow logs into the SSE-KMS monitoring bucket (VPC user guide,
+        # "Amazon S3 bucket permissions for flow logs": key policy for SSE-KMS buckets).
+        _statement("LogDeliveryEncryptsFlowLogs", ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*",
+                                                   "kms:GenerateDataKey*", "kms:DescribeKey"],
+                   REQUIRED_STAR, Principal={"Service": "delivery.logs.amazonaws.com"},
+                   Condition={"StringEquals": {"aws:SourceAccount": account_id},
+                              "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"}}),
         # CloudWatch Logs encrypts this account's log groups in the region.
         _statement("CloudWatchLogsEncryptLogGroups",
                    ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
@@ -105,6 +112,38 @@ def key_policy(partition: str, account_id: str, region: str) -> Doc:
                    Condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
                                           f"arn:{partition}:logs:{region}:{account_id}:log-group:*"}}),
     )
+
+
+def ecr_layer_bucket_arn(partition: str, region: str) -> str:
+    """The AWS-owned bucket ECR serves image layers from (ECR user guide, "Minimum Amazon S3 bucket
+    permissions for Amazon ECR" under interface VPC endpoints)."""
+    return f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"
+
+
+def s3_endpoint_policy(partition: str, region: str, prefix: str) -> Doc:
+    """The S3 gateway endpoint admits the stack's buckets and ECR's layer bucket only, so nothing in
+    the VPC can copy data out to another bucket through it."""
+    buckets = f"arn:{partition}:s3:::{prefix}*"
+    return document(
+        _statement("StackBuckets", ["s3:ListBucket", "s3:GetBucketLocation", *OBJECT_READ_WRITE_ACTIONS],
+                   [buckets, f"{buckets}/*"], Principal="*"),
+        _statement("EcrImageLayers", ["s3:GetObject"], [ecr_layer_bucket_arn(partition, region)], Principal="*"),
+    )
+
+
+def flow_log_delivery_statements(bucket_arn: str, prefix: str, partition: str, account_id: str,
+                                 region: str) -> list[Doc]:
+    """What the log delivery service needs on the bucket to write VPC flow logs under `prefix`
+    (VPC user guide, "Amazon S3 bucket permissions for flow logs")."""
+    service = {"Service": "delivery.logs.amazonaws.com"}
+    source = {"StringEquals": {"aws:SourceAccount": account_id},
+              "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"}}
+    return [
+        _statement("FlowLogDeliveryWrite", ["s3:PutObject"], [f"{bucket_arn}/{prefix}/AWSLogs/{account_id}/*"],
+                   Principal=service, Condition={**source, "StringEquals": {
+                       "aws:SourceAccount": account_id, "s3:x-amz-acl": "bucket-owner-full-control"}}),
+        _statement("FlowLogDeliveryAclCheck", ["s3:GetBucketAcl"], [bucket_arn], Principal=service, Condition=source),
+    ]
 
 
 def topic_policy(topic_arn: str, partition: str, account_id: str, region: str) -> Doc:

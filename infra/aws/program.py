@@ -68,9 +68,10 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
 
     encryption = Encryption("encryption", ctx, account, opts=top)
     key = encryption.key_arn
-    lake = DataLake("datalake", ctx, key, opts=top)
+    lake = DataLake("datalake", ctx, key, account, opts=top)
     registry = Registry("registry", ctx, key, opts=top)
-    network = Network("network", ctx, account, opts=top)
+    network = Network("network", ctx, account, flow_log_bucket_arn=lake.monitoring.arn,
+                      flow_log_bucket_policy=lake.monitoring.policy, opts=top)
     alerting = Alerting("alerting", ctx, account, key, opts=top)
 
     serving_on = spec.serving.enabled
