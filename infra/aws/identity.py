@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aws import policies
-from infra.aws.base import Account, child
+from infra.aws.base import Account, child, name_prefix
 from infra.context import StackContext
 
 
@@ -21,8 +21,8 @@ from infra.context import StackContext
 class RoleTargets:
     """What the SageMaker role is scoped to (outputs of the other components)."""
 
-    bucket_arns: list[pulumi.Input[str]]
-    key_arn: pulumi.Input[str]
+    bucket_arns: list[pulumi.Input[str]]   # raw, artifacts, monitoring
+    key_arn: pulumi.Input[str] | None
     repository_arns: list[pulumi.Input[str]]
     pipeline_name: str
     model_package_group: str
@@ -53,9 +53,23 @@ def retrain_role_name(ctx: StackContext) -> str:
     return ctx.name("iam_role", "retrain-function")
 
 
+def studio_role_name(ctx: StackContext) -> str:
+    return ctx.name("iam_role", "studio-execution")
+
+
+def studio_access_role_name(ctx: StackContext, person: str) -> str:
+    return ctx.name("iam_role", f"studio-{person}")
+
+
+def model_approver_role_name(ctx: StackContext) -> str:
+    return ctx.name("iam_role", "model-approver")
+
+
 def workload_role_names(ctx: StackContext) -> list[str]:
-    """Every role Identity may create (the CI deploy role may update only their trust)."""
-    return [sagemaker_role_name(ctx), retrain_role_name(ctx)]
+    """Every role the stack may create (the CI deploy role may update only their trust)."""
+    people = [studio_access_role_name(ctx, p.name) for p in ctx.spec.access.data_scientists]
+    approver = [model_approver_role_name(ctx)] if ctx.spec.access.admins else []
+    return [sagemaker_role_name(ctx), retrain_role_name(ctx), studio_role_name(ctx), *people, *approver]
 
 
 def with_permissions(role: aws.iam.Role, *policies: pulumi.Resource) -> pulumi.Output[str]:
@@ -71,6 +85,7 @@ def with_permissions(role: aws.iam.Role, *policies: pulumi.Resource) -> pulumi.O
 
 class Identity(pulumi.ComponentResource):
     sagemaker_role_arn: pulumi.Output[str]
+    studio_role_arn: pulumi.Output[str]
     lambda_role_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, ctx: StackContext, account: Account, targets: RoleTargets,
@@ -91,6 +106,7 @@ class Identity(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(f"{name}-sagemaker-policy", role=self.sagemaker_role.id,
                                     policy=self._sagemaker_policy(account, targets), opts=child(self))
         self.sagemaker_role_arn = with_permissions(self.sagemaker_role, policy)
+        self.studio_role_arn = self._studio_role(name, ctx, account, targets, boundary_arn)
         self.lambda_role_arn = None
         if retrain is not None:
             self.lambda_role = aws.iam.Role(
@@ -113,7 +129,40 @@ class Identity(pulumi.ComponentResource):
                                           opts=child(self))
             self.lambda_role_arn = with_permissions(self.lambda_role, attached)
         self.register_outputs({"sagemaker_role_arn": self.sagemaker_role_arn,
-                               "lambda_role_arn": self.lambda_role_arn})
+                               "studio_role_arn": self.studio_role_arn, "lambda_role_arn": self.lambda_role_arn})
+
+    def _studio_role(self, name: str, ctx: StackContext, account: Account, t: RoleTargets,
+                     boundary_arn: pulumi.Input[str] | None) -> pulumi.Output[str]:
+        """Notebook users run as this role, not as the pipeline's: Studio's own calls, read access to
+        the data, writes under studio/ only, no PassRole (infra.aws.policies.studio_role_policy)."""
+        role = aws.iam.Role(
+            f"{name}-studio",
+            name=studio_role_name(ctx),
+            description=f"SageMaker Studio users of stack {ctx.stack}",
+            assume_role_policy=account.account_id.apply(
+                lambda a: json.dumps(policies.assume_role_policy("sagemaker.amazonaws.com", a))),
+            permissions_boundary=boundary_arn,
+            tags={},
+            opts=child(self),
+        )
+        n_subnets = len(t.subnet_ids)
+
+        def render(v: list) -> str:
+            partition, account_id, raw, artifacts, key = v[:5]
+            ec2 = f"arn:{partition}:ec2:{account.region}:{account_id}"
+            return json.dumps(policies.studio_role_policy(policies.StudioScope(
+                partition=partition, region=account.region, account_id=account_id, prefix=name_prefix(ctx),
+                raw_bucket_arn=raw, artifacts_bucket_arn=artifacts, key_arn=key, pipeline_name=t.pipeline_name,
+                model_package_group=t.model_package_group,
+                subnet_arns=[f"{ec2}:subnet/{x}" for x in v[5:5 + n_subnets]],
+                security_group_arns=[f"{ec2}:security-group/{x}" for x in v[5 + n_subnets:]])))
+
+        policy = aws.iam.RolePolicy(
+            f"{name}-studio-policy", role=role.id,
+            policy=pulumi.Output.all(account.partition, account.account_id, t.bucket_arns[0], t.bucket_arns[1],
+                                     t.key_arn, *t.subnet_ids, *t.security_group_ids).apply(render),
+            opts=child(self))
+        return with_permissions(role, policy)
 
     def _sagemaker_policy(self, account: Account, t: RoleTargets) -> pulumi.Output[str]:
         def render(v: list) -> str:

@@ -146,8 +146,13 @@ def flow_log_delivery_statements(bucket_arn: str, prefix: str, partition: str, a
     ]
 
 
-def topic_policy(topic_arn: str, partition: str, account_id: str, region: str) -> Doc:
+def topic_policy(topic_arn: str, partition: str, account_id: str, region: str, prefix: str) -> Doc:
     return document(
+        # The model-approval rule notifies the topic (EventBridge user guide, SNS targets: the topic
+        # policy must allow events.amazonaws.com; a KMS-encrypted topic also needs the key policy).
+        _statement("StackEventRulesPublish", ["sns:Publish"], [topic_arn],
+                   Principal={"Service": "events.amazonaws.com"},
+                   Condition={"ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account_id}:rule/{prefix}*"}}),
         _statement("AccountManagesTopic", ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes",
                                            "sns:ListSubscriptionsByTopic"], [topic_arn],
                    Principal={"AWS": f"arn:{partition}:iam::{account_id}:root"}),
@@ -237,6 +242,99 @@ RETRAIN_PIPELINE_ACTIONS = ("sagemaker:StartPipelineExecution", "sagemaker:ListP
                             "sagemaker:DescribePipeline")
 
 
+@dataclass(frozen=True)
+class StudioScope:
+    """What the Studio execution role (notebook users) may touch."""
+
+    partition: str
+    region: str
+    account_id: str
+    prefix: str                  # physical-name prefix: user profiles and their apps
+    raw_bucket_arn: str
+    artifacts_bucket_arn: str
+    key_arn: str | None
+    pipeline_name: str
+    model_package_group: str
+    subnet_arns: list[str] = field(default_factory=list)          # VpcOnly: the stack's subnets
+    security_group_arns: list[str] = field(default_factory=list)
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account_id}:{resource}"
+
+
+# What Studio itself calls with the execution role (SageMaker developer guide, "How to use SageMaker
+# AI execution roles": Studio apps and spaces are created and described as the execution role).
+STUDIO_APP_ACTIONS = ("sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp", "sagemaker:ListApps",
+                      "sagemaker:CreateSpace", "sagemaker:UpdateSpace", "sagemaker:DeleteSpace",
+                      "sagemaker:DescribeSpace", "sagemaker:ListSpaces", "sagemaker:DescribeDomain",
+                      "sagemaker:DescribeUserProfile", "sagemaker:ListUserProfiles", "sagemaker:ListTags",
+                      "sagemaker:AddTags")
+STUDIO_PREFIX = "studio"  # where notebook users write in the artifacts bucket (and sharing output)
+
+
+def studio_role_resources(arn, prefix: str) -> list[str]:
+    """Apps, spaces and profiles of the stack's domain (the domain id is AWS-assigned, so any
+    domain in the account and region; profiles and their apps by the stack's name prefix)."""
+    return [arn("sagemaker", "domain/*"), arn("sagemaker", f"user-profile/*/{prefix}*"),
+            arn("sagemaker", "space/*/*"), arn("sagemaker", "app/*/*/*/*")]
+
+
+def studio_role_policy(s: StudioScope) -> Doc:
+    """Notebook users: run Studio, read the raw data and the models, write only under `studio/` in
+    the artifacts bucket, start (not change) the stack's pipeline and read its model registry. No
+    iam:PassRole, no delete on the data, nothing of the pipeline's own service role."""
+    pipeline = s.arn("sagemaker", f"pipeline/{s.pipeline_name}")
+    group = s.arn("sagemaker", f"model-package-group/{s.model_package_group}")
+    studio_logs = s.arn("logs", "log-group:/aws/sagemaker/studio")
+    statements = [
+        _statement("RunStudio", STUDIO_APP_ACTIONS, studio_role_resources(s.arn, s.prefix)),
+        _statement("ListDataBuckets", ["s3:ListBucket", "s3:GetBucketLocation"],
+                   [s.raw_bucket_arn, s.artifacts_bucket_arn]),
+        _statement("ReadDataAndModels", ["s3:GetObject"], [f"{s.raw_bucket_arn}/*", f"{s.artifacts_bucket_arn}/*"]),
+        _statement("WriteOwnWork", ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                   [f"{s.artifacts_bucket_arn}/{STUDIO_PREFIX}/*", f"{s.artifacts_bucket_arn}/{STUDIO_PREFIX}-sharing/*"]),
+        _statement("RunStackPipeline", PIPELINE_RUN_ACTIONS, [pipeline, f"{pipeline}/execution/*"]),
+        _statement("ReadModelRegistry", ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
+                                         "sagemaker:ListModelPackages"],
+                   [group, s.arn("sagemaker", f"model-package/{s.model_package_group}/*")]),
+        _statement("WriteStudioLogs", LOG_WRITE_ACTIONS, [studio_logs, f"{studio_logs}:*"]),
+    ]
+    if s.key_arn:
+        statements.append(_statement("UseStackKey", KEY_USE_ACTIONS, [s.key_arn]))
+    if s.subnet_arns:  # VpcOnly: Studio apps get their network interfaces as the execution role
+        eni = s.arn("ec2", "network-interface/*")
+        statements += [
+            _statement("DescribeVpcForApps", VPC_DESCRIBE_ACTIONS, REQUIRED_STAR),
+            _statement("AttachAppsToStackSubnets", ["ec2:CreateNetworkInterface"],
+                       [eni, *s.subnet_arns, *s.security_group_arns]),
+            _statement("ManageAppNetworkInterfaces", ["ec2:CreateNetworkInterfacePermission",
+                                                      "ec2:DeleteNetworkInterface",
+                                                      "ec2:DeleteNetworkInterfacePermission"], [eni]),
+        ]
+    return document(*statements)
+
+
+def studio_access_policy(user_profile_arn: str) -> Doc:
+    """One data scientist opens Studio as their own profile (SageMaker developer guide, IAM
+    authentication: sagemaker:CreatePresignedDomainUrl on the user profile)."""
+    return document(_statement("OpenOwnStudioProfile", ["sagemaker:CreatePresignedDomainUrl"], [user_profile_arn]))
+
+
+MODEL_APPROVAL_ACTIONS = ("sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage",
+                          "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages")
+
+
+def model_approver_policy(group_arn: str, packages_arn: str) -> Doc:
+    """The spec's admins approve or reject versions of the stack's model package group
+    (UpdateModelPackage sets ModelApprovalStatus); nothing else."""
+    return document(_statement("ApproveStackModels", MODEL_APPROVAL_ACTIONS, [group_arn, packages_arn]))
+
+
+def people_trust_policy(principal_arns: list[str]) -> Doc:
+    """Trust for roles that named people assume (the spec's access lists), nobody else."""
+    return document({"Effect": "Allow", "Principal": {"AWS": sorted(principal_arns)}, "Action": "sts:AssumeRole"})
+
+
 def lambda_role_policy(pipeline_arn: str, topic_arn: str, key_arn: str | None, log_group_arn: str,
                        dead_letter_queue_arn: str, drift_alarm_arns: list[str]) -> Doc:
     """The retraining function: start/list runs of one pipeline, publish to one topic, read the
@@ -318,6 +416,11 @@ def workload_boundary(s: BoundaryScope) -> Doc:
         _statement("UseStackPipelines", PIPELINE_RUN_ACTIONS,
                    [pipeline, f"{pipeline}/execution/*"]),
         _statement("InvokeStackEndpoints", ["sagemaker:InvokeEndpoint"], [s.arn("sagemaker", f"endpoint/{p}*")]),
+        _statement("RunStudio", STUDIO_APP_ACTIONS, studio_role_resources(s.arn, p)),
+        _statement("OpenStackStudioProfiles", ["sagemaker:CreatePresignedDomainUrl"],
+                   [s.arn("sagemaker", f"user-profile/*/{p}*")]),
+        _statement("ApproveStackModels", MODEL_APPROVAL_ACTIONS,
+                   [s.arn("sagemaker", f"model-package-group/{p}*"), s.arn("sagemaker", f"model-package/{p}*/*")]),
         _statement("PassSageMakerRoleToSageMaker", ["iam:PassRole"], [s.sagemaker_role_arn],
                    Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
         _statement("NotifyStackTopics", ["sns:Publish"], [s.arn("sns", f"{p}*")]),

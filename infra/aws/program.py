@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aws import images
+from infra.aws.access import Access
 from infra.aws.alerting import Alerting
 from infra.aws.base import Account
 from infra.aws.budget import Budget
@@ -94,13 +95,16 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         boundary_arn=ci.boundary_arn if ci else None, opts=top)
     role = identity.sagemaker_role_arn
 
-    studio = Studio("studio", ctx, role_arn=role, key_arn=key, vpc_id=network.vpc_id,
+    studio = Studio("studio", ctx, role_arn=identity.studio_role_arn, key_arn=key, vpc_id=network.vpc_id,
                     subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,
                     artifacts_bucket=lake.artifacts.name, opts=top)
     training = TrainingPipeline("training", ctx, pipeline_name=pipeline_name, role_arn=role,
                                 raw_bucket=lake.raw.name, artifacts_bucket=lake.artifacts.name, key_arn=key,
                                 model_package_group=registry.model_package_group_name,
                                 subnet_ids=job_subnets, security_group_ids=job_sgs, opts=top)
+    access = Access("access", ctx, account, domain_id=studio.domain_id, user_profile_names=studio.user_profile_names,
+                    model_package_group=registry.model_package_group_name, topic_arn=alerting.topic_arn,
+                    boundary_arn=ci.boundary_arn if ci else None, opts=top)
     serving = monitor = None
     if serving_on:
         serving = Serving("serving", ctx, endpoint_name=endpoint_name, role_arn=role, key_arn=key,
@@ -130,6 +134,11 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         "kms_key_arn": key,
         "kms_key_alias": encryption.alias_name,
         "sagemaker_role_arn": role,
+        "studio_role_arn": identity.studio_role_arn,
+        # Data scientists assume their role, then `aws sagemaker create-presigned-domain-url`.
+        "studio_access_role_arns": access.studio_access_role_arns,
+        # Admins assume it to approve versions (`aws sagemaker update-model-package`).
+        "model_approver_role_arn": access.model_approver_role_arn,
         "studio_domain_id": studio.domain_id,
         "studio_url": studio.url,
         "pipeline_name": pipeline_name,

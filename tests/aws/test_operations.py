@@ -211,12 +211,12 @@ def test_failed_retraining_events_land_in_the_dead_letter_queue(plan_for, stack)
     queue = one(plan, "aws:sqs/queue:Queue", "retraining-dlq")
     function = one(plan, "aws:lambda/function:Function")
     assert function.inputs["deadLetterConfig"] == {"targetArn": queue.outputs["arn"]}, function.urn
-    for target in of_type(plan, "aws:cloudwatch/eventTarget:EventTarget"):
+    for target in [t for t in of_type(plan, "aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("retraining-")]:
         assert target.inputs["deadLetterConfig"] == {"arn": queue.outputs["arn"]}, target.urn
     policy = doc(one(plan, "aws:sqs/queuePolicy:QueuePolicy"))
     (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "events.amazonaws.com"}
-    rules = {r.outputs["arn"] for r in of_type(plan, "aws:cloudwatch/eventRule:EventRule")}
+    rules = {r.outputs["arn"] for r in of_type(plan, "aws:cloudwatch/eventRule:EventRule") if r.name.startswith("retraining-")}
     assert set(allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == rules
     role = doc(one(plan, "aws:iam/rolePolicy:RolePolicy", "identity-retrain-policy"))
     sends = [s for s in role["Statement"] if "sqs:SendMessage" in s["Action"]]

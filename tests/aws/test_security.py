@@ -216,7 +216,7 @@ def test_studio_network_access_follows_network_mode(plan_for, stack, access):
     assert domain.inputs["appNetworkAccessType"] == access, domain.urn
     assert domain.inputs["authMode"] == "IAM", domain.urn
     assert domain.inputs["kmsKeyId"] == _key(plan).outputs["arn"], domain.urn
-    assert domain.inputs["defaultUserSettings"]["executionRole"] == plan.outputs["sagemaker_role_arn"]
+    assert domain.inputs["defaultUserSettings"]["executionRole"] == plan.outputs["studio_role_arn"]
 
 
 @pytest.mark.parametrize("stack,profiles", [("aws-dev", 1), ("aws-staging", 1), ("aws-prod", 0)])
