@@ -13,18 +13,15 @@ would lose the retraining for as long as the drift persists. So:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.aws import policies
+from infra.aws import code, policies
 from infra.aws.base import child
 from infra.aws.identity import lambda_log_group
 from infra.context import StackContext
 
-RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
-HANDLER_FILE = "retrain.py"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: two weeks to notice and replay
 ASYNC_RETRIES = 2                        # Lambda's asynchronous retries before the DLQ
 TARGET_RETRIES = 4
@@ -41,11 +38,6 @@ def alarm_event_pattern(alarm_arn: str) -> dict:
 def recheck_expression(cooldown_hours: int) -> str:
     """EventBridge rate expression: one re-check per cool-down (singular unit for 1)."""
     return f"rate({cooldown_hours} hour{'s' if cooldown_hours != 1 else ''})"
-
-
-def function_code() -> pulumi.AssetArchive:
-    """Only the handler module (no caches or tests) goes into the deployment package."""
-    return pulumi.AssetArchive({HANDLER_FILE: pulumi.FileAsset(str(RUNTIME_DIR / HANDLER_FILE))})
 
 
 def dead_letter_queue_name(ctx: StackContext) -> str:
@@ -76,7 +68,7 @@ class Retraining(pulumi.ComponentResource):
             description="Starts the training pipeline while the drift alarm is in ALARM (with cool-down)",
             runtime="python3.12",
             handler="retrain.handler",
-            code=function_code(),
+            code=code.bundle(ctx).asset_archive(),  # the stack's code bundle (infra.aws.code)
             role=role_arn,
             timeout=60,
             memory_size=256,
