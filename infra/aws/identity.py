@@ -32,6 +32,14 @@ class RoleTargets:
 
 
 @dataclass
+class DriftCheckTargets:
+    """What the Model-Monitor-free drift check's role is scoped to."""
+
+    function_name: str
+    model_package_arn: str
+
+
+@dataclass
 class RetrainTargets:
     """What the retraining function's role is scoped to."""
 
@@ -53,6 +61,10 @@ def retrain_role_name(ctx: StackContext) -> str:
     return ctx.name("iam_role", "retrain-function")
 
 
+def drift_check_role_name(ctx: StackContext) -> str:
+    return ctx.name("iam_role", "drift-check")
+
+
 def studio_role_name(ctx: StackContext) -> str:
     return ctx.name("iam_role", "studio-execution")
 
@@ -69,7 +81,9 @@ def workload_role_names(ctx: StackContext) -> list[str]:
     """Every role the stack may create (the CI deploy role may update only their trust)."""
     people = [studio_access_role_name(ctx, p.name) for p in ctx.spec.access.data_scientists]
     approver = [model_approver_role_name(ctx)] if ctx.spec.access.admins else []
-    return [sagemaker_role_name(ctx), retrain_role_name(ctx), studio_role_name(ctx), *people, *approver]
+    model_monitor = bool(ctx.spec.aws and ctx.spec.aws.drift_check == "model_monitor")
+    drift = [] if model_monitor else [drift_check_role_name(ctx)]
+    return [sagemaker_role_name(ctx), retrain_role_name(ctx), *drift, studio_role_name(ctx), *people, *approver]
 
 
 def with_permissions(role: aws.iam.Role, *policies: pulumi.Resource) -> pulumi.Output[str]:
@@ -90,7 +104,7 @@ class Identity(pulumi.ComponentResource):
 
     def __init__(self, name: str, ctx: StackContext, account: Account, targets: RoleTargets,
                  retrain: RetrainTargets | None = None, boundary_arn: pulumi.Input[str] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 drift_check: DriftCheckTargets | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:aws:Identity", name, None, opts)
         # With CI (`ci` section) every workload role carries the stack's permissions boundary.
         self.sagemaker_role = aws.iam.Role(
@@ -128,8 +142,28 @@ class Identity(pulumi.ComponentResource):
             attached = aws.iam.RolePolicy(f"{name}-retrain-policy", role=self.lambda_role.id, policy=policy,
                                           opts=child(self))
             self.lambda_role_arn = with_permissions(self.lambda_role, attached)
+        self.drift_check_role_arn = None
+        if drift_check is not None:
+            self.drift_check_role_arn = self._drift_check_role(name, ctx, account, targets, drift_check, boundary_arn)
         self.register_outputs({"sagemaker_role_arn": self.sagemaker_role_arn,
                                "studio_role_arn": self.studio_role_arn, "lambda_role_arn": self.lambda_role_arn})
+
+    def _drift_check_role(self, name: str, ctx: StackContext, account: Account, t: RoleTargets,
+                          d: DriftCheckTargets, boundary_arn: pulumi.Input[str] | None) -> pulumi.Output[str]:
+        from infra.aws.monitor import ENDPOINT_NAMESPACE
+        from infra.aws.serving import DATA_CAPTURE_PREFIX
+
+        role = aws.iam.Role(
+            f"{name}-drift-check", name=drift_check_role_name(ctx),
+            description=f"Scheduled drift check (no Model Monitor) of stack {ctx.stack}",
+            assume_role_policy=json.dumps(policies.assume_role_policy("lambda.amazonaws.com")),
+            permissions_boundary=boundary_arn, tags={}, opts=child(self))
+        log_group_arn = account.arn("logs", f"log-group:{lambda_log_group(d.function_name)}")
+        policy = pulumi.Output.all(t.bucket_arns[2], t.bucket_arns[1], t.key_arn, log_group_arn).apply(
+            lambda v: json.dumps(policies.drift_check_role_policy(d.model_package_arn, v[0], v[1], v[2], v[3],
+                                                                  DATA_CAPTURE_PREFIX, ENDPOINT_NAMESPACE)))
+        attached = aws.iam.RolePolicy(f"{name}-drift-check-policy", role=role.id, policy=policy, opts=child(self))
+        return with_permissions(role, attached)
 
     def _studio_role(self, name: str, ctx: StackContext, account: Account, t: RoleTargets,
                      boundary_arn: pulumi.Input[str] | None) -> pulumi.Output[str]:

@@ -353,6 +353,25 @@ def lambda_role_policy(pipeline_arn: str, topic_arn: str, key_arn: str | None, l
     return document(*statements)
 
 
+def drift_check_role_policy(model_package_arn: str, monitoring_bucket_arn: str, artifacts_bucket_arn: str,
+                            key_arn: str | None, log_group_arn: str, capture_prefix: str, namespace: str) -> Doc:
+    """The Model-Monitor-free drift check: describe the served version, read its baseline (this
+    stack's pipeline runs) and the endpoint's captures, publish drift metrics, write its own logs."""
+    statements = [
+        _statement("DescribeServedVersion", ["sagemaker:DescribeModelPackage"], [model_package_arn]),
+        _statement("ListCaptures", ["s3:ListBucket"], [monitoring_bucket_arn],
+                   Condition={"StringLike": {"s3:prefix": [f"{capture_prefix}/*"]}}),
+        _statement("ReadCapturesAndBaselines", ["s3:GetObject"],
+                   [f"{monitoring_bucket_arn}/{capture_prefix}/*", f"{artifacts_bucket_arn}/pipeline/runs/*"]),
+        _statement("PublishDriftMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
+                   Condition={"StringEquals": {"cloudwatch:namespace": namespace}}),
+        _statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+    ]
+    if key_arn:
+        statements.insert(3, _statement("DecryptWithStackKey", ["kms:Decrypt"], [key_arn]))
+    return document(*statements)
+
+
 def dead_letter_queue_policy(queue_arn: str, rule_arns: list[str]) -> Doc:
     """EventBridge may send the events of the stack's rules that it could not deliver (EventBridge
     user guide, "Using dead-letter queues": the queue policy must allow events.amazonaws.com)."""

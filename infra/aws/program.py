@@ -20,7 +20,8 @@ from infra.aws.budget import Budget
 from infra.aws.ci_identity import CiIdentity
 from infra.aws.datalake import DataLake
 from infra.aws.encryption import Encryption
-from infra.aws.identity import Identity, RetrainTargets, RoleTargets
+from infra.aws.drift_check import DriftCheck, drift_check_function_name
+from infra.aws.identity import DriftCheckTargets, Identity, RetrainTargets, RoleTargets
 from infra.aws.monitor import ModelMonitor
 from infra.aws.network import Network
 from infra.aws.observability import Observability, drift_alarm_names
@@ -37,7 +38,9 @@ def aws_image_repositories(ctx: StackContext) -> list[str]:
     spec = ctx.spec
     uris = [images.training_image(spec)]
     if spec.serving.active:
-        uris += [images.inference_image(spec), images.model_monitor_image(spec.region)]
+        uris.append(images.inference_image(spec))
+        if uses_model_monitor(ctx):
+            uris.append(images.model_monitor_image(spec.region))
     arns = [images.ecr_repository_arn(u) for u in uris]
     return sorted({a for a in arns if a})
 
@@ -54,9 +57,20 @@ def boundary_image_repositories(ctx: StackContext) -> list[str]:
     return sorted({a for a in (images.ecr_repository_arn(u) for u in uris) if a})
 
 
+def uses_model_monitor(ctx: StackContext) -> bool:
+    return bool(ctx.spec.aws and ctx.spec.aws.drift_check == "model_monitor")
+
+
+def drift_check_enabled(ctx: StackContext) -> bool:
+    """The Model-Monitor-free drift check runs on a provisioned endpoint (serverless captures nothing)."""
+    spec = ctx.spec
+    return bool(spec.serving.active and not spec.serving.serverless and not uses_model_monitor(ctx))
+
+
 def retraining_enabled(ctx: StackContext) -> bool:
     spec = ctx.spec
-    return bool(spec.serving.active and spec.monitoring.retrain_on_drift and spec.aws and spec.aws.drift_features)
+    return bool(spec.serving.active and not spec.serving.serverless and spec.monitoring.retrain_on_drift
+                and spec.aws and spec.aws.drift_features)
 
 
 def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
@@ -93,7 +107,9 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         endpoint_name=endpoint_name, subnet_ids=job_subnets, security_group_ids=job_sgs),
         RetrainTargets(function_name, alerting.topic_arn, dead_letter_queue_name(ctx),
                        drift_alarm_names(ctx)) if function_name else None,
-        boundary_arn=ci.boundary_arn if ci else None, opts=top)
+        boundary_arn=ci.boundary_arn if ci else None,
+        drift_check=DriftCheckTargets(drift_check_function_name(ctx), spec.served_version.arn)
+        if drift_check_enabled(ctx) else None, opts=top)
     role = identity.sagemaker_role_arn
 
     studio = Studio("studio", ctx, role_arn=identity.studio_role_arn, key_arn=key, vpc_id=network.vpc_id,
@@ -111,10 +127,19 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         serving = Serving("serving", ctx, endpoint_name=endpoint_name, role_arn=role, key_arn=key,
                           monitoring_bucket=lake.monitoring.name,
                           subnet_ids=job_subnets, security_group_ids=job_sgs, private=network.private, opts=top)
-        # Serverless endpoints cannot capture data: dev monitors batch-transform captures instead.
-        monitor = ModelMonitor("monitor", ctx, endpoint_name=None if serving.serverless else serving.endpoint_name,
-                               role_arn=role, key_arn=key, monitoring_bucket=lake.monitoring.name,
-                               subnet_ids=job_subnets, security_group_ids=job_sgs, opts=top)
+        # Serverless endpoints capture no data (SageMaker: data capture is not supported on serverless
+        # endpoints), so there is nothing to check drift on: use a small provisioned endpoint instead.
+        if serving.serverless:
+            pulumi.log.warn("serverless endpoints capture no data: no drift check; set serving.serverless: false "
+                            "(e.g. sku ml.t3.medium) to run the drift -> retraining loop")
+        elif uses_model_monitor(ctx):
+            monitor = ModelMonitor("monitor", ctx, endpoint_name=serving.endpoint_name, role_arn=role, key_arn=key,
+                                   monitoring_bucket=lake.monitoring.name, subnet_ids=job_subnets,
+                                   security_group_ids=job_sgs, opts=top)
+        else:
+            monitor = DriftCheck("drift-check", ctx, endpoint_name=serving.endpoint_name,
+                                 role_arn=identity.drift_check_role_arn, monitoring_bucket=lake.monitoring.name,
+                                 model_package_arn=spec.served_version.arn, key_arn=key, opts=top)
     observability = Observability("observability", ctx, topic_arn=alerting.topic_arn,
                                   endpoint_name=serving.endpoint_name if serving else None,
                                   drift=monitor.drift if monitor else None, pipeline_name=pipeline_name,
@@ -147,6 +172,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         "model_package_group": registry.model_package_group_name,
         "endpoint_name": serving.endpoint_name if serving else None,
         "monitoring_schedule": monitor.schedule_name if monitor else None,
+        "drift_check": ("model_monitor" if uses_model_monitor(ctx) else "lambda") if monitor else None,
         "repository_url": registry.repository_url,
         "dashboard_url": observability.dashboard_url,
         "alert_topic_arn": alerting.topic_arn,

@@ -407,6 +407,11 @@ class AwsSettings(Strict):
         [], max_length=20,
         description="Features whose Model Monitor metric feature_baseline_drift_<name> is alarmed on "
                     "(CloudWatch has no wildcard alarm); empty means no drift alarm and no retraining.")
+    drift_check: Literal["lambda", "model_monitor"] = Field(
+        "lambda", description="How drift is computed: `lambda` (a scheduled function running the shared drift "
+                              "engine on the endpoint's data capture; works on every account) or `model_monitor` "
+                              "(SageMaker Model Monitor, closed to new customers since 2026-07-30: only for "
+                              "accounts that already use it).")
     retrain_window_days: int = Field(30, ge=1, le=3650,
                                      description="Days of data up to the drift alarm that a drift-triggered "
                                                  "retraining run trains on (pipeline DataWindowStart/End).")

@@ -21,7 +21,7 @@ def _variant(plan):
     return variant
 
 
-@pytest.mark.parametrize("stack,percent", [("aws-staging", 100), ("aws-prod", 25)])
+@pytest.mark.parametrize("stack,percent", [("aws-dev", 100), ("aws-staging", 100), ("aws-prod", 25)])
 def test_provisioned_endpoints_capture_data_to_the_monitoring_bucket(plan_for, stack, percent):
     plan = plan_for(stack)
     config = one(plan, CONFIG)
@@ -33,13 +33,14 @@ def test_provisioned_endpoints_capture_data_to_the_monitoring_bucket(plan_for, s
     assert {o["captureMode"] for o in capture["captureOptions"]} == {"Input", "Output"}
 
 
-def test_dev_serves_serverless_without_instances_or_capture(plan_for):
+def test_dev_serves_one_small_instance_that_captures_data(plan_for):
+    """Serverless endpoints capture nothing, so dev's loop could never fire: dev runs the cheapest
+    real-time instance with data capture (ml.t3.medium, RealTimeInferenceConfig's valid values)."""
     plan = plan_for("aws-dev")
     variant = _variant(plan)
-    assert variant["serverlessConfig"] == {"memorySizeInMb": 2048, "maxConcurrency": 5}
-    assert "instanceType" not in variant and "initialInstanceCount" not in variant
-    assert "dataCaptureConfig" not in one(plan, CONFIG).inputs  # unsupported on serverless
-    assert not plan.of_type("aws:appautoscaling/target:Target")
+    assert (variant["instanceType"], variant["initialInstanceCount"]) == ("ml.t3.medium", 1)
+    assert "serverlessConfig" not in variant
+    assert one(plan, CONFIG).inputs["dataCaptureConfig"]["enableCapture"] is True
 
 
 @pytest.mark.parametrize("stack,instances,sku", [("aws-staging", 1, "ml.m5.large"), ("aws-prod", 2, "ml.m5.xlarge")])
@@ -73,7 +74,7 @@ def test_endpoint_uses_its_configuration_and_model(plan_for, stack):
     assert model.inputs["primaryContainer"] == {"modelPackageName": plan.outputs["serving_model_version"]}, model.urn
 
 
-@pytest.mark.parametrize("stack,expression", [("aws-staging", "cron(0 0 ? * * *)"), ("aws-prod", "cron(0 * ? * * *)")])
+@pytest.mark.parametrize("stack,expression", [("aws-staging", "cron(0 0 ? * * *)")])
 def test_monitoring_schedule_is_wired_to_the_endpoint(plan_for, stack, expression):
     plan = plan_for(stack)
     schedule, job = one(plan, SCHEDULE), one(plan, JOB)
@@ -83,7 +84,7 @@ def test_monitoring_schedule_is_wired_to_the_endpoint(plan_for, stack, expressio
     assert job.inputs["dataQualityJobInput"]["endpointInput"]["endpointName"] == plan.outputs["endpoint_name"], job.urn
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", ["aws-staging"])
 def test_monitor_job_is_encrypted_baselined_and_publishes_metrics(plan_for, stack):
     plan = plan_for(stack)
     job = one(plan, JOB)
@@ -95,14 +96,6 @@ def test_monitor_job_is_encrypted_baselined_and_publishes_metrics(plan_for, stac
     assert job.inputs["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == key, job.urn
     assert job.inputs["dataQualityAppSpecification"]["environment"] == {"publish_cloudwatch_metrics": "Enabled"}
     assert job.inputs["networkConfig"]["enableInterContainerTrafficEncryption"] is True, job.urn
-
-
-def test_dev_monitors_batch_transform_captures(plan_for):
-    plan = plan_for("aws-dev")
-    job_input = one(plan, JOB).inputs["dataQualityJobInput"]
-    assert "endpointInput" not in job_input
-    assert job_input["batchTransformInput"]["dataCapturedDestinationS3Uri"] == \
-        f"s3://{plan.outputs['monitoring_bucket']}/batch-capture/"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -132,13 +125,15 @@ def test_error_alarm_is_a_5xx_rate(plan_for):
     assert metrics["error_rate"]["returnData"] is True and alarm.inputs["threshold"] == 1
 
 
-@pytest.mark.parametrize("stack,namespace", [("aws-dev", "aws/sagemaker/ModelMonitoring/data-metrics"),
-                                             ("aws-prod", "aws/sagemaker/Endpoints/data-metrics")])
-def test_drift_alarms_watch_monitor_metrics(plan_for, stack, namespace):
+@pytest.mark.parametrize("stack", STACKS)
+def test_drift_alarms_watch_the_drift_metrics_of_either_path(plan_for, stack):
+    """Model Monitor (staging) and the Lambda drift check (dev, prod) publish the same metrics."""
     plan = plan_for(stack)
+    namespace = "aws/sagemaker/Endpoints/data-metrics"
     drift = [a for a in of_type(plan, ALARM) if a.inputs.get("metricName", "").startswith("feature_baseline_drift_")]
     assert len(drift) == 3
-    schedule = one(plan, SCHEDULE).outputs["name"]
+    schedule = (one(plan, SCHEDULE).outputs["name"] if plan.outputs["drift_check"] == "model_monitor"
+                else one(plan, "aws:cloudwatch/eventRule:EventRule", "drift-check-schedule").inputs["name"])
     for alarm in drift:
         assert alarm.inputs["namespace"] == namespace, alarm.urn
         assert alarm.inputs["dimensions"]["MonitoringSchedule"] == schedule, alarm.urn
@@ -162,7 +157,7 @@ def test_drift_alarm_triggers_the_retraining_function(plan_for, stack):
     pattern = json.loads(rule.inputs["eventPattern"])
     assert pattern["resources"] == [composite.outputs["arn"]], rule.urn
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}, rule.urn
-    function = one(plan, "aws:lambda/function:Function")
+    function = one(plan, "aws:lambda/function:Function", "retraining-function")
     target = one(plan, "aws:cloudwatch/eventTarget:EventTarget", "retraining-target")
     assert (target.inputs["rule"], target.inputs["arn"]) == (rule.outputs["name"], function.outputs["arn"])
     permission = one(plan, "aws:lambda/permission:Permission", "retraining-allow-events")
@@ -173,7 +168,7 @@ def test_drift_alarm_triggers_the_retraining_function(plan_for, stack):
 @pytest.mark.parametrize("stack,cooldown", [("aws-dev", "24"), ("aws-prod", "24")])
 def test_retraining_function_configuration(plan_for, stack, cooldown):
     plan = plan_for(stack)
-    function = one(plan, "aws:lambda/function:Function")
+    function = one(plan, "aws:lambda/function:Function", "retraining-function")
     assert function.inputs["runtime"] == "python3.12" and function.inputs["handler"] == "retrain.handler"
     variables = dict(function.inputs["environment"]["variables"])
     alarms = set(variables.pop("DRIFT_ALARM_NAMES").split(","))
@@ -210,7 +205,7 @@ def test_dashboard_shows_the_endpoint(plan_for, stack):
 def test_failed_retraining_events_land_in_the_dead_letter_queue(plan_for, stack):
     plan = plan_for(stack)
     queue = one(plan, "aws:sqs/queue:Queue", "retraining-dlq")
-    function = one(plan, "aws:lambda/function:Function")
+    function = one(plan, "aws:lambda/function:Function", "retraining-function")
     assert function.inputs["deadLetterConfig"] == {"targetArn": queue.outputs["arn"]}, function.urn
     for target in [t for t in of_type(plan, "aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("retraining-")]:
         assert target.inputs["deadLetterConfig"] == {"arn": queue.outputs["arn"]}, target.urn
@@ -238,7 +233,8 @@ def test_retraining_failures_alarm(plan_for, stack):
     plan = plan_for(stack)
     errors = one(plan, ALARM, "retraining-errors")
     assert (errors.inputs["namespace"], errors.inputs["metricName"]) == ("AWS/Lambda", "Errors")
-    assert errors.inputs["dimensions"] == {"FunctionName": one(plan, "aws:lambda/function:Function").outputs["name"]}
+    assert errors.inputs["dimensions"] == {"FunctionName": one(plan, "aws:lambda/function:Function",
+                                                             "retraining-function").outputs["name"]}
     letters = one(plan, ALARM, "retraining-dead-letters")
     assert letters.inputs["dimensions"] == {"QueueName": one(plan, "aws:sqs/queue:Queue").outputs["name"]}
     assert errors.inputs["threshold"] == 0 and letters.inputs["threshold"] == 0
@@ -250,7 +246,7 @@ def test_drift_is_rechecked_once_per_cooldown(plan_for, stack):
     rule = one(plan, "aws:cloudwatch/eventRule:EventRule", "retraining-recheck")
     assert rule.inputs["scheduleExpression"] == "rate(24 hours)", rule.urn
     target = one(plan, "aws:cloudwatch/eventTarget:EventTarget", "retraining-recheck-target")
-    assert target.inputs["arn"] == one(plan, "aws:lambda/function:Function").outputs["arn"], target.urn
+    assert target.inputs["arn"] == one(plan, "aws:lambda/function:Function", "retraining-function").outputs["arn"]
     permission = one(plan, "aws:lambda/permission:Permission", "retraining-allow-recheck")
     assert permission.inputs["sourceArn"] == rule.outputs["arn"], permission.urn
 
@@ -259,3 +255,39 @@ def test_recheck_expression_uses_the_singular_for_one_hour():
     from infra.aws.retraining import recheck_expression
 
     assert recheck_expression(1) == "rate(1 hour)" and recheck_expression(6) == "rate(6 hours)"
+
+
+@pytest.mark.parametrize("stack,check", [("aws-dev", "lambda"), ("aws-staging", "model_monitor"), ("aws-prod", "lambda")])
+def test_each_drift_check_path_is_shown_by_a_reference_stack(plan_for, stack, check):
+    plan = plan_for(stack)
+    assert plan.outputs["drift_check"] == check
+    has_monitor = bool(plan.of_type(SCHEDULE))
+    functions = {f.name for f in plan.of_type("aws:lambda/function:Function")}
+    assert has_monitor == (check == "model_monitor") and ("drift-check-function" in functions) == (check == "lambda")
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])
+def test_lambda_drift_check_reads_the_served_version_and_the_endpoint_capture(plan_for, stack):
+    plan = plan_for(stack)
+    function = one(plan, "aws:lambda/function:Function", "drift-check-function")
+    env = function.inputs["environment"]["variables"]
+    assert env["MODEL_PACKAGE_ARN"] == plan.outputs["serving_model_version"]
+    assert env["ENDPOINT_NAME"] == plan.outputs["endpoint_name"]
+    assert env["CAPTURE_BUCKET"] == plan.outputs["monitoring_bucket"] and env["CAPTURE_PREFIX"] == "data-capture"
+    capture = one(plan, CONFIG).inputs["dataCaptureConfig"]["destinationS3Uri"]
+    assert capture == f"s3://{env['CAPTURE_BUCKET']}/{env['CAPTURE_PREFIX']}"
+    assert function.inputs["handler"] == "drift_check.handler"
+    role = doc(one(plan, "aws:iam/rolePolicy:RolePolicy", "identity-drift-check-policy"))
+    (describe,) = [s for s in role["Statement"] if s["Action"] == ["sagemaker:DescribeModelPackage"]]
+    assert describe["Resource"] == [plan.outputs["serving_model_version"]]
+
+
+def test_lambda_bundles_include_the_shared_drift_engine():
+    from infra.aws import code
+    from infra.context import StackContext  # noqa: F401
+    from infra.spec.model import WorkloadSpec
+    from infra import code_assets
+
+    files = code_assets.bundle(WorkloadSpec(), code.RUNTIME_DIR).files
+    assert {"drift_check.py", "retrain.py", "pipeline_step.py", "mlops_workload/drift.py",
+            "mlops_workload/capture.py"} <= set(files)

@@ -186,7 +186,7 @@ def test_lambda_role_is_scoped_to_pipeline_topic_and_own_logs(plan_for, stack):
     statements = {st["Sid"]: st for st in _role_policy(plan, "identity-retrain-policy")["Statement"]}
     assert statements["StartStackPipeline"]["Resource"] == [plan.outputs["pipeline_arn"]]
     assert statements["NotifyAlertTopic"]["Resource"] == [plan.outputs["alert_topic_arn"]]
-    log_group = one(plan, "aws:cloudwatch/logGroup:LogGroup")
+    log_group = one(plan, "aws:cloudwatch/logGroup:LogGroup", "retraining-logs")
     assert statements["WriteOwnLogs"]["Resource"] == [f"{log_group.outputs['arn']}:*"]
     for st in statements.values():
         assert st["Resource"] != "*" and all(a != "*" and not a.endswith(":*") for a in st["Action"]), st["Sid"]
