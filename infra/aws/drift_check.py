@@ -67,6 +67,7 @@ class DriftCheck(pulumi.ComponentResource):
                                    retry_policy={"maximum_retry_attempts": 2, "maximum_event_age_in_seconds": 3600},
                                    opts=child(self, depends_on=[permission]))
         self.drift = DriftMetrics(ENDPOINT_NAMESPACE, {"Endpoint": pulumi.Output.from_input(endpoint_name),
-                                                       "MonitoringSchedule": pulumi.Output.from_input(self.schedule_name)})
+                                                       "MonitoringSchedule": pulumi.Output.from_input(self.schedule_name)},
+                                  heartbeat=True)
         self.function_name = function_name
         self.register_outputs({"schedule_name": self.schedule_name, "function_arn": self.function.arn})

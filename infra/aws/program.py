@@ -24,7 +24,7 @@ from infra.aws.drift_check import DriftCheck, drift_check_function_name
 from infra.aws.identity import DriftCheckTargets, Identity, RetrainTargets, RoleTargets
 from infra.aws.monitor import ModelMonitor
 from infra.aws.network import Network
-from infra.aws.observability import Observability, drift_alarm_names
+from infra.aws.observability import EndpointAlarms, Observability, drift_alarm_names, endpoint_alarm_names
 from infra.aws.registry import Registry
 from infra.aws.retraining import Retraining, dead_letter_queue_name
 from infra.aws.serving import Serving
@@ -122,11 +122,16 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     access = Access("access", ctx, account, domain_id=studio.domain_id, user_profile_names=studio.user_profile_names,
                     model_package_group=registry.model_package_group_name, topic_arn=alerting.topic_arn,
                     boundary_arn=ci.boundary_arn if ci else None, opts=top)
-    serving = monitor = None
+    serving = monitor = endpoint_alarms = None
     if serving_on:
+        # Before the endpoint: its blue/green deployments roll back on these alarms.
+        endpoint_alarms = EndpointAlarms("observability", ctx, topic_arn=alerting.topic_arn,
+                                         endpoint_name=endpoint_name, opts=top)
         serving = Serving("serving", ctx, endpoint_name=endpoint_name, role_arn=role, key_arn=key,
+                          rollback_alarms=endpoint_alarm_names(ctx), alarms=endpoint_alarms.alarms,
                           monitoring_bucket=lake.monitoring.name,
-                          subnet_ids=job_subnets, security_group_ids=job_sgs, private=network.private, opts=top)
+                          subnet_ids=job_subnets, security_group_ids=job_sgs, private=network.private,
+                          opts=top)
         # Serverless endpoints capture no data (SageMaker: data capture is not supported on serverless
         # endpoints), so there is nothing to check drift on: use a small provisioned endpoint instead.
         if serving.serverless:

@@ -130,7 +130,7 @@ def test_drift_alarms_watch_the_drift_metrics_of_either_path(plan_for, stack):
     """Model Monitor (staging) and the Lambda drift check (dev, prod) publish the same metrics."""
     plan = plan_for(stack)
     namespace = "aws/sagemaker/Endpoints/data-metrics"
-    drift = [a for a in of_type(plan, ALARM) if a.inputs.get("metricName", "").startswith("feature_baseline_drift_")]
+    drift = [a for a in of_type(plan, ALARM) if a.name.startswith("observability-drift-")]
     assert len(drift) == 3
     schedule = (one(plan, SCHEDULE).outputs["name"] if plan.outputs["drift_check"] == "model_monitor"
                 else one(plan, "aws:cloudwatch/eventRule:EventRule", "drift-check-schedule").inputs["name"])
@@ -291,3 +291,39 @@ def test_lambda_bundles_include_the_shared_drift_engine():
     files = code_assets.bundle(WorkloadSpec(), code.RUNTIME_DIR).files
     assert {"drift_check.py", "retrain.py", "pipeline_step.py", "mlops_workload/drift.py",
             "mlops_workload/capture.py"} <= set(files)
+
+
+@pytest.mark.parametrize("stack,metric", [("aws-dev", "drift_check_rows"), ("aws-staging",
+                                          "feature_baseline_drift_transaction_amount"), ("aws-prod", "drift_check_rows")])
+def test_missing_drift_data_alarms(plan_for, stack, metric):
+    """A monitor that never runs must not look healthy: missing drift data is breaching."""
+    plan = plan_for(stack)
+    stale = one(plan, ALARM, "observability-stale-drift-data")
+    assert stale.inputs["treatMissingData"] == "breaching" and stale.inputs["metricName"] == metric, stale.urn
+    assert stale.inputs["comparisonOperator"] == "LessThanThreshold" and stale.inputs["statistic"] == "SampleCount"
+    drift = [a for a in of_type(plan, ALARM) if a.name.startswith("observability-drift-")]
+    assert drift and stale.inputs["dimensions"] == drift[0].inputs["dimensions"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_failed_training_runs_alarm(plan_for, stack):
+    plan = plan_for(stack)
+    alarm = one(plan, ALARM, "observability-pipeline-failed")
+    assert alarm.inputs["metricName"] == "ExecutionFailed"
+    assert alarm.inputs["dimensions"] == {"PipelineName": plan.outputs["pipeline_name"]}
+
+
+@pytest.mark.parametrize("stack,routing", [("aws-dev", "ALL_AT_ONCE"), ("aws-staging", "ALL_AT_ONCE"),
+                                           ("aws-prod", "CANARY")])
+def test_new_versions_roll_out_blue_green_with_automatic_rollback(plan_for, stack, routing):
+    plan = plan_for(stack)
+    endpoint = one(plan, "aws:sagemaker/endpoint:Endpoint")
+    config = endpoint.inputs["deploymentConfig"]
+    policy = config["blueGreenUpdatePolicy"]
+    assert policy["trafficRoutingConfiguration"]["type"] == routing, endpoint.urn
+    if routing == "CANARY":  # at most half the fleet
+        assert policy["trafficRoutingConfiguration"]["canarySize"] == {"type": "INSTANCE_COUNT", "value": 1}
+    alarms = {a.inputs["name"]: a for a in of_type(plan, ALARM) if a.name in ("observability-latency",
+                                                                            "observability-errors")}
+    assert {a["alarmName"] for a in config["autoRollbackConfiguration"]["alarms"]} == set(alarms)
+    assert all(a.urn in endpoint.dependencies for a in alarms.values()), "rollback alarms must exist first"
