@@ -53,18 +53,18 @@ class CiIdentity(pulumi.ComponentResource):
         role_arns = [account.arn("iam", f"role/{n}", regional=False) for n in names.values()]
 
         def scope(v: list) -> ci_policies.CiScope:
-            partition, account_id, provider_arn, boundary_arn, *roles = v
+            partition, account_id, provider_arn, boundary_arn, key, *roles = v
             iam = f"arn:{partition}:iam::{account_id}"
             return ci_policies.CiScope(partition=partition, account_id=account_id, region=account.region,
                                        prefix=name_prefix(ctx), stack=ctx.stack, ci_role_arns=roles,
                                        provider_arn="" if ci.aws_oidc_provider_arn else provider_arn,
                                        state_bucket=ci.state_bucket, state_key=ci.state_key,
-                                       boundary_arn=boundary_arn,
+                                       boundary_arn=boundary_arn, key_arn=key,
                                        workload_role_arns=[f"{iam}:role/{n}" for n in workload_role_names(ctx)],
                                        admin_policy_arns=[f"{iam}:policy/{n}" for n in parts.values()])
 
         facts = pulumi.Output.all(account.partition, account.account_id, self.provider_arn, self.boundary_arn,
-                                  *role_arns)
+                                  key_arn or "", *role_arns)
         self.preview_role_arn = None
         if ci.preview_subjects:
             self.preview_role_arn = self._role(

@@ -48,6 +48,7 @@ class CiScope:
     state_bucket: str | None = None
     state_key: str | None = None
     boundary_arn: str = ""  # workload permissions boundary; without it the deploy role writes no roles
+    key_arn: str = ""       # the stack's KMS key (services the deploy role creates use it on create)
     workload_role_arns: list[str] = field(default_factory=list)  # roles whose trust the deploy role may update
     admin_policy_arns: list[str] = field(default_factory=list)   # boundary + deploy policies: never changed by CI
 
@@ -272,8 +273,18 @@ def deploy_policies(s: CiScope) -> dict[str, Doc]:
                       # guide, "Create a flow log that publishes to Amazon S3", prerequisite).
                       _statement("FlowLogDelivery", FLOW_LOG_DELIVERY_ACTIONS, REQUIRED_STAR),
                       *_state(s, write=True))
+    key_use = []
+    if s.key_arn:
+        # Creating an ECR repository, SageMaker endpoint config/domain, Lambda or log group with a
+        # customer managed key uses the caller's key permissions: the services create grants for
+        # themselves and encrypt/describe with the caller's identity (KMS developer guide, "How AWS
+        # services use AWS KMS"; ECR/SageMaker/Lambda encryption-at-rest pages).
+        key_use = [_statement("UseStackKeyOnCreate", ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*",
+                                                      "kms:GenerateDataKey*", "kms:DescribeKey"], [s.key_arn]),
+                   _statement("GrantStackKeyToAwsServices", ["kms:CreateGrant", "kms:ListGrants", "kms:RetireGrant"],
+                              [s.key_arn], Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}})]
     create = document(
-        tagged,
+        tagged, *key_use,
         # New resources AWS names itself: allowed only when the request carries this stack's tag.
         _statement("CreateTaggedForThisStack", creates_by_tag, tagged_arns, Condition=_tagged(s, "RequestTag")),
         # kms:CreateKey has no resource ARN (REQUIRED_STAR); the request must carry this stack's tag.

@@ -184,11 +184,12 @@ def test_retraining_function_configuration(plan_for, stack, cooldown):
 
 @pytest.mark.parametrize("stack,limit,thresholds", [("aws-dev", "300.00", [50, 80, 100]),
                                                      ("aws-prod", "6000.00", [50, 80, 100, 120])])
-def test_budget_filters_on_the_stack_tag(plan_for, stack, limit, thresholds):
+def test_budget_counts_from_day_0(plan_for, stack, limit, thresholds):
+    """A tag-filtered budget counts $0 until the tag is activated (not possible in the first up)."""
     budget = one(plan_for(stack), "aws:budgets/budget:Budget")
     assert budget.inputs["budgetType"] == "COST" and budget.inputs["timeUnit"] == "MONTHLY"
     assert budget.inputs["limitAmount"] == limit, budget.urn
-    assert budget.inputs["costFilters"] == [{"name": "TagKeyValue", "values": [f"user:stack${stack}"]}]
+    assert "costFilters" not in budget.inputs, budget.urn
     assert [n["threshold"] for n in budget.inputs["notifications"]] == thresholds
     assert all(n["subscriberEmailAddresses"] for n in budget.inputs["notifications"]), budget.urn
 
@@ -327,3 +328,16 @@ def test_new_versions_roll_out_blue_green_with_automatic_rollback(plan_for, stac
                                                                             "observability-errors")}
     assert {a["alarmName"] for a in config["autoRollbackConfiguration"]["alarms"]} == set(alarms)
     assert all(a.urn in endpoint.dependencies for a in alarms.values()), "rollback alarms must exist first"
+
+
+def test_budget_on_the_stack_tag_is_a_choice_for_shared_accounts():
+    from infra.aws.budget import cost_filters
+    from infra.context import StackContext  # noqa: F401
+    from infra.spec import Spec
+
+    class _Ctx:
+        stack = "team-aws-dev"
+        spec = Spec.model_validate(dict(team="team", cloud="aws", environment="dev", region="us-east-1",
+                                        owner="a@example.com", cost_center="cc", aws={"budget_scope": "stack_tag"}))
+
+    assert cost_filters(_Ctx()) == [{"name": "TagKeyValue", "values": ["user:stack$team-aws-dev"]}]
