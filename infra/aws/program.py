@@ -125,7 +125,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     serving = monitor = endpoint_alarms = None
     if serving_on:
         # Before the endpoint: its blue/green deployments roll back on these alarms.
-        endpoint_alarms = EndpointAlarms("observability", ctx, topic_arn=alerting.topic_arn,
+        endpoint_alarms = EndpointAlarms("endpoint-alarms", ctx, topic_arn=alerting.topic_arn,
                                          endpoint_name=endpoint_name, opts=top)
         serving = Serving("serving", ctx, endpoint_name=endpoint_name, role_arn=role, key_arn=key,
                           rollback_alarms=endpoint_alarm_names(ctx), alarms=endpoint_alarms.alarms,

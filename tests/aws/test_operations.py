@@ -110,7 +110,7 @@ def test_every_alarm_notifies_the_alert_topic(plan_for, stack):
 @pytest.mark.parametrize("stack,threshold", [("aws-dev", 500_000), ("aws-prod", 300_000)])
 def test_latency_alarm_threshold_is_in_microseconds(plan_for, stack, threshold):
     plan = plan_for(stack)
-    alarm = one(plan, ALARM, "observability-latency")
+    alarm = one(plan, ALARM, "endpoint-alarms-latency")
     assert alarm.inputs["metricName"] == "ModelLatency" and alarm.inputs["namespace"] == "AWS/SageMaker"
     assert alarm.inputs["threshold"] == threshold, alarm.urn
     assert alarm.inputs["dimensions"]["EndpointName"] == plan.outputs["endpoint_name"], alarm.urn
@@ -118,7 +118,7 @@ def test_latency_alarm_threshold_is_in_microseconds(plan_for, stack, threshold):
 
 def test_error_alarm_is_a_5xx_rate(plan_for):
     plan = plan_for("aws-prod")
-    alarm = one(plan, ALARM, "observability-errors")
+    alarm = one(plan, ALARM, "endpoint-alarms-errors")
     metrics = {q["id"]: q for q in alarm.inputs["metricQueries"]}
     assert metrics["errors"]["metric"]["metricName"] == "Invocation5XXErrors"
     assert metrics["errors"]["metric"]["dimensions"]["EndpointName"] == plan.outputs["endpoint_name"]
@@ -324,8 +324,8 @@ def test_new_versions_roll_out_blue_green_with_automatic_rollback(plan_for, stac
     assert policy["trafficRoutingConfiguration"]["type"] == routing, endpoint.urn
     if routing == "CANARY":  # at most half the fleet
         assert policy["trafficRoutingConfiguration"]["canarySize"] == {"type": "INSTANCE_COUNT", "value": 1}
-    alarms = {a.inputs["name"]: a for a in of_type(plan, ALARM) if a.name in ("observability-latency",
-                                                                            "observability-errors")}
+    alarms = {a.inputs["name"]: a for a in of_type(plan, ALARM) if a.name in ("endpoint-alarms-latency",
+                                                                            "endpoint-alarms-errors")}
     assert {a["alarmName"] for a in config["autoRollbackConfiguration"]["alarms"]} == set(alarms)
     assert all(a.urn in endpoint.dependencies for a in alarms.values()), "rollback alarms must exist first"
 
