@@ -4,13 +4,13 @@ check and submits the training pipeline when the drift alert fires (README: "Dri
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from pathlib import Path
 
 import pulumi
 import pulumi_gcp as gcp
 
+from infra import code_assets
 from infra.context import StackContext
 from infra.gcp.common import child
 from infra.gcp.datalake import DataLake
@@ -20,20 +20,20 @@ from infra.gcp.registry import Registry
 from infra.gcp.services import Services
 
 RUNTIME = Path(__file__).resolve().parent / "runtime"
-RUNTIME_FILES = ("main.py", "drift.py", "requirements.txt")
+RUNTIME_FILES = ("main.py", "requirements.txt")
 CRON = {"hourly": "0 * * * *", "daily": "0 6 * * *", "weekly": "0 6 * * 1"}
 DRIFT_CHECK = {"kind": "drift_check"}
 
 
-def source_digest() -> str:
-    """Hash of the function's source: a new object name (and a rebuild) exactly when it changes."""
-    h = hashlib.sha256()
-    for name in RUNTIME_FILES:
-        h.update(name.encode() + b"\0" + (RUNTIME / name).read_bytes())
-    return h.hexdigest()[:12]
+def source_bundle() -> code_assets.CodeBundle:
+    """The function's source: main.py and requirements.txt at the root, the shared workload package
+    (drift engine, capture readers) beside them; a new object name (and a rebuild) exactly when any
+    of it changes."""
+    return code_assets.bundle(runtime=RUNTIME, files=RUNTIME_FILES)
 
 
 def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], monitoring: pulumi.Input[str],
+                         data: pulumi.Input[str],
                          pipelines_sa: pulumi.Input[str], drift_policy: str,
                          kms_key: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]]:
     m = ctx.spec.monitoring
@@ -50,6 +50,8 @@ def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], mon
         "COOLDOWN_HOURS": str(m.retrain_cooldown_hours),
         "RETRAIN_ON_DRIFT": str(m.retrain_on_drift).lower(),
         "DRIFT_POLICY": drift_policy,
+        # The data window a drift-triggered run trains on: the ingested data.
+        "TRAINING_DATA_URI": pulumi.Output.concat("gs://", data, "/ingest/"),
     }
     if kms_key is not None:
         env["KMS_KEY"] = kms_key
@@ -71,10 +73,11 @@ class Retraining(pulumi.ComponentResource):
             message_storage_policy={"allowed_persistence_regions": [region]},
             message_retention_duration="86400s",
             opts=child(self, services.apis("pubsub") + (encryption.grants if encryption else [])))
+        bundle = source_bundle()
         source = gcp.storage.BucketObject(
             f"{name}-source", bucket=datalake.artifacts.name,
-            name=f"functions/drift-retrain-{source_digest()}.zip", content_type="application/zip",
-            source=pulumi.AssetArchive({f: pulumi.FileAsset(str(RUNTIME / f)) for f in RUNTIME_FILES}),
+            name=bundle.object_key("functions", "drift-retrain"), content_type="application/zip",
+            source=bundle.asset_archive(),
             opts=child(self))
         self.function_name = ctx.name("gcp_generic", "drift-retrain")
         retrain_sa = identity.emails["retrain"]
@@ -93,6 +96,7 @@ class Retraining(pulumi.ComponentResource):
                 "all_traffic_on_latest_revision": True, "service_account_email": retrain_sa,
                 "environment_variables": function_environment(
                     ctx, artifacts=datalake.artifacts.name, monitoring=datalake.monitoring.name,
+                    data=datalake.data.name,
                     pipelines_sa=identity.emails["pipelines"], drift_policy=drift_policy, kms_key=kms),
             },
             event_trigger={

@@ -8,11 +8,20 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from infra.gcp.runtime import drift
 from infra.gcp.runtime.main import STATE_OBJECT, Config, Handler, decode
+from mlops_workload import capture, drift
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
-BASELINE = {"features": {"age": {"edges": [0, 25, 50, 75, 100], "fractions": [0.25, 0.25, 0.25, 0.25]}}}
+# Quartile cut points 25/50/75 of ages uniform on [0, 100].
+BASELINE = {"format": drift.FORMAT, "feature_order": ["age"],
+            "features": {"age": {"kind": "numeric", "edges": [25, 50, 75], "proportions": [0.25] * 4,
+                                 "quantiles": [i * 5 for i in range(21)], "missing": 0.0}}}
+
+
+def rows(*ages) -> list[dict]:
+    """Request-response logging rows (one instance per request) as the export holds them."""
+    return [capture.vertex_row([{"age": a}], [0], ["age"], endpoint="e", deployed_model_id="d", when=NOW,
+                               request_id=i) for i, a in enumerate(ages)]
 
 
 def config(**overrides) -> Config:
@@ -74,27 +83,6 @@ def handler(store=None, vertex=None, **cfg):
     return h, logs
 
 
-# --- drift math -----------------------------------------------------------------------------
-
-def test_psi_is_zero_for_identical_distributions():
-    assert drift.psi([0.5, 0.5], [0.5, 0.5]) == 0
-
-
-def test_psi_grows_with_shift():
-    small = drift.psi([0.25] * 4, [0.3, 0.25, 0.25, 0.2])
-    large = drift.psi([0.25] * 4, [0.7, 0.1, 0.1, 0.1])
-    assert 0 < small < 0.2 < large
-
-
-def test_histogram_clamps_outliers_into_edge_bins():
-    assert drift.histogram([-5, 10, 60, 500], [0, 50, 100]) == [0.5, 0.5]
-
-
-def test_feature_scores_ignore_missing_and_non_numeric_values():
-    scores = drift.feature_scores(BASELINE, [{"age": 10}, {"age": "x"}, {"other": 3}, {"age": True}])
-    assert list(scores) == ["age"] and scores["age"] > 0.2
-
-
 # --- message decoding -----------------------------------------------------------------------
 
 def test_decode_tolerates_garbage():
@@ -104,30 +92,38 @@ def test_decode_tolerates_garbage():
 # --- scheduled drift check ------------------------------------------------------------------
 
 def test_drift_check_logs_the_score_for_the_log_metric():
-    window = [{"age": v} for v in (5, 10, 15, 20, 22, 30, 80, 90)]
+    window = rows(5, 10, 15, 20, 22, 30, 80, 90)
     h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}, window))
     assert h(message({"kind": "drift_check"}, {"kind": "drift_check"})) == "drift"
     severity, event, fields = logs[-1]
     assert (severity, event, fields["samples"]) == ("WARNING", "drift_check", 8)
-    assert fields["drift_score"] == pytest.approx(drift.feature_scores(BASELINE, window)["age"], abs=1e-6)
+    # 5 of 8 in the first quartile bin, 1 in the second, 2 in the last: the shared engine's PSI.
+    expected = drift.psi([0.25] * 4 + [0.0], [5 / 8, 1 / 8, 0.0, 2 / 8, 0.0])
+    assert fields["drift_score"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_drift_check_without_drift_reports_ok():
-    window = [{"age": v} for v in (10, 30, 60, 90)]
-    h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}, window))
+    h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}, rows(10, 30, 60, 90)))
     assert h(message(attributes={"kind": "drift_check"})) == "ok"
     assert logs[-1][:2] == ("INFO", "drift_check") and logs[-1][2]["drift_score"] == 0
 
 
 def test_drift_check_skips_without_baseline():
-    h, logs = handler(FakeStore({}, [{"age": 1}]))
+    h, logs = handler(FakeStore({}, rows(1)))
     assert h(message({"kind": "drift_check"})) == "skipped"
     assert logs[-1][1] == "drift_check_skipped"
 
 
+def test_drift_check_skips_an_empty_or_unreadable_window():
+    store = FakeStore({"gs://a/monitoring/baseline.json": BASELINE}, [{"not": "a logging row"}])
+    h, logs = handler(store)
+    assert h(message({"kind": "drift_check"})) == "skipped"
+    assert logs[-1][1] == "drift_check_skipped" and logs[-1][2]["skipped"] == 1
+
+
 def test_drift_check_never_starts_a_pipeline():
     vertex = FakeVertex()
-    h, _ = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}, [{"age": 1}] * 10), vertex)
+    h, _ = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}, rows(*[1] * 10)), vertex)
     h(message({"kind": "drift_check"}))
     assert vertex.calls == []
 
@@ -145,6 +141,13 @@ def test_open_drift_incident_starts_the_pipeline_as_the_pipelines_account():
     assert body["templateUri"] == "gs://a/pipelines/training.json"
     assert body["encryptionSpec"] == {"kmsKeyName": "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"}
     assert store.writes == [("m", STATE_OBJECT, {"started_at": NOW.isoformat(), "job": job_id})]
+
+
+def test_the_run_trains_on_the_configured_data_window():
+    vertex = FakeVertex()
+    h, _ = handler(FakeStore(), vertex, training_data_uri="gs://d/ingest/")
+    assert h(incident()) == "started"
+    assert vertex.calls[0][2]["runtimeConfig"]["parameterValues"] == {"training_data_uri": "gs://d/ingest/"}
 
 
 def test_cooldown_blocks_a_second_run():

@@ -1,9 +1,11 @@
 """Drift check and drift-triggered retraining, one Cloud Function (2nd gen) on one Pub/Sub topic.
 
 Two kinds of message arrive on the topic:
-- `{"kind": "drift_check"}` from Cloud Scheduler: compare the latest captured window with the
-  training baseline and log one structured `drift_check` entry whose `drift_score` a log-based
-  metric turns into a time series; an alert policy on it fires when it crosses the threshold.
+- `{"kind": "drift_check"}` from Cloud Scheduler: read the latest window of the endpoint's
+  request-response logging rows (exported as JSON lines), compare it with the served model's
+  baseline using the shared drift engine (mlops_workload.drift), and log one structured
+  `drift_check` entry whose `drift_score` a log-based metric turns into a time series; an alert
+  policy on it fires when it crosses the threshold.
 - a Cloud Monitoring incident from the drift alert's Pub/Sub notification channel: if it is open
   and no run was started within the cooldown, submit the Vertex AI training pipeline.
 Clients are injected (`Handler(config, store, vertex, clock)`), so tests use fakes and the
@@ -21,10 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-if __package__:  # imported as infra.gcp.runtime.main (tests)
-    from . import drift
-else:  # deployed flat: main.py and drift.py side by side
-    import drift  # type: ignore[no-redef]
+# The shared workload package is bundled next to main.py (infra.code_assets) and installed in tests.
+from mlops_workload import capture, drift
 
 try:
     from functions_framework import cloud_event as _cloud_event
@@ -42,8 +42,8 @@ class Config:
     pipeline_template: str     # gs:// URI of the compiled pipeline spec
     pipeline_root: str         # gs:// URI for pipeline outputs
     pipeline_service_account: str
-    baseline_uri: str          # gs://bucket/path.json
-    window_uri: str            # gs://bucket/prefix/ holding JSON-lines capture files
+    baseline_uri: str          # gs://bucket/path/baseline.json (mlops-baseline/1, from the training pipeline)
+    window_uri: str            # gs://bucket/prefix/ holding request-response logging rows as JSON lines
     state_bucket: str
     drift_threshold: float
     cooldown_hours: int
@@ -51,6 +51,7 @@ class Config:
     drift_policy: str          # display name of the drift alert policy
     kms_key: str = ""
     window_max_objects: int = 50
+    training_data_uri: str = ""  # the data window a retraining run trains on (parameter training_data_uri)
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Config:
@@ -60,7 +61,8 @@ class Config:
             baseline_uri=env["BASELINE_URI"], window_uri=env["WINDOW_URI"], state_bucket=env["STATE_BUCKET"],
             drift_threshold=float(env["DRIFT_THRESHOLD"]), cooldown_hours=int(env["COOLDOWN_HOURS"]),
             retrain_on_drift=env.get("RETRAIN_ON_DRIFT", "true").lower() == "true",
-            drift_policy=env["DRIFT_POLICY"], kms_key=env.get("KMS_KEY", ""))
+            drift_policy=env["DRIFT_POLICY"], kms_key=env.get("KMS_KEY", ""),
+            training_data_uri=env.get("TRAINING_DATA_URI", ""))
 
 
 class ObjectStore(Protocol):
@@ -110,17 +112,20 @@ class Handler:
 
     def check_drift(self) -> str:
         baseline = self.store.read_json(self.config.baseline_uri)
-        window = self.store.read_lines(self.config.window_uri, self.config.window_max_objects)
-        if not baseline or not window:
-            self.emit("WARNING", "drift_check_skipped", baseline=bool(baseline), samples=len(window))
+        rows = self.store.read_lines(self.config.window_uri, self.config.window_max_objects)
+        if not isinstance(baseline, dict) or baseline.get("format") != drift.FORMAT:
+            self.emit("WARNING", "drift_check_skipped", reason="no mlops-baseline/1 baseline", samples=len(rows))
             return "skipped"
-        scores = drift.feature_scores(baseline, window)
-        score = max(scores.values(), default=0.0)
-        drifted = score > self.config.drift_threshold
-        self.emit("WARNING" if drifted else "INFO", "drift_check", drift_score=round(score, 6),
-                  threshold=self.config.drift_threshold, samples=len(window),
-                  features={k: round(v, 6) for k, v in scores.items()})
-        return "drift" if drifted else "ok"
+        window = capture.read_vertex(rows, baseline.get("feature_order") or list(baseline.get("features", {})))
+        report = drift.check(baseline, window.records, self.config.drift_threshold)
+        if report.status == "no_data":
+            self.emit("WARNING", "drift_check_skipped", reason="no captured records", samples=0,
+                      skipped=window.skipped)
+            return "skipped"
+        self.emit("WARNING" if report.drifted else "INFO", "drift_check", drift_score=round(report.score, 6),
+                  threshold=self.config.drift_threshold, samples=report.window_rows, skipped=window.skipped,
+                  features={k: round(v.psi, 6) for k, v in report.features.items()})
+        return "drift" if report.drifted else "ok"
 
     def on_incident(self, incident: dict) -> str:
         if incident.get("state") != "open":
@@ -155,7 +160,8 @@ class Handler:
             "displayName": "retrain-on-drift",
             "templateUri": self.config.pipeline_template,
             "serviceAccount": self.config.pipeline_service_account,
-            "runtimeConfig": {"gcsOutputDirectory": self.config.pipeline_root, "parameterValues": {}},
+            "runtimeConfig": {"gcsOutputDirectory": self.config.pipeline_root, "parameterValues": (
+                {"training_data_uri": self.config.training_data_uri} if self.config.training_data_uri else {})},
             "labels": {"trigger": "drift", "incident": str(incident.get("incident_id", "none"))[:63].lower()},
         }
         if self.config.kms_key:
