@@ -73,3 +73,12 @@ def test_unsafe_archive_members_are_refused(tmp_path):
         archive.add(evil, arcname="../evil.txt")
     with pytest.raises(ValueError, match="unsafe"):
         pipeline_step.model_folder(tmp_path / "out", tmp_path / "model")
+
+
+def test_rehearsal_checks_the_run_window_the_way_the_training_step_selects_data():
+    from infra.rehearse.aws import AwsAdapter
+
+    uri = "s3://raw/ingest/dt=2026-11-30/window-0700.csv"
+    assert AwsAdapter._in_window(uri, "2026-10-31T07:00:00Z", "2026-11-30T07:00:00Z")
+    assert not AwsAdapter._in_window(uri, "2026-10-01T00:00:00Z", "2026-10-31T00:00:00Z")
+    assert not AwsAdapter._in_window("s3://raw/ingest/2026/11/30/window.csv", "", "")  # no day partition
