@@ -35,7 +35,7 @@ class DriftCheck(pulumi.ComponentResource):
 
     def __init__(self, name: str, ctx: StackContext, *, endpoint_name: pulumi.Input[str], role_arn: pulumi.Input[str],
                  monitoring_bucket: pulumi.Input[str], model_package_arn: str, key_arn: pulumi.Input[str] | None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 topic_arn: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:aws:DriftCheck", name, None, opts)
         spec = ctx.spec
         function_name = drift_check_function_name(ctx)
@@ -66,6 +66,14 @@ class DriftCheck(pulumi.ComponentResource):
         aws.cloudwatch.EventTarget(f"{name}-target", rule=self.rule.name, arn=self.function.arn,
                                    retry_policy={"maximum_retry_attempts": 2, "maximum_event_age_in_seconds": 3600},
                                    opts=child(self, depends_on=[permission]))
+        # A failing check publishes nothing (the missing-data alarm notices later); say so at once.
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-errors", name=ctx.name("aws_generic", "drift-check-errors"),
+            alarm_description="The drift check failed: no drift data for this run",
+            namespace="AWS/Lambda", metric_name="Errors", statistic="Sum", dimensions={"FunctionName": self.function.name},
+            comparison_operator="GreaterThanThreshold", threshold=0, evaluation_periods=1, period=300,
+            treat_missing_data="notBreaching", alarm_actions=[topic_arn], ok_actions=[topic_arn], tags={},
+            opts=child(self))
         self.drift = DriftMetrics(ENDPOINT_NAMESPACE, {"Endpoint": pulumi.Output.from_input(endpoint_name),
                                                        "MonitoringSchedule": pulumi.Output.from_input(self.schedule_name)},
                                   heartbeat=True)

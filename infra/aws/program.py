@@ -144,7 +144,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         else:
             monitor = DriftCheck("drift-check", ctx, endpoint_name=serving.endpoint_name,
                                  role_arn=identity.drift_check_role_arn, monitoring_bucket=lake.monitoring.name,
-                                 model_package_arn=spec.served_version.arn, key_arn=key, opts=top)
+                                 model_package_arn=spec.served_version.arn, key_arn=key,
+                                 topic_arn=alerting.topic_arn, opts=top)
     observability = Observability("observability", ctx, topic_arn=alerting.topic_arn,
                                   endpoint_name=serving.endpoint_name if serving else None,
                                   drift=monitor.drift if monitor else None, pipeline_name=pipeline_name,

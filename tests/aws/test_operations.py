@@ -341,3 +341,12 @@ def test_budget_on_the_stack_tag_is_a_choice_for_shared_accounts():
                                         owner="a@example.com", cost_center="cc", aws={"budget_scope": "stack_tag"}))
 
     assert cost_filters(_Ctx()) == [{"name": "TagKeyValue", "values": ["user:stack$team-aws-dev"]}]
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])
+def test_drift_check_failures_alarm(plan_for, stack):
+    plan = plan_for(stack)
+    alarm = one(plan, ALARM, "drift-check-errors")
+    function = one(plan, "aws:lambda/function:Function", "drift-check-function")
+    assert alarm.inputs["dimensions"] == {"FunctionName": function.outputs["name"]}
+    assert alarm.inputs["alarmActions"] == [plan.outputs["alert_topic_arn"]]
