@@ -31,6 +31,8 @@ RESOURCE_STAR_ACTIONS = frozenset({
     "kms:listaliases", "ec2:describevpcattribute", "ec2:describeroutetables", "ec2:describesecuritygrouprules",
     "ec2:describeprefixlists", "ec2:describeavailabilityzones",
     "application-autoscaling:describescalabletargets", "application-autoscaling:describescalingpolicies",
+    # Creating a flow log that publishes to S3 (VPC user guide: Resource "*", no resource types).
+    "logs:createlogdelivery", "logs:deletelogdelivery", "ec2:describeflowlogs",
 })
 # Create calls without a resource ARN to scope to: acceptable with Resource "*" only when the
 # statement requires the request to carry a tag (aws:RequestTag/<key>), which scopes what is created.

@@ -65,6 +65,11 @@ def test_retraining_depends_on_the_training_pipeline(plan_for):
     assert ("g_retraining", "r_training_pipeline") in resources.edges
 
 
+def test_training_pipeline_depends_on_its_uploaded_code(plan_for):
+    graph = build_graph(prod(plan_for, "aws"), "resources")
+    assert ("r_training_pipeline", "r_training_code") in graph.edges
+
+
 def test_serving_model_serves_a_registered_version_not_a_bucket_path(plan_for):
     graph = build_graph(prod(plan_for, "aws"), "resources")
     assert "r_serving_model" in {n.id for n in graph.nodes}

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aws import policies
-from infra.aws.base import Account, child
+from infra.aws.base import Account, child, name_prefix
 from infra.context import StackContext
 
 
@@ -22,7 +22,7 @@ class Alerting(pulumi.ComponentResource):
                                    display_name=f"MLOps alerts {ctx.stack}"[:100],
                                    kms_master_key_id=key_arn, tags={}, opts=child(self))
         policy = pulumi.Output.all(self.topic.arn, account.partition, account.account_id).apply(
-            lambda v: json.dumps(policies.topic_policy(v[0], v[1], v[2], account.region)))
+            lambda v: json.dumps(policies.topic_policy(v[0], v[1], v[2], account.region, name_prefix(ctx))))
         aws.sns.TopicPolicy(f"{name}-policy", arn=self.topic.arn, policy=policy, opts=child(self))
         for i, email in enumerate(ctx.spec.alert_emails):
             aws.sns.TopicSubscription(f"{name}-email-{i}", topic=self.topic.arn, protocol="email",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from infra.context import StackContext
+from infra.naming import ENV_SHORT
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,8 @@ def stateful(ctx: StackContext, parent: pulumi.Resource, **kwargs) -> pulumi.Res
     """Options for data stores, keys and registries: protected and retained in prod."""
     return pulumi.ResourceOptions(parent=parent, protect=ctx.is_prod, retain_on_delete=ctx.is_prod,
                                   **kwargs)
+
+
+def name_prefix(ctx: StackContext) -> str:
+    """The prefix every physical name of this stack starts with (infra/naming.py: team-env-...)."""
+    return f"{ctx.spec.team}-{ENV_SHORT[ctx.spec.environment]}-"

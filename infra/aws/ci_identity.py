@@ -20,20 +20,14 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aws import ci_policies, policies
-from infra.aws.base import Account, child
+from infra.aws.base import Account, child, name_prefix
 from infra.aws.identity import sagemaker_role_name, workload_role_names
 from infra.context import StackContext
-from infra.naming import ENV_SHORT
 from infra.spec.model import GITHUB_OIDC_ISSUER, CiSpec
 
 # AWS validates GitHub's certificate against its own trusted CAs and ignores thumbprints for this
 # issuer; the list is kept with GitHub's published intermediate thumbprints for older SDK paths.
 GITHUB_THUMBPRINTS = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
-
-
-def name_prefix(ctx: StackContext) -> str:
-    """The prefix every physical name of this stack starts with (infra/naming.py: team-env-...)."""
-    return f"{ctx.spec.team}-{ENV_SHORT[ctx.spec.environment]}-"
 
 
 class CiIdentity(pulumi.ComponentResource):
@@ -59,18 +53,18 @@ class CiIdentity(pulumi.ComponentResource):
         role_arns = [account.arn("iam", f"role/{n}", regional=False) for n in names.values()]
 
         def scope(v: list) -> ci_policies.CiScope:
-            partition, account_id, provider_arn, boundary_arn, *roles = v
+            partition, account_id, provider_arn, boundary_arn, key, *roles = v
             iam = f"arn:{partition}:iam::{account_id}"
             return ci_policies.CiScope(partition=partition, account_id=account_id, region=account.region,
                                        prefix=name_prefix(ctx), stack=ctx.stack, ci_role_arns=roles,
                                        provider_arn="" if ci.aws_oidc_provider_arn else provider_arn,
                                        state_bucket=ci.state_bucket, state_key=ci.state_key,
-                                       boundary_arn=boundary_arn,
+                                       boundary_arn=boundary_arn, key_arn=key,
                                        workload_role_arns=[f"{iam}:role/{n}" for n in workload_role_names(ctx)],
                                        admin_policy_arns=[f"{iam}:policy/{n}" for n in parts.values()])
 
         facts = pulumi.Output.all(account.partition, account.account_id, self.provider_arn, self.boundary_arn,
-                                  *role_arns)
+                                  key_arn or "", *role_arns)
         self.preview_role_arn = None
         if ci.preview_subjects:
             self.preview_role_arn = self._role(

@@ -48,6 +48,7 @@ class CiScope:
     state_bucket: str | None = None
     state_key: str | None = None
     boundary_arn: str = ""  # workload permissions boundary; without it the deploy role writes no roles
+    key_arn: str = ""       # the stack's KMS key (services the deploy role creates use it on create)
     workload_role_arns: list[str] = field(default_factory=list)  # roles whose trust the deploy role may update
     admin_policy_arns: list[str] = field(default_factory=list)   # boundary + deploy policies: never changed by CI
 
@@ -80,6 +81,7 @@ def _named(s: CiScope) -> dict[str, list[str]]:
         "cloudwatch": [s.arn("cloudwatch", f"alarm:{p}*"), s.arn("cloudwatch", f"dashboard/{p}*", regional=False)],
         "events": [s.arn("events", f"rule/{p}*")],
         "lambda": [s.arn("lambda", f"function:{p}*")],
+        "sqs": [s.arn("sqs", f"{p}*")],
         "logs": [s.arn("logs", f"log-group:/aws/lambda/{p}*")],
         "ecr": [s.arn("ecr", f"repository/{p}*")],
         "sagemaker": [s.arn("sagemaker", f"{kind}/{p}*") for kind in
@@ -93,7 +95,8 @@ def _named(s: CiScope) -> dict[str, list[str]]:
 _TAGGED = {  # service -> resource patterns of resources AWS names (scoped by the stack tag)
     "sagemaker": ("model/*", "endpoint-config/*", "data-quality-job-definition/*", "domain/*"),
     "kms": ("key/*",),
-    "ec2": ("vpc/*", "subnet/*", "route-table/*", "security-group/*", "security-group-rule/*", "vpc-endpoint/*"),
+    "ec2": ("vpc/*", "subnet/*", "route-table/*", "security-group/*", "security-group-rule/*", "vpc-endpoint/*",
+            "vpc-flow-log/*"),
     "application-autoscaling": ("scalable-target/*",),
 }
 # Reads the provider makes on refresh/preview. None of them changes anything.
@@ -107,7 +110,9 @@ READ_ACTIONS = {
     "cloudwatch": ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"],
     "events": ["events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource"],
     "lambda": ["lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListTags",
-               "lambda:ListVersionsByFunction", "lambda:GetFunctionCodeSigningConfig"],
+               "lambda:ListVersionsByFunction", "lambda:GetFunctionCodeSigningConfig",
+               "lambda:GetFunctionEventInvokeConfig"],
+    "sqs": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"],
     "logs": ["logs:ListTagsForResource", "logs:ListTagsLogGroup"],
     "ecr": ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy",
             "ecr:ListTagsForResource"],
@@ -122,6 +127,7 @@ STAR_READS = ["sts:GetCallerIdentity", "kms:ListAliases", "logs:DescribeLogGroup
               "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
               "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcEndpoints",
               "ec2:DescribePrefixLists", "ec2:DescribeNetworkInterfaces", "ec2:DescribeAvailabilityZones",
+              "ec2:DescribeFlowLogs",
               "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"]
 WRITE_ACTIONS = {
     "s3": ["s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucket*",
@@ -137,7 +143,9 @@ WRITE_ACTIONS = {
                "events:TagResource", "events:UntagResource"],
     "lambda": ["lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
                "lambda:UpdateFunctionConfiguration", "lambda:AddPermission", "lambda:RemovePermission",
-               "lambda:TagResource", "lambda:UntagResource"],
+               "lambda:TagResource", "lambda:UntagResource", "lambda:PutFunctionEventInvokeConfig",
+               "lambda:UpdateFunctionEventInvokeConfig", "lambda:DeleteFunctionEventInvokeConfig"],
+    "sqs": ["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue"],
     "logs": ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
              "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:TagResource", "logs:UntagResource",
              "logs:TagLogGroup", "logs:UntagLogGroup"],
@@ -154,13 +162,15 @@ WRITE_ACTIONS = {
             "ec2:DisassociateRouteTable", "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup",
             "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
             "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:CreateVpcEndpoint",
-            "ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint", "ec2:CreateTags", "ec2:DeleteTags"],
+            "ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint", "ec2:CreateTags", "ec2:DeleteTags",
+            "ec2:DeleteFlowLogs"],
     "application-autoscaling": ["application-autoscaling:RegisterScalableTarget",
                                 "application-autoscaling:DeregisterScalableTarget",
                                 "application-autoscaling:PutScalingPolicy",
                                 "application-autoscaling:DeleteScalingPolicy",
                                 "application-autoscaling:TagResource"],
 }
+FLOW_LOG_DELIVERY_ACTIONS = ["logs:CreateLogDelivery", "logs:DeleteLogDelivery"]
 CI_PROTECTED_ACTIONS = ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
                         "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole", "iam:UpdateRole",
                         "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:TagRole",
@@ -252,15 +262,29 @@ def deploy_policies(s: CiScope) -> dict[str, Doc]:
     merged = {k: READ_ACTIONS.get(k, []) + WRITE_ACTIONS.get(k, []) for k in {**READ_ACTIONS, **WRITE_ACTIONS}}
     named, tagged = _service_statements(s, merged, "Manage")
     creates_by_tag = ["ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup",
-                      "ec2:CreateVpcEndpoint", "ec2:CreateTags", "sagemaker:CreateModel",
+                      "ec2:CreateVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateTags", "sagemaker:CreateModel",
                       "sagemaker:CreateEndpointConfig", "sagemaker:CreateDataQualityJobDefinition",
                       "sagemaker:CreateDomain", "sagemaker:AddTags", "application-autoscaling:RegisterScalableTarget",
                       "application-autoscaling:TagResource"]
     tagged_arns = [s.arn(svc, r) for svc in ("ec2", "sagemaker", "application-autoscaling")
                    for r in _TAGGED[svc]]
-    manage = document(_statement("ReadOnlyUnscoped", STAR_READS, REQUIRED_STAR), named, *_state(s, write=True))
+    manage = document(_statement("ReadOnlyUnscoped", STAR_READS, REQUIRED_STAR), named,
+                      # VPC flow logs to S3: the creator needs these, which have no resource (VPC user
+                      # guide, "Create a flow log that publishes to Amazon S3", prerequisite).
+                      _statement("FlowLogDelivery", FLOW_LOG_DELIVERY_ACTIONS, REQUIRED_STAR),
+                      *_state(s, write=True))
+    key_use = []
+    if s.key_arn:
+        # Creating an ECR repository, SageMaker endpoint config/domain, Lambda or log group with a
+        # customer managed key uses the caller's key permissions: the services create grants for
+        # themselves and encrypt/describe with the caller's identity (KMS developer guide, "How AWS
+        # services use AWS KMS"; ECR/SageMaker/Lambda encryption-at-rest pages).
+        key_use = [_statement("UseStackKeyOnCreate", ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*",
+                                                      "kms:GenerateDataKey*", "kms:DescribeKey"], [s.key_arn]),
+                   _statement("GrantStackKeyToAwsServices", ["kms:CreateGrant", "kms:ListGrants", "kms:RetireGrant"],
+                              [s.key_arn], Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}})]
     create = document(
-        tagged,
+        tagged, *key_use,
         # New resources AWS names itself: allowed only when the request carries this stack's tag.
         _statement("CreateTaggedForThisStack", creates_by_tag, tagged_arns, Condition=_tagged(s, "RequestTag")),
         # kms:CreateKey has no resource ARN (REQUIRED_STAR); the request must carry this stack's tag.

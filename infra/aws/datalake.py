@@ -8,7 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aws import policies
-from infra.aws.base import child, stateful
+from infra.aws.base import Account, child, stateful
+from infra.aws.network import FLOW_LOG_PREFIX
 from infra.context import StackContext
 from infra.spec.model import StorageSpec
 
@@ -42,6 +43,7 @@ class SecureBucket(pulumi.ComponentResource):
     """A bucket with versioning, SSE-KMS, all public access blocked, owner-enforced, TLS only."""
 
     def __init__(self, name: str, ctx: StackContext, bucket_name: str, key_arn: pulumi.Input[str],
+                 account: Account, flow_log_prefix: str | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:aws:SecureBucket", name, None, opts)
         self.bucket = aws.s3.Bucket(name, bucket=bucket_name, force_destroy=not ctx.is_prod, tags={},
@@ -60,9 +62,16 @@ class SecureBucket(pulumi.ComponentResource):
             "bucket_key_enabled": True}], opts=child(self))
         aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket_id,
                                             rules=lifecycle_rules(ctx.spec.storage), opts=child(self))
-        aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket_id,
-                            policy=self.bucket.arn.apply(lambda arn: json.dumps(policies.tls_only_bucket_policy(arn))),
-                            opts=child(self))
+        def bucket_policy(v: list) -> str:
+            arn, partition, account_id = v
+            allow = (policies.flow_log_delivery_statements(arn, flow_log_prefix, partition, account_id, account.region)
+                     if flow_log_prefix else [])
+            return json.dumps(policies.tls_only_bucket_policy(arn, *allow))
+
+        self.policy = aws.s3.BucketPolicy(
+            f"{name}-tls-only", bucket=bucket_id,
+            policy=pulumi.Output.all(self.bucket.arn, account.partition, account.account_id).apply(bucket_policy),
+            opts=child(self))
         self.name = self.bucket.bucket
         self.arn = self.bucket.arn
         self.register_outputs({"name": self.name, "arn": self.arn})
@@ -71,10 +80,12 @@ class SecureBucket(pulumi.ComponentResource):
 class DataLake(pulumi.ComponentResource):
     """The stack's three buckets."""
 
-    def __init__(self, name: str, ctx: StackContext, key_arn: pulumi.Input[str],
+    def __init__(self, name: str, ctx: StackContext, key_arn: pulumi.Input[str], account: Account,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:aws:DataLake", name, None, opts)
-        made = {role: SecureBucket(f"{name}-{role}", ctx, ctx.name("s3_bucket", purpose), key_arn,
+        # The monitoring bucket also receives the VPC flow logs (infra.aws.network).
+        made = {role: SecureBucket(f"{name}-{role}", ctx, ctx.name("s3_bucket", purpose), key_arn, account,
+                                   flow_log_prefix=FLOW_LOG_PREFIX if role == "monitoring" else None,
                                    opts=child(self))
                 for role, purpose in BUCKETS.items()}
         self.raw, self.artifacts, self.monitoring = made["raw"], made["artifacts"], made["monitoring"]

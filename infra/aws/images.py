@@ -68,3 +68,9 @@ def training_image(spec) -> str:
 def inference_image(spec) -> str:
     """spec.serving.image, else the training image (the scikit-learn image also serves)."""
     return spec.serving.image or training_image(spec)
+
+
+def is_aws_owned(image: str) -> bool:
+    """Whether `image` lives in one of the AWS accounts that publish SageMaker's images."""
+    account = image.split(".", 1)[0]
+    return account in set(_SKLEARN_ACCOUNTS.values()) | set(_MODEL_MONITOR_ACCOUNTS.values())

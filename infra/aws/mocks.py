@@ -118,6 +118,12 @@ def _event_rule(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"id": rule, "name": rule, "arn": _arn("events", f"rule/{rule}")}
 
 
+def _queue(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    queue = _auto_name(name, inputs)
+    url = f"https://sqs.{_state['region']}.amazonaws.com/{ACCOUNT_ID}/{queue}"
+    return {"id": url, "url": url, "name": queue, "arn": _arn("sqs", queue)}
+
+
 def _ec2(prefix: str, kind: str | None = None, length: int = 17):
     def outputs(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         resource_id = f"{prefix}-{_hex(name, length)}"
@@ -202,6 +208,7 @@ _OUTPUTS = {
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:cloudwatch/eventTarget:EventTarget": lambda n, i: {"id": f"{i.get('rule', '')}-{n}", "targetId": n},
     "aws:lambda/function:Function": _function,
+    "aws:sqs/queue:Queue": _queue,
     "aws:lambda/permission:Permission": lambda n, i: {"id": n, "statementId": f"terraform-{_hex(n, 20)}"},
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),

@@ -47,6 +47,10 @@ def baseline_uri(bucket: str, model_name: str, kind: str) -> str:
 class DriftMetrics:
     namespace: str
     dimensions: dict[str, pulumi.Output[str]]
+    heartbeat: bool = False  # publishes DRIFT_ROWS_METRIC on every run (the Lambda drift check)
+
+
+DRIFT_ROWS_METRIC = "drift_check_rows"  # infra/aws/runtime/drift_check.py ROWS_METRIC
 
 
 class ModelMonitor(pulumi.ComponentResource):

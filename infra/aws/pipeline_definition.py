@@ -1,12 +1,18 @@
 """The SageMaker Pipeline definition (schema 2020-12-01) as a pure function of plain values.
 
-preprocess (Processing) -> train (Training) -> evaluate (Processing, evaluation.json)
--> quality gate (Condition on the evaluation's AUC) -> register (RegisterModel) | fail (Fail).
+train (Training: the workload, with its quality gate) -> register (RegisterModel).
 
-Scripts are the team's: `preprocess.py` and `evaluate.py` under `s3://<artifacts>/pipeline/code/`
-and the training source bundle `train.tar.gz` (entry point `train.py`) next to them. Every volume
-and output is encrypted with the stack key, inter-container traffic is encrypted, and in private
-networking every job runs in the stack's subnets.
+The training job runs the stack's code bundle (the workload package + `infra/aws/runtime`, uploaded
+by the stack as a content-addressed zip, `infra.code_assets`) in the scikit-learn container:
+`pipeline_step train` gathers the data window's CSVs, runs `python -m <workload> train`, leaves
+the serving layout (model.joblib, baseline.json, metrics.json, code/inference.py) in /opt/ml/model,
+which SageMaker archives as the model.tar.gz, and writes the metrics and drift baseline next to
+the run. A model below the quality gate fails the job, so nothing below it is ever registered.
+The registered version carries what the serving container needs (SAGEMAKER_PROGRAM /
+SAGEMAKER_SUBMIT_DIRECTORY pointing into the archive), its metrics (ModelMetrics) and its
+baseline (DriftCheckBaselines), so the drift check compares with the baseline of the version
+being served. Every volume and output is encrypted with the stack key when there is one,
+inter-container traffic is encrypted, and in private networking the job runs in the stack's subnets.
 """
 
 from __future__ import annotations
@@ -17,11 +23,21 @@ from typing import Any
 SCHEMA_VERSION = "2020-12-01"
 CODE_PREFIX = "pipeline/code"
 RUNS_PREFIX = "pipeline/runs"
+SEED_DATA_KEY = "ingest/seed/synthetic.csv"
 MAX_RUNTIME_SECONDS = 24 * 3600
 MAX_SPOT_WAIT_SECONDS = 48 * 3600
 VOLUME_GB = 30
-QUALITY_METRIC_PATH = "metrics.auc.value"
-DEFAULT_MINIMUM_AUC = 0.75
+DEFAULT_MINIMUM_AUC = 0.70
+CODE_DIR = "/opt/ml/code"
+CODE_CHANNEL_DIR = "/opt/ml/input/data/code"
+# Where the serving container finds the entry point inside the extracted model.tar.gz (the layout
+# mlops_workload.package.sagemaker writes; SageMaker Python SDK: SKLearnModel sets the same two).
+SERVING_ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+# Unpacks the uploaded zip and runs the step; the training job's PYTHONPATH holds CODE_DIR, so
+# the workload package is importable by `python -m <package>` in the step's subprocess too.
+BOOTSTRAP = ("import importlib, sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(%r); "
+             "sys.path.insert(0, %r); importlib.invalidate_caches(); import pipeline_step; "
+             "sys.exit(pipeline_step.main(sys.argv[2:]))" % (CODE_DIR, CODE_DIR))
 
 Json = dict[str, Any]
 
@@ -31,13 +47,15 @@ class PipelineConfig:
     role_arn: str
     raw_bucket: str
     artifacts_bucket: str
-    kms_key_arn: str
+    kms_key_arn: str | None
     model_package_group: str
     training_image: str
     inference_image: str
     instance_type: str
     inference_instance_type: str
     region: str
+    code_key: str                     # the uploaded bundle: s3://<artifacts>/<code_key>
+    workload_package: str = "mlops_workload"
     spot: bool = False
     subnet_ids: list[str] = field(default_factory=list)
     security_group_ids: list[str] = field(default_factory=list)
@@ -47,68 +65,52 @@ def _get(path: str) -> Json:
     return {"Get": path}
 
 
-def _join(*values: Any) -> Json:
-    return {"Std:Join": {"On": "/", "Values": list(values)}}
+def _join(*values: Any, on: str = "/") -> Json:
+    return {"Std:Join": {"On": on, "Values": list(values)}}
 
 
 def _run_path(c: PipelineConfig, leaf: str) -> Json:
     return _join(f"s3://{c.artifacts_bucket}/{RUNS_PREFIX}", _get("Execution.PipelineExecutionId"), leaf)
 
 
-def _output_uri(step: str, output: str) -> Json:
-    return _get(f"Steps.{step}.ProcessingOutputConfig.Outputs['{output}'].S3Output.S3Uri")
+def _kms(c: PipelineConfig, key: str) -> Json:
+    return {key: c.kms_key_arn} if c.kms_key_arn else {}
 
 
-def _s3_input(name: str, uri: Any, local: str) -> Json:
-    return {"InputName": name, "AppManaged": False, "S3Input": {
-        "S3Uri": uri, "LocalPath": local, "S3DataType": "S3Prefix", "S3InputMode": "File",
-        "S3DataDistributionType": "FullyReplicated", "S3CompressionType": "None"}}
+def code_uri(c: PipelineConfig) -> str:
+    return f"s3://{c.artifacts_bucket}/{c.code_key}"
 
 
-def _s3_output(c: PipelineConfig, name: str) -> Json:
-    return {"OutputName": name, "AppManaged": False, "S3Output": {
-        "S3Uri": _run_path(c, name), "LocalPath": f"/opt/ml/processing/{name}", "S3UploadMode": "EndOfJob"}}
-
-
-def _network(c: PipelineConfig) -> Json:
-    network: Json = {"EnableInterContainerTrafficEncryption": True, "EnableNetworkIsolation": False}
-    if c.subnet_ids:
-        network["VpcConfig"] = {"Subnets": list(c.subnet_ids), "SecurityGroupIds": list(c.security_group_ids)}
-    return network
-
-
-def _processing(c: PipelineConfig, name: str, script: str, inputs: list[Json], outputs: list[str]) -> Json:
-    code = f"s3://{c.artifacts_bucket}/{CODE_PREFIX}/{script}"
-    return {"Name": name, "Type": "Processing", "Arguments": {
-        "ProcessingResources": {"ClusterConfig": {
-            "InstanceType": _get("Parameters.ProcessingInstanceType"), "InstanceCount": 1,
-            "VolumeSizeInGB": VOLUME_GB, "VolumeKmsKeyId": c.kms_key_arn}},
-        "AppSpecification": {"ImageUri": c.training_image,
-                             "ContainerEntrypoint": ["python3", f"/opt/ml/processing/input/code/{script}"]},
-        "RoleArn": c.role_arn,
-        "ProcessingInputs": inputs + [_s3_input("code", code, "/opt/ml/processing/input/code")],
-        "ProcessingOutputConfig": {"Outputs": [_s3_output(c, o) for o in outputs], "KmsKeyId": c.kms_key_arn},
-        "StoppingCondition": {"MaxRuntimeInSeconds": MAX_RUNTIME_SECONDS},
-        "NetworkConfig": _network(c),
-    }}
+def _channel(name: str, uri: Any, content_type: str | None = None) -> Json:
+    channel: Json = {"ChannelName": name, "DataSource": {"S3DataSource": {
+        "S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}}}
+    if content_type:
+        channel["ContentType"] = content_type
+    return channel
 
 
 def _training(c: PipelineConfig) -> Json:
     stopping: Json = {"MaxRuntimeInSeconds": MAX_RUNTIME_SECONDS}
+    bundle = f"{CODE_CHANNEL_DIR}/{c.code_key.rsplit('/', 1)[-1]}"
     args: Json = {
-        "AlgorithmSpecification": {"TrainingImage": c.training_image, "TrainingInputMode": "File"},
-        "OutputDataConfig": {"S3OutputPath": _run_path(c, "model"), "KmsKeyId": c.kms_key_arn},
+        "AlgorithmSpecification": {
+            "TrainingImage": c.training_image, "TrainingInputMode": "File",
+            "ContainerEntrypoint": ["python3", "-c", BOOTSTRAP],
+            "ContainerArguments": [
+                bundle, "train",
+                # The retraining function passes the data window it retrains on.
+                "--window-start", _get("Parameters.DataWindowStart"),
+                "--window-end", _get("Parameters.DataWindowEnd"),
+                "--min-auc", _join(_get("Parameters.MinimumAuc"), on=""),
+                "--report-uri", _run_path(c, "report")]},
+        "Environment": {"PYTHONPATH": CODE_DIR, "WORKLOAD_PACKAGE": c.workload_package},
+        "OutputDataConfig": {"S3OutputPath": _run_path(c, "model"), **_kms(c, "KmsKeyId")},
         "ResourceConfig": {"InstanceCount": 1, "InstanceType": _get("Parameters.TrainingInstanceType"),
-                           "VolumeSizeInGB": VOLUME_GB, "VolumeKmsKeyId": c.kms_key_arn},
+                           "VolumeSizeInGB": VOLUME_GB, **_kms(c, "VolumeKmsKeyId")},
         "StoppingCondition": stopping,
         "RoleArn": c.role_arn,
-        "InputDataConfig": [{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": _output_uri("Preprocess", "train"),
-            "S3DataDistributionType": "FullyReplicated"}}}],
-        "HyperParameters": {
-            "sagemaker_program": '"train.py"',
-            "sagemaker_submit_directory": f'"s3://{c.artifacts_bucket}/{CODE_PREFIX}/train.tar.gz"',
-            "sagemaker_region": f'"{c.region}"'},
+        "InputDataConfig": [_channel("train", _get("Parameters.InputDataUri"), "text/csv"),
+                            _channel("code", code_uri(c))],
         "EnableInterContainerTrafficEncryption": True,
         "EnableManagedSpotTraining": c.spot,
     }
@@ -120,17 +122,26 @@ def _training(c: PipelineConfig) -> Json:
     return {"Name": "Train", "Type": "Training", "Arguments": args}
 
 
+def report_uri(c: PipelineConfig, name: str) -> Json:
+    return _join(_run_path(c, "report"), name)
+
+
 def _register(c: PipelineConfig) -> Json:
-    report = _join(_output_uri("Evaluate", "evaluation"), "evaluation.json")
+    content = ["text/csv", "application/json"]
     return {"Name": "Register", "Type": "RegisterModel", "Arguments": {
         "ModelPackageGroupName": c.model_package_group,
         "ModelApprovalStatus": _get("Parameters.ModelApprovalStatus"),
-        "ModelMetrics": {"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": report}}},
+        "ModelMetrics": {"ModelQuality": {"Statistics": {
+            "ContentType": "application/json", "S3Uri": report_uri(c, "metrics.json")}}},
+        # The drift engine's baseline (mlops_workload.drift) of this version's training data.
+        "DriftCheckBaselines": {"ModelDataQuality": {"Statistics": {
+            "ContentType": "application/json", "S3Uri": report_uri(c, "baseline.json")}}},
         "InferenceSpecification": {
             "Containers": [{"Image": c.inference_image,
-                            "ModelDataUrl": _get("Steps.Train.ModelArtifacts.S3ModelArtifacts")}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
+                            "ModelDataUrl": _get("Steps.Train.ModelArtifacts.S3ModelArtifacts"),
+                            "Environment": dict(SERVING_ENVIRONMENT)}],
+            "SupportedContentTypes": content,
+            "SupportedResponseMIMETypes": ["application/json"],
             "SupportedRealtimeInferenceInstanceTypes": [c.inference_instance_type],
             "SupportedTransformInstanceTypes": [c.inference_instance_type]},
     }}
@@ -138,37 +149,21 @@ def _register(c: PipelineConfig) -> Json:
 
 def pipeline_definition(c: PipelineConfig) -> Json:
     """The pipeline definition document for `c`."""
-    preprocess = _processing(c, "Preprocess", "preprocess.py",
-                             [_s3_input("raw", _get("Parameters.InputDataUri"), "/opt/ml/processing/input/raw")],
-                             ["train", "test"])
-    evaluate = _processing(c, "Evaluate", "evaluate.py", [
-        _s3_input("model", _get("Steps.Train.ModelArtifacts.S3ModelArtifacts"), "/opt/ml/processing/model"),
-        _s3_input("test", _output_uri("Preprocess", "test"), "/opt/ml/processing/test"),
-    ], ["evaluation"])
-    evaluate["PropertyFiles"] = [{"PropertyFileName": "EvaluationReport", "OutputName": "evaluation",
-                                  "FilePath": "evaluation.json"}]
-    gate = {"Name": "QualityGate", "Type": "Condition", "Arguments": {
-        "Conditions": [{"Type": "GreaterThanOrEqualTo",
-                        "LeftValue": {"Std:JsonGet": {"PropertyFile": _get("Steps.Evaluate.PropertyFiles.EvaluationReport"),
-                                                      "Path": QUALITY_METRIC_PATH}},
-                        "RightValue": _get("Parameters.MinimumAuc")}],
-        "IfSteps": [_register(c)],
-        "ElseSteps": [{"Name": "BelowQualityBar", "Type": "Fail", "Arguments": {
-            "ErrorMessage": "model AUC is below Parameters.MinimumAuc; not registered"}}],
-    }}
     return {
         "Version": SCHEMA_VERSION,
         "Metadata": {},
         "Parameters": [
             {"Name": "InputDataUri", "Type": "String", "DefaultValue": f"s3://{c.raw_bucket}/ingest/"},
-            {"Name": "ProcessingInstanceType", "Type": "String", "DefaultValue": c.instance_type},
             {"Name": "TrainingInstanceType", "Type": "String", "DefaultValue": c.instance_type},
             {"Name": "ModelApprovalStatus", "Type": "String", "DefaultValue": "PendingManualApproval"},
             {"Name": "MinimumAuc", "Type": "Float", "DefaultValue": DEFAULT_MINIMUM_AUC},
+            # ISO-8601 UTC bounds of the data to train on; empty (a manual run) means all of it.
+            {"Name": "DataWindowStart", "Type": "String", "DefaultValue": ""},
+            {"Name": "DataWindowEnd", "Type": "String", "DefaultValue": ""},
         ],
         # No PipelineExperimentConfig: experiment/trial tracking would need sagemaker:CreateExperiment
         # and friends on the execution role; runs are tracked as pipeline executions instead.
-        "Steps": [preprocess, _training(c), evaluate, gate],
+        "Steps": [_training(c), _register(c)],
     }
 
 

@@ -75,11 +75,11 @@ def assume_role_policy(service: str, account_id: str | None = None) -> Doc:
     return document(statement)
 
 
-def tls_only_bucket_policy(bucket_arn: str) -> Doc:
-    """Deny every request to the bucket that does not use TLS."""
-    return document(_statement("DenyInsecureTransport", ["s3:*"], [bucket_arn, f"{bucket_arn}/*"],
-                               effect="Deny", Principal="*",
-                               Condition={"Bool": {"aws:SecureTransport": "false"}}))
+def tls_only_bucket_policy(bucket_arn: str, *allow: Doc) -> Doc:
+    """Deny every request to the bucket that does not use TLS (after the `allow` statements)."""
+    return document(*allow, _statement("DenyInsecureTransport", ["s3:*"], [bucket_arn, f"{bucket_arn}/*"],
+                                       effect="Deny", Principal="*",
+                                       Condition={"Bool": {"aws:SecureTransport": "false"}}))
 
 
 def key_policy(partition: str, account_id: str, region: str) -> Doc:
@@ -93,6 +93,18 @@ def key_policy(partition: str, account_id: str, region: str) -> Doc:
         _statement("CloudWatchAlarmsPublishToEncryptedTopic", ["kms:Decrypt", "kms:GenerateDataKey*"],
                    REQUIRED_STAR, Principal={"Service": "cloudwatch.amazonaws.com"},
                    Condition={"StringEquals": {"aws:SourceAccount": account_id}}),
+        # EventBridge writes undeliverable events to the KMS-encrypted dead-letter queue (EventBridge
+        # user guide: a DLQ with a customer managed key needs kms:Decrypt/GenerateDataKey for it).
+        _statement("EventBridgeWritesEncryptedDeadLetters", ["kms:Decrypt", "kms:GenerateDataKey"],
+                   REQUIRED_STAR, Principal={"Service": "events.amazonaws.com"},
+                   Condition={"StringEquals": {"aws:SourceAccount": account_id}}),
+        # Log delivery writes VPC flow logs into the SSE-KMS monitoring bucket (VPC user guide,
+        # "Amazon S3 bucket permissions for flow logs": key policy for SSE-KMS buckets).
+        _statement("LogDeliveryEncryptsFlowLogs", ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*",
+                                                   "kms:GenerateDataKey*", "kms:DescribeKey"],
+                   REQUIRED_STAR, Principal={"Service": "delivery.logs.amazonaws.com"},
+                   Condition={"StringEquals": {"aws:SourceAccount": account_id},
+                              "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"}}),
         # CloudWatch Logs encrypts this account's log groups in the region.
         _statement("CloudWatchLogsEncryptLogGroups",
                    ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
@@ -102,8 +114,45 @@ def key_policy(partition: str, account_id: str, region: str) -> Doc:
     )
 
 
-def topic_policy(topic_arn: str, partition: str, account_id: str, region: str) -> Doc:
+def ecr_layer_bucket_arn(partition: str, region: str) -> str:
+    """The AWS-owned bucket ECR serves image layers from (ECR user guide, "Minimum Amazon S3 bucket
+    permissions for Amazon ECR" under interface VPC endpoints)."""
+    return f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"
+
+
+def s3_endpoint_policy(partition: str, region: str, prefix: str) -> Doc:
+    """The S3 gateway endpoint admits the stack's buckets and ECR's layer bucket only, so nothing in
+    the VPC can copy data out to another bucket through it."""
+    buckets = f"arn:{partition}:s3:::{prefix}*"
     return document(
+        _statement("StackBuckets", ["s3:ListBucket", "s3:GetBucketLocation", *OBJECT_READ_WRITE_ACTIONS],
+                   [buckets, f"{buckets}/*"], Principal="*"),
+        _statement("EcrImageLayers", ["s3:GetObject"], [ecr_layer_bucket_arn(partition, region)], Principal="*"),
+    )
+
+
+def flow_log_delivery_statements(bucket_arn: str, prefix: str, partition: str, account_id: str,
+                                 region: str) -> list[Doc]:
+    """What the log delivery service needs on the bucket to write VPC flow logs under `prefix`
+    (VPC user guide, "Amazon S3 bucket permissions for flow logs")."""
+    service = {"Service": "delivery.logs.amazonaws.com"}
+    source = {"StringEquals": {"aws:SourceAccount": account_id},
+              "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"}}
+    return [
+        _statement("FlowLogDeliveryWrite", ["s3:PutObject"], [f"{bucket_arn}/{prefix}/AWSLogs/{account_id}/*"],
+                   Principal=service, Condition={**source, "StringEquals": {
+                       "aws:SourceAccount": account_id, "s3:x-amz-acl": "bucket-owner-full-control"}}),
+        _statement("FlowLogDeliveryAclCheck", ["s3:GetBucketAcl"], [bucket_arn], Principal=service, Condition=source),
+    ]
+
+
+def topic_policy(topic_arn: str, partition: str, account_id: str, region: str, prefix: str) -> Doc:
+    return document(
+        # The model-approval rule notifies the topic (EventBridge user guide, SNS targets: the topic
+        # policy must allow events.amazonaws.com; a KMS-encrypted topic also needs the key policy).
+        _statement("StackEventRulesPublish", ["sns:Publish"], [topic_arn],
+                   Principal={"Service": "events.amazonaws.com"},
+                   Condition={"ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account_id}:rule/{prefix}*"}}),
         _statement("AccountManagesTopic", ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes",
                                            "sns:ListSubscriptionsByTopic"], [topic_arn],
                    Principal={"AWS": f"arn:{partition}:iam::{account_id}:root"}),
@@ -189,15 +238,148 @@ def sagemaker_role_policy(s: SageMakerScope) -> Doc:
     return document(*statements)
 
 
-def lambda_role_policy(pipeline_arn: str, topic_arn: str, key_arn: str, log_group_arn: str) -> Doc:
-    """The retraining function: start/list runs of one pipeline, publish to one topic, own logs."""
-    return document(
-        _statement("StartStackPipeline", ["sagemaker:StartPipelineExecution",
-                                          "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipeline"],
-                   [pipeline_arn]),
+RETRAIN_PIPELINE_ACTIONS = ("sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions",
+                            "sagemaker:DescribePipeline")
+
+
+@dataclass(frozen=True)
+class StudioScope:
+    """What the Studio execution role (notebook users) may touch."""
+
+    partition: str
+    region: str
+    account_id: str
+    prefix: str                  # physical-name prefix: user profiles and their apps
+    raw_bucket_arn: str
+    artifacts_bucket_arn: str
+    key_arn: str | None
+    pipeline_name: str
+    model_package_group: str
+    subnet_arns: list[str] = field(default_factory=list)          # VpcOnly: the stack's subnets
+    security_group_arns: list[str] = field(default_factory=list)
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account_id}:{resource}"
+
+
+# What Studio itself calls with the execution role (SageMaker developer guide, "How to use SageMaker
+# AI execution roles": Studio apps and spaces are created and described as the execution role).
+STUDIO_APP_ACTIONS = ("sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp", "sagemaker:ListApps",
+                      "sagemaker:CreateSpace", "sagemaker:UpdateSpace", "sagemaker:DeleteSpace",
+                      "sagemaker:DescribeSpace", "sagemaker:ListSpaces", "sagemaker:DescribeDomain",
+                      "sagemaker:DescribeUserProfile", "sagemaker:ListUserProfiles", "sagemaker:ListTags",
+                      "sagemaker:AddTags")
+STUDIO_PREFIX = "studio"  # where notebook users write in the artifacts bucket (and sharing output)
+
+
+def studio_role_resources(arn, prefix: str) -> list[str]:
+    """Apps, spaces and profiles of the stack's domain (the domain id is AWS-assigned, so any
+    domain in the account and region; profiles and their apps by the stack's name prefix)."""
+    return [arn("sagemaker", "domain/*"), arn("sagemaker", f"user-profile/*/{prefix}*"),
+            arn("sagemaker", "space/*/*"), arn("sagemaker", "app/*/*/*/*")]
+
+
+def studio_role_policy(s: StudioScope) -> Doc:
+    """Notebook users: run Studio, read the raw data and the models, write only under `studio/` in
+    the artifacts bucket, start (not change) the stack's pipeline and read its model registry. No
+    iam:PassRole, no delete on the data, nothing of the pipeline's own service role."""
+    pipeline = s.arn("sagemaker", f"pipeline/{s.pipeline_name}")
+    group = s.arn("sagemaker", f"model-package-group/{s.model_package_group}")
+    studio_logs = s.arn("logs", "log-group:/aws/sagemaker/studio")
+    statements = [
+        _statement("RunStudio", STUDIO_APP_ACTIONS, studio_role_resources(s.arn, s.prefix)),
+        _statement("ListDataBuckets", ["s3:ListBucket", "s3:GetBucketLocation"],
+                   [s.raw_bucket_arn, s.artifacts_bucket_arn]),
+        _statement("ReadDataAndModels", ["s3:GetObject"], [f"{s.raw_bucket_arn}/*", f"{s.artifacts_bucket_arn}/*"]),
+        _statement("WriteOwnWork", ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                   [f"{s.artifacts_bucket_arn}/{STUDIO_PREFIX}/*", f"{s.artifacts_bucket_arn}/{STUDIO_PREFIX}-sharing/*"]),
+        _statement("RunStackPipeline", PIPELINE_RUN_ACTIONS, [pipeline, f"{pipeline}/execution/*"]),
+        _statement("ReadModelRegistry", ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
+                                         "sagemaker:ListModelPackages"],
+                   [group, s.arn("sagemaker", f"model-package/{s.model_package_group}/*")]),
+        _statement("WriteStudioLogs", LOG_WRITE_ACTIONS, [studio_logs, f"{studio_logs}:*"]),
+    ]
+    if s.key_arn:
+        statements.append(_statement("UseStackKey", KEY_USE_ACTIONS, [s.key_arn]))
+    if s.subnet_arns:  # VpcOnly: Studio apps get their network interfaces as the execution role
+        eni = s.arn("ec2", "network-interface/*")
+        statements += [
+            _statement("DescribeVpcForApps", VPC_DESCRIBE_ACTIONS, REQUIRED_STAR),
+            _statement("AttachAppsToStackSubnets", ["ec2:CreateNetworkInterface"],
+                       [eni, *s.subnet_arns, *s.security_group_arns]),
+            _statement("ManageAppNetworkInterfaces", ["ec2:CreateNetworkInterfacePermission",
+                                                      "ec2:DeleteNetworkInterface",
+                                                      "ec2:DeleteNetworkInterfacePermission"], [eni]),
+        ]
+    return document(*statements)
+
+
+def studio_access_policy(user_profile_arn: str) -> Doc:
+    """One data scientist opens Studio as their own profile (SageMaker developer guide, IAM
+    authentication: sagemaker:CreatePresignedDomainUrl on the user profile)."""
+    return document(_statement("OpenOwnStudioProfile", ["sagemaker:CreatePresignedDomainUrl"], [user_profile_arn]))
+
+
+MODEL_APPROVAL_ACTIONS = ("sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage",
+                          "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages")
+
+
+def model_approver_policy(group_arn: str, packages_arn: str) -> Doc:
+    """The spec's admins approve or reject versions of the stack's model package group
+    (UpdateModelPackage sets ModelApprovalStatus); nothing else."""
+    return document(_statement("ApproveStackModels", MODEL_APPROVAL_ACTIONS, [group_arn, packages_arn]))
+
+
+def people_trust_policy(principal_arns: list[str]) -> Doc:
+    """Trust for roles that named people assume (the spec's access lists), nobody else."""
+    return document({"Effect": "Allow", "Principal": {"AWS": sorted(principal_arns)}, "Action": "sts:AssumeRole"})
+
+
+def lambda_role_policy(pipeline_arn: str, topic_arn: str, key_arn: str | None, log_group_arn: str,
+                       dead_letter_queue_arn: str, drift_alarm_arns: list[str]) -> Doc:
+    """The retraining function: start/list runs of one pipeline, publish to one topic, read the
+    drift alarm's state, hand failed events to its dead-letter queue, write its own logs."""
+    statements = [
+        _statement("StartStackPipeline", RETRAIN_PIPELINE_ACTIONS, [pipeline_arn]),
         _statement("NotifyAlertTopic", ["sns:Publish"], [topic_arn]),
-        _statement("EncryptForAlertTopic", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
+        # The per-feature alarms, not the composite one: DescribeAlarms returns composite alarms only
+        # when granted on "*" (CloudWatch API reference, DescribeAlarms).
+        _statement("ReadDriftAlarmStates", ["cloudwatch:DescribeAlarms"], drift_alarm_arns),
+        _statement("DeadLetterQueue", ["sqs:SendMessage"], [dead_letter_queue_arn]),
         _statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+    ]
+    if key_arn:  # the topic and the queue are encrypted with the stack key
+        statements.insert(2, _statement("EncryptForTopicAndQueue", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]))
+    return document(*statements)
+
+
+def drift_check_role_policy(model_package_arn: str, monitoring_bucket_arn: str, artifacts_bucket_arn: str,
+                            key_arn: str | None, log_group_arn: str, capture_prefix: str, namespace: str) -> Doc:
+    """The Model-Monitor-free drift check: describe the served version, read its baseline (this
+    stack's pipeline runs) and the endpoint's captures, publish drift metrics, write its own logs."""
+    statements = [
+        _statement("DescribeServedVersion", ["sagemaker:DescribeModelPackage"], [model_package_arn]),
+        _statement("ListCaptures", ["s3:ListBucket"], [monitoring_bucket_arn],
+                   Condition={"StringLike": {"s3:prefix": [f"{capture_prefix}/*"]}}),
+        _statement("ReadCapturesAndBaselines", ["s3:GetObject"],
+                   [f"{monitoring_bucket_arn}/{capture_prefix}/*", f"{artifacts_bucket_arn}/pipeline/runs/*"]),
+        _statement("PublishDriftMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
+                   Condition={"StringEquals": {"cloudwatch:namespace": namespace}}),
+        _statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+    ]
+    if key_arn:
+        statements.insert(3, _statement("DecryptWithStackKey", ["kms:Decrypt"], [key_arn]))
+    return document(*statements)
+
+
+def dead_letter_queue_policy(queue_arn: str, rule_arns: list[str]) -> Doc:
+    """EventBridge may send the events of the stack's rules that it could not deliver (EventBridge
+    user guide, "Using dead-letter queues": the queue policy must allow events.amazonaws.com)."""
+    return document(
+        _statement("EventBridgeDeadLetters", ["sqs:SendMessage"], [queue_arn],
+                   Principal={"Service": "events.amazonaws.com"}, Condition={"ArnEquals": {"aws:SourceArn": rule_arns}}),
+        _statement("DenyInsecureTransport", ["sqs:SendMessage", "sqs:ReceiveMessage"], [queue_arn], effect="Deny",
+                   Principal="*", Condition={"Bool": {"aws:SecureTransport": "false"}}),
     )
 
 
@@ -238,7 +420,7 @@ def workload_boundary(s: BoundaryScope) -> Doc:
     pipeline = s.arn("sagemaker", f"pipeline/{p}*")
     log_groups = [*SAGEMAKER_LOG_GROUPS, f"/aws/sagemaker/Endpoints/{p}*", f"/aws/lambda/{p}*"]
     eni = s.arn("ec2", "network-interface/*")
-    return document(
+    return compact_boundary(document(
         _statement("ListStackBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], [bucket]),
         _statement("ReadWriteStackObjects", OBJECT_READ_WRITE_ACTIONS,
                    [f"{bucket}/*"]),
@@ -253,9 +435,16 @@ def workload_boundary(s: BoundaryScope) -> Doc:
         _statement("UseStackPipelines", PIPELINE_RUN_ACTIONS,
                    [pipeline, f"{pipeline}/execution/*"]),
         _statement("InvokeStackEndpoints", ["sagemaker:InvokeEndpoint"], [s.arn("sagemaker", f"endpoint/{p}*")]),
+        _statement("RunStudio", STUDIO_APP_ACTIONS, studio_role_resources(s.arn, p)),
+        _statement("OpenStackStudioProfiles", ["sagemaker:CreatePresignedDomainUrl"],
+                   [s.arn("sagemaker", f"user-profile/*/{p}*")]),
+        _statement("ApproveStackModels", MODEL_APPROVAL_ACTIONS,
+                   [s.arn("sagemaker", f"model-package-group/{p}*"), s.arn("sagemaker", f"model-package/{p}*/*")]),
         _statement("PassSageMakerRoleToSageMaker", ["iam:PassRole"], [s.sagemaker_role_arn],
                    Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
         _statement("NotifyStackTopics", ["sns:Publish"], [s.arn("sns", f"{p}*")]),
+        _statement("StackDeadLetterQueues", ["sqs:SendMessage"], [s.arn("sqs", f"{p}*")]),
+        _statement("ReadStackAlarmStates", ["cloudwatch:DescribeAlarms"], [s.arn("cloudwatch", f"alarm:{p}*")]),
         _statement("DescribeVpcForJobs", VPC_DESCRIBE_ACTIONS, REQUIRED_STAR),
         _statement("JobNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
                                             "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
@@ -264,4 +453,28 @@ def workload_boundary(s: BoundaryScope) -> Doc:
         _statement("AttachJobsToStackSubnets", ["ec2:CreateNetworkInterface"],
                    [s.arn("ec2", "subnet/*"), s.arn("ec2", "security-group/*")],
                    Condition={"StringEquals": {"aws:ResourceTag/stack": s.stack}}),
-    )
+    ))
+
+
+def compact_boundary(doc: Doc) -> Doc:
+    """One statement for the boundary's unconditioned resource grants, to stay under IAM's 6,144
+    characters for a managed policy as the workloads grow.
+
+    Merging grants nothing a workload could use against another service: IAM matches an action
+    only against the resource of its own request, and every ARN names its service. Within a service
+    the merge may allow an action on another of the stack's own resources (e.g. sagemaker:AddTags
+    on the stack's endpoint): still the stack's, and still capped by each role's own policy. Grants
+    on "*", grants with conditions, and the key (kept alone so it can be audited) stay separate."""
+    merged: Doc = {"Sid": "StackResources", "Effect": "Allow", "Action": [], "Resource": []}
+    kept: list[Doc] = []
+    for statement in doc["Statement"]:
+        resources = statement["Resource"]
+        key = any(a.startswith("kms:") for a in statement["Action"])
+        if statement.get("Condition") or resources == REQUIRED_STAR or key:
+            kept.append(statement)
+        else:
+            merged["Action"] += statement["Action"]
+            merged["Resource"] += resources
+    merged["Action"] = sorted(set(merged["Action"]))
+    merged["Resource"] = sorted(set(merged["Resource"]))
+    return document(merged, *kept)

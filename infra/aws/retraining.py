@@ -1,19 +1,32 @@
-"""Retraining on drift: EventBridge rule (drift alarm -> ALARM) -> Lambda that starts the pipeline."""
+"""Retraining on drift: EventBridge (drift alarm -> ALARM, and a re-check once per cool-down) -> Lambda
+that starts the pipeline on the new data window.
+
+One alarm transition is one event: a start that is skipped (cool-down, run in progress) or fails
+would lose the retraining for as long as the drift persists. So:
+  * a scheduled rule re-invokes the function once per cool-down; it starts a run only while the
+    drift alarm is still in ALARM (runtime/retrain.py);
+  * failed invocations are retried and then kept in a dead-letter queue, both the function's own
+    (asynchronous invocations, "Lambda DLQ") and the rule targets' (events EventBridge could not
+    deliver); an alarm on the function's errors and one on the queue's depth notify the topic.
+"""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
+from infra.aws import code, policies
 from infra.aws.base import child
 from infra.aws.identity import lambda_log_group
 from infra.context import StackContext
 
-RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
-HANDLER_FILE = "retrain.py"
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: two weeks to notice and replay
+ASYNC_RETRIES = 2                        # Lambda's asynchronous retries before the DLQ
+TARGET_RETRIES = 4
+TARGET_MAX_EVENT_AGE_SECONDS = 3600
+ERROR_ALARM_PERIOD_SECONDS = 300
 
 
 def alarm_event_pattern(alarm_arn: str) -> dict:
@@ -22,9 +35,13 @@ def alarm_event_pattern(alarm_arn: str) -> dict:
             "resources": [alarm_arn], "detail": {"state": {"value": ["ALARM"]}}}
 
 
-def function_code() -> pulumi.AssetArchive:
-    """Only the handler module (no caches or tests) goes into the deployment package."""
-    return pulumi.AssetArchive({HANDLER_FILE: pulumi.FileAsset(str(RUNTIME_DIR / HANDLER_FILE))})
+def recheck_expression(cooldown_hours: int) -> str:
+    """EventBridge rate expression: one re-check per cool-down (singular unit for 1)."""
+    return f"rate({cooldown_hours} hour{'s' if cooldown_hours != 1 else ''})"
+
+
+def dead_letter_queue_name(ctx: StackContext) -> str:
+    return ctx.name("aws_generic", "retrain-dlq")
 
 
 class Retraining(pulumi.ComponentResource):
@@ -32,33 +49,46 @@ class Retraining(pulumi.ComponentResource):
 
     def __init__(self, name: str, ctx: StackContext, *, function_name: str, role_arn: pulumi.Input[str],
                  pipeline_name: str, topic_arn: pulumi.Input[str], alarm_arn: pulumi.Input[str],
-                 key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+                 alarm_names: list[str], key_arn: pulumi.Input[str] | None,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:aws:Retraining", name, None, opts)
+        monitoring = ctx.spec.monitoring
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=lambda_log_group(function_name),
             retention_in_days=ctx.spec.storage.log_retention_days, kms_key_id=key_arn, tags={},
             opts=child(self))
+        # Encrypted with the stack key where there is one, else with SQS-managed keys.
+        self.dlq = aws.sqs.Queue(
+            f"{name}-dlq", name=dead_letter_queue_name(ctx), message_retention_seconds=DLQ_RETENTION_SECONDS,
+            kms_master_key_id=key_arn, sqs_managed_sse_enabled=None if key_arn else True, tags={},
+            opts=child(self))
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=function_name,
-            description="Starts the training pipeline when the drift alarm fires (with cool-down)",
+            description="Starts the training pipeline while the drift alarm is in ALARM (with cool-down)",
             runtime="python3.12",
             handler="retrain.handler",
-            code=function_code(),
+            code=code.bundle(ctx).asset_archive(),  # the stack's code bundle (infra.aws.code)
             role=role_arn,
             timeout=60,
             memory_size=256,
             # No reserved concurrency (new accounts cannot reserve below 10 unreserved); duplicate
             # events are absorbed by ClientRequestToken = event id and the "run executing" check.
             kms_key_arn=key_arn,
+            dead_letter_config={"target_arn": self.dlq.arn},
             environment={"variables": {
                 "PIPELINE_NAME": pipeline_name,
                 "TOPIC_ARN": topic_arn,
-                "COOLDOWN_HOURS": str(ctx.spec.monitoring.retrain_cooldown_hours)}},
+                "COOLDOWN_HOURS": str(monitoring.retrain_cooldown_hours),
+                "DRIFT_ALARM_NAMES": ",".join(alarm_names),
+                "DATA_WINDOW_DAYS": str(ctx.spec.aws.retrain_window_days if ctx.spec.aws else 30)}},
             logging_config={"log_format": "Text", "log_group": log_group.name},
             tags={},
             opts=child(self, depends_on=[log_group]),
         )
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-async", function_name=self.function.name, maximum_retry_attempts=ASYNC_RETRIES,
+            opts=child(self))
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-on-drift",
             name=ctx.name("aws_generic", "retrain-on-drift"),
@@ -67,12 +97,47 @@ class Retraining(pulumi.ComponentResource):
             tags={},
             opts=child(self),
         )
-        permission = aws.lambda_.Permission(
-            f"{name}-allow-events", action="lambda:InvokeFunction", function=self.function.name,
-            principal="events.amazonaws.com", source_arn=self.rule.arn, opts=child(self))
-        aws.cloudwatch.EventTarget(
-            f"{name}-target", rule=self.rule.name, arn=self.function.arn,
-            retry_policy={"maximum_retry_attempts": 4, "maximum_event_age_in_seconds": 3600},
-            opts=child(self, depends_on=[permission]))
+        self.recheck = aws.cloudwatch.EventRule(
+            f"{name}-recheck",
+            name=ctx.name("aws_generic", "retrain-recheck"),
+            description="Re-check the drift alarm once per retraining cool-down",
+            schedule_expression=recheck_expression(monitoring.retrain_cooldown_hours),
+            tags={},
+            opts=child(self),
+        )
+        rules = [self.rule, self.recheck]
+        aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy", queue_url=self.dlq.url,
+            policy=pulumi.Output.all(self.dlq.arn, *(r.arn for r in rules)).apply(
+                lambda v: json.dumps(policies.dead_letter_queue_policy(v[0], list(v[1:])))),
+            opts=child(self))
+        for rule, suffix in ((self.rule, "allow-events"), (self.recheck, "allow-recheck")):
+            permission = aws.lambda_.Permission(
+                f"{name}-{suffix}", action="lambda:InvokeFunction", function=self.function.name,
+                principal="events.amazonaws.com", source_arn=rule.arn, opts=child(self))
+            aws.cloudwatch.EventTarget(
+                f"{name}-target" if rule is self.rule else f"{name}-recheck-target",
+                rule=rule.name, arn=self.function.arn,
+                retry_policy={"maximum_retry_attempts": TARGET_RETRIES,
+                              "maximum_event_age_in_seconds": TARGET_MAX_EVENT_AGE_SECONDS},
+                dead_letter_config={"arn": self.dlq.arn},
+                opts=child(self, depends_on=[permission]))
+        self._alarms(name, ctx, topic_arn)
         self.function_arn = self.function.arn
-        self.register_outputs({"function_arn": self.function_arn, "rule_arn": self.rule.arn})
+        self.register_outputs({"function_arn": self.function_arn, "rule_arn": self.rule.arn,
+                               "dead_letter_queue_url": self.dlq.url})
+
+    def _alarms(self, name: str, ctx: StackContext, topic_arn: pulumi.Input[str]) -> None:
+        common = dict(comparison_operator="GreaterThanThreshold", threshold=0, evaluation_periods=1,
+                      period=ERROR_ALARM_PERIOD_SECONDS, treat_missing_data="notBreaching",
+                      alarm_actions=[topic_arn], ok_actions=[topic_arn], tags={}, opts=child(self))
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-errors", name=ctx.name("aws_generic", "retrain-errors"),
+            alarm_description="The retraining function failed: drift may go without retraining",
+            namespace="AWS/Lambda", metric_name="Errors", statistic="Sum",
+            dimensions={"FunctionName": self.function.name}, **common)
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-dead-letters", name=ctx.name("aws_generic", "retrain-dead-letters"),
+            alarm_description="Retraining events in the dead-letter queue: inspect and replay them",
+            namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible", statistic="Maximum",
+            dimensions={"QueueName": self.dlq.name}, **common)

@@ -18,6 +18,23 @@ DATA_CAPTURE_PREFIX = "data-capture"
 SERVERLESS_CONCURRENCY_PER_REPLICA = 5  # serverless max concurrency = this x serving.max_replicas
 SCALE_IN_COOLDOWN_SECONDS = 300
 SCALE_OUT_COOLDOWN_SECONDS = 60
+BAKE_SECONDS = 600          # new fleet serves (all or the canary) this long, watched by the rollback alarms
+DEPLOYMENT_TIMEOUT_SECONDS = 3600
+
+
+def deployment_config(instances: int, rollback_alarms: list[str]) -> dict:
+    """Blue/green update with automatic rollback (SageMaker developer guide, "Deployment guardrails"):
+    the old fleet keeps serving until the new one is healthy. With two or more instances a canary of
+    one instance takes traffic first (a canary may be at most half the fleet); with one, all traffic
+    shifts at once and the old fleet waits out the baking period before it is terminated."""
+    routing: dict = {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": BAKE_SECONDS}
+    if instances >= 2:
+        routing = {"type": "CANARY", "wait_interval_in_seconds": BAKE_SECONDS,
+                   "canary_size": {"type": "INSTANCE_COUNT", "value": 1}}
+    return {"blue_green_update_policy": {"traffic_routing_configuration": routing,
+                                         "termination_wait_in_seconds": BAKE_SECONDS,
+                                         "maximum_execution_timeout_in_seconds": DEPLOYMENT_TIMEOUT_SECONDS},
+            "auto_rollback_configuration": {"alarms": [{"alarm_name": a} for a in rollback_alarms]}}
 
 
 def serverless_max_concurrency(max_replicas: int) -> int:
@@ -36,6 +53,7 @@ class Serving(pulumi.ComponentResource):
                  key_arn: pulumi.Input[str],
                  monitoring_bucket: pulumi.Input[str], subnet_ids: list[pulumi.Input[str]],
                  security_group_ids: list[pulumi.Input[str]], private: bool,
+                 rollback_alarms: list[str] | None = None, alarms: list[pulumi.Resource] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:aws:Serving", name, None, opts)
         serving = ctx.spec.serving
@@ -81,9 +99,12 @@ class Serving(pulumi.ComponentResource):
             tags={},
             opts=child(self),
         )
-        self.endpoint = aws.sagemaker.Endpoint(f"{name}-endpoint", name=endpoint_name,
-                                               endpoint_config_name=self.endpoint_config.name, tags={},
-                                               opts=child(self))
+        # Serverless endpoints take no deployment guardrails; provisioned ones roll out blue/green.
+        self.endpoint = aws.sagemaker.Endpoint(
+            f"{name}-endpoint", name=endpoint_name, endpoint_config_name=self.endpoint_config.name,
+            deployment_config=deployment_config(serving.min_replicas, rollback_alarms or [])
+            if provisioned and rollback_alarms else None,
+            tags={}, opts=child(self, depends_on=alarms or []))
         self.endpoint_name = self.endpoint.name
         if provisioned:
             self._autoscaling(name, ctx)

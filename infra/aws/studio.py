@@ -1,7 +1,8 @@
 """Studio: the SageMaker domain (IAM auth, KMS-encrypted home volumes) and one profile per data scientist.
 
-Studio access itself is granted on the data scientists' own IAM principals (permission to call
-sagemaker:CreatePresignedDomainUrl for their profile); those principals are not owned by this stack.
+Apps and spaces run as the Studio execution role (`infra.aws.identity`: Studio's own calls, read
+access to the data, writes under studio/), never as the pipeline's service role. Each data scientist
+opens Studio through their own `studio-<name>` role (`infra.aws.access`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aws.base import child, stateful
+from infra.aws.policies import STUDIO_PREFIX
 from infra.context import StackContext
 
 
@@ -28,7 +30,7 @@ class Studio(pulumi.ComponentResource):
         super().__init__("mlops:aws:Studio", name, None, opts)
         private = ctx.spec.network.mode == "private"
         sharing = {"notebook_output_option": "Allowed", "s3_kms_key_id": key_arn,
-                   "s3_output_path": pulumi.Output.concat("s3://", artifacts_bucket, "/studio-sharing/")}
+                   "s3_output_path": pulumi.Output.concat("s3://", artifacts_bucket, f"/{STUDIO_PREFIX}-sharing/")}
         self.domain = aws.sagemaker.Domain(
             f"{name}-domain",
             domain_name=ctx.name("sagemaker", "studio"),
@@ -59,5 +61,7 @@ class Studio(pulumi.ComponentResource):
         ]
         self.domain_id = self.domain.id
         self.url = self.domain.url
+        self.user_profile_names = {p.name: profile.user_profile_name
+                                   for p, profile in zip(ctx.spec.access.data_scientists, self.profiles)}
         self.register_outputs({"domain_id": self.domain_id, "url": self.url,
                                "user_profiles": [p.user_profile_name for p in self.profiles]})

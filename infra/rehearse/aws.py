@@ -89,6 +89,7 @@ class AwsAdapter(Adapter):
         self.feature_order: list[str] = []
         self._pipeline_ready = False
         self._versions = 0
+        self._written: str | None = None
 
     def close(self) -> None:
         self._mock.stop()
@@ -255,10 +256,19 @@ class AwsAdapter(Adapter):
             self._pipeline_ready = True
         return definition
 
+    def _alarm_rule(self):
+        """The EventBridge rule on the drift alarm's state change (the stack also has a scheduled
+        re-check rule and others on other events)."""
+        rules = [r for r in resources(self.plan, RULE) if r.inputs.get("eventPattern")
+                 and "CloudWatch Alarm State Change" in as_json(r.inputs["eventPattern"]).get("detail-type", [])]
+        if len(rules) != 1:
+            raise StageFailed(f"the plan has {len(rules)} EventBridge rules on the drift alarm; expected one")
+        return rules[0]
+
     def deliver(self, payload, now) -> Delivery:
         if payload is None:
             return Delivery(False, "no alert raised")
-        pattern = as_json(one(self.plan, RULE, "EventBridge retraining rule").inputs["eventPattern"])
+        pattern = as_json(self._alarm_rule().inputs["eventPattern"])
         if not matches(pattern, payload):
             return Delivery(False, "the EventBridge rule does not match the event, so the function is not invoked")
         from infra.aws.runtime import retrain
@@ -276,8 +286,25 @@ class AwsAdapter(Adapter):
         unknown = sorted(set(passed) - set(declared))
         if unknown:
             raise StageFailed(f"the handler passes parameters the pipeline does not declare: {', '.join(unknown)}")
-        window = passed.get("InputDataUri", declared.get("InputDataUri"))
-        return Delivery(True, result["reason"], arn.rsplit("/", 1)[-1], window)
+        data = passed.get("InputDataUri", declared.get("InputDataUri"))
+        start, end = passed.get("DataWindowStart", ""), passed.get("DataWindowEnd", "")
+        if self._written is not None and not self._in_window(self._written, start, end):
+            raise StageFailed(f"the run's data window {start or '-'} .. {end or '-'} leaves out the new data "
+                              f"{self._written}")
+        return Delivery(True, f"{result['reason']}; data window {start} .. {end}", arn.rsplit("/", 1)[-1], data)
+
+    @staticmethod
+    def _in_window(uri: str, start: str, end: str) -> bool:
+        """Whether the training step (runtime/pipeline_step.py) keeps `uri`'s dt= day for this window."""
+        from datetime import date
+
+        from infra.aws.runtime.pipeline_step import PARTITION
+
+        match = PARTITION.search(uri)
+        if not match:
+            return False
+        day = date.fromisoformat(match.group(1))
+        return (not start or day >= date.fromisoformat(start[:10])) and (not end or day <= date.fromisoformat(end[:10]))
 
     def write_training_window(self, rows, when) -> str:
         from mlops_workload import data
@@ -285,9 +312,11 @@ class AwsAdapter(Adapter):
         bucket = self.plan.outputs.get("raw_bucket")
         self._bucket(bucket)
         path = data.write_csv(rows, self.workdir / "window.csv")
-        key = f"ingest/{when:%Y/%m/%d}/window-{when:%H%M}.csv"
+        # The day partition the pipeline's training step selects by data window (runtime/pipeline_step.py).
+        key = f"ingest/dt={when:%Y-%m-%d}/window-{when:%H%M}.csv"
         self.s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-        return f"s3://{bucket}/{key}"
+        self._written = f"s3://{bucket}/{key}"
+        return self._written
 
 
 ADAPTER = AwsAdapter

@@ -57,8 +57,10 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
 }
 
 # Serverless inference exists only on SageMaker; Kubernetes is part of the Azure and GCP designs.
+# AWS stacks always hold a customer managed key: CloudWatch alarms publish only to topics encrypted
+# with one (the AWS managed aws/sns key's policy cannot admit cloudwatch.amazonaws.com).
 _BY_CLOUD: dict[str, dict[str, Any]] = {
-    "aws": {"kubernetes": {"enabled": False}},
+    "aws": {"kubernetes": {"enabled": False}, "storage": {"customer_managed_keys": True}},
     "azure": {"kubernetes": {"enabled": True}},
     "gcp": {"kubernetes": {"enabled": True}},
 }

@@ -411,6 +411,18 @@ class AwsSettings(Strict):
         [], max_length=20,
         description="Features whose Model Monitor metric feature_baseline_drift_<name> is alarmed on "
                     "(CloudWatch has no wildcard alarm); empty means no drift alarm and no retraining.")
+    drift_check: Literal["lambda", "model_monitor"] = Field(
+        "lambda", description="How drift is computed: `lambda` (a scheduled function running the shared drift "
+                              "engine on the endpoint's data capture; works on every account) or `model_monitor` "
+                              "(SageMaker Model Monitor, closed to new customers since 2026-07-30: only for "
+                              "accounts that already use it).")
+    budget_scope: Literal["account", "stack_tag"] = Field(
+        "account", description="What the monthly budget counts: the whole account (counts from day 0) or the "
+                               "`stack` cost-allocation tag (counts only once the tag is activated in the "
+                               "management account, which cannot happen before the tag has been in use ~24 h).")
+    retrain_window_days: int = Field(30, ge=1, le=3650,
+                                     description="Days of data up to the drift alarm that a drift-triggered "
+                                                 "retraining run trains on (pipeline DataWindowStart/End).")
 
 
 GUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -642,6 +654,14 @@ def _environment_rule(spec: Spec):
         yield ("storage", "customer_managed_keys"), "prod data must be encrypted with customer-managed keys"
 
 
+def _aws_key_rule(spec: Spec):
+    if spec.cloud == "aws" and not spec.storage.customer_managed_keys:
+        yield ("storage", "customer_managed_keys"), (
+            "AWS stacks need their customer managed key (1 USD/month): CloudWatch alarms can publish only to an "
+            "SNS topic encrypted with a customer managed key (the AWS managed aws/sns key cannot be opened to "
+            "cloudwatch.amazonaws.com), and the alerts are the drift loop; set customer_managed_keys: true")
+
+
 def _cloud_feature_rule(spec: Spec):
     if spec.serving.serverless and spec.cloud != "aws" and spec.serving.enabled:
         yield ("serving", "serverless"), (f"serverless endpoints are only offered on aws; on {spec.cloud} "
@@ -782,6 +802,6 @@ def _priced(spec: Spec, size_class: str, sku: str | None) -> catalog.Sku:
     return spec.sku(size_class, sku if _known(spec, sku) else None)
 
 
-_RULES = [_region_rule, _cloud_section_rule, _sku_rule, _gpu_rule, _environment_rule,
+_RULES = [_region_rule, _cloud_section_rule, _aws_key_rule, _sku_rule, _gpu_rule, _environment_rule,
           _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule, _ci_rule, _model_version_rule,
           _azure_rule]

@@ -208,3 +208,15 @@ def test_deploy_policy_fits_the_limit_for_the_longest_team_name_and_a_state_back
         admin_policy_arns=[f"arn:aws-us-gov:iam::123456789012:policy/{'p' * 128}"] * 3)
     for part, doc in ci_policies.deploy_policies(scope).items():
         assert len(json.dumps(doc, separators=(",", ":"))) < ci_policies.MANAGED_POLICY_LIMIT, part
+
+
+def test_deploy_may_use_the_stack_key_as_services_need_on_create(plan_for):
+    plan = plan_for("aws-staging")
+    statements = [st for r in plan.of_type("aws:iam/policy:Policy") if "ci-deploy" in r.name
+                  for st in json.loads(r.inputs["policy"])["Statement"]]
+    key = plan.outputs["kms_key_arn"]
+    on_key = [st for st in statements if st["Resource"] == [key]]
+    actions = {a for st in on_key for a in st["Action"]}
+    assert {"kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"} <= actions
+    (grant,) = [st for st in on_key if "kms:CreateGrant" in st["Action"]]
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}

@@ -22,7 +22,8 @@ def _config(**overrides) -> PipelineConfig:
                 kms_key_arn=KEY, model_package_group="models",
                 training_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
                 inference_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-                instance_type="ml.m5.large", inference_instance_type="ml.m5.large", region="us-east-1")
+                instance_type="ml.m5.large", inference_instance_type="ml.m5.large", region="us-east-1",
+                code_key="pipeline/code/workload-0123456789abcdef.zip")
     return PipelineConfig(**{**base, **overrides})
 
 
@@ -43,45 +44,72 @@ def test_definition_matches_golden_file(filename):
 
 
 def _steps(definition):
-    steps = {s["Name"]: s for s in definition["Steps"]}
-    gate = steps["QualityGate"]["Arguments"]
-    for branch in ("IfSteps", "ElseSteps"):
-        steps.update({s["Name"]: s for s in gate[branch]})
-    return steps
+    return {s["Name"]: s for s in definition["Steps"]}
 
 
-def test_steps_run_processing_training_evaluation_condition_register():
+def test_steps_train_then_register():
     definition = pipeline_definition(_config())
-    assert step_names(definition) == ["Preprocess", "Train", "Evaluate", "QualityGate", "Register", "BelowQualityBar"]
-    types = {name: s["Type"] for name, s in _steps(definition).items()}
-    assert types == {"Preprocess": "Processing", "Train": "Training", "Evaluate": "Processing",
-                     "QualityGate": "Condition", "Register": "RegisterModel", "BelowQualityBar": "Fail"}
+    assert step_names(definition) == ["Train", "Register"]
+    assert {s["Name"]: s["Type"] for s in definition["Steps"]} == {"Train": "Training", "Register": "RegisterModel"}
 
 
-def test_training_consumes_preprocessing_output_and_evaluation_the_model():
+def test_training_runs_the_uploaded_bundle_on_the_input_data():
+    c = _config()
+    train = _steps(pipeline_definition(c))["Train"]["Arguments"]
+    channels = {ch["ChannelName"]: ch["DataSource"]["S3DataSource"]["S3Uri"] for ch in train["InputDataConfig"]}
+    assert channels == {"train": {"Get": "Parameters.InputDataUri"}, "code": f"s3://artifacts/{c.code_key}"}
+    spec = train["AlgorithmSpecification"]
+    assert spec["ContainerEntrypoint"][:2] == ["python3", "-c"] and "pipeline_step" in spec["ContainerEntrypoint"][2]
+    assert spec["ContainerArguments"][:2] == ["/opt/ml/input/data/code/workload-0123456789abcdef.zip", "train"]
+    assert train["Environment"] == {"PYTHONPATH": "/opt/ml/code", "WORKLOAD_PACKAGE": "mlops_workload"}
+
+
+def test_bootstrap_runs_the_step_from_the_zip(tmp_path):
+    """The entry point really unpacks a zip and calls pipeline_step.main with the arguments after it."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from infra.aws import pipeline_definition as pd
+
+    bundle = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("pipeline_step.py", "def main(argv):\n    print('ran', argv)\n    return 3\n")
+    code = pd.BOOTSTRAP.replace(repr(pd.CODE_DIR), repr(str(tmp_path / "code")))
+    done = subprocess.run([sys.executable, "-c", code, str(bundle), "train", "--x"], capture_output=True, text=True)
+    assert done.returncode == 3 and "ran ['train', '--x']" in done.stdout, done.stderr
+
+
+def test_register_serves_the_trained_archive_with_the_serving_entry_point():
     steps = _steps(pipeline_definition(_config()))
-    train_uri = steps["Train"]["Arguments"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
-    assert train_uri == {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
-    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in steps["Evaluate"]["Arguments"]["ProcessingInputs"]}
-    assert inputs["model"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+    args = steps["Register"]["Arguments"]
+    assert args["ModelPackageGroupName"] == "models"
+    (container,) = args["InferenceSpecification"]["Containers"]
+    assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+    from mlops_workload.package import SAGEMAKER_ENVIRONMENT
+
+    assert container["Environment"] == SAGEMAKER_ENVIRONMENT  # the layout the workload packages
 
 
-def test_register_uses_the_model_package_group_and_gate_reads_the_evaluation():
-    steps = _steps(pipeline_definition(_config()))
-    assert steps["Register"]["Arguments"]["ModelPackageGroupName"] == "models"
-    left = steps["QualityGate"]["Arguments"]["Conditions"][0]["LeftValue"]["Std:JsonGet"]
-    assert left["PropertyFile"] == {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"}
+def test_registered_version_carries_its_metrics_and_drift_baseline():
+    args = _steps(pipeline_definition(_config()))["Register"]["Arguments"]
+    metrics = args["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    baseline = args["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
+    train = _steps(pipeline_definition(_config()))["Train"]["Arguments"]["AlgorithmSpecification"]
+    report = train["ContainerArguments"][train["ContainerArguments"].index("--report-uri") + 1]
+    assert metrics == {"Std:Join": {"On": "/", "Values": [report, "metrics.json"]}}
+    assert baseline == {"Std:Join": {"On": "/", "Values": [report, "baseline.json"]}}
 
 
 def test_every_volume_and_output_is_encrypted_with_the_stack_key():
-    steps = _steps(pipeline_definition(_config()))
-    for name in ("Preprocess", "Evaluate"):
-        args = steps[name]["Arguments"]
-        assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KEY, name
-        assert args["ProcessingOutputConfig"]["KmsKeyId"] == KEY, name
-    train = steps["Train"]["Arguments"]
+    train = _steps(pipeline_definition(_config()))["Train"]["Arguments"]
     assert train["ResourceConfig"]["VolumeKmsKeyId"] == KEY and train["OutputDataConfig"]["KmsKeyId"] == KEY
     assert train["EnableInterContainerTrafficEncryption"] is True
+
+
+def test_without_a_stack_key_no_key_is_named():
+    train = _steps(pipeline_definition(_config(kms_key_arn=None)))["Train"]["Arguments"]
+    assert "VolumeKmsKeyId" not in train["ResourceConfig"] and "KmsKeyId" not in train["OutputDataConfig"]
 
 
 def test_spot_training_waits_and_checkpoints():
@@ -108,3 +136,16 @@ def test_planned_pipeline_follows_the_spec(plan_for, stack, spot, instance):
     assert steps["Train"]["Arguments"]["EnableManagedSpotTraining"] is spot
     assert steps["Register"]["Arguments"]["ModelPackageGroupName"] == plan.outputs["model_package_group"]
     assert steps["Train"]["Arguments"]["RoleArn"] == plan.outputs["sagemaker_role_arn"]
+
+
+def test_preprocessing_receives_the_data_window_the_retraining_function_sends():
+    from infra.aws.runtime import retrain
+
+    definition = pipeline_definition(_config())
+    declared = {p["Name"]: p for p in definition["Parameters"]}
+    for name in (retrain.WINDOW_START, retrain.WINDOW_END):
+        assert declared[name]["Type"] == "String", name
+    (train,) = [s for s in definition["Steps"] if s["Name"] == "Train"]
+    arguments = train["Arguments"]["AlgorithmSpecification"]["ContainerArguments"]
+    assert {"Get": f"Parameters.{retrain.WINDOW_START}"} in arguments
+    assert {"Get": f"Parameters.{retrain.WINDOW_END}"} in arguments

@@ -17,9 +17,15 @@ from moto.sns.models import sns_backends  # noqa: E402
 from infra.aws.runtime import retrain  # noqa: E402
 
 ACCOUNT, REGION, PIPELINE = "123456789012", "us-east-1", "fraud-detection-dev-training-073eae"
+ALARM = "fraud-detection-dev-drift-1a2b3c"
 EVENT = {"id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "source": "aws.cloudwatch",
-         "detail-type": "CloudWatch Alarm State Change",
-         "detail": {"alarmName": "fraud-detection-dev-drift-1a2b3c", "state": {"value": "ALARM"}}}
+         "detail-type": "CloudWatch Alarm State Change", "time": "2026-11-30T06:00:00Z",
+         "detail": {"alarmName": ALARM, "state": {"value": "ALARM"}}}
+# EventBridge's scheduled event (events-types: "Scheduled Event"), as the re-check rule sends it.
+SCHEDULED = {"version": "0", "id": "89d1a02d-5ec7-412e-82f5-13505f849b41", "detail-type": "Scheduled Event",
+             "source": "aws.events", "account": "123456789012", "time": "2026-12-01T06:00:00Z",
+             "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/recheck"],
+             "detail": {}}
 
 
 @pytest.fixture
@@ -33,7 +39,10 @@ def aws(monkeypatch):
         monkeypatch.setenv("PIPELINE_NAME", PIPELINE)
         monkeypatch.setenv("TOPIC_ARN", topic)
         monkeypatch.setenv("COOLDOWN_HOURS", "24")
-        yield retrain.Clients(sagemaker=sagemaker, sns=sns), topic
+        monkeypatch.setenv("DRIFT_ALARM_NAMES", f"{ALARM},{ALARM}-other")
+        monkeypatch.setenv("DATA_WINDOW_DAYS", "30")
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        yield retrain.Clients(sagemaker=sagemaker, sns=sns, cloudwatch=cloudwatch), topic
 
 
 def _create_pipeline(clients):
@@ -141,3 +150,58 @@ def test_event_id_makes_duplicate_deliveries_idempotent(aws):
     recording = _RecordingSageMaker(clients.sagemaker)
     retrain.handler(EVENT, None, clients=retrain.Clients(recording, clients.sns))
     assert recording.requests[0]["ClientRequestToken"] == EVENT["id"]
+
+
+def _drift_alarm(clients, state):
+    for name, value in ((ALARM, state), (f"{ALARM}-other", "OK")):
+        clients.cloudwatch.put_metric_alarm(
+            AlarmName=name, Namespace="mlops/drift", MetricName=f"feature_baseline_drift_{name}", Statistic="Maximum",
+            Period=3600, EvaluationPeriods=1, Threshold=0.2, ComparisonOperator="GreaterThanThreshold")
+        clients.cloudwatch.set_alarm_state(AlarmName=name, StateValue=value, StateReason="test")
+
+
+def test_run_trains_on_the_data_window_up_to_the_alarm(aws):
+    clients, _ = aws
+    _create_pipeline(clients)
+    recording = _RecordingSageMaker(clients.sagemaker)
+    retrain.handler(EVENT, None, clients=retrain.Clients(recording, clients.sns))
+    assert recording.requests[0]["PipelineParameters"] == [
+        {"Name": "DataWindowStart", "Value": "2026-10-31T06:00:00Z"},
+        {"Name": "DataWindowEnd", "Value": "2026-11-30T06:00:00Z"}]
+
+
+def test_recheck_retrains_while_drift_persists_after_the_cooldown(aws):
+    clients, topic = aws
+    _create_pipeline(clients)
+    _drift_alarm(clients, "ALARM")
+    retrain.handler(EVENT, None, clients=clients)
+    assert retrain.handler(SCHEDULED, None, clients=clients)["started"] is False  # inside the cool-down
+    _set_execution(status="Failed", started_hours_ago=25)  # the first run failed; drift persists
+    result = retrain.handler(SCHEDULED, None, clients=clients)
+    assert result["started"] is True and "still in ALARM" in result["reason"]
+    assert len(_executions(clients)) == 2
+    assert _notifications(topic)[-1][2] == f"Retraining started: {PIPELINE}"
+
+
+def test_recheck_does_nothing_once_drift_is_gone(aws):
+    clients, topic = aws
+    _create_pipeline(clients)
+    _drift_alarm(clients, "OK")
+    result = retrain.handler(SCHEDULED, None, clients=clients)
+    assert result["started"] is False and "no drift alarm is in ALARM" in result["reason"]
+    assert _executions(clients) == [] and _notifications(topic) == []
+
+
+def test_recheck_of_a_missing_alarm_raises_for_the_dead_letter_queue(aws):
+    clients, _ = aws
+    _create_pipeline(clients)
+    with pytest.raises(LookupError, match="DRIFT_ALARM_NAMES"):
+        retrain.handler(SCHEDULED, None, clients=clients)
+
+
+def test_unexpected_events_raise_instead_of_starting(aws):
+    clients, _ = aws
+    _create_pipeline(clients)
+    with pytest.raises(ValueError, match="unexpected event"):
+        retrain.handler({"detail-type": "Object Created"}, None, clients=clients)
+    assert _executions(clients) == []

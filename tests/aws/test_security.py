@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("pulumi_aws")
 
 from infra.aws import policies  # noqa: E402
+from infra.naming import ENV_SHORT  # noqa: E402
 from tests.aws.helpers import STACKS, doc, of_type, one  # noqa: E402
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -68,7 +69,7 @@ def test_each_bucket_denies_non_tls_requests(plan_for, stack):
     plan = plan_for(stack)
     for bucket in of_type(plan, BUCKET):
         policy = _for_bucket(plan, "aws:s3/bucketPolicy:BucketPolicy", bucket)
-        (statement,) = doc(policy)["Statement"]
+        (statement,) = [s for s in doc(policy)["Statement"] if s["Effect"] == "Deny"]
         arn = bucket.outputs["arn"]
         assert statement["Effect"] == "Deny" and statement["Principal"] == "*", policy.urn
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, policy.urn
@@ -185,7 +186,7 @@ def test_lambda_role_is_scoped_to_pipeline_topic_and_own_logs(plan_for, stack):
     statements = {st["Sid"]: st for st in _role_policy(plan, "identity-retrain-policy")["Statement"]}
     assert statements["StartStackPipeline"]["Resource"] == [plan.outputs["pipeline_arn"]]
     assert statements["NotifyAlertTopic"]["Resource"] == [plan.outputs["alert_topic_arn"]]
-    log_group = one(plan, "aws:cloudwatch/logGroup:LogGroup")
+    log_group = one(plan, "aws:cloudwatch/logGroup:LogGroup", "retraining-logs")
     assert statements["WriteOwnLogs"]["Resource"] == [f"{log_group.outputs['arn']}:*"]
     for st in statements.values():
         assert st["Resource"] != "*" and all(a != "*" and not a.endswith(":*") for a in st["Action"]), st["Sid"]
@@ -215,7 +216,7 @@ def test_studio_network_access_follows_network_mode(plan_for, stack, access):
     assert domain.inputs["appNetworkAccessType"] == access, domain.urn
     assert domain.inputs["authMode"] == "IAM", domain.urn
     assert domain.inputs["kmsKeyId"] == _key(plan).outputs["arn"], domain.urn
-    assert domain.inputs["defaultUserSettings"]["executionRole"] == plan.outputs["sagemaker_role_arn"]
+    assert domain.inputs["defaultUserSettings"]["executionRole"] == plan.outputs["studio_role_arn"]
 
 
 @pytest.mark.parametrize("stack,profiles", [("aws-dev", 1), ("aws-staging", 1), ("aws-prod", 0)])
@@ -239,6 +240,53 @@ def test_private_network_has_endpoints_with_private_dns(plan_for, stack):
     assert len({s.inputs["availabilityZone"] for s in subnets}) == 2
     assert not any(s.inputs.get("mapPublicIpOnLaunch") for s in subnets)
     assert not plan.of_type("aws:ec2/internetGateway:InternetGateway")
+
+
+@pytest.mark.parametrize("stack", ["aws-staging", "aws-prod"])
+def test_private_network_reaches_cloudwatch_metrics_through_an_endpoint(plan_for, stack):
+    services = {e.inputs["serviceName"] for e in of_type(plan_for(stack), "aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert "com.amazonaws.us-east-1.monitoring" in services
+    assert "com.amazonaws.us-east-1.ecr.dkr" not in services  # the reference stacks run AWS's images only
+
+
+def test_custom_images_add_the_ecr_endpoints():
+    from infra.aws.network import interface_services
+    from infra.spec import Spec
+
+    base = dict(team="t1", cloud="aws", environment="staging", region="us-east-1", owner="a@example.com",
+                cost_center="cc")
+    assert "ecr.dkr" not in interface_services(Spec.model_validate(base))
+    custom = Spec.model_validate({**base, "training": {"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:1"}})
+    assert {"ecr.api", "ecr.dkr"} <= set(interface_services(custom))
+
+
+@pytest.mark.parametrize("stack", ["aws-staging", "aws-prod"])
+def test_s3_gateway_endpoint_admits_only_the_stack_buckets(plan_for, stack):
+    plan = plan_for(stack)
+    (gateway,) = [e for e in of_type(plan, "aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Gateway"]
+    statements = doc(gateway)["Statement"]
+    resources = {r for st in statements for r in st["Resource"]}
+    prefix = f"fraud-detection-{ENV_SHORT[plan.environment]}-"
+    assert resources == {f"arn:aws:s3:::{prefix}*", f"arn:aws:s3:::{prefix}*/*",
+                         "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*"}, resources
+    assert all(b.outputs["bucket"].startswith(prefix) for b in of_type(plan, BUCKET))
+    assert all(st["Effect"] == "Allow" and "s3:*" not in st["Action"] for st in statements)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_created_vpc_records_flow_logs_in_the_monitoring_bucket(plan_for, stack):
+    plan = plan_for(stack)
+    flow = one(plan, "aws:ec2/flowLog:FlowLog")
+    vpc = one(plan, "aws:ec2/vpc:Vpc")
+    monitoring = next(b for b in of_type(plan, BUCKET) if b.name == "datalake-monitoring")
+    assert flow.inputs["vpcId"] == vpc.outputs["id"] and flow.inputs["trafficType"] == "ALL", flow.urn
+    assert flow.inputs["logDestinationType"] == "s3"
+    assert flow.inputs["logDestination"] == f"{monitoring.outputs['arn']}/vpc-flow-logs/"
+    policy = _for_bucket(plan, "aws:s3/bucketPolicy:BucketPolicy", monitoring)
+    assert policy.urn in flow.dependencies, "the flow log must wait for the delivery permission"
+    writes = [s for s in doc(policy)["Statement"] if s["Action"] == ["s3:PutObject"]]
+    assert writes[0]["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert writes[0]["Resource"] == [f"{monitoring.outputs['arn']}/vpc-flow-logs/AWSLogs/123456789012/*"]
 
 
 def test_dev_has_a_small_vpc_without_endpoints(plan_for):

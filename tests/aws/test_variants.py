@@ -71,7 +71,9 @@ def test_serving_off_plans_no_endpoint_monitor_or_retraining(no_serving):
     for token in ("aws:sagemaker/endpoint:Endpoint", "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
                   "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:lambda/function:Function",
                   "aws:iam/rolePolicy:RolePolicy"):
-        assert len(no_serving.of_type(token)) == (1 if token.endswith("RolePolicy") else 0), token
+        # RolePolicy: the SageMaker role's, the Studio role's and alice's Studio access.
+        expected = {"RolePolicy": 3, "MetricAlarm": 1}.get(token.rsplit(":", 1)[-1], 0)  # alarm: failed training runs
+        assert len(no_serving.of_type(token)) == expected, token
     assert no_serving.outputs.get("endpoint_name") is None
     assert no_serving.outputs["pipeline_arn"] and no_serving.outputs["studio_url"]
 
@@ -111,3 +113,17 @@ def test_small_helpers():
     assert subnet_cidrs("10.40.0.0/16") == ["10.40.0.0/18", "10.40.64.0/18"]
     assert serving.serverless_max_concurrency(1) == 5 and serving.serverless_max_concurrency(100) == 200
     assert tag_filter_value("aws-prod") == "user:stack$aws-prod"
+
+
+def test_aws_refuses_to_run_without_its_customer_managed_key():
+    """Finding: dev planned a CMK although customer_managed_keys was false. AWS alarms need the key
+    (the alert topic), so AWS dev now defaults to true and false is refused with the reason."""
+    from infra.spec import Spec
+    from infra.spec.model import SpecRuleError
+
+    base = dict(team="t1", cloud="aws", environment="dev", region="us-east-1", owner="a@example.com", cost_center="cc")
+    assert Spec.model_validate(base).storage.customer_managed_keys is True
+    with pytest.raises(Exception) as raised:
+        Spec.model_validate({**base, "storage": {"customer_managed_keys": False}})
+    assert "cloudwatch.amazonaws.com" in str(raised.value) and isinstance(raised.value.__cause__ or raised.value,
+                                                                         (ValueError, SpecRuleError))

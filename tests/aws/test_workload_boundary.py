@@ -67,7 +67,8 @@ def test_every_workload_role_carries_the_boundary(plan_for):
     plan = plan_for("aws-staging")
     arn = boundary(plan).outputs["arn"]
     roles = workload_roles(plan)
-    assert {r.name for r in roles} == {"identity-sagemaker", "identity-retrain"}
+    assert {r.name for r in roles} == {"identity-sagemaker", "identity-retrain", "identity-studio",
+                                       "access-studio-alice", "access-model-approver"}
     for role in roles:
         assert role.inputs.get("permissionsBoundary") == arn, role.urn
 
@@ -153,7 +154,9 @@ def test_boundary_named_resources_are_the_stacks(plan_for, service):
     (SageMaker jobs get generated names: scoped to the account and region only)."""
     for st in boundary_doc(plan_for("aws-staging"))["Statement"]:
         for arn in st["Resource"] if isinstance(st["Resource"], list) else []:
-            if arn.startswith(f"arn:aws:{service}") and "-job/" not in arn:
+            # Studio's domain id is AWS-assigned and space/app names are the users': by account only.
+            studio = any(f":{kind}/" in arn for kind in ("domain", "space", "app"))
+            if arn.startswith(f"arn:aws:{service}") and "-job/" not in arn and not studio:
                 assert PREFIX in arn, (st["Sid"], arn)
 
 
@@ -170,7 +173,7 @@ def test_boundary_covers_every_workload_permission(plan_for):
     plan = plan_for("aws-staging")
     bounds = boundary_doc(plan)["Statement"]
     role_policies = [r for r in plan.of_type("aws:iam/rolePolicy:RolePolicy") if CI not in r.urn]
-    assert len(role_policies) == 2
+    assert len(role_policies) == 5  # SageMaker, retraining, Studio, alice's Studio access, model approver
     for rp in role_policies:
         for st in json.loads(rp.inputs["policy"])["Statement"]:
             resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]

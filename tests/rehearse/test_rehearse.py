@@ -22,10 +22,10 @@ STAGES = ["generate data", "train and evaluate", "write baseline", "register ver
           "serve and capture", "drift check", "alert", "retraining", "cooldown", "retrain new version", "promote"]
 
 
-def with_plan(plan, type_: str, change) -> object:
-    """A copy of `plan` whose single resource of `type_` has `change(inputs)` applied."""
+def with_plan(plan, type_: str, change, name: str | None = None) -> object:
+    """A copy of `plan` whose single resource of `type_` (named `name`, if given) has `change(inputs)` applied."""
     changed = copy.deepcopy(plan)
-    (resource,) = changed.of_type(type_)
+    (resource,) = [r for r in changed.of_type(type_) if name is None or r.name == name]
     change(resource.inputs)
     return changed
 
@@ -93,7 +93,7 @@ def test_fails_when_the_alarm_event_does_not_match_the_retraining_rule(plan_for)
         pattern["resources"] = ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:some-other-alarm"]
         inputs["eventPattern"] = json.dumps(pattern)
 
-    plan = with_plan(plan_for("aws-staging"), aws_adapter.RULE, other_alarm)
+    plan = with_plan(plan_for("aws-staging"), aws_adapter.RULE, other_alarm, name="retraining-on-drift")
     outcome = rehearse("aws-staging", plan=plan)
     assert failed_stage(outcome) == "retraining"
     assert "EventBridge rule does not match" in outcome.failed.detail
