@@ -74,6 +74,10 @@ def pipeline_code(definition) -> Iterator[tuple[str, str, bool]]:
             if (item or {}).get("InputName") == "code" or str(s3.get("LocalPath", "")).rstrip("/").endswith("/code"):
                 if isinstance(s3.get("S3Uri"), str):
                     yield step.get("Name", "?"), s3["S3Uri"], s3.get("S3DataType") == "S3Prefix" and s3["S3Uri"].endswith("/")
+        for channel in as_list(args.get("InputDataConfig")):  # a training step's code channel
+            s3 = dig(channel or {}, "DataSource", "S3DataSource") or {}
+            if (channel or {}).get("ChannelName") == "code" and isinstance(s3.get("S3Uri"), str):
+                yield step.get("Name", "?"), s3["S3Uri"], s3.get("S3DataType") == "S3Prefix" and s3["S3Uri"].endswith("/")
         submit = dig(args, "HyperParameters", "sagemaker_submit_directory")
         if isinstance(submit, str):
             yield step.get("Name", "?"), submit.strip('"'), False

@@ -81,6 +81,20 @@ def test_aws_pipeline_code_nothing_uploads_is_caught_also_in_nested_steps():
     assert run_stack("aws-stack-code-require-upload", resources) == []
 
 
+def test_aws_training_step_code_channel_must_be_uploaded():
+    step = {"Name": "Train", "Type": "Training", "Arguments": {"InputDataConfig": [
+        {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3Uri": {"Get": "Parameters.InputDataUri"}}}},
+        {"ChannelName": "code", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                                "S3Uri": "s3://team-artifacts/code/workload-1.zip"}}}]}}
+    resources = [resource(BUCKET, "artifacts", {"bucket": "team-artifacts"}),
+                 resource(PIPELINE, "pipeline", {"pipelineDefinition": json.dumps({"Steps": [step]})})]
+    found = run_stack("aws-stack-code-require-upload", resources)
+    assert found == [("step 'Train' downloads its code from s3://team-artifacts/code/workload-1.zip, which nothing "
+                      "in the plan uploads: the first pipeline run fails", urn(PIPELINE, "pipeline"))]
+    resources.append(resource(OBJECT, "code", {"bucket": "team-artifacts", "key": "code/workload-1.zip"}))
+    assert run_stack("aws-stack-code-require-upload", resources) == []
+
+
 def test_aws_function_code_from_a_stack_bucket_must_be_uploaded():
     function = resource(FUNCTION, "fn", {"s3Bucket": "team-artifacts", "s3Key": "fn.zip",
                                          "environment": {"variables": {"PIPELINE_TEMPLATE": "s3://team-artifacts/t.json",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -23,6 +24,28 @@ ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 CODE = "aws-stack-code-require-upload"
 ARTIFACT = "aws-stack-sagemaker-model-require-artifact"
+
+
+def before_the_fixes(plan):
+    """aws-dev's plan as it was before the first-deploy fixes, so the rules have something to waive:
+    nothing uploads the pipeline code, and the model serves a bucket path that nothing creates."""
+    plan = copy.deepcopy(plan)
+    plan.resources = [r for r in plan.resources if r.type != "aws:s3/bucketObjectv2:BucketObjectv2"]
+    artifacts = next(r.inputs["bucket"] for r in plan.resources if r.name == "datalake-artifacts" and r.custom)
+    model = next(r for r in plan.resources if r.name == "serving-model")
+    model.inputs["primaryContainer"] = {"image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2-1",
+                                        "modelDataUrl": f"s3://{artifacts}/models/fraud-scorer/model.tar.gz"}
+    return plan
+
+
+@pytest.fixture
+def unfixed_aws_dev(monkeypatch, plan_for):
+    """`mlops check` of any aws-dev copy plans `before_the_fixes`."""
+    from infra.engine import runner
+
+    broken = before_the_fixes(plan_for("aws-dev"))
+    monkeypatch.setattr(runner, "plan_stack", lambda *a, **k: copy.deepcopy(broken))
+    return broken
 
 
 def waiver(rule: str, resource: str, expires: str = "2099-01-31", approved_by: str = "ml-platform@example.com"):
@@ -86,12 +109,12 @@ def waived_report(tmp_path_factory, plan_for):
     path = stack_with(tmp_path_factory.mktemp("w"), [waiver(CODE, "training-pipeline"), waiver(ARTIFACT, "*"),
                                                     waiver("aws-kms-key-require-rotation", "encryption-key")])
     stack = stackfile.load(path)
-    return report_for(plan_for("aws-dev"), stack.spec), path
+    return report_for(before_the_fixes(plan_for("aws-dev")), stack.spec), path
 
 
 def test_active_waivers_move_violations_to_waived_and_unused_ones_are_listed(waived_report, plan_for):
     report, _ = waived_report
-    every = check_plan(plan_for("aws-dev"))
+    every = check_plan(before_the_fixes(plan_for("aws-dev")))
     waived_names = {(v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in report.waived}
     assert waived_names == {(CODE, "training-pipeline"), (ARTIFACT, "serving-model")}
     assert all(v["waiver"]["approved_by"] == "ml-platform@example.com" for v in report.waived)
@@ -100,8 +123,9 @@ def test_active_waivers_move_violations_to_waived_and_unused_ones_are_listed(wai
     assert [w["rule"] for w in report.unused_waivers] == ["aws-kms-key-require-rotation"]
 
 
-def test_waived_violations_do_not_fail_the_check(tmp_path, plan_for):
-    every = check_plan(plan_for("aws-dev"))
+def test_waived_violations_do_not_fail_the_check(tmp_path, unfixed_aws_dev):
+    every = check_plan(unfixed_aws_dev)
+    assert any(v["enforcement"] == "mandatory" for v in every)
     everything = [waiver(rule, "*") for rule in sorted({v["policy"] for v in every if v["enforcement"] == "mandatory"})]
     result = runner.invoke(app, ["check", str(stack_with(tmp_path, everything))])
     assert result.exit_code == 0, result.stdout
@@ -116,7 +140,7 @@ def test_expired_waiver_no_longer_applies():
 
 
 @pytest.mark.parametrize("fmt", ["json", "markdown", "text"])
-def test_every_format_shows_waivers(waived_report, fmt):
+def test_every_format_shows_waivers(waived_report, fmt, unfixed_aws_dev):
     _, path = waived_report
     out = runner.invoke(app, ["check", str(path), "--format", fmt]).stdout
     if fmt == "json":
@@ -152,7 +176,7 @@ def test_stack_pack_config_refuses_an_expired_waiver(tmp_path, capsys):
 
 def test_pack_with_the_stack_config_skips_waived_violations_and_reports_them(waived_report, plan_for):
     report, path = waived_report
-    plan = plan_for("aws-dev")
+    plan = before_the_fixes(plan_for("aws-dev"))
     config = policies.pack_config("dev", stackfile.load(path).spec.policy.waivers)
     # The rules themselves (as in a real preview with --policy-pack-config): waived ones are gone.
     assert check_plan(plan, config) == report.violations
