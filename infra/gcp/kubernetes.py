@@ -84,7 +84,11 @@ class Kubernetes(pulumi.ComponentResource):
             database_encryption={"state": "ENCRYPTED", "key_name": encryption.key_id} if encryption else None,
             addons_config={"gcs_fuse_csi_driver_config": {"enabled": True},
                            "http_load_balancing": {"disabled": False}},
-            security_posture_config={"mode": "BASIC", "vulnerability_mode": "VULNERABILITY_BASIC"},
+            # Workload configuration audit (posture "standard tier") stays; basic vulnerability scanning
+            # "is no longer supported" (container v1 SecurityPostureConfig.VulnerabilityMode,
+            # cloud.google.com/kubernetes-engine/docs/deprecations/posture-management-deprecation).
+            # Images are scanned in Artifact Registry instead.
+            security_posture_config={"mode": "BASIC", "vulnerability_mode": "VULNERABILITY_DISABLED"},
             deletion_protection=ctx.is_prod,
             opts=child(self, depends))
         pools = {"system": k8s.system_pool, "user": k8s.user_pool}

@@ -62,9 +62,13 @@ def _crypto_key(name: str, i: dict) -> dict:
     return {"id": f"{i.get('keyRing')}/cryptoKeys/{i.get('name') or name}", "primaries": []}
 
 
+# generateServiceIdentity answers with the agent's real domain; most are gcp-sa-<service>.
+_AGENT_DOMAINS = {"container": "container-engine-robot", "compute": "compute-system"}
+
+
 def _service_identity(name: str, i: dict) -> dict:
     service = str(i.get("service", "")).split(".")[0]
-    email = f"service-{PROJECT_NUMBER}@gcp-sa-{service}.iam.gserviceaccount.com"
+    email = f"service-{PROJECT_NUMBER}@{_AGENT_DOMAINS.get(service, 'gcp-sa-' + service)}.iam.gserviceaccount.com"
     return {"email": email, "member": f"serviceAccount:{email}", "id": f"projects/{_p(i)}/services/{i.get('service')}"}
 
 

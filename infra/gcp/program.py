@@ -21,19 +21,28 @@ from infra.gcp.vertex import Vertex
 from infra.gcp.workbench import Workbench
 
 
+def budget_provider(project: str, region: str) -> gcp.Provider:
+    """The Budgets API rejects user credentials without a quota project ("billingbudgets requires a
+    quota project"); this provider bills the budget's calls to the stack's project, whose
+    billingbudgets API the budget waits for. Scoped to the budget alone: with it stack-wide, the
+    very first call (enabling serviceusage itself) would be billed to a project whose APIs are off."""
+    return gcp.Provider("gcp-budget", project=project, region=region, billing_project=project,
+                        user_project_override=True)
+
+
 def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     spec = ctx.spec
     project = spec.gcp.project_id
-    provider = gcp.Provider(
-        "gcp", project=project, region=spec.region,
-        # The Budgets API needs a quota project when called with user credentials.
-        billing_project=project, user_project_override=True)
+    # Calls bill their quota to the credentials' own project (the ADC quota project, or the CI
+    # service account's project): service enablement must not be billed to this project while
+    # its Service Usage API may still be off.
+    provider = gcp.Provider("gcp", project=project, region=spec.region)
     top = pulumi.ResourceOptions(providers=[provider])
     project_number = gcp.organizations.get_project_output(
         project_id=project, opts=pulumi.InvokeOptions(provider=provider)).number
 
     services = Services("services", ctx, opts=top)
-    encryption = (Encryption("encryption", ctx, services, project_number, opts=top)
+    encryption = (Encryption("encryption", ctx, services, opts=top)
                   if spec.storage.customer_managed_keys else None)
     datalake = DataLake("datalake", ctx, services, encryption, opts=top)
     registry = Registry("registry", ctx, services, encryption, opts=top)
@@ -50,7 +59,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         "monitoring", ctx, services, project_number=project_number, topic=retraining.topic,
         function_name=retraining.function_name, drift_policy=drift_policy,
         endpoint_id=vertex.endpoint_id, cluster_name=kubernetes.cluster_name if kubernetes else None, opts=top)
-    Budget("budget", ctx, services, project_number, monitoring.channel_ids, opts=top)
+    Budget("budget", ctx, services, project_number, monitoring.channel_ids,
+           opts=pulumi.ResourceOptions(providers=[budget_provider(project, spec.region)]))
     ci = CiIdentity("ci", ctx, registry.repository_id, spec.ci, opts=top) if spec.ci else None
 
     return {
