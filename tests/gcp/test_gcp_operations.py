@@ -93,7 +93,8 @@ def test_prod_vertex_resources_use_cmek(plan_for):
 # --- monitoring -----------------------------------------------------------------------------
 
 def _filters(policy) -> str:
-    return " ".join(c["conditionThreshold"]["filter"] for c in policy.inputs["conditions"])
+    return " ".join((c.get("conditionThreshold") or c["conditionMatchedLog"])["filter"]
+                    for c in policy.inputs["conditions"])
 
 
 @pytest.mark.parametrize("metric", ["prediction/online/prediction_latencies", "prediction/online/error_count"])
@@ -150,9 +151,40 @@ def test_drift_alert_notifies_the_retraining_channel(plan_for, stack):
     topic = one(plan, TOPIC)
     assert channel.inputs["labels"] == {"topic": topic.outputs["id"]}, channel.urn
     assert channel.outputs["id"] in policy.inputs["notificationChannels"], policy.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_alert_or_chart_reads_a_metric_created_in_the_same_update(plan_for, stack):
+    """terraform-provider-google#11102: a new log-based metric is 404 for up to ~10 minutes."""
+    plan = plan_for(stack)
     metric = one(plan, LOG_METRIC).inputs["name"]
-    assert f"logging.googleapis.com/user/{metric}" in _filters(policy)
-    assert policy.inputs["conditions"][0]["conditionThreshold"]["thresholdValue"] == 0.2
+    for policy in plan.of_type(ALERT):
+        assert f"logging.googleapis.com/user/{metric}" not in json.dumps(policy.inputs), policy.urn
+    dashboard = one(plan, "gcp:monitoring/dashboard:Dashboard")
+    assert f"logging.googleapis.com/user/{metric}" not in dashboard.inputs["dashboardJson"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_drift_alert_matches_the_functions_drifted_checks(plan_for, stack):
+    plan = plan_for(stack)
+    policy = one(plan, ALERT, "monitoring-drift")
+    function = one(plan, FUNCTION).inputs["name"]
+    [condition] = policy.inputs["conditions"]
+    log_filter = condition["conditionMatchedLog"]["filter"]
+    assert f'resource.labels.service_name = "{function}"' in log_filter
+    assert 'jsonPayload.event = "drift_check"' in log_filter and "jsonPayload.drifted = true" in log_filter
+    assert policy.inputs["alertStrategy"]["notificationRateLimit"]["period"] == "300s"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_function_errors_alert_the_team(plan_for, stack):
+    plan = plan_for(stack)
+    policy = one(plan, ALERT, "monitoring-function-errors")
+    function = one(plan, FUNCTION).inputs["name"]
+    log_filter = policy.inputs["conditions"][0]["conditionMatchedLog"]["filter"]
+    assert f'resource.labels.service_name = "{function}"' in log_filter and "severity >= ERROR" in log_filter
+    emails = {c.outputs["id"] for c in plan.of_type(CHANNEL) if c.inputs["type"] == "email"}
+    assert emails and emails <= set(policy.inputs["notificationChannels"])
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -117,7 +117,7 @@ class Handler:
         scores = drift.feature_scores(baseline, window)
         score = max(scores.values(), default=0.0)
         drifted = score > self.config.drift_threshold
-        self.emit("WARNING" if drifted else "INFO", "drift_check", drift_score=round(score, 6),
+        self.emit("WARNING" if drifted else "INFO", "drift_check", drift_score=round(score, 6), drifted=drifted,
                   threshold=self.config.drift_threshold, samples=len(window),
                   features={k: round(v, 6) for k, v in scores.items()})
         return "drift" if drifted else "ok"
