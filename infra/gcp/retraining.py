@@ -22,6 +22,9 @@ from infra.gcp.services import Services
 RUNTIME = Path(__file__).resolve().parent / "runtime"
 RUNTIME_FILES = ("main.py", "drift.py", "requirements.txt")
 CRON = {"hourly": "0 * * * *", "daily": "0 6 * * *", "weekly": "0 6 * * 1"}
+# Each check compares the captures since the previous one: the window is the schedule's period.
+WINDOW_HOURS = {"hourly": 1, "daily": 24, "weekly": 168}
+PIPELINE_SPEC_OBJECT = "pipelines/training.json"
 DRIFT_CHECK = {"kind": "drift_check"}
 
 
@@ -40,7 +43,7 @@ def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], mon
     env: dict[str, pulumi.Input[str]] = {
         "PROJECT_ID": ctx.spec.gcp.project_id,
         "REGION": ctx.spec.region,
-        "PIPELINE_TEMPLATE": pulumi.Output.concat("gs://", artifacts, "/pipelines/training.json"),
+        "PIPELINE_SPEC_URI": pulumi.Output.concat("gs://", artifacts, "/", PIPELINE_SPEC_OBJECT),
         "PIPELINE_ROOT": pulumi.Output.concat("gs://", artifacts, "/pipeline-root"),
         "PIPELINE_SERVICE_ACCOUNT": pipelines_sa,
         "BASELINE_URI": pulumi.Output.concat("gs://", artifacts, "/monitoring/baseline.json"),
@@ -48,6 +51,7 @@ def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], mon
         "STATE_BUCKET": monitoring,
         "DRIFT_THRESHOLD": str(m.drift_threshold),
         "COOLDOWN_HOURS": str(m.retrain_cooldown_hours),
+        "WINDOW_HOURS": str(WINDOW_HOURS[m.schedule]),
         "RETRAIN_ON_DRIFT": str(m.retrain_on_drift).lower(),
         "DRIFT_POLICY": drift_policy,
     }
@@ -88,7 +92,9 @@ class Retraining(pulumi.ComponentResource):
                 "docker_repository": registry.repository.id,
             },
             service_config={
-                "min_instance_count": 0, "max_instance_count": 2, "available_memory": "512Mi",
+                # One instance, one request at a time: two incidents cannot both pass the cooldown.
+                "min_instance_count": 0, "max_instance_count": 1, "max_instance_request_concurrency": 1,
+                "available_memory": "512Mi",
                 "timeout_seconds": 540, "ingress_settings": "ALLOW_INTERNAL_ONLY",
                 "all_traffic_on_latest_revision": True, "service_account_email": retrain_sa,
                 "environment_variables": function_environment(
@@ -97,7 +103,9 @@ class Retraining(pulumi.ComponentResource):
             },
             event_trigger={
                 "trigger_region": region, "event_type": "google.cloud.pubsub.topic.v1.messagePublished",
-                "pubsub_topic": self.topic.id, "retry_policy": "RETRY_POLICY_DO_NOT_RETRY",
+                "pubsub_topic": self.topic.id, # A failed drift check or pipeline submission is redelivered (with backoff, for
+                # the topic's retention); the handler is idempotent per incident.
+                "retry_policy": "RETRY_POLICY_RETRY",
                 "service_account_email": retrain_sa,
             },
             opts=child(self, services.apis("cloudfunctions", "cloudbuild", "run", "eventarc")))

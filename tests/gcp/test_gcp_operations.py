@@ -209,6 +209,21 @@ def test_function_is_triggered_by_the_drift_topic(plan_for, stack):
     assert fn.inputs["buildConfig"]["runtime"] == "python312"
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_failed_deliveries_are_retried_one_at_a_time(plan_for, stack):
+    fn = one(plan_for(stack), FUNCTION)
+    assert fn.inputs["eventTrigger"]["retryPolicy"] == "RETRY_POLICY_RETRY", fn.urn
+    config = fn.inputs["serviceConfig"]
+    assert (config["maxInstanceCount"], config["maxInstanceRequestConcurrency"]) == (1, 1), fn.urn
+
+
+@pytest.mark.parametrize("stack,hours", [("gcp-dev", "24"), ("gcp-prod", "1")])
+def test_drift_window_is_the_schedule_period(plan_for, stack, hours):
+    env = one(plan_for(stack), FUNCTION).inputs["serviceConfig"]["environmentVariables"]
+    assert env["WINDOW_HOURS"] == hours
+    assert env["PIPELINE_SPEC_URI"].startswith("gs://") and "PIPELINE_TEMPLATE" not in env
+
+
 def test_function_source_is_a_zip_in_the_artifacts_bucket(plan_for):
     plan = plan_for("gcp-prod")
     source = one(plan, "gcp:storage/bucketObject:BucketObject")

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from infra.gcp.runtime import drift
-from infra.gcp.runtime.main import STATE_OBJECT, Config, Handler, decode
+from infra.gcp.runtime.main import STATE_OBJECT, AlreadyExists, Config, GcsCaptures, Handler, VertexRest, decode
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 BASELINE = {"features": {"age": {"edges": [0, 25, 50, 75, 100], "fractions": [0.25, 0.25, 0.25, 0.25]}}}
 
 
 def config(**overrides) -> Config:
-    values = dict(project="p", region="us-central1", pipeline_template="gs://a/pipelines/training.json",
+    values = dict(project="p", region="us-central1", pipeline_spec_uri="gs://a/pipelines/training.json",
                   pipeline_root="gs://a/root", pipeline_service_account="pipes@p.iam.gserviceaccount.com",
                   baseline_uri="gs://a/monitoring/baseline.json", window_uri="gs://m/capture/", state_bucket="m",
                   drift_threshold=0.2, cooldown_hours=24, retrain_on_drift=True, drift_policy="team dev: model drift")
@@ -24,18 +25,17 @@ def config(**overrides) -> Config:
     return Config(**values)
 
 
+PIPELINE_SPEC = {"pipelineInfo": {"name": "training"}, "root": {"dag": {"tasks": {}}}, "schemaVersion": "2.1.0"}
+
+
 class FakeStore:
-    def __init__(self, objects=None, window=None, state=None):
-        self.objects = objects or {}
-        self.window = window or []
+    def __init__(self, objects=None, state=None):
+        self.objects = {"gs://a/pipelines/training.json": PIPELINE_SPEC, **(objects or {})}
         self.state = state  # (dict, generation) or None
         self.writes = []
 
     def read_json(self, uri):
         return self.objects.get(uri)
-
-    def read_lines(self, prefix_uri, max_objects):
-        return list(self.window)
 
     def read_state(self, bucket, name):
         return self.state if self.state else (None, 0)
@@ -49,12 +49,26 @@ class FakeStore:
         return True
 
 
+class FakeCaptures:
+    def __init__(self, records=(), skipped=0):
+        self.records, self.skipped, self.asked = list(records), skipped, []
+
+    def read(self, since, until):
+        self.asked.append((since, until))
+        return list(self.records), self.skipped
+
+
 class FakeVertex:
-    def __init__(self):
-        self.calls = []
+    def __init__(self, fail=None):
+        self.calls, self.fail, self.jobs = [], fail, set()
 
     def create_pipeline_job(self, parent, job_id, body):
         self.calls.append((parent, job_id, body))
+        if self.fail:
+            raise self.fail
+        if job_id in self.jobs:
+            raise AlreadyExists(job_id)
+        self.jobs.add(job_id)
         return {"name": f"{parent}/pipelineJobs/{job_id}"}
 
 
@@ -63,14 +77,14 @@ def message(payload=None, attributes=None) -> dict:
     return {"message": {"data": data, "attributes": attributes or {}}}
 
 
-def incident(state="open", policy="team dev: model drift") -> dict:
-    return message({"incident": {"state": state, "policy_name": policy, "incident_id": "0.abc"}, "version": "1.2"})
+def incident(state="open", policy="team dev: model drift", incident_id="0.abc") -> dict:
+    return message({"incident": {"state": state, "policy_name": policy, "incident_id": incident_id}, "version": "1.2"})
 
 
-def handler(store=None, vertex=None, **cfg):
+def handler(store=None, vertex=None, captures=None, **cfg):
     logs = []
-    h = Handler(config(**cfg), store or FakeStore(), vertex or FakeVertex(), clock=lambda: NOW,
-                emit=lambda severity, event, **f: logs.append((severity, event, f)))
+    h = Handler(config(**cfg), store or FakeStore(), captures or FakeCaptures(), vertex or FakeVertex(),
+                clock=lambda: NOW, emit=lambda severity, event, **f: logs.append((severity, event, f)))
     return h, logs
 
 
@@ -105,29 +119,30 @@ def test_decode_tolerates_garbage():
 
 def test_drift_check_logs_the_score_for_the_log_metric():
     window = [{"age": v} for v in (5, 10, 15, 20, 22, 30, 80, 90)]
-    h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}, window))
+    h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}), captures=FakeCaptures(window))
     assert h(message({"kind": "drift_check"}, {"kind": "drift_check"})) == "drift"
     severity, event, fields = logs[-1]
-    assert (severity, event, fields["samples"]) == ("WARNING", "drift_check", 8)
+    assert (severity, event, fields["samples"], fields["drifted"]) == ("WARNING", "drift_check", 8, True)
     assert fields["drift_score"] == pytest.approx(drift.feature_scores(BASELINE, window)["age"], abs=1e-6)
 
 
 def test_drift_check_without_drift_reports_ok():
     window = [{"age": v} for v in (10, 30, 60, 90)]
-    h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}, window))
+    h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}), captures=FakeCaptures(window))
     assert h(message(attributes={"kind": "drift_check"})) == "ok"
     assert logs[-1][:2] == ("INFO", "drift_check") and logs[-1][2]["drift_score"] == 0
+    assert logs[-1][2]["drifted"] is False
 
 
 def test_drift_check_skips_without_baseline():
-    h, logs = handler(FakeStore({}, [{"age": 1}]))
+    h, logs = handler(FakeStore({}), captures=FakeCaptures([{"age": 1}]))
     assert h(message({"kind": "drift_check"})) == "skipped"
     assert logs[-1][1] == "drift_check_skipped"
 
 
 def test_drift_check_never_starts_a_pipeline():
     vertex = FakeVertex()
-    h, _ = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}, [{"age": 1}] * 10), vertex)
+    h, _ = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}), vertex, FakeCaptures([{"age": 1}] * 10))
     h(message({"kind": "drift_check"}))
     assert vertex.calls == []
 
@@ -140,9 +155,9 @@ def test_open_drift_incident_starts_the_pipeline_as_the_pipelines_account():
     assert h(incident()) == "started"
     (parent, job_id, body), = vertex.calls
     assert parent == "projects/p/locations/us-central1"
-    assert job_id == "retrain-20250601-120000"
+    assert job_id == "retrain-0-abc"
     assert body["serviceAccount"] == "pipes@p.iam.gserviceaccount.com"
-    assert body["templateUri"] == "gs://a/pipelines/training.json"
+    assert body["pipelineSpec"] == PIPELINE_SPEC and "templateUri" not in body
     assert body["encryptionSpec"] == {"kmsKeyName": "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"}
     assert store.writes == [("m", STATE_OBJECT, {"started_at": NOW.isoformat(), "job": job_id})]
 
@@ -162,13 +177,46 @@ def test_run_allowed_after_cooldown_expires():
     assert h(incident()) == "started" and len(vertex.calls) == 1
 
 
-def test_lost_claim_race_does_not_start_a_second_run():
-    class Racing(FakeStore):
-        def write_state(self, bucket, name, state, generation):
-            return False
+def test_redelivered_incident_starts_no_second_run():
+    vertex, store = FakeVertex(), FakeStore()
+    h, _ = handler(store, vertex)
+    assert h(incident()) == "started" and h(incident()) == "started"
+    assert [c[1] for c in vertex.calls] == ["retrain-0-abc"] * 2 and len(vertex.jobs) == 1
+    assert len(store.writes) == 1
+
+
+def test_failed_create_leaves_no_cooldown_and_is_redelivered():
+    store = FakeStore()
+    h, logs = handler(store, FakeVertex(fail=RuntimeError("503 unavailable")))
+    with pytest.raises(RuntimeError):
+        h(incident())
+    assert store.writes == [] and logs[-1][:2] == ("ERROR", "handler_failed")
+    retry, _ = handler(store, FakeVertex())
+    assert retry(incident()) == "started" and len(store.writes) == 1
+
+
+def test_missing_pipeline_spec_is_an_error_not_a_silent_skip():
+    store = FakeStore()
+    del store.objects["gs://a/pipelines/training.json"]
+    h, logs = handler(store)
+    with pytest.raises(FileNotFoundError):
+        h(incident())
+    assert store.writes == [] and logs[-1][0] == "ERROR"
+
+
+@pytest.mark.parametrize("incident_id,label,job", [
+    ("0.n1ab2c3", "0-n1ab2c3", "retrain-0-n1ab2c3"),
+    ("Abc.DEF/ghi", "abc-def-ghi", "retrain-abc-def-ghi"),
+    ("x" * 200, "x" * 63, "retrain-" + "x" * 120),
+])
+def test_incident_ids_become_valid_labels_and_job_ids(incident_id, label, job):
     vertex = FakeVertex()
-    h, _ = handler(Racing(), vertex)
-    assert h(incident()) == "cooldown" and vertex.calls == []
+    h, _ = handler(vertex=vertex)
+    h(incident(incident_id=incident_id))
+    (_, job_id, body), = vertex.calls
+    assert body["labels"]["incident"] == label and job_id == job
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]{0,127}", job_id)
+    assert all(re.fullmatch(r"[a-z0-9_-]{0,63}", v) for v in body["labels"].values())
 
 
 @pytest.mark.parametrize("event,expected", [
@@ -189,9 +237,90 @@ def test_retraining_can_be_switched_off():
 
 
 def test_config_reads_the_function_environment():
-    env = {"PROJECT_ID": "p", "REGION": "r", "PIPELINE_TEMPLATE": "gs://a/t.json", "PIPELINE_ROOT": "gs://a/r",
+    env = {"PROJECT_ID": "p", "REGION": "r", "PIPELINE_SPEC_URI": "gs://a/t.json", "PIPELINE_ROOT": "gs://a/r",
            "PIPELINE_SERVICE_ACCOUNT": "s@p", "BASELINE_URI": "gs://a/b.json", "WINDOW_URI": "gs://m/c/",
            "STATE_BUCKET": "m", "DRIFT_THRESHOLD": "0.3", "COOLDOWN_HOURS": "12", "RETRAIN_ON_DRIFT": "false",
            "DRIFT_POLICY": "x"}
     c = Config.from_env(env)
     assert (c.drift_threshold, c.cooldown_hours, c.retrain_on_drift, c.kms_key) == (0.3, 12, False, "")
+    assert c.window_hours == 24 and Config.from_env({**env, "WINDOW_HOURS": "1"}).window_hours == 1
+
+
+# --- the capture window ------------------------------------------------------------------------
+
+class FakeBlob:
+    def __init__(self, created, text):
+        self.time_created, self.text = created, text
+
+    def download_as_text(self):
+        return self.text
+
+
+class FakeStorage:
+    def __init__(self, blobs):
+        self.blobs, self.listed = blobs, []
+
+    def list_blobs(self, bucket, prefix):
+        self.listed.append((bucket, prefix))
+        return list(self.blobs)
+
+
+def test_drift_check_asks_for_the_last_window():
+    captures = FakeCaptures([{"age": 10}])
+    h, _ = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}), captures=captures, window_hours=6)
+    h(message({"kind": "drift_check"}))
+    assert captures.asked == [(NOW - timedelta(hours=6), NOW)]
+
+
+def test_window_is_a_time_window_and_bad_lines_are_skipped_and_counted():
+    blobs = [FakeBlob(NOW - timedelta(hours=30), '{"age": 1}\n'),              # before the window
+             FakeBlob(NOW - timedelta(hours=2), '{"age": 20}\nnot json\n[1]\n{"age": 30}\n'),
+             FakeBlob(NOW, '{"age": 99}\n')]                                    # after it (exclusive)
+    client = FakeStorage(blobs)
+    records, skipped = GcsCaptures(client, "gs://m/capture/").read(NOW - timedelta(hours=24), NOW)
+    assert client.listed == [("m", "capture/")]
+    assert records == [{"age": 20}, {"age": 30}] and skipped == 2
+
+
+def test_skipped_lines_are_reported_by_the_check():
+    h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}),
+                      captures=FakeCaptures([{"age": 10}, {"age": 60}], skipped=3))
+    h(message({"kind": "drift_check"}))
+    assert logs[-1][1] == "drift_check" and logs[-1][2]["skipped"] == 3
+
+
+# --- the Vertex client ---------------------------------------------------------------------------
+
+class FakeResponse:
+    def __init__(self, status, body=None):
+        self.status_code, self.body = status, body or {}
+
+    def json(self):
+        return self.body
+
+    def raise_for_status(self):
+        if self.status_code >= 400:
+            raise RuntimeError(f"HTTP {self.status_code}")
+
+
+class FakeSession:
+    def __init__(self, response):
+        self.response, self.posts = response, []
+
+    def post(self, url, params, json, timeout):
+        self.posts.append((url, params, json))
+        return self.response
+
+
+def test_vertex_client_posts_the_job_with_its_id():
+    session = FakeSession(FakeResponse(200, {"name": "projects/p/locations/r/pipelineJobs/retrain-x"}))
+    job = VertexRest(session, "us-central1").create_pipeline_job("projects/p/locations/us-central1", "retrain-x", {})
+    assert session.posts[0][0] == "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/pipelineJobs"
+    assert session.posts[0][1] == {"pipelineJobId": "retrain-x"} and job["name"].endswith("retrain-x")
+
+
+def test_vertex_client_maps_409_to_already_exists_and_raises_other_errors():
+    with pytest.raises(AlreadyExists):
+        VertexRest(FakeSession(FakeResponse(409)), "r").create_pipeline_job("p", "j", {})
+    with pytest.raises(RuntimeError):
+        VertexRest(FakeSession(FakeResponse(503)), "r").create_pipeline_job("p", "j", {})
