@@ -182,6 +182,9 @@ _OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": lambda n, i: {
         "name": (f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{i['workloadIdentityPoolId']}"
                  f"/providers/{i['workloadIdentityPoolProviderId']}"), "state": "ACTIVE"},
+    "gcp:projects/iAMCustomRole:IAMCustomRole": lambda n, i: {
+        "id": f"projects/{_p(i)}/roles/{i.get('roleId')}", "name": f"projects/{_p(i)}/roles/{i.get('roleId')}",
+        "deleted": False},
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
     "gcp:compute/router:Router": _regional("routers"),

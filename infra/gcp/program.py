@@ -46,7 +46,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
                   if spec.storage.customer_managed_keys else None)
     datalake = DataLake("datalake", ctx, services, encryption, opts=top)
     registry = Registry("registry", ctx, services, encryption, opts=top)
-    identity = Identity("identity", ctx, services, datalake, registry, opts=top)
+    identity = Identity("identity", ctx, services, datalake, registry, project_number, opts=top)
     network = Network("network", ctx, services, opts=top)
     vertex = Vertex("vertex", ctx, services, encryption, opts=top)
     Workbench("workbench", ctx, services, identity, network, encryption, opts=top)
@@ -61,7 +61,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         endpoint_id=vertex.endpoint_id, cluster_name=kubernetes.cluster_name if kubernetes else None, opts=top)
     Budget("budget", ctx, services, project_number, monitoring.channel_ids,
            opts=pulumi.ResourceOptions(providers=[budget_provider(project, spec.region)]))
-    ci = CiIdentity("ci", ctx, registry.repository_id, spec.ci, opts=top) if spec.ci else None
+    ci = CiIdentity("ci", ctx, registry.repository_id, spec.ci, list(identity.accounts.values()), opts=top) if spec.ci else None
 
     return {
         "project_id": project,

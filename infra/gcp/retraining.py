@@ -12,7 +12,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, propagation_wait
 from infra.gcp.datalake import DataLake
 from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
@@ -36,14 +36,15 @@ def source_digest() -> str:
     return h.hexdigest()[:12]
 
 
-def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], monitoring: pulumi.Input[str],
+def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], releases: pulumi.Input[str],
+                         monitoring: pulumi.Input[str],
                          pipelines_sa: pulumi.Input[str], drift_policy: str,
                          kms_key: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]]:
     m = ctx.spec.monitoring
     env: dict[str, pulumi.Input[str]] = {
         "PROJECT_ID": ctx.spec.gcp.project_id,
         "REGION": ctx.spec.region,
-        "PIPELINE_SPEC_URI": pulumi.Output.concat("gs://", artifacts, "/", PIPELINE_SPEC_OBJECT),
+        "PIPELINE_SPEC_URI": pulumi.Output.concat("gs://", releases, "/", PIPELINE_SPEC_OBJECT),
         "PIPELINE_ROOT": pulumi.Output.concat("gs://", artifacts, "/pipeline-root"),
         "PIPELINE_SERVICE_ACCOUNT": pipelines_sa,
         "BASELINE_URI": pulumi.Output.concat("gs://", artifacts, "/monitoring/baseline.json"),
@@ -76,18 +77,26 @@ class Retraining(pulumi.ComponentResource):
             message_retention_duration="86400s",
             opts=child(self, services.apis("pubsub") + (encryption.grants if encryption else [])))
         source = gcp.storage.BucketObject(
-            f"{name}-source", bucket=datalake.artifacts.name,
+            f"{name}-source", bucket=datalake.releases.name,
             name=f"functions/drift-retrain-{source_digest()}.zip", content_type="application/zip",
             source=pulumi.AssetArchive({f: pulumi.FileAsset(str(RUNTIME / f)) for f in RUNTIME_FILES}),
             opts=child(self))
         self.function_name = ctx.name("gcp_generic", "drift-retrain")
+        # The build runs as `builder`, the service and trigger as `retrain`, the trigger through the
+        # Eventarc agent (created here: "Permission denied while using the Eventarc Service Agent"
+        # otherwise on a project's first trigger): the function waits until all of it has settled.
+        eventarc_agent = gcp.projects.ServiceIdentity(
+            f"{name}-eventarc-agent", project=project, service="eventarc.googleapis.com",
+            opts=child(self, services.apis("eventarc")))
+        settled = propagation_wait(f"{name}-iam-settled", self,
+                                   identity.grants["builder"] + identity.grants["retrain"] + [eventarc_agent])
         retrain_sa = identity.emails["retrain"]
         self.function = gcp.cloudfunctionsv2.Function(
             f"{name}-function", name=self.function_name, project=project, location=region,
             description="Scheduled drift check and drift-triggered retraining",
             build_config={
                 "runtime": "python312", "entry_point": "handle",
-                "source": {"storage_source": {"bucket": datalake.artifacts.name, "object": source.name}},
+                "source": {"storage_source": {"bucket": datalake.releases.name, "object": source.name}},
                 "service_account": identity.accounts["builder"].name,
                 "docker_repository": registry.repository.id,
             },
@@ -98,7 +107,8 @@ class Retraining(pulumi.ComponentResource):
                 "timeout_seconds": 540, "ingress_settings": "ALLOW_INTERNAL_ONLY",
                 "all_traffic_on_latest_revision": True, "service_account_email": retrain_sa,
                 "environment_variables": function_environment(
-                    ctx, artifacts=datalake.artifacts.name, monitoring=datalake.monitoring.name,
+                    ctx, artifacts=datalake.artifacts.name, releases=datalake.releases.name,
+                    monitoring=datalake.monitoring.name,
                     pipelines_sa=identity.emails["pipelines"], drift_policy=drift_policy, kms_key=kms),
             },
             event_trigger={
@@ -108,7 +118,7 @@ class Retraining(pulumi.ComponentResource):
                 "retry_policy": "RETRY_POLICY_RETRY",
                 "service_account_email": retrain_sa,
             },
-            opts=child(self, services.apis("cloudfunctions", "cloudbuild", "run", "eventarc")))
+            opts=child(self, services.apis("cloudfunctions", "cloudbuild", "run", "eventarc") + [settled]))
         # The trigger's identity may invoke this function's service, and nothing else.
         gcp.cloudrunv2.ServiceIamMember(
             f"{name}-invoker", project=project, location=region, name=self.function.name,

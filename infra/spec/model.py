@@ -306,6 +306,12 @@ class CiSpec(Strict):
     state_key: str | None = Field(
         None, description="Secrets-provider key of the state backend (AWS KMS key ARN or GCP KMS key name) "
                           "that the identities may use; null for passphrase/Pulumi Cloud.")
+    repository_id: int | None = Field(
+        None, ge=1, description="Numeric id of the repository (`gh api repos/OWNER/NAME --jq .id`): a "
+                                "repository re-created under the same name has another id. Required on gcp.")
+    repository_owner_id: int | None = Field(
+        None, ge=1, description="Numeric id of the repository's owner (`gh api repos/OWNER/NAME --jq .owner.id`). "
+                                "Required on gcp.")
 
     @model_validator(mode="after")
     def _subjects(self) -> CiSpec:
@@ -449,6 +455,12 @@ def _ci_rule(spec: Spec):
     ci = spec.ci
     if ci is None:
         return
+    if spec.cloud == "gcp":
+        for key, claim in (("repository_id", ".id"), ("repository_owner_id", ".owner.id")):
+            if getattr(ci, key) is None:
+                yield ("ci", key), (f"the GCP workload identity provider also checks the token's numeric {key} "
+                                    "(a renamed or re-created repository keeps the name, not the id); set it "
+                                    f"from `gh api repos/{ci.repository} --jq {claim}`")
     if ci.aws_oidc_provider_arn and spec.cloud != "aws":
         yield ("ci", "aws_oidc_provider_arn"), f"aws_oidc_provider_arn does not apply to a {spec.cloud} stack; remove it"
     for key in ("state_bucket", "state_key"):

@@ -224,10 +224,10 @@ def test_drift_window_is_the_schedule_period(plan_for, stack, hours):
     assert env["PIPELINE_SPEC_URI"].startswith("gs://") and "PIPELINE_TEMPLATE" not in env
 
 
-def test_function_source_is_a_zip_in_the_artifacts_bucket(plan_for):
+def test_function_source_is_a_zip_in_the_releases_bucket(plan_for):
     plan = plan_for("gcp-prod")
     source = one(plan, "gcp:storage/bucketObject:BucketObject")
-    artifacts = one(plan, BUCKET, "datalake-artifacts").inputs["name"]
+    artifacts = one(plan, BUCKET, "datalake-releases").inputs["name"]
     assert source.inputs["bucket"] == artifacts and source.inputs["name"].endswith(".zip"), source.urn
     storage = one(plan, FUNCTION).inputs["buildConfig"]["source"]["storageSource"]
     assert storage == {"bucket": artifacts, "object": source.inputs["name"]}

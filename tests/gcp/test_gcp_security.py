@@ -6,10 +6,12 @@ import pytest
 
 pytest.importorskip("pulumi_gcp")
 
-from infra.gcp.identity import FORBIDDEN_ROLES, PROJECT_GRANTS  # noqa: E402
-from tests.gcp.helpers import (ACCOUNT, BUCKET, BUCKET_IAM, CLUSTER, CRYPTO_KEY, ENDPOINT, IAM_TYPES,  # noqa: E402
-                               KEY_IAM, NODE_POOL, PROJECT_IAM, PROJECT_NUMBER, SA_IAM, STACKS, WORKBENCH,
-                               named, one)
+from infra.gcp.identity import CUSTOM_ROLE_GRANTS, FORBIDDEN_ROLES, FUNCTION_SOURCES_ROLE, PROJECT_GRANTS  # noqa: E402
+from tests.gcp.helpers import (ACCOUNT, BUCKET, BUCKET_IAM, CLUSTER, CRYPTO_KEY, ENDPOINT, FUNCTION,  # noqa: E402
+                               IAM_TYPES, KEY_IAM, NODE_POOL, PROJECT_IAM, PROJECT_NUMBER, REPO_IAM, SA_IAM,
+                               STACKS, WORKBENCH, named, one)
+
+CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
 
 PROJECTS = {"gcp-dev": "acme-search-ranking-dev", "gcp-staging": "acme-search-ranking-stg",
             "gcp-prod": "acme-search-ranking-prd"}
@@ -41,10 +43,32 @@ def test_buckets_keep_versions_and_prune_noncurrent_ones(plan_for, stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_buckets_tier_to_nearline_then_archive(plan_for, stack):
+def test_data_and_captures_tier_to_nearline_then_archive(plan_for, stack):
     for b in plan_for(stack).of_type(BUCKET):
-        classes = [r["action"].get("storageClass") for r in b.inputs["lifecycleRules"]]
-        assert classes[:2] == ["NEARLINE", "ARCHIVE"], b.urn
+        if b.name in ("datalake-data", "datalake-monitoring"):
+            classes = [r["action"].get("storageClass") for r in b.inputs["lifecycleRules"]]
+            assert classes[:2] == ["NEARLINE", "ARCHIVE"], b.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_models_baselines_and_releases_are_never_tiered_or_expired(plan_for, stack):
+    """Read at every deploy, drift check and pipeline run: no retrieval fees, no minimum duration."""
+    for name in ("datalake-artifacts", "datalake-releases"):
+        b = one(plan_for(stack), BUCKET, name)
+        assert all(r["action"]["type"] == "Delete" and "daysSinceNoncurrentTime" in r["condition"]
+                   for r in b.inputs["lifecycleRules"]), b.urn
+
+
+def test_release_artifacts_are_readable_but_not_writable_by_any_workload(plan_for):
+    plan = plan_for("gcp-staging")
+    releases = one(plan, BUCKET, "datalake-releases").inputs["name"]
+    grants = [r for r in plan.of_type(BUCKET_IAM) if r.inputs["bucket"] == releases]
+    assert grants and {r.inputs["role"] for r in grants} == {"roles/storage.objectViewer"}
+    emails = _emails(plan)
+    readers = {r.inputs["member"] for r in grants}
+    assert {f"serviceAccount:{emails[a]}" for a in ("pipelines", "retrain", "builder", "notebooks")} <= readers
+    spec = one(plan, FUNCTION).inputs["serviceConfig"]["environmentVariables"]["PIPELINE_SPEC_URI"]
+    assert spec.startswith(f"gs://{releases}/")
 
 
 @pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])
@@ -112,16 +136,48 @@ def test_project_level_roles_are_only_the_documented_unavoidable_ones(plan_for, 
     plan = plan_for(stack)
     emails = _emails(plan)
     allowed = {(f"serviceAccount:{emails[a]}", role) for a, roles in PROJECT_GRANTS.items() for role, _ in roles}
+    roles = {r.name.removeprefix("identity-role-"): r.outputs["name"] for r in plan.of_type(CUSTOM_ROLE)}
+    allowed |= {(f"serviceAccount:{emails[a]}", roles[key]) for a, (key, _) in CUSTOM_ROLE_GRANTS.items()}
+    allowed.add((f"serviceAccount:{emails['builder']}", FUNCTION_SOURCES_ROLE))
     # The CI identities' project roles are documented and tested in test_ci_identity.py.
     for r in [r for r in plan.of_type(PROJECT_IAM) if "mlops:gcp:CiIdentity$" not in r.urn]:
         assert (r.inputs["member"], r.inputs["role"]) in allowed, r.urn
         assert r.inputs["project"] == PROJECTS[stack], r.urn
 
 
-def test_storage_roles_are_granted_on_buckets_not_the_project(plan_for):
+def test_storage_roles_are_granted_on_buckets_or_conditioned_to_one_bucket(plan_for):
     plan = plan_for("gcp-prod")
     for r in plan.of_type(PROJECT_IAM):
-        assert not r.inputs["role"].startswith("roles/storage."), r.urn
+        if r.inputs["role"].startswith("roles/storage.") and "CiIdentity" not in r.urn:
+            expression = r.inputs["condition"]["expression"]
+            assert expression == 'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-123456789012-us-central1")'
+    bucket_names = {b.inputs["name"] for b in plan.of_type(BUCKET)}
+    for r in plan.of_type(BUCKET_IAM):
+        assert r.inputs["bucket"] in bucket_names, r.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_retrain_account_may_only_run_pipelines(plan_for, stack):
+    plan = plan_for(stack)
+    member = f"serviceAccount:{_emails(plan)['retrain']}"
+    roles = {r.inputs["role"] for r in plan.of_type(PROJECT_IAM) if r.inputs["member"] == member}
+    assert "roles/aiplatform.user" not in roles
+    [custom] = [r for r in plan.of_type(CUSTOM_ROLE) if r.outputs["name"] in roles]
+    assert sorted(custom.inputs["permissions"]) == ["aiplatform.pipelineJobs.create", "aiplatform.pipelineJobs.get"]
+
+
+def test_function_builds_after_its_accounts_grants_have_settled(plan_for):
+    plan = plan_for("gcp-prod")
+    fn = one(plan, FUNCTION)
+    [wait] = [r for r in plan.resources if r.type == "time:index/sleep:Sleep" and r.urn in fn.dependencies]
+    assert wait.inputs["createDuration"] == "60s"
+    emails = _emails(plan)
+    members = {f"serviceAccount:{emails['builder']}", f"serviceAccount:{emails['retrain']}"}
+    grants = [r.urn for r in plan.resources if r.custom and r.inputs.get("member") in members
+              and r.type in (PROJECT_IAM, BUCKET_IAM, REPO_IAM)]
+    assert grants and set(grants) <= set(wait.dependencies)
+    agent = one(plan, "gcp:projects/serviceIdentity:ServiceIdentity", "retraining-eventarc-agent")
+    assert agent.urn in wait.dependencies
     bucket_names = {b.inputs["name"] for b in plan.of_type(BUCKET)}
     for r in plan.of_type(BUCKET_IAM):
         assert r.inputs["bucket"] in bucket_names, r.urn
