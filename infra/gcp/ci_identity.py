@@ -61,6 +61,8 @@ DEPLOY_ROLES: dict[str, str] = {
     "roles/aiplatform.admin": "Vertex AI has no per-resource IAM for metadata stores, tensorboards, endpoints",
     "roles/compute.networkAdmin": "VPC, subnets, router and NAT",
     "roles/container.clusterAdmin": "GKE clusters and node pools (no access to Kubernetes objects)",
+    "roles/container.developer": "the workload namespaces and Kubernetes service accounts in the stack's "
+                                 "cluster, reached through its DNS endpoint (container.clusters.connect)",
     "roles/monitoring.alertPolicyEditor": "drift, latency and error alert policies",
     "roles/monitoring.notificationChannelEditor": "alert e-mail channels",
     "roles/monitoring.dashboardEditor": "the stack dashboard",

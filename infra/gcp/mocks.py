@@ -123,7 +123,12 @@ def _workbench(name: str, i: dict) -> dict:
 
 def _cluster(name: str, i: dict) -> dict:
     path = f"projects/{_p(i)}/locations/{i.get('location')}/clusters/{i.get('name') or name}"
+    uid = hashlib.sha256(path.encode()).hexdigest()[:32]
+    dns = {"endpoint": f"gke-{uid}.{i.get('location')}.gke.goog",
+           "allowExternalTraffic": (i.get("controlPlaneEndpointsConfig") or {}).get(
+               "dnsEndpointConfig", {}).get("allowExternalTraffic", False)}
     return {"id": path, "endpoint": "34.118.20.7", "masterVersion": "1.31.5-gke.1023000",
+            "controlPlaneEndpointsConfig": {**(i.get("controlPlaneEndpointsConfig") or {}), "dnsEndpointConfig": dns},
             "selfLink": f"https://container.googleapis.com/v1/{path}", "servicesIpv4Cidr": "10.40.192.0/19",
             "labelFingerprint": "a9dc16a7", "operation": ""}
 

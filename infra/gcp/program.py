@@ -78,6 +78,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         "ci_preview_service_account": ci.preview_email if ci else None,
         "ci_deploy_service_account": ci.deploy_email if ci else None,
         "gke_cluster_endpoint": kubernetes.endpoint if kubernetes else None,
+        # kubectl and CI: gcloud container clusters get-credentials <name> --location <l> --dns-endpoint
+        "gke_dns_endpoint": kubernetes.dns_endpoint if kubernetes else None,
         "drift_topic": retraining.topic.id,
         "dashboard_url": monitoring.dashboard_url,
         "kms_key_id": encryption.key_id if encryption else None,

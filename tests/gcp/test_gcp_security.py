@@ -306,3 +306,75 @@ def test_workbench_instances_are_private_and_shielded(plan_for):
 
 def test_prod_has_no_workbench(plan_for):
     assert plan_for("gcp-prod").of_type(WORKBENCH) == []
+
+
+# --- GKE control plane access and workload identity objects ------------------------------------
+
+K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
+K8S_SA = "kubernetes:core/v1:ServiceAccount"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_control_plane_is_reachable_through_the_iam_guarded_dns_endpoint(plan_for, stack):
+    plan = plan_for(stack)
+    cluster = one(plan, CLUSTER)
+    assert cluster.inputs["controlPlaneEndpointsConfig"] == {"dnsEndpointConfig": {"allowExternalTraffic": True}}
+    dns = cluster.outputs["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["endpoint"]
+    assert plan.outputs["gke_dns_endpoint"] == dns and dns.endswith(".gke.goog")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ip_endpoint_is_never_open_to_the_internet(plan_for, stack):
+    cluster = one(plan_for(stack), CLUSTER)
+    networks = cluster.inputs["masterAuthorizedNetworksConfig"]
+    assert networks["gcpPublicCidrsAccessEnabled"] is False, cluster.urn
+    assert all(not c["cidrBlock"].endswith("/0") for c in networks["cidrBlocks"]), cluster.urn
+
+
+@pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])
+def test_private_ip_endpoint_has_global_access(plan_for, stack):
+    private = one(plan_for(stack), CLUSTER).inputs["privateClusterConfig"]
+    assert private["enablePrivateEndpoint"] is True and private["masterGlobalAccessConfig"] == {"enabled": True}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_workload_identity_service_accounts_exist_in_their_namespaces(plan_for, stack):
+    plan = plan_for(stack)
+    emails = _emails(plan)
+    namespaces = {r.inputs["metadata"]["name"] for r in plan.of_type(K8S_NAMESPACE)}
+    ksas = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]):
+            r.inputs["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] for r in plan.of_type(K8S_SA)}
+    bindings = {r.inputs["member"]: r.inputs["serviceAccountId"] for r in plan.of_type(SA_IAM)
+                if r.inputs["role"] == "roles/iam.workloadIdentityUser" and ".svc.id.goog[" in r.inputs["member"]}
+    accounts = {a.outputs["name"]: a.outputs["email"] for a in plan.of_type(ACCOUNT)}
+    assert len(ksas) == len(bindings) == 2 and {ns for ns, _ in ksas} <= namespaces
+    for (namespace, ksa), email in ksas.items():
+        member = f"serviceAccount:{PROJECTS[stack]}.svc.id.goog[{namespace}/{ksa}]"
+        assert accounts[bindings[member]] == email
+    assert ksas[("serving", "model-server")] == emails["serving"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_kubernetes_objects_go_through_a_provider_for_this_cluster(plan_for, stack):
+    plan = plan_for(stack)
+    [provider] = [r for r in plan.resources if r.type == "pulumi:providers:kubernetes"]
+    assert one(plan, CLUSTER).urn in provider.dependencies
+    for r in plan.of_type(K8S_NAMESPACE) + plan.of_type(K8S_SA):
+        assert r.provider == provider.urn, r.urn
+
+
+def test_kubeconfig_targets_the_dns_endpoint_with_a_token():
+    import json as _json
+
+    from infra.gcp.kubernetes import kubeconfig
+    config = _json.loads(kubeconfig("gke-abc.us-central1.gke.goog", "tok"))
+    assert config["clusters"][0]["cluster"] == {"server": "https://gke-abc.us-central1.gke.goog"}
+    assert config["users"][0]["user"] == {"token": "tok"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_node_pools_wait_for_the_node_accounts_grants(plan_for, stack):
+    plan = plan_for(stack)
+    grant = one(plan, PROJECT_IAM, "identity-gke-nodes-project-container.defaultNodeServiceAccount")
+    for pool in plan.of_type(NODE_POOL):
+        assert grant.urn in pool.dependencies, pool.urn
