@@ -1,4 +1,4 @@
-"""The `mlops` command: validate, plan, check, diff, graph, new, schema, bootstrap.
+"""The `mlops` command: validate, plan, check, diff, graph, new, schema, promote, rehearse, bootstrap.
 
 Exit codes (DESIGN.md contract): 0 fine, 1 a mandatory policy violation, 2 invalid input or usage;
 problems go to stderr, one line each, naming the file and the config path.
@@ -230,6 +230,36 @@ def graph(
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+@app.command()
+def promote(
+    from_stack: Annotated[str, typer.Option("--from", help="Stack the version comes from (e.g. aws-staging).")],
+    to_stack: Annotated[str, typer.Option("--to", help="Stack file to write it into (e.g. aws-prod).")],
+    version: Annotated[str | None, typer.Option("--version", help="The registered version to promote; "
+                                                "default: the version the --from stack serves.")] = None,
+    latest_approved: Annotated[bool, typer.Option("--latest-approved", help="Ask the --from stack's registry "
+                                                  "for its newest approved version (AWS).")] = False,
+    approved_by: Annotated[str | None, typer.Option("--approved-by", help="Who approved it.")] = None,
+    approved_at: Annotated[str | None, typer.Option("--approved-at", help="ISO date of the approval; today "
+                                                    "by default.")] = None,
+) -> None:
+    """Write an approved model version into a stack file (a reviewed change; `pulumi up` rolls it out)."""
+    from infra.promote import promote as run_promote
+
+    if version and latest_approved:
+        fail(["usage: give --version or --latest-approved, not both"])
+    try:
+        result = run_promote(from_stack, to_stack, version=version, latest_approved=latest_approved,
+                             approved_by=approved_by, approved_at=approved_at)
+    except StackError as exc:
+        fail(exc.lines)
+    record = result.record
+    was = f" (was {result.previous})" if result.previous else " (was day 0: nothing served)"
+    out.print(f"{stackfile.display(result.path)}: mlops:spec.serving.model_version = {record.ref}{was}, "
+              f"from {record.promoted_from}, approved by {record.approved_by} on {record.approved_at}", markup=False)
+    out.print(f"next: mlops diff origin/main {stackfile.stack_name_of(result.path)}, then open the pull request",
+              markup=False)
 
 
 bootstrap_app = typer.Typer(no_args_is_help=True, help="Create a cloud's Pulumi state backend (idempotent).")

@@ -47,12 +47,24 @@ def main() -> None:
     run(spec, stack)
 
 
+SERVING_WAITS = "none: serving waits for a first approved model version (mlops promote, then pulumi up)"
+
+
+def serving_model_version(spec: Spec) -> str | None:
+    """The stack output that says what is served: the version ref, the day-0 notice, or None
+    when the stack has no serving at all."""
+    if not spec.serving.enabled:
+        return None
+    return spec.serving.model_version.ref if spec.serving.model_version else SERVING_WAITS
+
+
 def run(spec: Spec, stack: str) -> None:
     deploy = cloud_entry(spec.cloud)
     pulumi.runtime.register_stack_transformation(tag_transformation(spec.cloud, stack_tags(spec, stack)))
     outputs = deploy(StackContext(spec, stack))
+    outputs["serving_model_version"] = serving_model_version(spec)
     for key, value in outputs.items():
         pulumi.export(key, value)
 
 
-__all__ = ["SPEC_KEY", "CloudUnavailable", "cloud_entry", "main", "run"]
+__all__ = ["SERVING_WAITS", "SPEC_KEY", "CloudUnavailable", "cloud_entry", "main", "run", "serving_model_version"]

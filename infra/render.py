@@ -45,6 +45,11 @@ def print_plan(plan: Plan, console: Console, report=None) -> None:
     console.print(f"\n[bold]Resource types[/] ({len(by_type)}):")
     for type_, n in sorted(by_type.items()):
         console.print(f"  {n:3d}  {type_}")
+    served = plan.outputs.get("serving_model_version")
+    if isinstance(served, str):
+        waiting = served.startswith("none:")
+        console.print(f"\n[bold]Serving[/]: {'[yellow]' if waiting else ''}{served}{'[/]' if waiting else ''}",
+                      markup=True, highlight=False)
     if plan.outputs:
         console.print("\n[bold]Outputs[/]:")
         for key, value in plan.outputs.items():

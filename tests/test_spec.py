@@ -73,7 +73,8 @@ def test_gpu_allowed_when_the_spec_says_so():
 
 
 def test_baseline_cost_follows_catalog_prices():
-    s = spec("azure", "prod", serving={"enabled": True, "model_name": "churn"})
+    s = spec("azure", "prod", serving={"enabled": True, "model_name": "churn",
+                                       "model_version": {"ref": "azureml:churn:3"}})
     total, basis = baseline_monthly_usd(s)
     serving = catalog.sku_for_class("azure", s.serving.size_class).usd_per_hour * s.serving.min_replicas
     system = catalog.sku_for_class("azure", s.kubernetes.system_pool.size_class).usd_per_hour * s.kubernetes.system_pool.min_nodes

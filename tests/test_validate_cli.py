@@ -93,7 +93,8 @@ BAD_SPECS = [
 def test_bad_spec_is_reported_on_one_line(tmp_path, case, path, value, config_path, expected):
     spec = with_change(path, value)
     if case == "budget below always-on cost":  # needs always-on compute to be below
-        spec["serving"] = {"enabled": True, "model_name": "mm", "serverless": False, "min_replicas": 1}
+        spec["serving"] = {"enabled": True, "model_name": "mm", "serverless": False, "min_replicas": 1,
+                           "model_version": {"ref": "arn:aws:sagemaker:us-east-1:123456789012:model-package/mm/1"}}
     stack = write_stack(tmp_path, spec)
     code, stdout, stderr = run_validate(str(stack))
     assert code == 2, stdout

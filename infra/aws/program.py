@@ -35,7 +35,7 @@ def aws_image_repositories(ctx: StackContext) -> list[str]:
     """ECR repositories of the AWS-owned images this stack pulls (scoped into the role policy)."""
     spec = ctx.spec
     uris = [images.training_image(spec)]
-    if spec.serving.enabled:
+    if spec.serving.active:
         uris += [images.inference_image(spec), images.model_monitor_image(spec.region)]
     arns = [images.ecr_repository_arn(u) for u in uris]
     return sorted({a for a in arns if a})
@@ -55,7 +55,7 @@ def boundary_image_repositories(ctx: StackContext) -> list[str]:
 
 def retraining_enabled(ctx: StackContext) -> bool:
     spec = ctx.spec
-    return bool(spec.serving.enabled and spec.monitoring.retrain_on_drift and spec.aws and spec.aws.drift_features)
+    return bool(spec.serving.active and spec.monitoring.retrain_on_drift and spec.aws and spec.aws.drift_features)
 
 
 def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
@@ -73,7 +73,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     network = Network("network", ctx, account, opts=top)
     alerting = Alerting("alerting", ctx, account, key, opts=top)
 
-    serving_on = spec.serving.enabled
+    # Day 0 (no model_version): the platform without an endpoint; serving waits for a version.
+    serving_on = spec.serving.active
     endpoint_name = ctx.name("sagemaker", "endpoint") if serving_on else None
     pipeline_name = ctx.name("sagemaker", "training")
     function_name = ctx.name("lambda_function", "retrain") if retraining_enabled(ctx) else None
@@ -102,7 +103,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     serving = monitor = None
     if serving_on:
         serving = Serving("serving", ctx, endpoint_name=endpoint_name, role_arn=role, key_arn=key,
-                          artifacts_bucket=lake.artifacts.name, monitoring_bucket=lake.monitoring.name,
+                          monitoring_bucket=lake.monitoring.name,
                           subnet_ids=job_subnets, security_group_ids=job_sgs, private=network.private, opts=top)
         # Serverless endpoints cannot capture data: dev monitors batch-transform captures instead.
         monitor = ModelMonitor("monitor", ctx, endpoint_name=None if serving.serverless else serving.endpoint_name,

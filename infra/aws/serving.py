@@ -10,7 +10,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from infra.aws import images
 from infra.aws.base import child
 from infra.context import StackContext
 
@@ -34,7 +33,7 @@ class Serving(pulumi.ComponentResource):
     serverless: bool
 
     def __init__(self, name: str, ctx: StackContext, *, endpoint_name: str, role_arn: pulumi.Input[str],
-                 key_arn: pulumi.Input[str], artifacts_bucket: pulumi.Input[str],
+                 key_arn: pulumi.Input[str],
                  monitoring_bucket: pulumi.Input[str], subnet_ids: list[pulumi.Input[str]],
                  security_group_ids: list[pulumi.Input[str]], private: bool,
                  opts: pulumi.ResourceOptions | None = None):
@@ -42,8 +41,10 @@ class Serving(pulumi.ComponentResource):
         serving = ctx.spec.serving
         self.serverless = serving.serverless
         provisioned = not serving.serverless
-        container = {"image": images.inference_image(ctx.spec),
-                     "model_data_url": pulumi.Output.concat("s3://", artifacts_bucket, "/", serving.model_artifact)}
+        # The model serves the registered model package version (image, artifact and environment
+        # come from the package), never a bucket path (CreateModel: ModelPackageName excludes Image
+        # and ModelDataUrl).
+        container = {"model_package_name": ctx.spec.served_version.arn}
         # Model and endpoint configuration are immutable in SageMaker: they keep provider
         # auto-names so a new artifact creates the replacement before the old one is deleted.
         self.model = aws.sagemaker.Model(

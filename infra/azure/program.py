@@ -61,9 +61,10 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         PrivateEndpoints("private-endpoints", ctx, net, targets, opts=top)
 
     serving = None
-    if spec.serving.enabled and k8s is not None:
+    # Day 0 (no model_version): no endpoint or deployment; serving waits for a version.
+    if spec.serving.active and k8s is not None:
         serving = Serving("serving", ctx, rg, workspace_name=workspace.workspace_name, compute_id=k8s.compute_id,
-                          artifacts_datastore=workspace.datastore_names["artifacts"], opts=top)
+                          opts=top)
     retraining = None
     if serving is not None and spec.monitoring.retrain_on_drift:
         retraining = Retraining(

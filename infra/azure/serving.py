@@ -15,10 +15,10 @@ DEPLOYMENT = "blue"
 COLLECTIONS = ("model_inputs", "model_outputs")
 
 
-def model_version(artifact: str) -> str:
-    """A model version derived from the artifact path: a new artifact registers a new version
-    (model versions are immutable), the same artifact keeps the same one."""
-    return hashlib.sha256(artifact.encode()).hexdigest()[:8]
+def model_version(value: str) -> str:
+    """A version derived from a value (the serving image): a new value registers a new version
+    (asset versions are immutable), the same value keeps the same one."""
+    return hashlib.sha256(value.encode()).hexdigest()[:8]
 
 
 def collected_data_asset(endpoint: str, collection: str) -> str:
@@ -40,26 +40,21 @@ class Serving(pulumi.ComponentResource):
 
     def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], *,
                  workspace_name: pulumi.Input[str], compute_id: pulumi.Input[str],
-                 artifacts_datastore: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:azure:Serving", name, None, opts)
         spec, serving = ctx.spec, ctx.spec.serving
         common = {"workspace_name": workspace_name, "resource_group_name": resource_group_name}
         model_name = serving.model_name
-        artifact = serving.model_artifact or f"models/{model_name}"
+        version = ctx.spec.served_version  # an AzureModelVersion: validated, never None here
         container = ml.ModelContainer(
-            f"{name}-model", name=model_name,
+            f"{name}-model", name=version.name,
             properties={"description": f"{model_name} served by {spec.team}"},
             **common, opts=child(self))
-        self.model = ml.ModelVersion(
-            f"{name}-model-version",
-            name=container.name,
-            version=model_version(artifact),
-            properties={
-                "model_type": "mlflow_model",
-                "model_uri": pulumi.Output.concat("azureml://datastores/", artifacts_datastore, "/paths/", artifact),
-                "description": f"Artifact {artifact}",
-            },
-            **common, opts=child(self))
+        # The deployment serves the registered version (retraining registers it, mlops promote names
+        # it): a registry asset by its azureml://registries id, a workspace version by ARM id.
+        model_id = (version.asset_id if version.registry
+                    else pulumi.Output.concat(container.id, "/versions/", version.version))
+        served = version.asset_id
         environment_id = None
         if serving.image:
             env = ml.EnvironmentContainer(
@@ -99,7 +94,7 @@ class Serving(pulumi.ComponentResource):
             sku={"name": "Default", "capacity": serving.min_replicas},
             properties=ml.KubernetesOnlineDeploymentArgs(
                 endpoint_compute_type="Kubernetes",
-                model=self.model.id,
+                model=model_id,
                 environment_id=environment_id,
                 instance_type="defaultinstancetype",
                 app_insights_enabled=True,
@@ -113,7 +108,7 @@ class Serving(pulumi.ComponentResource):
                     request_logging=ml.RequestLoggingArgs(capture_headers=["x-request-id"]),
                     rolling_rate="Hour",
                 ),
-                description=f"{model_name} ({artifact})",
+                description=f"{model_name} ({served})",
             ),
             **common, opts=child(self),
         )

@@ -65,22 +65,34 @@ def _spec(rng: random.Random, i: int, team: str, cloud: str, env: str) -> dict[s
         "access": {"data_scientists": [{"name": "ds-1", "principal": PRINCIPALS[cloud].format(team=team, n=i)}]},
     }
     if rng.random() < 0.75:
-        raw["serving"] = _serving(rng, cloud, env, defaults)
+        raw["serving"] = _serving(rng, cloud, env, defaults, team, raw["region"])
     if cloud == "aws":
         raw["aws"] = {"drift_features": rng.sample(FEATURES, rng.randint(1, 3))}
     else:
         raw["kubernetes"] = _pools(rng, env, defaults)
     if cloud == "gcp":
-        raw["gcp"] = {"project_id": f"acme-{team}-{env[:3]}", "billing_account": "01A2B3-C4D5E6-F7A8B9"}
+        raw["gcp"] = {"project_id": _project_id(team, env), "billing_account": "01A2B3-C4D5E6-F7A8B9"}
     raw["budget"] = {"monthly_usd": _budget(raw, env, defaults)}
     return raw
 
 
-def _serving(rng: random.Random, cloud: str, env: str, defaults: dict) -> dict[str, Any]:
+def _model_version(cloud: str, env: str, team: str, region: str, number: int) -> dict[str, str]:
+    """A registered version in the stack's own registry, as each cloud names it."""
+    ref = {"aws": f"arn:aws:sagemaker:{region}:123456789012:model-package/{team}-{env}-models/{number}",
+           "azure": f"azureml:model:{number}",
+           "gcp": f"projects/{_project_id(team, env)}/locations/{region}/models/model@{number}"}[cloud]
+    return {"ref": ref}
+
+
+def _project_id(team: str, env: str) -> str:
+    return f"acme-{team}-{env[:3]}"
+
+
+def _serving(rng: random.Random, cloud: str, env: str, defaults: dict, team: str, region: str) -> dict[str, Any]:
     low = defaults["serving"]["min_replicas"]
     high = max(low, rng.randint(low, min(low + 3, _limit("max-serving-replicas", env))))
     serving = {"enabled": True, "model_name": f"model-{rng.randrange(100)}",
-               "model_artifact": f"models/model/v{rng.randint(1, 9)}",
+               "model_version": _model_version(cloud, env, team, region, rng.randint(1, 9)),
                "size_class": rng.choice(_cpu_classes(env)), "min_replicas": low, "max_replicas": high}
     if cloud == "aws" and env == "dev":
         serving["serverless"] = rng.random() < 0.7

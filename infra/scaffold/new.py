@@ -108,6 +108,9 @@ def _adapted_copy(ref: str, root: Path | None, identity: dict, keep_region: bool
         if not g.may_set(path, env):
             _drop(raw, path)
             notes.append(f"{guardrails.dotted(path)} dropped (set by the platform)")
+    if _has(raw, ("serving", "model_version")):
+        _drop(raw, ("serving", "model_version"))  # a new stack starts at day 0: it serves nothing yet
+        notes.append("serving.model_version dropped (a new stack starts at day 0; mlops promote names its first version)")
     if source.spec.team != identity["team"] and _has(raw, ("access", "data_scientists")):
         _drop(raw, ("access", "data_scientists"))  # another team's people get no access to this stack
         notes.append(f"access.data_scientists dropped (people of team {source.spec.team}); add your own")

@@ -24,7 +24,8 @@ SECTION_HELP = {
     "storage": "Data lake tiering and expiry in days. Versioning, encryption keys and log retention are "
                "set by the platform.",
     "training": "Training compute: a portable size class (a SKU per cloud); nodes scale from zero to max_nodes.",
-    "serving": "Online inference for one model: enable it and name the model and its artifact.",
+    "serving": "Online inference for one model: enable it and name the model. model_version stays null (day 0: "
+               "the platform is created, nothing is served) until `mlops promote` names an approved version.",
     "kubernetes": "The cluster serving and training run on: system and user pools, optionally a tainted GPU pool.",
     "monitoring": "Drift monitoring, alert thresholds, alert e-mails (the owner when empty), retraining on drift.",
     "budget": "Monthly budget (USD) and alert thresholds (percent of it); it must cover the always-on cost.",

@@ -12,10 +12,13 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from infra import catalog
 from infra.naming import RULES, NamingError, physical_name
+from infra.spec import versions
 from infra.spec.defaults import with_defaults
 
 Cloud = Literal["aws", "azure", "gcp"]
@@ -117,8 +120,28 @@ class StorageSpec(Strict):
         return self
 
 
+PYTHON_PACKAGE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+PATTERN_HELP[PYTHON_PACKAGE_PATTERN] = "use a top-level Python package name such as my_team_workload"
+# Relative, inside the project: no leading '/', no '..' segment.
+RELATIVE_PATH_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_-]*(?:[./][A-Za-z0-9_-]+)*/?$"
+PATTERN_HELP[RELATIVE_PATH_PATTERN] = "use a folder relative to the project root, e.g. workloads (no '..')"
+
+
+class WorkloadSpec(Strict):
+    """The training code every pipeline run uploads and runs: the reference workload by default,
+    or a product team's own package that keeps the same command line (`python -m <package> train
+    --data <csv> --out <dir>` writing model/model.joblib, model/baseline.json, model/metrics.json)."""
+
+    package: Annotated[str, StringConstraints(pattern=PYTHON_PACKAGE_PATTERN)] = "mlops_workload"
+    path: Annotated[str, StringConstraints(pattern=RELATIVE_PATH_PATTERN)] | None = Field(
+        None, description="Folder holding the package, relative to the project root; null for the "
+                          "installed reference workload (package mlops_workload).")
+
+
 class TrainingSpec(Strict):
     """Training compute: scales from zero to max_nodes and back after idle_scale_down_minutes."""
+
+    workload: WorkloadSpec = WorkloadSpec()
 
     size_class: SizeClass = "cpu-small"
     sku: str | None = Field(None, description="Cloud SKU overriding size_class, e.g. ml.c5.xlarge.")
@@ -128,15 +151,41 @@ class TrainingSpec(Strict):
     image: Image | None = Field(None, description="Training image; null uses the cloud's scikit-learn image.")
 
 
+STACK_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$"
+ISO_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+
+
+class ModelVersion(Strict):
+    """A registered model version (`ref`, see infra.spec.versions) and how it got here."""
+
+    ref: Annotated[str, StringConstraints(min_length=3, max_length=1024, pattern=r"^\S+$")] = Field(
+        description="aws: model package ARN; azure: azureml:<name>:<version> or "
+                    "azureml://registries/<r>/models/<name>/versions/<v>; gcp: "
+                    "projects/<p>/locations/<l>/models/<id>@<version>.")
+    promoted_from: Annotated[str, StringConstraints(pattern=STACK_REF_PATTERN)] | None = Field(
+        None, description="Stack the version was promoted from (written by mlops promote).")
+    approved_by: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\n]+$")] | None = Field(
+        None, description="Who approved the version (registry approver or reviewer).")
+    approved_at: Annotated[str, StringConstraints(pattern=ISO_TIME_PATTERN)] | None = Field(
+        None, description="When it was approved (ISO 8601).")
+
+    @field_validator("approved_at", mode="before")
+    @classmethod
+    def _iso_text(cls, value):
+        # YAML reads an unquoted 2026-11-30 as a date: keep it as the ISO text it was written as.
+        return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
 class ServingSpec(Strict):
-    """Online inference for one model. Disabled unless a model is named."""
+    """Online inference for one model: `enabled` builds the serving platform, `model_version`
+    names what it serves (null: nothing yet)."""
 
     enabled: bool = False
     model_name: Slug | None = None
     image: Image | None = None
-    model_artifact: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$", min_length=1,
-                                                     max_length=512)] | None = Field(
-        None, description="Path of the model artifact inside the artifacts store.")
+    model_version: ModelVersion | None = Field(
+        None, description="The registered model version to serve; null (day 0) creates the platform and "
+                          "serves nothing until `mlops promote` names a first approved version.")
     size_class: SizeClass = "cpu-small"
     sku: str | None = None
     serverless: bool = False
@@ -155,11 +204,19 @@ class ServingSpec(Strict):
         if self.min_replicas > self.max_replicas:
             problems.append((("max_replicas",), f"min_replicas ({self.min_replicas}) is greater than "
                              f"max_replicas ({self.max_replicas}); raise max_replicas or lower min_replicas"))
+        if self.model_version is not None and not self.enabled:
+            problems.append((("model_version",), "a model_version is named but serving is disabled; "
+                             "set serving.enabled: true or remove model_version"))
         if self.enabled and not self.serverless and self.min_replicas < 1:
             problems.append((("min_replicas",), "a provisioned endpoint needs min_replicas >= 1; "
                              "use serverless: true (AWS) to scale to zero"))
         _raise_if(problems)
         return self
+
+    @property
+    def active(self) -> bool:
+        """Serving resources exist: serving is enabled and a model version is named."""
+        return self.enabled and self.model_version is not None
 
 
 class Taint(Strict):
@@ -416,6 +473,13 @@ class Spec(Strict):
     def sku(self, size_class: str, override: str | None) -> catalog.Sku:
         return catalog.resolve_sku(self.cloud, size_class, override)
 
+    @property
+    def served_version(self) -> versions.ModelVersionRef | None:
+        """The parsed `serving.model_version.ref` (None at day 0 or with serving disabled)."""
+        if not self.serving.active:
+            return None
+        return versions.parse(self.cloud, self.serving.model_version.ref)
+
 
 _CLOUD_NAMES = {"aws": "an AWS", "azure": "an Azure", "gcp": "a GCP"}
 
@@ -541,6 +605,29 @@ def _cloud_feature_rule(spec: Spec):
         yield ("kubernetes", "enabled"), "Azure serving runs on the AKS cluster; enable kubernetes or disable serving"
 
 
+def _model_version_rule(spec: Spec):
+    version = spec.serving.model_version
+    if version is None:
+        return
+    path = ("serving", "model_version", "ref")
+    try:
+        parsed = versions.parse(spec.cloud, version.ref)
+    except ValueError as exc:
+        yield path, str(exc)
+        return
+    if isinstance(parsed, versions.SageMakerModelPackage) and parsed.region != spec.region:
+        yield path, (f"the model package is in {parsed.region} but the stack serves in {spec.region}; "
+                     "SageMaker models are regional: register the version in the stack's region")
+    if isinstance(parsed, versions.VertexModelVersion):
+        if parsed.region != spec.region:
+            yield path, (f"the model is in {parsed.region} but the endpoint is in {spec.region}; copy it "
+                         f"(gcloud ai models copy --region={spec.region}) and name the copy")
+        elif spec.gcp is not None and parsed.project != spec.gcp.project_id and not parsed.project.isdigit():
+            yield path, (f"the model is in project {parsed.project} but the stack is {spec.gcp.project_id}; "
+                         "Vertex endpoints serve models of their own project: copy it (gcloud ai models copy "
+                         f"--project={spec.gcp.project_id}) and name the copy")
+
+
 def _principal_rule(spec: Spec):
     pattern, example = _PRINCIPAL_PATTERNS[spec.cloud]
     for group in ("admins", "data_scientists"):
@@ -577,7 +664,7 @@ def _budget_rule(spec: Spec):
 def baseline_monthly_usd(spec: Spec) -> tuple[float, str]:
     """Always-on compute a stack pays for regardless of traffic (list prices, 730 h/month)."""
     parts: list[tuple[float, str]] = []
-    if spec.serving.enabled and not spec.serving.serverless:
+    if spec.serving.active and not spec.serving.serverless:
         sku = _priced(spec, spec.serving.size_class, spec.serving.sku)
         parts.append((spec.serving.min_replicas * sku.usd_per_hour * catalog.HOURS_PER_MONTH,
                       f"{spec.serving.min_replicas} x {sku.name} serving"))
@@ -598,4 +685,4 @@ def _priced(spec: Spec, size_class: str, sku: str | None) -> catalog.Sku:
 
 
 _RULES = [_region_rule, _cloud_section_rule, _sku_rule, _gpu_rule, _environment_rule,
-          _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule, _ci_rule]
+          _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule, _ci_rule, _model_version_rule]

@@ -1,0 +1,1 @@
+"""Entry-point scripts copied into the serving containers (they import only what those images have)."""
