@@ -44,6 +44,9 @@ class StackReport:
     violations: list[dict[str, Any]] = field(default_factory=list)
     cost: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    waived: list[dict[str, Any]] = field(default_factory=list)          # violations with their `waiver`
+    unused_waivers: list[dict[str, Any]] = field(default_factory=list)  # active waivers matching nothing
+    path: str | None = None  # the stack file, as the user named it
 
     def count(self, enforcement: str) -> int:
         return sum(1 for v in self.violations if v["enforcement"] == enforcement)
@@ -52,7 +55,9 @@ class StackReport:
         return {"stack": self.stack, "cloud": self.cloud, "environment": self.environment,
                 "resources": self.resources, "violations": self.violations,
                 "cost": self.cost, "error": self.error,
-                "policies": {name: policy_info(name) for name in sorted({v["policy"] for v in self.violations})}}
+                "waived": self.waived, "unused_waivers": self.unused_waivers,
+                "policies": {name: policy_info(name)
+                             for name in sorted({v["policy"] for v in self.violations + self.waived})}}
 
 
 # ---- running the pack --------------------------------------------------------------------------
@@ -124,7 +129,9 @@ def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict
     stack_views = _stack_policy_resources(plan)
     plain_views = stack_resources(stack_views)
     for policy in POLICIES:
-        rule = RULES_BY_NAME[policy.name]
+        rule = RULES_BY_NAME.get(policy.name)
+        if rule is None:
+            continue  # the waivers policy: offline, report_for partitions violations by waiver itself
         settings = _config_for(policy.name, config)
         # Like policies/config/<env>.json in a real preview: untagged resources take the stack's.
         settings.setdefault("environment", plan.environment)
@@ -168,12 +175,17 @@ def policy_info(name: str) -> dict[str, Any]:
             "url": rule.url, "group": rule.group, "cloud": rule.cloud, "kind": rule.kind}
 
 
-def report_for(plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = None) -> StackReport:
-    """The report of an already planned stack (what `mlops plan --json` can reuse)."""
+def report_for(plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = None,
+               path: str | None = None) -> StackReport:
+    """The report of an already planned stack (what `mlops plan --json` can reuse). Violations an
+    active waiver of the spec covers move to `waived`; waivers that cover nothing are listed."""
     from infra.cost import estimate
+    from policies.waivers import Waiver, partition
 
+    stack_waivers = [Waiver.of(w) for w in (spec.policy.waivers if spec is not None else [])]
+    kept, waived, unused = partition(check_plan(plan, config), stack_waivers)
     return StackReport(plan.stack, plan.cloud, plan.environment, sum(1 for r in plan.resources if r.custom),
-                       check_plan(plan, config), estimate(plan, spec))
+                       kept, estimate(plan, spec), waived=waived, unused_waivers=unused, path=path)
 
 
 def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, Any] | None = None) -> StackReport:
@@ -184,11 +196,12 @@ def check_stack(ref: str | Path, root: Path | None = None, config: Mapping[str, 
 
     stack = stackfile.load(ref, root)
     spec = stack.spec
+    shown = str(stackfile.display(stack.path))
     try:
         plan = plan_stack(stack)
     except (PlanError, CloudUnavailable) as exc:
-        return StackReport(stack.name, spec.cloud, spec.environment, 0, error=str(exc))
-    return report_for(plan, spec, config)
+        return StackReport(stack.name, spec.cloud, spec.environment, 0, error=str(exc), path=shown)
+    return report_for(plan, spec, config, shown)
 
 
 def check_stacks(stack_refs: Iterable[str | Path], root: Path | None = None,
@@ -231,12 +244,19 @@ def render_text(results: Iterable[StackReport]) -> str:
             lines.append(f"{r.stack}: ERROR {r.error}")
             continue
         lines.append(f"{r.stack} ({r.cloud}, {r.environment}): {r.resources} resources, "
-                     f"{r.count('mandatory')} mandatory, {r.count('advisory')} advisory; "
+                     f"{r.count('mandatory')} mandatory, {r.count('advisory')} advisory, {len(r.waived)} waived; "
                      f"~{_usd(r.cost.get('monthly_usd'))}/month (idle {_usd(r.cost.get('idle_monthly_usd'))})")
         for v in r.violations:
             lines.append(f"  [{v['enforcement']}] {v['policy']}: {v['message']}")
             lines.append(f"      at {v['urn'] or '(stack)'}")
             lines.append(f"      fix: {policy_info(v['policy'])['remediation']}")
+        for v in r.waived:
+            w = v["waiver"]
+            lines.append(f"  [waived] {v['policy']}: {v['message']}")
+            lines.append(f"      at {v['urn'] or '(stack)'}")
+            lines.append(f"      waiver: approved by {w['approved_by']} until {w['expires']}: {w['reason']}")
+        for w in r.unused_waivers:
+            lines.append(f"  [unused waiver] {w['rule']} for {w['resource']!r} matches no violation; remove it")
     return "\n".join(lines) + "\n"
 
 
@@ -254,14 +274,14 @@ def render_markdown(results: Iterable[StackReport]) -> str:
     mandatory = sum(r.count("mandatory") for r in results)
     status = "❌ mandatory violations block this change" if mandatory else "✅ no mandatory violations"
     out = [MARKER, "## MLOps policy check", "", status, "",
-           "| Stack | Cloud | Env | Resources | Mandatory | Advisory | Monthly cost | Idle cost |",
-           "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+           "| Stack | Cloud | Env | Resources | Mandatory | Advisory | Waived | Monthly cost | Idle cost |",
+           "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
         if r.error:
-            out.append(f"| `{r.stack}` | {r.cloud} | {r.environment} | - | error | - | - | - |")
+            out.append(f"| `{r.stack}` | {r.cloud} | {r.environment} | - | error | - | - | - | - |")
             continue
         out.append(f"| `{r.stack}` | {r.cloud} | {r.environment} | {r.resources} | {r.count('mandatory')} | "
-                   f"{r.count('advisory')} | {_usd(r.cost.get('monthly_usd'))} | "
+                   f"{r.count('advisory')} | {len(r.waived)} | {_usd(r.cost.get('monthly_usd'))} | "
                    f"{_usd(r.cost.get('idle_monthly_usd'))} |")
     for r in results:
         out += ["", f"### `{r.stack}`", ""]
@@ -279,6 +299,13 @@ def render_markdown(results: Iterable[StackReport]) -> str:
                 out.append(f"- `{name}`: {info['remediation']}{link}")
         else:
             out.append("No violations.")
+        if r.waived or r.unused_waivers:
+            out += ["", "**Waivers**", "", "| Policy | Resource | Message | Approved by | Expires | Reason |",
+                    "| --- | --- | --- | --- | --- | --- |"]
+            out += [f"| `{v['policy']}` | `{_short(v['urn'])}` | {_cell(v['message'])} | {v['waiver']['approved_by']} | "
+                    f"{v['waiver']['expires']} | {_cell(v['waiver']['reason'])} |" for v in r.waived]
+            out += [f"| `{w['rule']}` | `{w['resource']}` | ⚠️ matches no violation: remove the waiver | "
+                    f"{w['approved_by']} | {w['expires']} | {_cell(w['reason'])} |" for w in r.unused_waivers]
         items = sorted(r.cost.get("items", []), key=lambda i: -i["monthly_usd"])
         out += ["", f"<details><summary>Cost estimate: {_usd(r.cost.get('monthly_usd'))}/month, idle "
                 f"{_usd(r.cost.get('idle_monthly_usd'))}</summary>", "",

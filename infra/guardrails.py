@@ -23,6 +23,7 @@ Path = tuple[str | int, ...]
 ENVIRONMENTS = ("dev", "staging", "prod")
 REFERENCE_STACKS = frozenset(f"{cloud}-{env}" for cloud in CLOUDS for env in ENVIRONMENTS)
 FIELDS_GUARDRAIL = "team-settable-fields"
+APPROVERS_GUARDRAIL = "waiver-approvers"
 _EXCEPTION = "ask the platform team for an exception"
 
 
@@ -62,6 +63,7 @@ class Guardrails:
     allow_in: dict[str, tuple[str, ...]]
     deny: tuple[str, ...]
     bounds: tuple[Bound, ...]
+    waiver_approvers: tuple[str, ...] = ()
 
     def may_set(self, path: Path, environment: str) -> bool:
         """Whether a team stack may set the field at `path` (a tuple of keys) in `environment`."""
@@ -103,9 +105,10 @@ def rules() -> Guardrails:
     for entry in data["bounds"]:
         (kind,) = [k for k in ("at_most", "at_least", "one_of") if k in entry]
         bounds.append(Bound(entry["name"], tuple(entry["fields"]), kind, dict(entry[kind])))
+    approvers = (data.get("waiver_approvers") or {}).get("approvers") or ()
     return Guardrails(tuple(fields["allow"]),
                       {env: tuple(paths or ()) for env, paths in (fields.get("allow_in") or {}).items()},
-                      tuple(fields.get("deny") or ()), tuple(bounds))
+                      tuple(fields.get("deny") or ()), tuple(bounds), tuple(a.lower() for a in approvers))
 
 
 def applies_to(stack_name: str) -> bool:
@@ -153,6 +156,11 @@ def check(raw_spec: dict, spec: Spec) -> list[tuple[Path, str]]:
             present, value = value_at(spec, field)
             if present and not bound.allows(value, env):
                 problems.append((tuple(field.split(".")), _bound_message(bound, field, value, env)))
+    for i, waiver in enumerate(spec.policy.waivers):
+        if waiver.approved_by.lower() not in g.waiver_approvers:
+            problems.append((("policy", "waivers", i, "approved_by"),
+                             f"{waiver.approved_by} may not approve waivers (guardrail '{APPROVERS_GUARDRAIL}': "
+                             f"{', '.join(g.waiver_approvers) or 'nobody'})"))
     return problems
 
 

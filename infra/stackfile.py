@@ -128,7 +128,26 @@ def load(ref: str | Path, root: Path | None = None) -> StackFile:
     name, shown = stack_name_of(path), display(path)
     spec = validate_spec(raw, shown)
     check_guardrails(name, raw, spec, shown)
+    check_waiver_rules(spec, shown)
     return StackFile(name, path, raw, spec)
+
+
+def check_waiver_rules(spec: Spec, shown: Path | str) -> None:
+    """StackError for waivers naming no rule of the stack's cloud in the policy pack."""
+    if not spec.policy.waivers:
+        return
+    from policies import RULES_BY_NAME
+
+    names = [n for n, rule in RULES_BY_NAME.items() if rule.cloud == spec.cloud]
+    lines = []
+    for i, waiver in enumerate(spec.policy.waivers):
+        if waiver.rule not in names:
+            close = difflib.get_close_matches(waiver.rule, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; see policies/README.md for the {spec.cloud} rules"
+            lines.append(f"{shown}: {config_path(('policy', 'waivers', i, 'rule'))}: no {spec.cloud} policy rule "
+                         f"is named {waiver.rule!r}{hint}")
+    if lines:
+        raise StackError(lines)
 
 
 def check_guardrails(name: str, raw: dict, spec: Spec, shown: Path | str) -> None:

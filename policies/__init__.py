@@ -7,20 +7,43 @@ behind them (same order), with the group, cloud and parameters reports and tests
 
 from __future__ import annotations
 
-from policies import aws, azure, gcp
-from policies.core import DEFAULT_LEVELS, ENVIRONMENTS, Rule, level_for, to_policy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from policies import aws, azure, gcp, waivers
+from policies.core import DEFAULT_LEVELS, ENVIRONMENTS, Rule, evaluate, level_for, stack_resources, to_policy
 
 RULES: list[Rule] = [*aws.RULES, *azure.RULES, *gcp.RULES]
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
-POLICIES = [to_policy(rule) for rule in RULES]
 PACK_NAME = "mlops-policies"
 
 
-def pack_config(environment: str) -> dict[str, dict[str, str]]:
-    """The policy-pack config for one environment (`pulumi preview --policy-pack-config`):
-    each policy's enforcement level there, and the environment for untagged resources."""
-    return {rule.name: {"enforcementLevel": level_for(rule, environment), "environment": environment}
-            for rule in RULES}
+def _evaluate(rule_name: str, resources: list, config: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    rule = RULES_BY_NAME.get(rule_name)
+    settings = {"environment": config["environment"]} if config.get("environment") else {}
+    return evaluate(rule, stack_resources(resources), settings) if rule else []
+
+
+# Every rule, then the advisory policy that reports waived violations and unused waivers.
+POLICIES = [*(to_policy(rule) for rule in RULES), waivers.report_policy(_evaluate)]
+
+
+def pack_config(environment: str, stack_waivers: Iterable[Any] = ()) -> dict[str, dict[str, Any]]:
+    """The policy-pack config for one environment (`pulumi preview --policy-pack-config`): each
+    policy's enforcement level there and the environment for untagged resources; with a stack's
+    waivers (`python -m policies.stack_config`), each rule's own waivers and the list for the
+    waivers policy."""
+    listed = [waivers.Waiver.of(w) for w in stack_waivers]
+    config: dict[str, dict[str, Any]] = {}
+    for rule in RULES:
+        config[rule.name] = {"enforcementLevel": level_for(rule, environment), "environment": environment}
+        own = [w.config() for w in listed if w.rule == rule.name]
+        if own:
+            config[rule.name]["waivers"] = own
+    config[waivers.WAIVERS_POLICY] = {"enforcementLevel": "advisory", "environment": environment}
+    if listed:
+        config[waivers.WAIVERS_POLICY]["waivers"] = [w.document() for w in listed]
+    return config
 
 
 def rules_markdown() -> str:

@@ -4,8 +4,8 @@ A rule is a small pure function over plain data (resource type + camelCase input
 stack resources). `to_policy` wraps it in the real `pulumi_policy` class so the same object runs in
 `pulumi preview --policy-pack policies` and in the offline checker (`infra.checker`).
 
-Enforcement depends on the group and the environment (DESIGN.md): IAM and data protection are
-mandatory everywhere; cost and tagging are advisory in dev and mandatory in staging/prod. A rule
+Enforcement depends on the group and the environment (DESIGN.md): IAM, data protection and
+deployability are mandatory everywhere; cost and tagging are advisory in dev and mandatory in staging/prod. A rule
 learns the environment from the resource's own `environment` tag/label, falling back to the pack
 config (`environment`), and the level for that environment from the pack config (`levels`).
 """
@@ -27,7 +27,7 @@ from pulumi_policy.proxy import _is_unknown
 
 UNKNOWN = "<unknown>"
 ENVIRONMENTS = ("dev", "staging", "prod")
-GROUPS = ("iam", "cost", "tagging", "data-protection")
+GROUPS = ("iam", "cost", "tagging", "data-protection", "deployability")
 LEVELS = ("advisory", "mandatory", "disabled")
 
 # Group -> environment -> enforcement level (DESIGN.md table).
@@ -36,6 +36,8 @@ DEFAULT_LEVELS: dict[str, dict[str, str]] = {
     "data-protection": {"dev": "mandatory", "staging": "mandatory", "prod": "mandatory"},
     "cost": {"dev": "advisory", "staging": "mandatory", "prod": "mandatory"},
     "tagging": {"dev": "advisory", "staging": "mandatory", "prod": "mandatory"},
+    # A failed first deploy is never advisory.
+    "deployability": {"dev": "mandatory", "staging": "mandatory", "prod": "mandatory"},
 }
 
 
@@ -200,9 +202,26 @@ def _schema(rule: Rule) -> PolicyConfigSchema:
                    "properties": {env: level for env in ENVIRONMENTS},
                    "default": DEFAULT_LEVELS[rule.group]},
     }
+    properties["waivers"] = {"type": "array", "default": [], "items": {"type": "object"},
+                             "description": "This stack's waivers of the rule (python -m policies.stack_config)."}
     for key, value in rule.params.items():
         properties[key] = {"default": value}
     return PolicyConfigSchema(properties)
+
+
+def _unless_waived(rule: Rule, config: Mapping[str, Any], report_violation):
+    """report_violation, skipping violations an active waiver in the rule's config covers (the
+    advisory waivers policy reports those as waived)."""
+    from policies import waivers as waiver_module
+
+    active = [w for w in waiver_module.from_config(config, rule.name) if w.active()]
+    if not active:
+        return report_violation
+
+    def report(message: str, urn: str | None = None) -> None:
+        if waiver_module.waived(active, rule.name, urn) is None:
+            report_violation(message, urn)
+    return report
 
 
 def _resource_validator(rule: Rule):
@@ -217,8 +236,9 @@ def _resource_validator(rule: Rule):
         opts = args.opts
         ctx = Ctx(args.resource_type, env, config, getattr(opts, "protect", None),
                   getattr(opts, "retain_on_delete", None), args.urn)
+        report = _unless_waived(rule, config, lambda message, urn=None: report_violation(message, urn))
         for message in rule.check(props, ctx):  # type: ignore[misc]
-            report_violation(message, None)
+            report(message, args.urn)
     return validate
 
 
@@ -253,9 +273,28 @@ def _stack_validator(rule: Rule):
         env = stack_environment(resources, config)
         if level_for(rule, env, config) == "disabled":
             return
+        report = _unless_waived(rule, config, report_violation)
         for message, urn in rule.stack_check(resources, Ctx("stack", env, config)):  # type: ignore[misc]
-            report_violation(message, urn)
+            report(message, urn)
     return validate
+
+
+def evaluate(rule: Rule, resources: list[StackResource], config: Mapping[str, Any] | None = None) -> list[tuple[str, str | None]]:
+    """Every violation of `rule` among plain stack resources, ignoring waivers: what the waivers
+    policy needs to tell which violations a waiver covers."""
+    merged = config_with_defaults(rule, {k: v for k, v in (config or {}).items() if k != "waivers"})
+    if rule.stack_check:
+        env = stack_environment(resources, merged)
+        return [] if level_for(rule, env, merged) == "disabled" else list(rule.stack_check(resources, Ctx("stack", env, merged)))
+    found: list[tuple[str, str | None]] = []
+    for r in resources:
+        if not rule.applies_to(r.type):
+            continue
+        env = environment_of(r.type, r.props, merged)
+        if level_for(rule, env, merged) != "disabled":
+            ctx = Ctx(r.type, env, merged, r.protect, None, r.urn)
+            found += [(m, r.urn) for m in rule.check(r.props, ctx)]  # type: ignore[misc]
+    return found
 
 
 def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:

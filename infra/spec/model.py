@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+from datetime import date, datetime, timezone
 from typing import Annotated, Literal
 
 import datetime as dt
@@ -427,6 +428,47 @@ class GcpSettings(Strict):
     feature_store: bool = False
 
 
+RULE_NAME_PATTERN = r"^(aws|azure|gcp)(-[a-z0-9]+)+$"
+LOGICAL_NAME_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9._\-]{0,199})$"
+
+
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+class Waiver(Strict):
+    """An approved, expiring exception to one policy rule for one resource (`*`: every resource)."""
+
+    rule: Annotated[str, StringConstraints(pattern=RULE_NAME_PATTERN)] = Field(
+        description="The policy rule waived, e.g. aws-stack-code-require-upload.")
+    resource: Annotated[str, StringConstraints(pattern=LOGICAL_NAME_PATTERN)] = Field(
+        description="The logical resource name (last part of its URN), or * for every resource.")
+    reason: Annotated[str, StringConstraints(min_length=10, max_length=500)]
+    approved_by: Email
+    expires: Annotated[date, Field(strict=False, description="ISO date; the waiver applies through that day (UTC).")]
+
+
+class PolicySpec(Strict):
+    """Policy exceptions in code: each waived violation is still reported, as waived."""
+
+    waivers: list[Waiver] = Field([], max_length=50)
+
+    @model_validator(mode="after")
+    def _waivers_current(self) -> PolicySpec:
+        problems: list[tuple[Path, str]] = []
+        today, seen = utc_today(), set()
+        for i, w in enumerate(self.waivers):
+            if w.expires < today:
+                problems.append((("waivers", i, "expires"),
+                                 f"waiver of {w.rule} for {w.resource!r} expired on {w.expires.isoformat()}; "
+                                 "fix the violation, or renew the waiver (new expires, approved again)"))
+            if (w.rule, w.resource) in seen:
+                problems.append((("waivers", i), f"duplicate waiver of {w.rule} for {w.resource!r}"))
+            seen.add((w.rule, w.resource))
+        _raise_if(problems)
+        return self
+
+
 class Spec(Strict):
     """One MLOps platform stack. Omitted fields take their environment's defaults."""
 
@@ -452,6 +494,7 @@ class Spec(Strict):
     azure: AzureSettings | None = None
     gcp: GcpSettings | None = None
     ci: CiSpec | None = Field(None, description="GitHub Actions OIDC identities for this stack; null creates none.")
+    policy: PolicySpec = PolicySpec()
 
     @model_validator(mode="before")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policies.common import budget_rules, tagging_rules
 from policies.core import Rule
-from policies.aws import cost, data_protection, iam
+from policies.aws import cost, data_protection, deployability, iam
 from policies.aws._shared import C
 
-RULES: list[Rule] = [*iam.RULES, *cost.RULES, *data_protection.RULES, *budget_rules(C), *tagging_rules(C)]
+RULES: list[Rule] = [*iam.RULES, *cost.RULES, *data_protection.RULES, *deployability.RULES, *budget_rules(C), *tagging_rules(C)]

@@ -9,6 +9,7 @@ from policies.common import SKU_PARAMS, count_problem, simple, sku_problems
 from policies.core import Ctx, known, Rule
 from policies.aws._shared import C, ENDPOINT_CONFIG, variants
 
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 DEV_SPOT = {"require_spot": {"dev": True, "staging": False, "prod": False}}
 
 
@@ -29,13 +30,25 @@ def _scaling_caps(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     yield from count_problem(props.get("maxCapacity"), ctx, "max_replicas", "autoscaling maxCapacity")
 
 
-def _training(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+def _jobs(props: Mapping[str, Any]):
     from infra.cost import sagemaker_pipeline_jobs
 
     for job in sagemaker_pipeline_jobs(props.get("pipelineDefinition")):
-        what = f"{job.type.lower()} step {job.name!r}"
+        yield job, f"{job.type.lower()} step {job.name!r}"
+
+
+def _training_skus(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    for job, what in _jobs(props):
         yield from sku_problems(C, job.instance_type, ctx, f"{what} instance type")
+
+
+def _training_counts(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    for job, what in _jobs(props):
         yield from count_problem(job.instance_count, ctx, "max_nodes", f"{what} InstanceCount")
+
+
+def _training_spot(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    for job, what in _jobs(props):
         if job.type == "Training" and ctx.limit("require_spot") and not job.spot:
             yield f"{what} must use managed spot training in {ctx.env}"
 
@@ -61,10 +74,16 @@ RULES: list[Rule] = [
            "Lower serving.max_replicas.", ("aws:appautoscaling/target:Target",), _scaling_caps, "medium",
            params=SKU_PARAMS),
     simple("aws-sagemaker-pipeline-restrict-training", C, "cost",
-           "Pipeline training/processing steps use catalogued SKUs (no GPU in dev), stay under the "
-           "node cap, and training uses managed spot training in dev.",
-           "Set training.spot: true and a cpu-* training.size_class for dev stacks.",
-           ("aws:sagemaker/pipeline:Pipeline",), _training, "medium", params={**SKU_PARAMS, **DEV_SPOT}),
+           "Pipeline training/processing steps use catalogued SKUs; no GPU in dev.",
+           "Use a cpu-* training.size_class (or a catalogued training.sku).",
+           (PIPELINE,), _training_skus, "medium", params=SKU_PARAMS),
+    simple("aws-sagemaker-pipeline-limit-instance-count", C, "cost",
+           "Pipeline training/processing steps stay under the environment's node cap.",
+           "Lower training.max_nodes.", (PIPELINE,), _training_counts, "medium", params=SKU_PARAMS),
+    simple("aws-sagemaker-pipeline-require-spot-training", C, "cost",
+           "In dev, pipeline training steps use managed spot training.",
+           "Set training.spot: true for dev stacks.", (PIPELINE,), _training_spot, "medium",
+           params={**SKU_PARAMS, **DEV_SPOT}),
     simple("aws-cloudwatch-loggroup-require-retention", C, "cost",
            "Log groups expire logs (retentionInDays set, at most the environment's maximum).",
            "Set storage.log_retention_days in the spec.", ("aws:cloudwatch/logGroup:LogGroup",),

@@ -17,11 +17,20 @@ _COMPANIONS = {
     "aws:s3/bucketVersioning:BucketVersioning": "versioning",
     "aws:s3/bucketPolicy:BucketPolicy": "a TLS-only bucket policy",
 }
+_COMPANION_RULES = (
+    ("public-access-block", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"),
+    ("encryption", "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"),
+    ("versioning", "aws:s3/bucketVersioning:BucketVersioning"),
+    ("tls-policy", "aws:s3/bucketPolicy:BucketPolicy"),
+)
 _MONITORS = ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
              "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
 STATEFUL = (BUCKET, "aws:kms/key:Key", "aws:ecr/repository:Repository",
             "aws:sagemaker/modelPackageGroup:ModelPackageGroup", "aws:sagemaker/featureGroup:FeatureGroup",
             "aws:dynamodb/table:Table", "aws:efs/fileSystem:FileSystem")
+ECR = "aws:ecr/repository:Repository"
+ECR_DOC = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/security-best-practices.html"
+NOTEBOOK = "aws:sagemaker/notebookInstance:NotebookInstance"
 S3_DOC = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html"
 
 
@@ -55,6 +64,9 @@ def _versioning(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _kms_key(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if props.get("enableKeyRotation") is not True and str(props.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT")) == "SYMMETRIC_DEFAULT":
         yield "KMS key rotation is off: set enableKeyRotation=True"
+
+
+def _kms_window(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     window = props.get("deletionWindowInDays")
     if ctx.env == "prod" and known(window) and float(window) < 30:
         yield f"prod keys need a 30-day deletion window (got {float(window):g})"
@@ -69,12 +81,18 @@ def _endpoint_kms(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         yield f"{ctx.env} data capture must be encrypted with the stack's key: set dataCaptureConfig.kmsKeyId"
 
 
-def _ecr(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+def _ecr_scan(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if dig(props, "imageScanningConfiguration", "scanOnPush") is not True:
         yield "images are not scanned on push: set imageScanningConfiguration.scanOnPush=True"
+
+
+def _ecr_immutable(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env != "dev" and props.get("imageTagMutability") not in ("IMMUTABLE", None) \
             and known(props.get("imageTagMutability")):
         yield f"{ctx.env} image tags must be IMMUTABLE"
+
+
+def _ecr_kms(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     kinds = [e.get("encryptionType") for e in as_list(props.get("encryptionConfigurations")) if isinstance(e, dict)]
     if ctx.env != "dev" and "KMS" not in kinds:
         yield f"{ctx.env} repositories must be encrypted with KMS (encryptionConfigurations)"
@@ -88,6 +106,9 @@ def _sns(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _notebook(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if props.get("rootAccess", "Enabled") != "Disabled":
         yield "notebook root access must be Disabled"
+
+
+def _notebook_internet(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env != "dev" and props.get("directInternetAccess", "Enabled") != "Disabled":
         yield f"{ctx.env} notebooks must not have direct internet access"
 
@@ -95,6 +116,9 @@ def _notebook(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _domain(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env != "dev" and props.get("appNetworkAccessType", "PublicInternetOnly") != "VpcOnly":
         yield f"{ctx.env} SageMaker domains must be VpcOnly"
+
+
+def _domain_kms(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env != "dev" and not props.get("kmsKeyId"):
         yield f"{ctx.env} SageMaker domain storage must use the stack's key: set kmsKeyId"
 
@@ -121,18 +145,22 @@ def _denies_insecure_transport(policy: StackResource) -> bool:
     return is_unknown(policy.props.get("policy"))
 
 
-def _bucket_companions(resources: list[StackResource], ctx: Ctx):
-    buckets = [r for r in resources if r.type == BUCKET]
-    for bucket in buckets:
-        for type_, what in _COMPANIONS.items():
-            matches = [_targets(s, bucket) for s in resources if s.type == type_]
+def _bucket_companion(type_: str):
+    """Every bucket has a `type_` settings resource targeting it (skipped while a target is unknown)."""
+    what = _COMPANIONS[type_]
+
+    def check(resources: list[StackResource], ctx: Ctx):
+        settings = [s for s in resources if s.type == type_]
+        for bucket in (r for r in resources if r.type == BUCKET):
+            matches = [_targets(s, bucket) for s in settings]
             if None in matches:
                 continue  # a target is unknown in preview: skip rather than fail
-            good = [s for s in resources if s.type == type_ and _targets(s, bucket)]
+            good = [s for s, hit in zip(settings, matches) if hit]
             if type_.endswith("BucketPolicy"):
                 good = [s for s in good if _denies_insecure_transport(s)]
             if not good:
-                yield (f"bucket has no {what} targeting it", bucket.urn)
+                yield (f"bucket has no {what.removeprefix('a ')} targeting it", bucket.urn)
+    return check
 
 
 def _endpoint_monitor(resources: list[StackResource], ctx: Ctx):
@@ -164,33 +192,45 @@ RULES: list[Rule] = [
            "Bucket versioning is Enabled.", "Set versioningConfiguration.status to Enabled.",
            ("aws:s3/bucketVersioning:BucketVersioning",), _versioning, "high", S3_DOC),
     simple("aws-kms-key-require-rotation", C, "data-protection",
-           "KMS keys rotate yearly; prod keys have a 30-day deletion window.",
-           "Set enableKeyRotation=True (and deletionWindowInDays=30 in prod).",
+           "KMS keys rotate yearly.", "Set enableKeyRotation=True.",
            ("aws:kms/key:Key",), _kms_key, "high", "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html"),
+    simple("aws-kms-key-require-deletion-window", C, "data-protection",
+           "Prod keys have a 30-day deletion window.", "Set deletionWindowInDays=30 in prod.",
+           ("aws:kms/key:Key",), _kms_window, "high", "https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html"),
     simple("aws-sagemaker-endpointconfig-require-kms", C, "data-protection",
            "Outside dev, provisioned endpoint volumes and data capture use the stack's KMS key.",
            "Set kmsKeyArn and dataCaptureConfig.kmsKeyId to the stack key.",
            (ENDPOINT_CONFIG,), _endpoint_kms, "high"),
-    simple("aws-ecr-repository-require-scanning-and-kms", C, "data-protection",
-           "Repositories scan on push; outside dev tags are immutable and images KMS-encrypted.",
-           "Set imageScanningConfiguration.scanOnPush, imageTagMutability IMMUTABLE and KMS encryption.",
-           ("aws:ecr/repository:Repository",), _ecr, "medium"),
+    simple("aws-ecr-repository-require-scan-on-push", C, "data-protection",
+           "Repositories scan images on push.", "Set imageScanningConfiguration.scanOnPush=True.",
+           (ECR,), _ecr_scan, "medium", ECR_DOC),
+    simple("aws-ecr-repository-require-immutable-tags", C, "data-protection",
+           "Outside dev, repository tags are immutable.", "Set imageTagMutability IMMUTABLE.",
+           (ECR,), _ecr_immutable, "medium", ECR_DOC),
+    simple("aws-ecr-repository-require-kms", C, "data-protection",
+           "Outside dev, images are encrypted with KMS.", "Set encryptionConfigurations [{encryptionType: KMS, kmsKey}].",
+           (ECR,), _ecr_kms, "medium", ECR_DOC),
     simple("aws-sns-topic-require-kms", C, "data-protection",
            "Outside dev, alert topics are encrypted with KMS.", "Set kmsMasterKeyId.",
            ("aws:sns/topic:Topic",), _sns, "medium"),
-    simple("aws-sagemaker-notebook-deny-root-and-internet", C, "data-protection",
-           "Notebook instances have no root access and, outside dev, no direct internet access.",
-           "Set rootAccess Disabled and directInternetAccess Disabled.",
-           ("aws:sagemaker/notebookInstance:NotebookInstance",), _notebook, "high"),
+    simple("aws-sagemaker-notebook-deny-root-access", C, "data-protection",
+           "Notebook instances have no root access.", "Set rootAccess Disabled.",
+           (NOTEBOOK,), _notebook, "high"),
+    simple("aws-sagemaker-notebook-deny-direct-internet", C, "data-protection",
+           "Outside dev, notebook instances have no direct internet access.", "Set directInternetAccess Disabled.",
+           (NOTEBOOK,), _notebook_internet, "high"),
     simple("aws-sagemaker-domain-require-vpc-only", C, "data-protection",
-           "Outside dev, Studio domains are VpcOnly and encrypted with the stack's key.",
-           "Set appNetworkAccessType VpcOnly and kmsKeyId.", ("aws:sagemaker/domain:Domain",), _domain, "high"),
+           "Outside dev, Studio domains are VpcOnly.", "Set appNetworkAccessType VpcOnly.",
+           ("aws:sagemaker/domain:Domain",), _domain, "high"),
+    simple("aws-sagemaker-domain-require-kms", C, "data-protection",
+           "Outside dev, Studio domain storage is encrypted with the stack's key.", "Set kmsKeyId.",
+           ("aws:sagemaker/domain:Domain",), _domain_kms, "high"),
     protect_rule(C, STATEFUL),
-    Rule("aws-stack-s3-buckets-require-controls", C, "data-protection",
-         "Every S3 bucket has a public access block, default encryption, versioning and a TLS-only "
-         "bucket policy targeting it.",
-         "Create the settings resources for each bucket with bucket=<bucket>.id.",
-         "critical", S3_DOC, stack_check=_bucket_companions),
+    *[Rule(f"aws-stack-s3-buckets-require-{suffix}", C, "data-protection",
+           f"Every S3 bucket has {_COMPANIONS[type_]} targeting it.",
+           f"Create a {type_.rsplit(':', 1)[-1]} for each bucket with bucket=<bucket>.id.",
+           "critical", S3_DOC, stack_check=_bucket_companion(type_))
+      for suffix, type_ in _COMPANION_RULES],
     Rule("aws-stack-endpoints-require-monitor", C, "data-protection",
          "Every SageMaker endpoint has a monitor: a CloudWatch alarm or Model Monitor schedule.",
          "Add alarms on the endpoint's latency/errors (and a monitoring schedule where supported).",

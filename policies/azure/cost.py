@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policies.common import SKU_PARAMS, count_problem, simple, sku_problems
-from policies.core import as_list, Ctx, dig, known, Rule
+from policies.core import as_list, Ctx, dig, is_unknown, known, Rule
 from policies.azure._shared import AGENT_POOL, C, CLUSTER, COMPUTE, P, REGISTRY, compute_properties
 
 AKS_PARAMS = {**SKU_PARAMS, "require_spot": {"dev": True, "staging": False, "prod": False},
@@ -30,29 +30,57 @@ def _aks_counts(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
             yield from count_problem(pool.get(key), ctx, "max_nodes", f"pool {name!r} {key}")
 
 
+def _user_pools(props: Mapping[str, Any], ctx: Ctx) -> list[tuple[str, Mapping[str, Any]]]:
+    """User pools only: system pools cannot be spot and keep >= 1 node."""
+    return [(name, pool) for name, pool in _pools(props, ctx) if pool.get("mode") != "System"]
+
+
 def _aks_spot(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    for name, pool in _pools(props, ctx):
-        if pool.get("mode") == "System":
-            continue  # system pools cannot be spot and keep >= 1 node
+    for name, pool in _user_pools(props, ctx):
         if ctx.limit("require_spot") and pool.get("scaleSetPriority") != "Spot":
             yield f"user pool {name!r} must use Spot VMs in {ctx.env}"
-        if pool.get("enableAutoScaling") is not True:
+
+
+def _aks_autoscale(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    for name, pool in _user_pools(props, ctx):
+        if pool.get("enableAutoScaling") is not True and not is_unknown(pool.get("enableAutoScaling")):
             yield f"user pool {name!r} must autoscale (enableAutoScaling=True)"
-        elif ctx.limit("scale_to_zero") and known(pool.get("minCount")) and float(pool.get("minCount") or 0) > 0:
+
+
+def _aks_scale_to_zero(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    for name, pool in _user_pools(props, ctx):
+        if ctx.limit("scale_to_zero") and known(pool.get("minCount")) and float(pool.get("minCount") or 0) > 0:
             yield f"user pool {name!r} must scale to zero in {ctx.env} (minCount 0)"
 
 
-def _aml(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+def _training_cluster(props: Mapping[str, Any]) -> Mapping[str, Any] | None:
     p = compute_properties(props)
-    if p.get("computeType") != "AmlCompute":
-        return
-    inner = p.get("properties") or {}
-    yield from sku_problems(C, inner.get("vmSize"), ctx, "training cluster vmSize")
-    scale = inner.get("scaleSettings") or {}
-    if known(scale.get("minNodeCount")) and float(scale.get("minNodeCount") or 0) != 0:
+    return (p.get("properties") or {}) if p.get("computeType") == "AmlCompute" else None
+
+
+def _aml_scale_to_zero(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    inner = _training_cluster(props)
+    scale = (inner or {}).get("scaleSettings") or {}
+    if inner is not None and known(scale.get("minNodeCount")) and float(scale.get("minNodeCount") or 0) != 0:
         yield f"training cluster must scale to zero (scaleSettings.minNodeCount 0, got {scale.get('minNodeCount')})"
-    yield from count_problem(scale.get("maxNodeCount"), ctx, "max_nodes", "training cluster maxNodeCount")
-    if ctx.limit("require_spot") and inner.get("vmPriority") != "LowPriority":
+
+
+def _aml_sizes(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    inner = _training_cluster(props)
+    if inner is not None:
+        yield from sku_problems(C, inner.get("vmSize"), ctx, "training cluster vmSize")
+
+
+def _aml_nodes(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    inner = _training_cluster(props)
+    if inner is not None:
+        yield from count_problem((inner.get("scaleSettings") or {}).get("maxNodeCount"), ctx, "max_nodes",
+                                 "training cluster maxNodeCount")
+
+
+def _aml_low_priority(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    inner = _training_cluster(props)
+    if inner is not None and ctx.limit("require_spot") and inner.get("vmPriority") != "LowPriority":
         yield f"training cluster must use LowPriority VMs in {ctx.env}"
 
 
@@ -78,15 +106,28 @@ RULES: list[Rule] = [
     simple("azure-containerservice-limit-node-counts", C, "cost",
            "AKS pool node counts stay under the environment's cap.",
            "Lower kubernetes.*_pool.max_nodes.", (CLUSTER, AGENT_POOL), _aks_counts, "medium", params=SKU_PARAMS),
-    simple("azure-containerservice-agentpool-require-spot-autoscale", C, "cost",
-           "User pools autoscale; in dev they run on Spot VMs and scale to zero.",
-           "Set enableAutoScaling, minCount 0 and scaleSetPriority Spot for dev user pools.",
+    simple("azure-containerservice-agentpool-require-spot", C, "cost",
+           "In dev, user pools run on Spot VMs.", "Set scaleSetPriority Spot (kubernetes.*_pool.spot) for dev user pools.",
            (CLUSTER, AGENT_POOL), _aks_spot, "medium", params=AKS_PARAMS),
+    simple("azure-containerservice-agentpool-require-autoscale", C, "cost",
+           "User pools autoscale.", "Set enableAutoScaling with minCount/maxCount.",
+           (CLUSTER, AGENT_POOL), _aks_autoscale, "medium", params=AKS_PARAMS),
+    simple("azure-containerservice-agentpool-require-scale-to-zero", C, "cost",
+           "In dev, user pools scale to zero.", "Set minCount 0 (kubernetes.*_pool.min_nodes: 0) for dev user pools.",
+           (CLUSTER, AGENT_POOL), _aks_scale_to_zero, "medium", params=AKS_PARAMS),
     simple("azure-machinelearningservices-compute-require-scale-to-zero", C, "cost",
-           "Training clusters scale to zero, use catalogued VM sizes, stay under the node cap and use "
-           "low-priority VMs in dev.",
-           "Set scaleSettings.minNodeCount 0 and training.spot: true for dev.",
-           (COMPUTE,), _aml, "medium", params=AKS_PARAMS),
+           "Training clusters scale to zero.", "Set scaleSettings.minNodeCount 0.",
+           (COMPUTE,), _aml_scale_to_zero, "medium", params=AKS_PARAMS),
+    simple("azure-machinelearningservices-compute-restrict-vm-sizes", C, "cost",
+           "Training clusters use catalogued VM sizes; no GPU sizes in dev.",
+           "Use a cpu-* training.size_class or a catalogued training.sku.",
+           (COMPUTE,), _aml_sizes, "medium", params=AKS_PARAMS),
+    simple("azure-machinelearningservices-compute-limit-node-count", C, "cost",
+           "Training clusters stay under the environment's node cap.", "Lower training.max_nodes.",
+           (COMPUTE,), _aml_nodes, "medium", params=AKS_PARAMS),
+    simple("azure-machinelearningservices-compute-require-low-priority", C, "cost",
+           "In dev, training clusters use low-priority VMs.", "Set training.spot: true for dev.",
+           (COMPUTE,), _aml_low_priority, "medium", params=AKS_PARAMS),
     simple("azure-containerregistry-registry-restrict-sku", C, "cost",
            "Premium registries only where private networking needs them (not dev).",
            "Use Basic or Standard in dev.", (REGISTRY,), _acr_sku, "low",

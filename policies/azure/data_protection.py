@@ -24,6 +24,9 @@ def _storage_tls(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _storage_public(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if props.get("allowBlobPublicAccess") is not False and not is_unknown(props.get("allowBlobPublicAccess")):
         yield "anonymous blob access must be disabled (allowBlobPublicAccess=False)"
+
+
+def _storage_network(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env != "dev" and props.get("publicNetworkAccess") != "Disabled" \
             and dig(props, "networkRuleSet", "defaultAction") != "Deny":
         yield f"{ctx.env} storage accounts must deny public network access"
@@ -58,9 +61,12 @@ def _storage_cmk(resources: list[StackResource], ctx: Ctx):
                    "Microsoft.Keyvault, or pin every container to a Key Vault encryption scope", account.urn)
 
 
-def _blob_soft_delete(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+def _blob_versioning(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if props.get("isVersioningEnabled") is not True:
         yield "blob versioning must be enabled (isVersioningEnabled=True)"
+
+
+def _blob_soft_delete(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if dig(props, "deleteRetentionPolicy", "enabled") is not True:
         yield "blob soft delete must be enabled (deleteRetentionPolicy.enabled=True)"
     if dig(props, "containerDeleteRetentionPolicy", "enabled") is not True:
@@ -79,6 +85,10 @@ def _vault_protection(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         yield "key vault purge protection must be enabled"
     if p.get("enableSoftDelete") is False:
         yield "key vault soft delete must stay enabled"
+
+
+def _vault_network(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    p = props.get("properties") or {}
     if ctx.env != "dev" and p.get("publicNetworkAccess") != "Disabled" \
             and dig(p, "networkAcls", "defaultAction") != "Deny":
         yield f"{ctx.env} key vaults must deny public network access"
@@ -93,6 +103,9 @@ def _acr_public(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _workspace(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env != "dev" and props.get("publicNetworkAccess") != "Disabled":
         yield f"{ctx.env} ML workspaces must disable public network access"
+
+
+def _workspace_cmk(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env == "prod" and dig(props, "encryption", "status") != "Enabled":
         yield "prod ML workspaces must use customer-managed key encryption (encryption.status Enabled)"
 
@@ -120,34 +133,46 @@ RULES: list[Rule] = [
            "Set enableHttpsTrafficOnly=True and minimumTlsVersion TLS1_2.", (STORAGE,), _storage_tls,
            "high", STORAGE_DOC),
     simple("azure-storage-storageaccount-deny-public-access", C, "data-protection",
-           "No anonymous blob access; outside dev no public network access.",
-           "Set allowBlobPublicAccess=False and publicNetworkAccess Disabled (private endpoints).",
+           "Storage accounts allow no anonymous blob access.", "Set allowBlobPublicAccess=False.",
            (STORAGE,), _storage_public, "critical", STORAGE_DOC),
+    simple("azure-storage-storageaccount-deny-public-network-access", C, "data-protection",
+           "Outside dev, storage accounts deny public network access.",
+           "Set publicNetworkAccess Disabled (private endpoints) or networkRuleSet.defaultAction Deny.",
+           (STORAGE,), _storage_network, "critical", STORAGE_DOC),
     Rule("azure-storage-storageaccount-require-cmk", C, "data-protection",
          "Outside dev, storage is encrypted with the stack's Key Vault key: at account level, or with "
          "every container pinned to a Key Vault encryption scope.",
          "Set encryption.keySource Microsoft.Keyvault, or give each container defaultEncryptionScope "
          "(a Key Vault scope) with denyEncryptionScopeOverride=True.",
          "high", STORAGE_DOC, stack_check=_storage_cmk),
+    simple("azure-storage-blobserviceproperties-require-versioning", C, "data-protection",
+           "Blob services keep versions.", "Set isVersioningEnabled=True.",
+           (P + "storage:BlobServiceProperties",), _blob_versioning, "high", STORAGE_DOC),
     simple("azure-storage-blobserviceproperties-require-soft-delete", C, "data-protection",
-           "Blob services keep versions and soft-delete blobs and containers.",
-           "Set isVersioningEnabled and the delete retention policies.",
+           "Blob services soft-delete blobs and containers.",
+           "Set deleteRetentionPolicy and containerDeleteRetentionPolicy (enabled, days).",
            (P + "storage:BlobServiceProperties",), _blob_soft_delete, "high", STORAGE_DOC),
     simple("azure-storage-blobcontainer-deny-public-access", C, "data-protection",
            "Blob containers allow no anonymous access.", "Set publicAccess None.",
            (P + "storage:BlobContainer",), _container_public, "critical", STORAGE_DOC),
     simple("azure-keyvault-vault-require-purge-protection", C, "data-protection",
-           "Key vaults keep soft delete and purge protection; outside dev they deny public access.",
-           "Set properties.enablePurgeProtection=True and networkAcls.defaultAction Deny.",
+           "Key vaults keep soft delete and purge protection.", "Set properties.enablePurgeProtection=True.",
            (VAULT,), _vault_protection, "high"),
+    simple("azure-keyvault-vault-deny-public-network-access", C, "data-protection",
+           "Outside dev, key vaults deny public network access.",
+           "Set properties.publicNetworkAccess Disabled or networkAcls.defaultAction Deny.",
+           (VAULT,), _vault_network, "high"),
     simple("azure-containerregistry-registry-deny-public-access", C, "data-protection",
            "Outside dev, registries deny public network access.",
            "Use Premium with publicNetworkAccess Disabled and a private endpoint.",
            (REGISTRY,), _acr_public, "high"),
     simple("azure-machinelearningservices-workspace-deny-public-access", C, "data-protection",
-           "Outside dev, ML workspaces disable public access; prod uses customer-managed keys.",
-           "Set publicNetworkAccess Disabled and encryption with the stack key.",
+           "Outside dev, ML workspaces disable public network access.", "Set publicNetworkAccess Disabled.",
            (WORKSPACE,), _workspace, "high"),
+    simple("azure-machinelearningservices-workspace-require-cmk", C, "data-protection",
+           "In prod, ML workspaces are encrypted with a customer-managed key.",
+           "Set encryption (status Enabled) with the stack's Key Vault key.",
+           (WORKSPACE,), _workspace_cmk, "high"),
     simple("azure-containerservice-managedcluster-restrict-api-access", C, "data-protection",
            "Outside dev, the AKS API server is private or limited to authorized IP ranges.",
            "Set apiServerAccessProfile.enablePrivateCluster or authorizedIPRanges.",

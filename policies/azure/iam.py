@@ -57,6 +57,9 @@ def _vault_rbac(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _aks_local(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if props.get("disableLocalAccounts") is not True:
         yield "AKS local accounts must be disabled (disableLocalAccounts=True)"
+
+
+def _aks_entra(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     aad = props.get("aadProfile") or {}
     if not (aad.get("managed") is not False and aad.get("enableAzureRBAC") is True):
         yield "AKS must use Entra ID with Azure RBAC (aadProfile.managed and aadProfile.enableAzureRBAC)"
@@ -65,6 +68,9 @@ def _aks_local(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _acr_admin(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if props.get("adminUserEnabled") is not False and not is_unknown(props.get("adminUserEnabled")):
         yield "registry admin user must be disabled (adminUserEnabled=False)"
+
+
+def _acr_anonymous(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if props.get("anonymousPullEnabled") is True:
         yield "anonymous pull must be disabled"
 
@@ -78,6 +84,10 @@ def _compute_local_auth(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     p = compute_properties(props)
     if p.get("computeType") in ("AmlCompute", "ComputeInstance") and p.get("disableLocalAuth") is not True:
         yield "compute must disable local auth (properties.disableLocalAuth=True)"
+
+
+def _compute_ssh(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    p = compute_properties(props)
     if dig(p, "properties", "remoteLoginPortPublicAccess") == "Enabled":
         yield "compute exposes SSH publicly (remoteLoginPortPublicAccess Enabled)"
 
@@ -100,20 +110,28 @@ RULES: list[Rule] = [
            "Set properties.enableRbacAuthorization=True and grant Key Vault Crypto/Secrets roles.",
            (VAULT,), _vault_rbac, "high", "https://learn.microsoft.com/azure/key-vault/general/rbac-guide"),
     simple("azure-containerservice-managedcluster-disable-local-accounts", C, "iam",
-           "AKS clusters disable local accounts and use Entra ID with Azure RBAC.",
-           "Set disableLocalAccounts=True and aadProfile {managed: True, enableAzureRBAC: True}.",
+           "AKS clusters disable local accounts.", "Set disableLocalAccounts=True.",
            (CLUSTER,), _aks_local, "high", "https://learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad"),
+    simple("azure-containerservice-managedcluster-require-entra-rbac", C, "iam",
+           "AKS clusters authenticate with Entra ID and authorize with Azure RBAC.",
+           "Set aadProfile {managed: True, enableAzureRBAC: True}.",
+           (CLUSTER,), _aks_entra, "high", "https://learn.microsoft.com/azure/aks/manage-azure-rbac"),
     simple("azure-containerregistry-registry-disable-admin-user", C, "iam",
-           "Container registries disable the admin user and anonymous pull.",
+           "Container registries disable the admin user.",
            "Set adminUserEnabled=False; grant AcrPull/AcrPush roles to identities.",
            (REGISTRY,), _acr_admin, "high", "https://learn.microsoft.com/azure/container-registry/container-registry-authentication"),
+    simple("azure-containerregistry-registry-deny-anonymous-pull", C, "iam",
+           "Container registries do not allow anonymous pull.", "Set anonymousPullEnabled=False.",
+           (REGISTRY,), _acr_anonymous, "high", "https://learn.microsoft.com/azure/container-registry/anonymous-pull-access"),
     simple("azure-storage-storageaccount-disable-shared-key", C, "iam",
            "Storage accounts disable shared keys so access goes through Entra ID and RBAC.",
            "Set allowSharedKeyAccess=False.", (STORAGE,), _shared_key, "high", STORAGE_DOC),
     simple("azure-machinelearningservices-compute-disable-local-auth", C, "iam",
-           "ML compute disables local auth and public SSH.",
-           "Set properties.disableLocalAuth=True and remoteLoginPortPublicAccess Disabled.",
+           "ML compute disables local auth.", "Set properties.disableLocalAuth=True.",
            (COMPUTE,), _compute_local_auth, "high"),
+    simple("azure-machinelearningservices-compute-deny-public-ssh", C, "iam",
+           "ML compute does not expose SSH publicly.", "Set remoteLoginPortPublicAccess Disabled.",
+           (COMPUTE,), _compute_ssh, "high"),
     simple("azure-machinelearningservices-onlineendpoint-deny-key-auth", C, "iam",
            "Online endpoints authenticate with tokens, not static keys.",
            "Set properties.authMode to AADToken or AMLToken.", (ENDPOINT,), _endpoint_auth, "medium"),

@@ -32,17 +32,25 @@ def _pool_counts(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     for key in ("maxNodeCount", "totalMaxNodeCount"):
         yield from count_problem(auto.get(key), ctx, "max_nodes", f"autoscaling.{key}")
     yield from count_problem(props.get("nodeCount"), ctx, "max_nodes", "nodeCount")
+
+
+def _pool_autoscaling(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    auto = props.get("autoscaling") or {}
     if not auto and not is_unknown(props.get("autoscaling")):
         yield "node pool must autoscale (autoscaling.minNodeCount/maxNodeCount)"
 
 
 def _pool_spot(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    node = props.get("nodeConfig") or {}
+    if not is_system_pool(props) and ctx.limit("require_spot") and not (node.get("spot") or node.get("preemptible")):
+        yield f"workload pool must use Spot VMs in {ctx.env} (nodeConfig.spot)"
+
+
+def _pool_scale_to_zero(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if is_system_pool(props):
         return
     node = props.get("nodeConfig") or {}
     gpu = bool(as_list(node.get("guestAccelerators"))) or str(node.get("machineType", "")).startswith(("g2-", "a2-", "a3-"))
-    if ctx.limit("require_spot") and not (node.get("spot") or node.get("preemptible")):
-        yield f"workload pool must use Spot VMs in {ctx.env} (nodeConfig.spot)"
     auto = props.get("autoscaling") or {}
     minimum = auto.get("minNodeCount", auto.get("totalMinNodeCount"))
     if (gpu or ctx.limit("scale_to_zero")) and known(minimum) and float(minimum or 0) > 0:
@@ -65,12 +73,18 @@ RULES: list[Rule] = [
            "Use cpu-* size classes or drop the GPU pool in dev.", (NODE_POOL,), _pool_sku, "medium",
            params=SKU_PARAMS),
     simple("gcp-container-nodepool-limit-node-counts", C, "cost",
-           "Node pools autoscale and stay under the environment's node cap.",
+           "Node pools stay under the environment's node cap.",
            "Lower kubernetes.*_pool.max_nodes.", (NODE_POOL,), _pool_counts, "medium", params=SKU_PARAMS),
-    simple("gcp-container-nodepool-require-spot-scale-to-zero", C, "cost",
-           "GPU pools scale to zero; in dev workload pools use Spot VMs and scale to zero.",
-           "Set nodeConfig.spot and autoscaling min 0 on dev workload pools and on GPU pools.",
+    simple("gcp-container-nodepool-require-autoscaling", C, "cost",
+           "Node pools autoscale.", "Set autoscaling (min/max node counts).",
+           (NODE_POOL,), _pool_autoscaling, "medium", params=SKU_PARAMS),
+    simple("gcp-container-nodepool-require-spot", C, "cost",
+           "In dev, workload pools use Spot VMs.", "Set nodeConfig.spot on dev workload pools.",
            (NODE_POOL,), _pool_spot, "medium", params=POOL_PARAMS),
+    simple("gcp-container-nodepool-require-scale-to-zero", C, "cost",
+           "GPU pools scale to zero, and so do workload pools in dev.",
+           "Set autoscaling min 0 on GPU pools and on dev workload pools.",
+           (NODE_POOL,), _pool_scale_to_zero, "medium", params=POOL_PARAMS),
     simple("gcp-storage-bucket-require-lifecycle", C, "cost",
            "Buckets tier or expire objects (lifecycle rules or Autoclass).",
            "Keep storage.infrequent_access_after_days/archive_after_days in the spec.",

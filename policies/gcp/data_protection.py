@@ -33,8 +33,14 @@ def _bucket_public(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _bucket_versioning(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if dig(props, "versioning", "enabled") is not True:
         yield "bucket versioning must be enabled"
+
+
+def _bucket_soft_delete(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if dig(props, "softDeletePolicy", "retentionDurationSeconds") == 0:
         yield "soft delete must not be disabled (softDeletePolicy.retentionDurationSeconds 0)"
+
+
+def _bucket_force_destroy(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env == "prod" and props.get("forceDestroy") is True:
         yield "prod buckets must not set forceDestroy"
 
@@ -42,8 +48,14 @@ def _bucket_versioning(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _cluster_private(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env != "dev" and dig(props, "privateClusterConfig", "enablePrivateNodes") is not True:
         yield f"{ctx.env} clusters must use private nodes (privateClusterConfig.enablePrivateNodes)"
+
+
+def _cluster_deletion_protection(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env == "prod" and props.get("deletionProtection") is False:
         yield "prod clusters must keep deletionProtection"
+
+
+def _cluster_secrets(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env != "dev" and dig(props, "databaseEncryption", "state") != "ENCRYPTED":
         yield f"{ctx.env} clusters must encrypt secrets with the stack's key (databaseEncryption)"
 
@@ -89,14 +101,23 @@ RULES: list[Rule] = [
            "Buckets enforce public access prevention.", "Set publicAccessPrevention 'enforced'.",
            (BUCKET,), _bucket_public, "critical", GCS_DOC),
     simple("gcp-storage-bucket-require-versioning", C, "data-protection",
-           "Buckets keep versions and soft delete; prod buckets cannot be force-destroyed.",
-           "Set versioning.enabled and keep softDeletePolicy; forceDestroy=False in prod.",
-           (BUCKET,), _bucket_versioning, "high", GCS_DOC),
+           "Buckets keep versions.", "Set versioning.enabled.", (BUCKET,), _bucket_versioning, "high", GCS_DOC),
+    simple("gcp-storage-bucket-require-soft-delete", C, "data-protection",
+           "Buckets keep soft delete.", "Do not set softDeletePolicy.retentionDurationSeconds 0.",
+           (BUCKET,), _bucket_soft_delete, "high", "https://cloud.google.com/storage/docs/soft-delete"),
+    simple("gcp-storage-bucket-deny-force-destroy", C, "data-protection",
+           "Prod buckets cannot be force-destroyed.", "Set forceDestroy=False in prod.",
+           (BUCKET,), _bucket_force_destroy, "high", GCS_DOC),
     simple("gcp-container-cluster-require-private-nodes", C, "data-protection",
-           "Outside dev, clusters have private nodes and application-layer secret encryption; prod keeps "
-           "deletion protection.",
-           "Set privateClusterConfig.enablePrivateNodes, databaseEncryption and deletionProtection.",
+           "Outside dev, clusters have private nodes.", "Set privateClusterConfig.enablePrivateNodes.",
            (CLUSTER,), _cluster_private, "high", GKE_DOC),
+    simple("gcp-container-cluster-require-secret-encryption", C, "data-protection",
+           "Outside dev, clusters encrypt Kubernetes secrets with the stack's key.",
+           "Set databaseEncryption {state: ENCRYPTED, keyName: <stack key>}.",
+           (CLUSTER,), _cluster_secrets, "high", "https://cloud.google.com/kubernetes-engine/docs/how-to/encrypting-secrets"),
+    simple("gcp-container-cluster-require-deletion-protection", C, "data-protection",
+           "Prod clusters keep deletion protection.", "Keep deletionProtection=True in prod.",
+           (CLUSTER,), _cluster_deletion_protection, "high", GKE_DOC),
     simple("gcp-artifactregistry-repository-require-cmek", C, "data-protection",
            "Outside dev, repositories are encrypted with the stack's key.", "Set kmsKeyName.",
            (REPOSITORY,), _repo_cmek, "medium"),

@@ -84,6 +84,9 @@ def _uniform(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _workload_identity(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if not dig(props, "workloadIdentityConfig", "workloadPool"):
         yield "cluster must enable Workload Identity (workloadIdentityConfig.workloadPool)"
+
+
+def _legacy_abac(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if props.get("enableLegacyAbac") is True:
         yield "legacy ABAC must be disabled"
 
@@ -92,6 +95,9 @@ def _node_sa(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     sa = dig(props, "nodeConfig", "serviceAccount")
     if sa is None or (known(sa) and str(sa).endswith("-compute@developer.gserviceaccount.com")) or sa == "default":
         yield "node pool must run as a dedicated least-privilege service account (nodeConfig.serviceAccount)"
+
+
+def _metadata_server(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if dig(props, "nodeConfig", "workloadMetadataConfig", "mode") not in ("GKE_METADATA", None):
         yield "node pool must expose the GKE metadata server (workloadMetadataConfig.mode GKE_METADATA)"
 
@@ -120,11 +126,17 @@ RULES: list[Rule] = [
            "Buckets use uniform bucket-level access: IAM only, no ACLs.",
            "Set uniformBucketLevelAccess=True.", (BUCKET,), _uniform, "high", GCS_DOC),
     simple("gcp-container-cluster-require-workload-identity", C, "iam",
-           "GKE clusters enable Workload Identity and disable legacy ABAC.",
+           "GKE clusters enable Workload Identity.",
            "Set workloadIdentityConfig.workloadPool to <project>.svc.id.goog.", (CLUSTER,),
            _workload_identity, "high", GKE_DOC),
+    simple("gcp-container-cluster-deny-legacy-abac", C, "iam",
+           "GKE clusters disable legacy ABAC.", "Set enableLegacyAbac=False (the default).", (CLUSTER,),
+           _legacy_abac, "high", GKE_DOC),
     simple("gcp-container-nodepool-require-service-account", C, "iam",
-           "Node pools run as a dedicated service account with the GKE metadata server.",
-           "Set nodeConfig.serviceAccount and workloadMetadataConfig.mode GKE_METADATA.",
+           "Node pools run as a dedicated service account.", "Set nodeConfig.serviceAccount.",
            (NODE_POOL,), _node_sa, "high", GKE_DOC),
+    simple("gcp-container-nodepool-require-metadata-server", C, "iam",
+           "Node pools expose the GKE metadata server (Workload Identity), not the node's credentials.",
+           "Set nodeConfig.workloadMetadataConfig.mode GKE_METADATA.",
+           (NODE_POOL,), _metadata_server, "high", GKE_DOC),
 ]

@@ -65,19 +65,22 @@ def run(policy_name: str, type_: str, props: dict[str, Any], config: dict | None
 
 
 def resource(type_: str, name: str, props: dict[str, Any], deps: dict[str, list[str]] | None = None,
-             protect: bool = False) -> PolicyResource:
+             protect: bool = False, depends_on: list[str] | None = None) -> PolicyResource:
+    """A stack resource; `deps` (input -> resource names) and `depends_on` (names) are linked by `link`."""
     urn = f"urn:pulumi:s::mlops::{type_}::{name}"
     r = PolicyResource(type_, unknown_checking_proxy(copy.deepcopy(props)), urn, name, _opts(protect, None),
                        None, None, [], {})
     r._deps = deps or {}  # type: ignore[attr-defined]
+    r._depends_on = depends_on or []  # type: ignore[attr-defined]
     return r
 
 
 def link(resources: list[PolicyResource]) -> list[PolicyResource]:
-    """Resolve `deps` given as resource names into property_dependencies."""
+    """Resolve `deps` and `depends_on` given as resource names into property_dependencies/dependencies."""
     by_name = {r.name: r for r in resources}
     for r in resources:
         r.property_dependencies = {k: [by_name[n] for n in names] for k, names in r._deps.items()}  # type: ignore[attr-defined]
+        r.dependencies = [by_name[n] for n in getattr(r, "_depends_on", [])]
     return resources
 
 

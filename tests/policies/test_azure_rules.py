@@ -76,15 +76,17 @@ CASES = [
      "key vault has legacy access policies; grant access with RBAC role assignments"),
     ("azure-containerservice-managedcluster-disable-local-accounts", CLUSTER, {"disableLocalAccounts": False},
      "AKS local accounts must be disabled (disableLocalAccounts=True)"),
-    ("azure-containerservice-managedcluster-disable-local-accounts", CLUSTER, {"aadProfile.enableAzureRBAC": False},
+    ("azure-containerservice-managedcluster-require-entra-rbac", CLUSTER, {"aadProfile.enableAzureRBAC": False},
      "AKS must use Entra ID with Azure RBAC (aadProfile.managed and aadProfile.enableAzureRBAC)"),
     ("azure-containerregistry-registry-disable-admin-user", REGISTRY, {"adminUserEnabled": True},
      "registry admin user must be disabled (adminUserEnabled=False)"),
+    ("azure-containerregistry-registry-deny-anonymous-pull", REGISTRY, {"anonymousPullEnabled": True},
+     "anonymous pull must be disabled"),
     ("azure-storage-storageaccount-disable-shared-key", STORAGE, {"allowSharedKeyAccess": DELETE},
      "storage account keys must be disabled (allowSharedKeyAccess=False); use Entra ID"),
     ("azure-machinelearningservices-compute-disable-local-auth", COMPUTE, {"properties.disableLocalAuth": False},
      "compute must disable local auth (properties.disableLocalAuth=True)"),
-    ("azure-machinelearningservices-compute-disable-local-auth", COMPUTE,
+    ("azure-machinelearningservices-compute-deny-public-ssh", COMPUTE,
      {"properties.properties.remoteLoginPortPublicAccess": "Enabled"},
      "compute exposes SSH publicly (remoteLoginPortPublicAccess Enabled)"),
     ("azure-machinelearningservices-onlineendpoint-deny-key-auth", ENDPOINT, {"properties.authMode": "Key"},
@@ -96,20 +98,22 @@ CASES = [
      "pool 'system' vmSize 'Standard_Z99' is not in the price catalog (infra/data/catalog.yaml); use a size "
      "class or add the SKU with its price"),
     ("azure-containerservice-limit-node-counts", POOL, {"maxCount": 10}, "pool 'user' maxCount 10 exceeds the dev cap of 3"),
-    ("azure-containerservice-agentpool-require-spot-autoscale", POOL, {"scaleSetPriority": "Regular"},
+    ("azure-containerservice-agentpool-require-spot", POOL, {"scaleSetPriority": "Regular"},
      "user pool 'user' must use Spot VMs in dev"),
-    ("azure-containerservice-agentpool-require-spot-autoscale", POOL, {"minCount": 1},
+    ("azure-containerservice-agentpool-require-scale-to-zero", POOL, {"minCount": 1},
      "user pool 'user' must scale to zero in dev (minCount 0)"),
-    ("azure-containerservice-agentpool-require-spot-autoscale", POOL, {"enableAutoScaling": False},
+    ("azure-containerservice-agentpool-require-autoscale", POOL, {"enableAutoScaling": False},
      "user pool 'user' must autoscale (enableAutoScaling=True)"),
     ("azure-machinelearningservices-compute-require-scale-to-zero", COMPUTE,
      {"properties.properties.scaleSettings.minNodeCount": 1},
      "training cluster must scale to zero (scaleSettings.minNodeCount 0, got 1)"),
-    ("azure-machinelearningservices-compute-require-scale-to-zero", COMPUTE,
+    ("azure-machinelearningservices-compute-require-low-priority", COMPUTE,
      {"properties.properties.vmPriority": "Dedicated"}, "training cluster must use LowPriority VMs in dev"),
-    ("azure-machinelearningservices-compute-require-scale-to-zero", COMPUTE,
+    ("azure-machinelearningservices-compute-restrict-vm-sizes", COMPUTE,
      {"properties.properties.vmSize": "Standard_NC6s_v3"},
      "training cluster vmSize 'Standard_NC6s_v3' has 1 GPU(s), which dev stacks may not use"),
+    ("azure-machinelearningservices-compute-limit-node-count", COMPUTE,
+     {"properties.properties.scaleSettings.maxNodeCount": 9}, "training cluster maxNodeCount 9 exceeds the dev cap of 3"),
     ("azure-containerregistry-registry-restrict-sku", REGISTRY, {"tags.environment": "dev"},
      "registry SKU 'Premium' is not allowed in dev (allowed: Basic, Standard)"),
     ("azure-operationalinsights-workspace-require-retention", LOGS, {"retentionInDays": 1000},
@@ -121,9 +125,9 @@ CASES = [
      "storage account allows HTTP (enableHttpsTrafficOnly must be True)"),
     ("azure-storage-storageaccount-deny-public-access", STORAGE, {"allowBlobPublicAccess": True},
      "anonymous blob access must be disabled (allowBlobPublicAccess=False)"),
-    ("azure-storage-storageaccount-deny-public-access", STORAGE, {"publicNetworkAccess": "Enabled"},
+    ("azure-storage-storageaccount-deny-public-network-access", STORAGE, {"publicNetworkAccess": "Enabled"},
      "prod storage accounts must deny public network access"),
-    ("azure-storage-blobserviceproperties-require-soft-delete", BLOB, {"isVersioningEnabled": False},
+    ("azure-storage-blobserviceproperties-require-versioning", BLOB, {"isVersioningEnabled": False},
      "blob versioning must be enabled (isVersioningEnabled=True)"),
     ("azure-storage-blobserviceproperties-require-soft-delete", BLOB, {"deleteRetentionPolicy.enabled": False},
      "blob soft delete must be enabled (deleteRetentionPolicy.enabled=True)"),
@@ -133,13 +137,13 @@ CASES = [
      "container allows anonymous access (publicAccess 'Blob')"),
     ("azure-keyvault-vault-require-purge-protection", VAULT, {"properties.enablePurgeProtection": DELETE},
      "key vault purge protection must be enabled"),
-    ("azure-keyvault-vault-require-purge-protection", VAULT, {"properties.publicNetworkAccess": "Enabled"},
+    ("azure-keyvault-vault-deny-public-network-access", VAULT, {"properties.publicNetworkAccess": "Enabled"},
      "prod key vaults must deny public network access"),
     ("azure-containerregistry-registry-deny-public-access", REGISTRY, {"publicNetworkAccess": "Enabled"},
      "prod registries must deny public network access"),
     ("azure-machinelearningservices-workspace-deny-public-access", WORKSPACE, {"publicNetworkAccess": "Enabled"},
      "prod ML workspaces must disable public network access"),
-    ("azure-machinelearningservices-workspace-deny-public-access", WORKSPACE, {"encryption": DELETE},
+    ("azure-machinelearningservices-workspace-require-cmk", WORKSPACE, {"encryption": DELETE},
      "prod ML workspaces must use customer-managed key encryption (encryption.status Enabled)"),
     ("azure-containerservice-managedcluster-restrict-api-access", CLUSTER, {"apiServerAccessProfile": DELETE},
      "prod AKS API servers must be private or restricted to authorized IP ranges"),
@@ -163,13 +167,14 @@ def test_violation_caught(rule, type_, changes, message):
 
 def test_system_pools_may_be_on_demand_with_nodes():
     system = mutate(BASE[POOL], {"mode": "System", "scaleSetPriority": DELETE, "minCount": 1})
-    assert run("azure-containerservice-agentpool-require-spot-autoscale", POOL, system) == []
+    for rule in ("azure-containerservice-agentpool-require-spot", "azure-containerservice-agentpool-require-scale-to-zero"):
+        assert run(rule, POOL, system) == []
 
 
 def test_dev_stores_may_use_public_network_and_platform_keys():
     dev = mutate(BASE[STORAGE], {"tags.environment": "dev", "publicNetworkAccess": "Enabled",
                                  "encryption.keySource": "Microsoft.Storage"})
-    assert run("azure-storage-storageaccount-deny-public-access", STORAGE, dev) == []
+    assert run("azure-storage-storageaccount-deny-public-network-access", STORAGE, dev) == []
 
 
 def _cmk_stack(key_source="Microsoft.Storage", scope_source="Microsoft.KeyVault", pinned=True, env="prod"):

@@ -66,12 +66,12 @@ CASES = [
      "bucket must use uniform bucket-level access (no object ACLs)"),
     ("gcp-container-cluster-require-workload-identity", CLUSTER, {"workloadIdentityConfig": DELETE},
      "cluster must enable Workload Identity (workloadIdentityConfig.workloadPool)"),
-    ("gcp-container-cluster-require-workload-identity", CLUSTER, {"enableLegacyAbac": True},
+    ("gcp-container-cluster-deny-legacy-abac", CLUSTER, {"enableLegacyAbac": True},
      "legacy ABAC must be disabled"),
     ("gcp-container-nodepool-require-service-account", POOL,
      {"nodeConfig.serviceAccount": "123-compute@developer.gserviceaccount.com"},
      "node pool must run as a dedicated least-privilege service account (nodeConfig.serviceAccount)"),
-    ("gcp-container-nodepool-require-service-account", POOL, {"nodeConfig.workloadMetadataConfig.mode": "GCE_METADATA"},
+    ("gcp-container-nodepool-require-metadata-server", POOL, {"nodeConfig.workloadMetadataConfig.mode": "GCE_METADATA"},
      "node pool must expose the GKE metadata server (workloadMetadataConfig.mode GKE_METADATA)"),
     # cost
     ("gcp-container-nodepool-restrict-machine-types", POOL, {"nodeConfig.machineType": "g2-standard-4"},
@@ -81,11 +81,11 @@ CASES = [
      "node pool attaches GPUs (nvidia-tesla-t4), which dev stacks may not use"),
     ("gcp-container-nodepool-limit-node-counts", POOL, {"autoscaling.totalMaxNodeCount": 12},
      "autoscaling.totalMaxNodeCount 12 exceeds the dev cap of 3"),
-    ("gcp-container-nodepool-limit-node-counts", POOL, {"autoscaling": DELETE},
+    ("gcp-container-nodepool-require-autoscaling", POOL, {"autoscaling": DELETE},
      "node pool must autoscale (autoscaling.minNodeCount/maxNodeCount)"),
-    ("gcp-container-nodepool-require-spot-scale-to-zero", POOL, {"nodeConfig.spot": False},
+    ("gcp-container-nodepool-require-spot", POOL, {"nodeConfig.spot": False},
      "workload pool must use Spot VMs in dev (nodeConfig.spot)"),
-    ("gcp-container-nodepool-require-spot-scale-to-zero", POOL, {"autoscaling.totalMinNodeCount": 1},
+    ("gcp-container-nodepool-require-scale-to-zero", POOL, {"autoscaling.totalMinNodeCount": 1},
      "workload pool must scale to zero (autoscaling min 0, got 1)"),
     ("gcp-storage-bucket-require-lifecycle", BUCKET, {"lifecycleRules": []},
      "bucket has no lifecycle rules or Autoclass: objects never move to cheaper classes"),
@@ -97,12 +97,14 @@ CASES = [
     ("gcp-storage-bucket-enforce-public-access-prevention", BUCKET, {"publicAccessPrevention": "inherited"},
      "public access prevention must be 'enforced'"),
     ("gcp-storage-bucket-require-versioning", BUCKET, {"versioning.enabled": False}, "bucket versioning must be enabled"),
-    ("gcp-storage-bucket-require-versioning", BUCKET, {"forceDestroy": True}, "prod buckets must not set forceDestroy"),
+    ("gcp-storage-bucket-require-soft-delete", BUCKET, {"softDeletePolicy": {"retentionDurationSeconds": 0}},
+     "soft delete must not be disabled (softDeletePolicy.retentionDurationSeconds 0)"),
+    ("gcp-storage-bucket-deny-force-destroy", BUCKET, {"forceDestroy": True}, "prod buckets must not set forceDestroy"),
     ("gcp-container-cluster-require-private-nodes", CLUSTER, {"privateClusterConfig": DELETE},
      "prod clusters must use private nodes (privateClusterConfig.enablePrivateNodes)"),
-    ("gcp-container-cluster-require-private-nodes", CLUSTER, {"deletionProtection": False},
+    ("gcp-container-cluster-require-deletion-protection", CLUSTER, {"deletionProtection": False},
      "prod clusters must keep deletionProtection"),
-    ("gcp-container-cluster-require-private-nodes", CLUSTER, {"databaseEncryption.state": "DECRYPTED"},
+    ("gcp-container-cluster-require-secret-encryption", CLUSTER, {"databaseEncryption.state": "DECRYPTED"},
      "prod clusters must encrypt secrets with the stack's key (databaseEncryption)"),
     ("gcp-artifactregistry-repository-require-cmek", REPO, {"kmsKeyName": DELETE},
      "prod repositories must use the stack's KMS key (kmsKeyName)"),
@@ -146,12 +148,13 @@ def test_bucket_level_storage_roles_are_fine():
 def test_system_pool_may_keep_nodes_on_demand():
     system = mutate(BASE[POOL], {"name": "team-dev-system", "nodeConfig.spot": False,
                                  "autoscaling.totalMinNodeCount": 1})
-    assert run("gcp-container-nodepool-require-spot-scale-to-zero", POOL, system) == []
+    for rule in ("gcp-container-nodepool-require-spot", "gcp-container-nodepool-require-scale-to-zero"):
+        assert run(rule, POOL, system) == []
 
 
 def test_prod_gpu_pool_must_scale_to_zero():
     gpu = mutate(BASE[POOL], {"name": "team-prod-gpu", "nodeConfig.machineType": "g2-standard-4",
                               "nodeConfig.spot": False, "autoscaling.totalMinNodeCount": 1,
                               "nodeConfig.resourceLabels.environment": "prod"})
-    assert run("gcp-container-nodepool-require-spot-scale-to-zero", POOL, gpu) == [
+    assert run("gcp-container-nodepool-require-scale-to-zero", POOL, gpu) == [
         "GPU pool must scale to zero (autoscaling min 0, got 1)"]

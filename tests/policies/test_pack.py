@@ -14,6 +14,7 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 
 import policies
 from policies.core import DEFAULT_LEVELS, GROUPS, level_for
+from policies.waivers import WAIVERS_POLICY
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = re.compile(r"^(aws|azure|gcp)(-[a-z0-9]+){3,}$")
@@ -23,7 +24,7 @@ def test_policies_are_pulumi_policy_objects_with_unique_names():
     names = [p.name for p in policies.POLICIES]
     assert len(names) == len(set(names))
     assert all(isinstance(p, (ResourceValidationPolicy, StackValidationPolicy)) for p in policies.POLICIES)
-    assert names == [r.name for r in policies.RULES]
+    assert names == [r.name for r in policies.RULES] + [WAIVERS_POLICY]
 
 
 @pytest.mark.parametrize("rule", policies.RULES, ids=lambda r: r.name)

@@ -42,29 +42,36 @@ def bucket_stack(skip: str = "", by_name: bool = False, bucket_input=None):
         resource(t, name, props, deps) for name, (t, props) in controls.items() if name != skip]
 
 
+BUCKET_RULES = {"pab": "aws-stack-s3-buckets-require-public-access-block", "sse": "aws-stack-s3-buckets-require-encryption",
+                "versioning": "aws-stack-s3-buckets-require-versioning", "policy": "aws-stack-s3-buckets-require-tls-policy"}
+
+
+@pytest.mark.parametrize("rule", BUCKET_RULES.values())
 @pytest.mark.parametrize("by_name", [False, True])
-def test_bucket_with_all_controls_passes(by_name):
-    assert run_stack("aws-stack-s3-buckets-require-controls", bucket_stack(by_name=by_name)) == []
+def test_bucket_with_all_controls_passes(by_name, rule):
+    assert run_stack(rule, bucket_stack(by_name=by_name)) == []
 
 
 @pytest.mark.parametrize("skip, what", [("pab", "a public access block"), ("sse", "default encryption"),
                                         ("versioning", "versioning"), ("policy", "a TLS-only bucket policy")])
-def test_bucket_missing_a_control_is_caught(skip, what):
-    assert run_stack("aws-stack-s3-buckets-require-controls", bucket_stack(skip)) == [
-        (f"bucket has no {what} targeting it", urn(BUCKET, "data"))]
+def test_bucket_missing_a_control_is_caught_by_that_control_s_rule_only(skip, what):
+    for control, rule in BUCKET_RULES.items():
+        expected = [(f"bucket has no {what.removeprefix('a ')} targeting it", urn(BUCKET, "data"))] if control == skip else []
+        assert run_stack(rule, bucket_stack(skip)) == expected, rule
 
 
 def test_bucket_policy_without_tls_deny_does_not_count():
     resources = bucket_stack("policy") + [resource(BUCKET_POLICY, "policy", {"bucket": "data", "policy": json.dumps(
         {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:role/r"}, "Action": "s3:GetObject",
                         "Resource": "arn:aws:s3:::data/*"}]})}, {"bucket": ["data"]})]
-    assert run_stack("aws-stack-s3-buckets-require-controls", resources) == [
-        ("bucket has no a TLS-only bucket policy targeting it", urn(BUCKET, "data"))]
+    assert run_stack("aws-stack-s3-buckets-require-tls-policy", resources) == [
+        ("bucket has no TLS-only bucket policy targeting it", urn(BUCKET, "data"))]
 
 
-def test_unknown_bucket_targets_are_skipped_in_preview():
+@pytest.mark.parametrize("rule", BUCKET_RULES.values())
+def test_unknown_bucket_targets_are_skipped_in_preview(rule):
     resources = bucket_stack(by_name=True, bucket_input=UNKNOWN_STRING_VALUE)
-    assert run_stack("aws-stack-s3-buckets-require-controls", resources) == []
+    assert run_stack(rule, resources) == []
 
 
 def budget(amount: float, notify: bool = True):
