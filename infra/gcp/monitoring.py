@@ -78,7 +78,7 @@ def dashboard_json(title: str, widgets: list[tuple[str, str, str]],
 
 
 class Monitoring(pulumi.ComponentResource):
-    def __init__(self, name: str, ctx: StackContext, services: Services, *, project_number: pulumi.Input[str],
+    def __init__(self, name: str, ctx: StackContext, services: Services, *,
                  topic: gcp.pubsub.Topic, function_name: str, drift_policy: str,
                  endpoint_id: pulumi.Input[str] | None, cluster_name: pulumi.Input[str] | None,
                  opts: pulumi.ResourceOptions | None = None):
@@ -97,12 +97,15 @@ class Monitoring(pulumi.ComponentResource):
         self.pubsub_channel = gcp.monitoring.NotificationChannel(
             f"{name}-retrain", project=project, type="pubsub", display_name=f"{spec.team} drift retraining",
             labels={"topic": topic.id}, user_labels=dict(ctx.tags), opts=child(self, apis))
-        # Cloud Monitoring publishes as its notification service agent: it may publish to this topic only.
+        # Cloud Monitoring publishes as its notification service agent, which exists once generated
+        # (`gcloud beta services identity create --service=monitoring.googleapis.com`, Pub/Sub
+        # channel docs): it may publish to this topic only.
+        notifier = gcp.projects.ServiceIdentity(
+            f"{name}-notifier-agent", project=project, service="monitoring.googleapis.com",
+            opts=child(self, services.apis("monitoring")))
         gcp.pubsub.TopicIAMMember(
             f"{name}-notifier-publish", project=project, topic=topic.name, role="roles/pubsub.publisher",
-            member=pulumi.Output.from_input(project_number).apply(
-                lambda n: f"serviceAccount:service-{n}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"),
-            opts=child(self, [self.pubsub_channel]))
+            member=notifier.member, opts=child(self, [self.pubsub_channel]))
         emails = [c.id for c in self.email_channels]
         m = spec.monitoring
         self.drift_metric = gcp.logging.Metric(

@@ -56,7 +56,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     retraining = Retraining("retraining", ctx, services, datalake, registry, identity, encryption,
                             drift_policy, opts=top)
     monitoring = Monitoring(
-        "monitoring", ctx, services, project_number=project_number, topic=retraining.topic,
+        "monitoring", ctx, services, topic=retraining.topic,
         function_name=retraining.function_name, drift_policy=drift_policy,
         endpoint_id=vertex.endpoint_id, cluster_name=kubernetes.cluster_name if kubernetes else None, opts=top)
     Budget("budget", ctx, services, project_number, monitoring.channel_ids,

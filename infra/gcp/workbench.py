@@ -37,7 +37,8 @@ class Workbench(pulumi.ComponentResource):
         disk = {"disk_size_gb": str(DISK_SIZE_GB), "disk_type": "PD_BALANCED"}
         if encryption:
             disk.update(disk_encryption="CMEK", kms_key=encryption.key_id)
-        depends = services.apis("notebooks", "compute") + (encryption.grants if encryption else [])
+        depends = (services.apis("notebooks", "compute") + (encryption.grants if encryption else [])
+                   + identity.grants["notebooks"])  # the instance runs as notebooks from its first boot
         for person in spec.access.data_scientists:
             email = owner_email(person)
             if email is None:

@@ -77,3 +77,21 @@ def test_workbench_disk_sizes_are_strings_as_the_sdk_declares(plan_for, stack):
         setup = instance.inputs["gceSetup"]
         assert isinstance(setup["bootDisk"]["diskSizeGb"], str), instance.urn
         assert isinstance(setup["dataDisks"]["diskSizeGb"], str), instance.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_monitoring_publishes_as_the_notification_agent_it_generated(plan_for, stack):
+    plan = plan_for(stack)
+    agent = one(plan, SERVICE_IDENTITY, "monitoring-notifier-agent")
+    assert agent.inputs["service"] == "monitoring.googleapis.com"
+    grant = one(plan, "gcp:pubsub/topicIAMMember:TopicIAMMember", "monitoring-notifier-publish")
+    assert grant.inputs["member"] == agent.outputs["member"]
+    assert agent.urn in grant.property_dependencies.get("member", [])
+
+
+@pytest.mark.parametrize("stack", ["gcp-dev", "gcp-staging"])
+def test_workbench_waits_for_the_notebooks_accounts_grants(plan_for, stack):
+    plan = plan_for(stack)
+    grant = one(plan, "gcp:projects/iAMMember:IAMMember", "identity-notebooks-project-aiplatform.user")
+    for instance in plan.of_type(WORKBENCH):
+        assert grant.urn in instance.dependencies, instance.urn
