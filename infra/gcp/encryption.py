@@ -67,6 +67,10 @@ class Encryption(pulumi.ComponentResource):
             "storage": gcp.storage.get_project_service_account_output(
                 project=project, opts=pulumi.InvokeOutputOptions(
                     parent=self, depends_on=services.apis("storage"))).member,
+            # BigQuery's encryption agent, likewise created by its lookup (the capture dataset's CMEK).
+            "bigquery": gcp.bigquery.get_default_service_account_output(
+                project=project, opts=pulumi.InvokeOutputOptions(
+                    parent=self, depends_on=services.apis("bigquery"))).member,
         }
         for agent, api in GENERATED.items():
             identity = gcp.projects.ServiceIdentity(f"{name}-{agent}-agent", project=project, service=api,

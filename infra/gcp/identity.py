@@ -81,7 +81,9 @@ PROJECT_GRANTS: dict[str, tuple[tuple[str, str], ...]] = {
     "gke-nodes": (("roles/container.defaultNodeServiceAccount",
                    "GKE's minimal node role (logs, metrics, metadata) is defined for the project"),),
     "notebooks": (("roles/aiplatform.user", _AIPLATFORM_WHY), ("roles/logging.logWriter", _LOGS_WHY)),
-    "retrain": (("roles/logging.logWriter", _LOGS_WHY),),
+    "retrain": (("roles/logging.logWriter", _LOGS_WHY),
+                ("roles/bigquery.jobUser", "the drift check queries the capture table; query jobs are created "
+                                           "in a project (the table itself is granted on its dataset)")),
     "builder": (("roles/logging.logWriter", "Cloud Build writes build logs to the project"),),
 }
 # account -> (custom role key, why): project-level custom roles with exactly the permissions used.
@@ -91,7 +93,8 @@ CUSTOM_ROLE_GRANTS: dict[str, tuple[str, str]] = {
 }
 # Custom roles: key -> (title, permissions).
 CUSTOM_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "pipeline-runner": ("Vertex AI pipeline runner", ("aiplatform.pipelineJobs.create", "aiplatform.pipelineJobs.get")),
+    "pipeline-runner": ("Vertex AI pipeline runner", ("aiplatform.models.get", "aiplatform.pipelineJobs.create",
+                                                      "aiplatform.pipelineJobs.get")),
 }
 # The 2nd-gen Functions build downloads the source from gs://gcf-v2-sources-<number>-<region>,
 # a bucket Cloud Functions creates on the first deploy ("Access to bucket gcf-v2-sources-...

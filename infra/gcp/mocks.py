@@ -234,4 +234,7 @@ def call(token: str, args: dict) -> dict[str, Any]:
     if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
         email = f"service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
         return {"id": email, "emailAddress": email, "member": f"serviceAccount:{email}", "project": project}
+    if token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
+        email = f"bq-{PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com"
+        return {"id": email, "email": email, "member": f"serviceAccount:{email}", "project": project}
     return {}

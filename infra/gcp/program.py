@@ -48,12 +48,12 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     registry = Registry("registry", ctx, services, encryption, opts=top)
     identity = Identity("identity", ctx, services, datalake, registry, project_number, opts=top)
     network = Network("network", ctx, services, opts=top)
-    vertex = Vertex("vertex", ctx, services, encryption, opts=top)
+    vertex = Vertex("vertex", ctx, services, encryption, identity, opts=top)
     Workbench("workbench", ctx, services, identity, network, encryption, opts=top)
     kubernetes = (Kubernetes("kubernetes", ctx, services, identity, network, encryption, opts=top)
                   if spec.kubernetes.enabled else None)
     drift_policy = f"{spec.team} {spec.environment}: model drift"
-    retraining = Retraining("retraining", ctx, services, datalake, registry, identity, encryption,
+    retraining = Retraining("retraining", ctx, services, datalake, registry, identity, encryption, vertex,
                             drift_policy, opts=top)
     monitoring = Monitoring(
         "monitoring", ctx, services, topic=retraining.topic,

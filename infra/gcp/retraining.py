@@ -4,13 +4,13 @@ check and submits the training pipeline when the drift alert fires (README: "Dri
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from pathlib import Path
 
 import pulumi
 import pulumi_gcp as gcp
 
+from infra import code_assets
 from infra.context import StackContext
 from infra.gcp.common import child, propagation_wait
 from infra.gcp.datalake import DataLake
@@ -18,9 +18,9 @@ from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
 from infra.gcp.registry import Registry
 from infra.gcp.services import Services
+from infra.gcp.vertex import Vertex
 
 RUNTIME = Path(__file__).resolve().parent / "runtime"
-RUNTIME_FILES = ("main.py", "drift.py", "requirements.txt")
 CRON = {"hourly": "0 * * * *", "daily": "0 6 * * *", "weekly": "0 6 * * 1"}
 # Each check compares the captures since the previous one: the window is the schedule's period.
 WINDOW_HOURS = {"hourly": 1, "daily": 24, "weekly": 168}
@@ -28,18 +28,18 @@ PIPELINE_SPEC_OBJECT = "pipelines/training.json"
 DRIFT_CHECK = {"kind": "drift_check"}
 
 
-def source_digest() -> str:
-    """Hash of the function's source: a new object name (and a rebuild) exactly when it changes."""
-    h = hashlib.sha256()
-    for name in RUNTIME_FILES:
-        h.update(name.encode() + b"\0" + (RUNTIME / name).read_bytes())
-    return h.hexdigest()[:12]
+def function_source() -> code_assets.CodeBundle:
+    """main.py and requirements.txt at the root, the reference workload package beside them (the
+    function imports its drift engine and capture reader): a new object key, and so a rebuild,
+    exactly when any of it changes."""
+    return code_assets.bundle(runtime=RUNTIME)
 
 
 def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], releases: pulumi.Input[str],
                          monitoring: pulumi.Input[str],
                          pipelines_sa: pulumi.Input[str], drift_policy: str,
-                         kms_key: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]]:
+                         kms_key: pulumi.Input[str] | None,
+                         capture_table: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]]:
     m = ctx.spec.monitoring
     env: dict[str, pulumi.Input[str]] = {
         "PROJECT_ID": ctx.spec.gcp.project_id,
@@ -47,8 +47,9 @@ def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], rel
         "PIPELINE_SPEC_URI": pulumi.Output.concat("gs://", releases, "/", PIPELINE_SPEC_OBJECT),
         "PIPELINE_ROOT": pulumi.Output.concat("gs://", artifacts, "/pipeline-root"),
         "PIPELINE_SERVICE_ACCOUNT": pipelines_sa,
-        "BASELINE_URI": pulumi.Output.concat("gs://", artifacts, "/monitoring/baseline.json"),
-        "WINDOW_URI": pulumi.Output.concat("gs://", monitoring, "/capture/"),
+        # The served version (its baseline sits next to its artifacts); "" on day 0: checks skip.
+        "MODEL_VERSION": ctx.spec.serving.model_version.ref if ctx.spec.serving.active else "",
+        "CAPTURE_TABLE": capture_table if capture_table is not None else "",
         "STATE_BUCKET": monitoring,
         "DRIFT_THRESHOLD": str(m.drift_threshold),
         "COOLDOWN_HOURS": str(m.retrain_cooldown_hours),
@@ -66,7 +67,7 @@ class Retraining(pulumi.ComponentResource):
     drift log metric)."""
 
     def __init__(self, name: str, ctx: StackContext, services: Services, datalake: DataLake,
-                 registry: Registry, identity: Identity, encryption: Encryption | None,
+                 registry: Registry, identity: Identity, encryption: Encryption | None, vertex: Vertex,
                  drift_policy: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:Retraining", name, None, opts)
         spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
@@ -76,11 +77,10 @@ class Retraining(pulumi.ComponentResource):
             message_storage_policy={"allowed_persistence_regions": [region]},
             message_retention_duration="86400s",
             opts=child(self, services.apis("pubsub") + (encryption.grants if encryption else [])))
+        bundle = function_source()
         source = gcp.storage.BucketObject(
-            f"{name}-source", bucket=datalake.releases.name,
-            name=f"functions/drift-retrain-{source_digest()}.zip", content_type="application/zip",
-            source=pulumi.AssetArchive({f: pulumi.FileAsset(str(RUNTIME / f)) for f in RUNTIME_FILES}),
-            opts=child(self))
+            f"{name}-source", bucket=datalake.releases.name, name=bundle.object_key("functions", "drift-retrain"),
+            content_type="application/zip", source=bundle.asset_archive(), opts=child(self))
         self.function_name = ctx.name("gcp_generic", "drift-retrain")
         # The build runs as `builder`, the service and trigger as `retrain`, the trigger through the
         # Eventarc agent (created here: "Permission denied while using the Eventarc Service Agent"
@@ -89,7 +89,8 @@ class Retraining(pulumi.ComponentResource):
             f"{name}-eventarc-agent", project=project, service="eventarc.googleapis.com",
             opts=child(self, services.apis("eventarc")))
         settled = propagation_wait(f"{name}-iam-settled", self,
-                                   identity.grants["builder"] + identity.grants["retrain"] + [eventarc_agent])
+                                   identity.grants["builder"] + identity.grants["retrain"] + vertex.capture_readers
+                                   + [eventarc_agent])
         retrain_sa = identity.emails["retrain"]
         self.function = gcp.cloudfunctionsv2.Function(
             f"{name}-function", name=self.function_name, project=project, location=region,
@@ -109,7 +110,8 @@ class Retraining(pulumi.ComponentResource):
                 "environment_variables": function_environment(
                     ctx, artifacts=datalake.artifacts.name, releases=datalake.releases.name,
                     monitoring=datalake.monitoring.name,
-                    pipelines_sa=identity.emails["pipelines"], drift_policy=drift_policy, kms_key=kms),
+                    pipelines_sa=identity.emails["pipelines"], drift_policy=drift_policy, kms_key=kms,
+                    capture_table=vertex.capture_table),
             },
             event_trigger={
                 "trigger_region": region, "event_type": "google.cloud.pubsub.topic.v1.messagePublished",

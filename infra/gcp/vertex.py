@@ -1,7 +1,10 @@
-"""Vertex: the metadata store, tensorboard, optional feature online store and serving endpoint.
+"""Vertex: the metadata store, tensorboard, optional feature online store, and -- once
+`serving.model_version` names a version -- the serving endpoint with request-response logging.
 
-Models are uploaded and deployed to the endpoint by the pipelines (pulumi-gcp has no resource for
-model upload or deployed models); this component owns the long-lived containers they go into.
+The endpoint logs `serving.data_capture_percent` of its requests to a BigQuery table in the
+stack's own dataset (`predictRequestResponseLoggingConfig`; "when the full table reference is
+specified, the Dataset must exist and table must not exist": Vertex creates the table). The drift
+check reads exactly those rows. Day 0 (no version) creates no endpoint and no dataset.
 """
 
 from __future__ import annotations
@@ -14,7 +17,17 @@ import pulumi_gcp as gcp
 from infra.context import StackContext
 from infra.gcp.common import child, stateful
 from infra.gcp.encryption import Encryption
+from infra.gcp.identity import Identity
 from infra.gcp.services import Services
+
+
+CAPTURE_TABLE = "request_response_logging"
+
+
+def logging_config(capture_percent: int, project: str, dataset: pulumi.Input[str]) -> dict:
+    return {"enabled": True, "sampling_rate": capture_percent / 100,
+            "bigquery_destination": {"output_uri": pulumi.Output.concat("bq://", project, ".", dataset, ".",
+                                                                         CAPTURE_TABLE)}}
 
 
 def endpoint_id(team: str, environment: str, purpose: str) -> str:
@@ -38,7 +51,7 @@ class Vertex(pulumi.ComponentResource):
     endpoint_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, ctx: StackContext, services: Services, encryption: Encryption | None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 identity: Identity, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:Vertex", name, None, opts)
         spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
         cmek = {"kms_key_name": encryption.key_id} if encryption else None
@@ -62,12 +75,28 @@ class Vertex(pulumi.ComponentResource):
                 encryption_spec=cmek, force_destroy=not ctx.is_prod, opts=stateful(ctx, self, depends))
         self.endpoint = None
         self.endpoint_id = None
-        if spec.serving.enabled:
+        self.capture_table: pulumi.Output[str] | None = None
+        self.capture_readers: list[pulumi.Resource] = []
+        if spec.serving.active:
+            self.captures = gcp.bigquery.Dataset(
+                f"{name}-captures", dataset_id=ctx.name("gcp_generic", "captures").replace("-", "_"),
+                project=project, location=region, description="Request-response log of the serving endpoint",
+                default_encryption_configuration={"kms_key_name": encryption.key_id} if encryption else None,
+                delete_contents_on_destroy=not ctx.is_prod,
+                opts=stateful(ctx, self, services.apis("bigquery") + (encryption.grants if encryption else [])))
+            self.capture_table = pulumi.Output.concat(project, ".", self.captures.dataset_id, ".", CAPTURE_TABLE)
+            # The drift check reads the log; nothing but the endpoint writes it.
+            self.capture_readers = [gcp.bigquery.DatasetIamMember(
+                f"{name}-captures-retrain-reader", project=project, dataset_id=self.captures.dataset_id,
+                role="roles/bigquery.dataViewer", member=pulumi.Output.concat("serviceAccount:", identity.emails["retrain"]),
+                opts=child(self))]
             self.endpoint = gcp.vertex.AiEndpoint(
                 f"{name}-endpoint", name=endpoint_id(spec.team, spec.environment, "serving"),
                 display_name=ctx.name("gcp_generic", "serving"), project=project, location=region,
                 region=region, description=f"Online predictions for {spec.serving.model_name}",
                 encryption_spec=cmek, **endpoint_access(spec.network.mode, project),
+                predict_request_response_logging_config=logging_config(
+                    spec.serving.data_capture_percent, project, self.captures.dataset_id),
                 opts=child(self, depends))
             self.endpoint_id = self.endpoint.name
         self.register_outputs({"metadata_store": self.metadata_store.id,

@@ -288,3 +288,48 @@ def test_outputs_name_the_platform(plan_for):
 
 def test_dev_outputs_have_no_endpoint(plan_for):
     assert "endpoint_id" not in plan_for("gcp-dev").outputs
+
+
+# --- serving a model version, and capturing what it serves ------------------------------------
+
+DATASET = "gcp:bigquery/dataset:Dataset"
+
+
+@pytest.mark.parametrize("stack,percent", [("gcp-staging", 100), ("gcp-prod", 25)])
+def test_endpoint_logs_the_spec_share_of_requests_to_the_stacks_dataset(plan_for, stack, percent):
+    plan = plan_for(stack)
+    endpoint, dataset = one(plan, ENDPOINT), one(plan, DATASET)
+    logging = endpoint.inputs["predictRequestResponseLoggingConfig"]
+    assert logging["enabled"] is True and logging["samplingRate"] == percent / 100
+    project = dataset.inputs["project"]
+    table = f"{project}.{dataset.inputs['datasetId']}.request_response_logging"
+    assert logging["bigqueryDestination"] == {"outputUri": f"bq://{table}"}
+    env = one(plan, FUNCTION).inputs["serviceConfig"]["environmentVariables"]
+    assert env["CAPTURE_TABLE"] == table
+
+
+@pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])
+def test_function_checks_the_served_version(plan_for, stack):
+    from infra import stackfile
+    from tests.conftest import ROOT
+    version = stackfile.load(stack, ROOT).spec.serving.model_version.ref
+    env = one(plan_for(stack), FUNCTION).inputs["serviceConfig"]["environmentVariables"]
+    assert env["MODEL_VERSION"] == version and "BASELINE_URI" not in env
+    assert plan_for(stack).outputs["serving_model_version"] == version
+
+
+def test_day_zero_creates_no_serving_resources_and_says_serving_waits(tmp_path):
+    from infra import stackfile
+    from infra.engine import plan_stack
+    from infra.program import SERVING_WAITS
+    from tests.conftest import ROOT
+    text = (ROOT / "stacks" / "Pulumi.gcp-staging.yaml").read_text()
+    start = text.index("      model_version:")
+    end = text.index("    monitoring:")
+    day0 = tmp_path / "Pulumi.gcp-day0.yaml"
+    day0.write_text(text[:start] + text[end:])
+    plan = plan_stack(stackfile.load(str(day0), ROOT))
+    assert plan.of_type(ENDPOINT) == [] and plan.of_type(DATASET) == []
+    assert plan.outputs["serving_model_version"] == SERVING_WAITS
+    env = one(plan, FUNCTION).inputs["serviceConfig"]["environmentVariables"]
+    assert env["MODEL_VERSION"] == "" and env["CAPTURE_TABLE"] == ""

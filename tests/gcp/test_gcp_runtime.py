@@ -5,21 +5,28 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from infra.gcp.runtime import drift
-from infra.gcp.runtime.main import STATE_OBJECT, AlreadyExists, Config, GcsCaptures, Handler, VertexRest, decode
+from infra.gcp.runtime.main import (STATE_OBJECT, AlreadyExists, BigQueryCaptures, Config, Handler, VertexRest,
+                                    decode)
+from mlops_workload import capture, data, drift
+from mlops_workload.baseline import compute
+from mlops_workload.features import FEATURE_NAMES
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
-BASELINE = {"features": {"age": {"edges": [0, 25, 50, 75, 100], "fractions": [0.25, 0.25, 0.25, 0.25]}}}
+VERSION = "projects/p/locations/us-central1/models/ranker@7"
+ARTIFACTS = "gs://a/models/ranker/run-1"
+BASELINE = compute([dict(r) for r in data.generate(600, seed=1)])
+FIXTURES = Path(__file__).resolve().parents[1] / "workload" / "fixtures"
 
 
 def config(**overrides) -> Config:
     values = dict(project="p", region="us-central1", pipeline_spec_uri="gs://a/pipelines/training.json",
                   pipeline_root="gs://a/root", pipeline_service_account="pipes@p.iam.gserviceaccount.com",
-                  baseline_uri="gs://a/monitoring/baseline.json", window_uri="gs://m/capture/", state_bucket="m",
+                  model_version=VERSION, capture_table="p.logs.request_response_logging", state_bucket="m",
                   drift_threshold=0.2, cooldown_hours=24, retrain_on_drift=True, drift_policy="team dev: model drift")
     values.update(overrides)
     return Config(**values)
@@ -30,7 +37,8 @@ PIPELINE_SPEC = {"pipelineInfo": {"name": "training"}, "root": {"dag": {"tasks":
 
 class FakeStore:
     def __init__(self, objects=None, state=None):
-        self.objects = {"gs://a/pipelines/training.json": PIPELINE_SPEC, **(objects or {})}
+        self.objects = {"gs://a/pipelines/training.json": PIPELINE_SPEC,
+                        f"{ARTIFACTS}/baseline.json": BASELINE, **(objects or {})}
         self.state = state  # (dict, generation) or None
         self.writes = []
 
@@ -53,8 +61,8 @@ class FakeCaptures:
     def __init__(self, records=(), skipped=0):
         self.records, self.skipped, self.asked = list(records), skipped, []
 
-    def read(self, since, until):
-        self.asked.append((since, until))
+    def read(self, since, until, feature_order):
+        self.asked.append((since, until, tuple(feature_order)))
         return list(self.records), self.skipped
 
 
@@ -70,6 +78,10 @@ class FakeVertex:
             raise AlreadyExists(job_id)
         self.jobs.add(job_id)
         return {"name": f"{parent}/pipelineJobs/{job_id}"}
+
+    def artifact_uri(self, model_version):
+        assert model_version == VERSION
+        return ARTIFACTS + "/"
 
 
 def message(payload=None, attributes=None) -> dict:
@@ -88,27 +100,6 @@ def handler(store=None, vertex=None, captures=None, **cfg):
     return h, logs
 
 
-# --- drift math -----------------------------------------------------------------------------
-
-def test_psi_is_zero_for_identical_distributions():
-    assert drift.psi([0.5, 0.5], [0.5, 0.5]) == 0
-
-
-def test_psi_grows_with_shift():
-    small = drift.psi([0.25] * 4, [0.3, 0.25, 0.25, 0.2])
-    large = drift.psi([0.25] * 4, [0.7, 0.1, 0.1, 0.1])
-    assert 0 < small < 0.2 < large
-
-
-def test_histogram_clamps_outliers_into_edge_bins():
-    assert drift.histogram([-5, 10, 60, 500], [0, 50, 100]) == [0.5, 0.5]
-
-
-def test_feature_scores_ignore_missing_and_non_numeric_values():
-    scores = drift.feature_scores(BASELINE, [{"age": 10}, {"age": "x"}, {"other": 3}, {"age": True}])
-    assert list(scores) == ["age"] and scores["age"] > 0.2
-
-
 # --- message decoding -----------------------------------------------------------------------
 
 def test_decode_tolerates_garbage():
@@ -117,32 +108,43 @@ def test_decode_tolerates_garbage():
 
 # --- scheduled drift check ------------------------------------------------------------------
 
-def test_drift_check_logs_the_score_for_the_log_metric():
-    window = [{"age": v} for v in (5, 10, 15, 20, 22, 30, 80, 90)]
-    h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}), captures=FakeCaptures(window))
+def window(shift: float, rows: int = 300) -> list[dict]:
+    return [dict(r) for r in data.generate(rows, seed=2, shift=shift)]
+
+
+def test_drift_check_uses_the_served_versions_baseline_and_the_shared_engine():
+    shifted = window(2.0)
+    h, logs = handler(captures=FakeCaptures(shifted))
     assert h(message({"kind": "drift_check"}, {"kind": "drift_check"})) == "drift"
     severity, event, fields = logs[-1]
-    assert (severity, event, fields["samples"], fields["drifted"]) == ("WARNING", "drift_check", 8, True)
-    assert fields["drift_score"] == pytest.approx(drift.feature_scores(BASELINE, window)["age"], abs=1e-6)
+    expected = drift.check(BASELINE, shifted, 0.2)
+    assert (severity, event, fields["samples"], fields["drifted"]) == ("WARNING", "drift_check", 300, True)
+    assert fields["drift_score"] == pytest.approx(expected.score, abs=1e-6)
+    assert fields["model_version"] == VERSION and fields["drifted_features"] == expected.drifted_features
 
 
 def test_drift_check_without_drift_reports_ok():
-    window = [{"age": v} for v in (10, 30, 60, 90)]
-    h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}), captures=FakeCaptures(window))
+    h, logs = handler(captures=FakeCaptures(window(0.0)))
     assert h(message(attributes={"kind": "drift_check"})) == "ok"
-    assert logs[-1][:2] == ("INFO", "drift_check") and logs[-1][2]["drift_score"] == 0
-    assert logs[-1][2]["drifted"] is False
+    assert logs[-1][:2] == ("INFO", "drift_check") and logs[-1][2]["drifted"] is False
 
 
-def test_drift_check_skips_without_baseline():
-    h, logs = handler(FakeStore({}), captures=FakeCaptures([{"age": 1}]))
+def test_drift_check_skips_on_day_zero_without_a_served_version():
+    captures = FakeCaptures(window(2.0))
+    h, logs = handler(captures=captures, model_version="")
     assert h(message({"kind": "drift_check"})) == "skipped"
-    assert logs[-1][1] == "drift_check_skipped"
+    assert logs[-1][1] == "drift_check_skipped" and captures.asked == []
+
+
+def test_drift_check_with_an_empty_window_is_skipped_not_ok():
+    h, logs = handler(captures=FakeCaptures([]))
+    assert h(message({"kind": "drift_check"})) == "skipped"
+    assert logs[-1][2]["reason"] == "no captured requests in the window"
 
 
 def test_drift_check_never_starts_a_pipeline():
     vertex = FakeVertex()
-    h, _ = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}), vertex, FakeCaptures([{"age": 1}] * 10))
+    h, _ = handler(vertex=vertex, captures=FakeCaptures(window(2.0)))
     h(message({"kind": "drift_check"}))
     assert vertex.calls == []
 
@@ -238,7 +240,7 @@ def test_retraining_can_be_switched_off():
 
 def test_config_reads_the_function_environment():
     env = {"PROJECT_ID": "p", "REGION": "r", "PIPELINE_SPEC_URI": "gs://a/t.json", "PIPELINE_ROOT": "gs://a/r",
-           "PIPELINE_SERVICE_ACCOUNT": "s@p", "BASELINE_URI": "gs://a/b.json", "WINDOW_URI": "gs://m/c/",
+           "PIPELINE_SERVICE_ACCOUNT": "s@p", "MODEL_VERSION": VERSION, "CAPTURE_TABLE": "p.d.t",
            "STATE_BUCKET": "m", "DRIFT_THRESHOLD": "0.3", "COOLDOWN_HOURS": "12", "RETRAIN_ON_DRIFT": "false",
            "DRIFT_POLICY": "x"}
     c = Config.from_env(env)
@@ -248,43 +250,56 @@ def test_config_reads_the_function_environment():
 
 # --- the capture window ------------------------------------------------------------------------
 
-class FakeBlob:
-    def __init__(self, created, text):
-        self.time_created, self.text = created, text
+class FakeQueryJob:
+    def __init__(self, rows):
+        self.rows = rows
 
-    def download_as_text(self):
-        return self.text
-
-
-class FakeStorage:
-    def __init__(self, blobs):
-        self.blobs, self.listed = blobs, []
-
-    def list_blobs(self, bucket, prefix):
-        self.listed.append((bucket, prefix))
-        return list(self.blobs)
+    def result(self):
+        return self.rows
 
 
-def test_drift_check_asks_for_the_last_window():
-    captures = FakeCaptures([{"age": 10}])
-    h, _ = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}), captures=captures, window_hours=6)
+class FakeBigQuery:
+    """Answers the window query with the documented Vertex request-response rows it was given,
+    filtered by logging_time as BigQuery would."""
+
+    def __init__(self, rows):
+        self.rows, self.queries = rows, []
+
+    def query(self, sql, job_config):
+        self.queries.append((sql, job_config))
+        since, until = job_config
+        stamp = lambda r: datetime.fromisoformat(r["logging_time"].replace("Z", "+00:00"))  # noqa: E731
+        return FakeQueryJob([r for r in self.rows if since <= stamp(r) < until])
+
+
+def vertex_rows() -> list[dict]:
+    return [json.loads(line) for line in (FIXTURES / "vertex_request_response.jsonl").read_text().splitlines()
+            if line.strip()]
+
+
+def test_drift_check_asks_for_the_last_window_in_the_baselines_feature_order():
+    captures = FakeCaptures(window(0.0))
+    h, _ = handler(captures=captures, window_hours=6)
     h(message({"kind": "drift_check"}))
-    assert captures.asked == [(NOW - timedelta(hours=6), NOW)]
+    assert captures.asked == [(NOW - timedelta(hours=6), NOW, tuple(BASELINE["feature_order"]))]
 
 
-def test_window_is_a_time_window_and_bad_lines_are_skipped_and_counted():
-    blobs = [FakeBlob(NOW - timedelta(hours=30), '{"age": 1}\n'),              # before the window
-             FakeBlob(NOW - timedelta(hours=2), '{"age": 20}\nnot json\n[1]\n{"age": 30}\n'),
-             FakeBlob(NOW, '{"age": 99}\n')]                                    # after it (exclusive)
-    client = FakeStorage(blobs)
-    records, skipped = GcsCaptures(client, "gs://m/capture/").read(NOW - timedelta(hours=24), NOW)
-    assert client.listed == [("m", "capture/")]
-    assert records == [{"age": 20}, {"age": 30}] and skipped == 2
+def test_bigquery_window_reads_the_vertex_log_format_and_counts_bad_rows():
+    rows = vertex_rows()
+    logged = datetime.fromisoformat(rows[0]["logging_time"].replace("Z", "+00:00"))
+    bad = {**rows[0], "request_payload": ["not json"], "logging_time": rows[0]["logging_time"]}
+    old = {**rows[0], "logging_time": "2020-01-01T00:00:00Z"}
+    client = FakeBigQuery(rows + [bad, old])
+    captures = BigQueryCaptures(client, "p.logs.request_response_logging", job_config=lambda s, u: (s, u))
+    records, skipped = captures.read(logged - timedelta(hours=1), logged + timedelta(hours=1), list(FEATURE_NAMES))
+    expected = capture.read_vertex(rows, FEATURE_NAMES)
+    assert records == expected.records and len(records) == 3 and skipped == 1
+    sql = client.queries[0][0]
+    assert "`p.logs.request_response_logging`" in sql and "logging_time >= @since AND logging_time < @until" in sql
 
 
-def test_skipped_lines_are_reported_by_the_check():
-    h, logs = handler(FakeStore({"gs://a/monitoring/baseline.json": BASELINE}),
-                      captures=FakeCaptures([{"age": 10}, {"age": 60}], skipped=3))
+def test_skipped_rows_are_reported_by_the_check():
+    h, logs = handler(captures=FakeCaptures(window(0.0), skipped=3))
     h(message({"kind": "drift_check"}))
     assert logs[-1][1] == "drift_check" and logs[-1][2]["skipped"] == 3
 
@@ -324,3 +339,14 @@ def test_vertex_client_maps_409_to_already_exists_and_raises_other_errors():
         VertexRest(FakeSession(FakeResponse(409)), "r").create_pipeline_job("p", "j", {})
     with pytest.raises(RuntimeError):
         VertexRest(FakeSession(FakeResponse(503)), "r").create_pipeline_job("p", "j", {})
+
+
+
+def test_vertex_client_reads_the_versions_artifact_folder():
+    class Getting(FakeSession):
+        def get(self, url, timeout):
+            self.posts.append((url, None, None))
+            return self.response
+    session = Getting(FakeResponse(200, {"artifactUri": ARTIFACTS}))
+    assert VertexRest(session, "us-central1").artifact_uri(VERSION) == ARTIFACTS
+    assert session.posts[0][0] == f"https://us-central1-aiplatform.googleapis.com/v1/{VERSION}"

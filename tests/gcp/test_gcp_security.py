@@ -113,7 +113,8 @@ def test_service_agents_may_use_the_key(plan_for, agent):
 
 def test_only_service_agents_may_use_the_key(plan_for):
     for g in plan_for("gcp-prod").of_type(KEY_IAM):
-        assert g.inputs["member"].startswith(f"serviceAccount:service-{PROJECT_NUMBER}@"), g.urn
+        assert g.inputs["member"].startswith((f"serviceAccount:service-{PROJECT_NUMBER}@",
+                                              f"serviceAccount:bq-{PROJECT_NUMBER}@bigquery-encryption.")), g.urn
 
 
 # --- IAM ------------------------------------------------------------------------------------
@@ -157,13 +158,14 @@ def test_storage_roles_are_granted_on_buckets_or_conditioned_to_one_bucket(plan_
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_retrain_account_may_only_run_pipelines(plan_for, stack):
+def test_retrain_account_may_only_read_models_and_run_pipelines(plan_for, stack):
     plan = plan_for(stack)
     member = f"serviceAccount:{_emails(plan)['retrain']}"
     roles = {r.inputs["role"] for r in plan.of_type(PROJECT_IAM) if r.inputs["member"] == member}
     assert "roles/aiplatform.user" not in roles
     [custom] = [r for r in plan.of_type(CUSTOM_ROLE) if r.outputs["name"] in roles]
-    assert sorted(custom.inputs["permissions"]) == ["aiplatform.pipelineJobs.create", "aiplatform.pipelineJobs.get"]
+    assert sorted(custom.inputs["permissions"]) == ["aiplatform.models.get",  # the served version's baseline
+                                                    "aiplatform.pipelineJobs.create", "aiplatform.pipelineJobs.get"]
 
 
 def test_function_builds_after_its_accounts_grants_have_settled(plan_for):

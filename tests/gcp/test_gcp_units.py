@@ -16,7 +16,7 @@ from infra.gcp.kubernetes import accelerator_type, workload_member  # noqa: E402
 from infra.gcp.monitoring import dashboard_json  # noqa: E402
 from infra.gcp.network import subnet_plan  # noqa: E402
 from infra.gcp.registry import registry_url  # noqa: E402
-from infra.gcp.retraining import CRON, RUNTIME, RUNTIME_FILES, source_digest  # noqa: E402
+from infra.gcp.retraining import CRON, function_source  # noqa: E402
 from infra.gcp.vertex import endpoint_access, endpoint_id  # noqa: E402
 from infra.spec.model import StorageSpec  # noqa: E402
 
@@ -101,9 +101,11 @@ def test_dashboard_json_is_a_mosaic_with_one_tile_per_widget():
     assert [t["widget"]["title"] for t in doc["mosaicLayout"]["tiles"]] == ["a", "b"]
 
 
-def test_function_source_files_exist_and_digest_is_stable():
-    assert all((RUNTIME / f).is_file() for f in RUNTIME_FILES)
-    assert source_digest() == source_digest() and len(source_digest()) == 12
+def test_function_source_bundles_the_handler_with_the_shared_drift_engine():
+    bundle = function_source()
+    assert {"main.py", "requirements.txt", "mlops_workload/drift.py", "mlops_workload/capture.py"} <= set(bundle.files)
+    assert not any(name.endswith("runtime/drift.py") or name == "drift.py" for name in bundle.files)
+    assert function_source().sha256 == bundle.sha256
 
 
 def test_cron_for_every_schedule():

@@ -1,9 +1,12 @@
 """Drift check and drift-triggered retraining, one Cloud Function (2nd gen) on one Pub/Sub topic.
 
 Two kinds of message arrive on the topic:
-- `{"kind": "drift_check"}` from Cloud Scheduler: compare the captures of the last window with the
-  training baseline and log one structured `drift_check` entry (`drift_score`, `drifted`); a
-  log-match alert policy on `drifted = true` opens an incident.
+- `{"kind": "drift_check"}` from Cloud Scheduler: compare the endpoint's request-response log
+  rows of the last window (BigQuery, the format Vertex AI writes, read by
+  `mlops_workload.capture.read_vertex`) with the baseline of the model version being served
+  (`baseline.json` next to the version's artifacts) using the one drift engine
+  (`mlops_workload.drift.check`), and log one structured `drift_check` entry (`drift_score`,
+  `drifted`); a log-match alert policy on `drifted = true` opens an incident.
 - a Cloud Monitoring incident from the drift alert's Pub/Sub notification channel: if it is open
   and no run started within the cooldown, submit the Vertex AI training pipeline.
 Clients are injected (`Handler(config, store, captures, vertex, clock)`), so tests use fakes and
@@ -29,10 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-if __package__:  # imported as infra.gcp.runtime.main (tests)
-    from . import drift
-else:  # deployed flat: main.py and drift.py side by side
-    import drift  # type: ignore[no-redef]
+from mlops_workload import capture, drift  # bundled next to main.py by the stack (infra/code_assets.py)
 
 try:
     from functions_framework import cloud_event as _cloud_event
@@ -41,6 +41,7 @@ except ImportError:  # tests and tools without the Functions Framework
         return function
 
 STATE_OBJECT = "state/last-retrain.json"
+BASELINE_FILE = "baseline.json"
 LABEL_MAX = 63
 JOB_ID_MAX = 128
 
@@ -52,8 +53,8 @@ class Config:
     pipeline_spec_uri: str     # gs:// URI of the compiled pipeline spec (KFP IR JSON), sent as pipelineSpec
     pipeline_root: str         # gs:// URI for pipeline outputs
     pipeline_service_account: str
-    baseline_uri: str          # gs://bucket/path.json
-    window_uri: str            # gs://bucket/prefix/ holding JSON-lines capture files
+    model_version: str         # the served Vertex model version (…/models/<id>@<v>); "" on day 0
+    capture_table: str         # <project>.<dataset>.<table> of the endpoint's request-response log
     state_bucket: str
     drift_threshold: float
     cooldown_hours: int
@@ -67,7 +68,8 @@ class Config:
         return cls(
             project=env["PROJECT_ID"], region=env["REGION"], pipeline_spec_uri=env["PIPELINE_SPEC_URI"],
             pipeline_root=env["PIPELINE_ROOT"], pipeline_service_account=env["PIPELINE_SERVICE_ACCOUNT"],
-            baseline_uri=env["BASELINE_URI"], window_uri=env["WINDOW_URI"], state_bucket=env["STATE_BUCKET"],
+            model_version=env.get("MODEL_VERSION", ""), capture_table=env.get("CAPTURE_TABLE", ""),
+            state_bucket=env["STATE_BUCKET"],
             drift_threshold=float(env["DRIFT_THRESHOLD"]), cooldown_hours=int(env["COOLDOWN_HOURS"]),
             retrain_on_drift=env.get("RETRAIN_ON_DRIFT", "true").lower() == "true",
             drift_policy=env["DRIFT_POLICY"], window_hours=int(env.get("WINDOW_HOURS", "24")),
@@ -81,13 +83,16 @@ class ObjectStore(Protocol):
 
 
 class Captures(Protocol):
-    def read(self, since: datetime, until: datetime) -> tuple[list[dict], int]:
-        """(records captured in [since, until), lines or rows that could not be parsed)."""
+    def read(self, since: datetime, until: datetime, feature_order: list[str]) -> tuple[list[dict], int]:
+        """(records captured in [since, until), rows that could not be parsed)."""
 
 
 class Vertex(Protocol):
     def create_pipeline_job(self, parent: str, job_id: str, body: dict) -> dict:
         """The created job; raises AlreadyExists if a job with this id exists."""
+
+    def artifact_uri(self, model_version: str) -> str:
+        """The gs:// folder of a model version's artifacts (models.get `artifactUri`)."""
 
 
 class AlreadyExists(Exception):
@@ -146,22 +151,33 @@ class Handler:
         self.emit("WARNING", "ignored_message", attributes=attributes)
         return "ignored"
 
+    def baseline(self) -> dict | None:
+        """The baseline of the version being served, written by the pipeline next to its model."""
+        if not self.config.model_version:
+            return None
+        uri = self.vertex.artifact_uri(self.config.model_version).rstrip("/")
+        return self.store.read_json(f"{uri}/{BASELINE_FILE}")
+
     def check_drift(self) -> str:
         until = self.clock()
         since = until - timedelta(hours=self.config.window_hours)
-        baseline = self.store.read_json(self.config.baseline_uri)
-        window, skipped = self.captures.read(since, until)
-        if not baseline or not window:
-            self.emit("WARNING", "drift_check_skipped", baseline=bool(baseline), samples=len(window),
-                      skipped=skipped, since=since.isoformat())
+        baseline = self.baseline()
+        if not baseline:
+            self.emit("WARNING", "drift_check_skipped", reason="no served model version or no baseline",
+                      model_version=self.config.model_version)
             return "skipped"
-        scores = drift.feature_scores(baseline, window)
-        score = max(scores.values(), default=0.0)
-        drifted = score > self.config.drift_threshold
-        self.emit("WARNING" if drifted else "INFO", "drift_check", drift_score=round(score, 6), drifted=drifted,
-                  threshold=self.config.drift_threshold, samples=len(window), skipped=skipped,
-                  since=since.isoformat(), features={k: round(v, 6) for k, v in scores.items()})
-        return "drift" if drifted else "ok"
+        window, skipped = self.captures.read(since, until, list(baseline.get("feature_order") or []))
+        report = drift.check(baseline, window, self.config.drift_threshold)
+        if report.status == "no_data":
+            self.emit("WARNING", "drift_check_skipped", reason="no captured requests in the window",
+                      samples=0, skipped=skipped, since=since.isoformat())
+            return "skipped"
+        self.emit("WARNING" if report.drifted else "INFO", "drift_check", drift_score=round(report.score, 6),
+                  drifted=report.drifted, threshold=self.config.drift_threshold, samples=report.window_rows,
+                  skipped=skipped, since=since.isoformat(), model_version=self.config.model_version,
+                  drifted_features=report.drifted_features,
+                  features={k: round(f.psi, 6) for k, f in report.features.items()})
+        return "drift" if report.drifted else "ok"
 
     def on_incident(self, incident: dict) -> str:
         if incident.get("state") != "open":
@@ -219,24 +235,6 @@ def _split(uri: str) -> tuple[str, str]:
     return bucket, path
 
 
-def parse_lines(text: str) -> tuple[list[dict], int]:
-    """JSON-lines records, and how many lines were not a JSON object (skipped, not fatal)."""
-    records, skipped = [], 0
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            skipped += 1
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-        else:
-            skipped += 1
-    return records, skipped
-
-
 class GcsStore:  # pragma: no cover - exercised only in Cloud Functions
     def __init__(self) -> None:
         from google.cloud import storage
@@ -261,22 +259,29 @@ class GcsStore:  # pragma: no cover - exercised only in Cloud Functions
         return True
 
 
-class GcsCaptures:
-    """Capture files created in the window (by object creation time), JSON lines each.
-    `client` is a google.cloud.storage.Client (or a fake with list_blobs)."""
+class BigQueryCaptures:
+    """Rows of the endpoint's request-response log table logged in the window.
+    `client` is a google.cloud.bigquery.Client (or a fake with query)."""
 
-    def __init__(self, client: Any, window_uri: str) -> None:
-        self.client = client
-        self.bucket, self.prefix = _split(window_uri)
+    QUERY = ("SELECT endpoint, deployed_model_id, logging_time, request_id, request_payload, response_payload "
+             "FROM `{table}` WHERE logging_time >= @since AND logging_time < @until")
 
-    def read(self, since: datetime, until: datetime) -> tuple[list[dict], int]:
-        records, skipped = [], 0
-        for blob in self.client.list_blobs(self.bucket, prefix=self.prefix):
-            if since <= blob.time_created < until:
-                got, bad = parse_lines(blob.download_as_text())
-                records += got
-                skipped += bad
-        return records, skipped
+    def __init__(self, client: Any, table: str,
+                 job_config: Callable[[datetime, datetime], Any] | None = None) -> None:
+        self.client, self.table = client, table
+        self.job_config = job_config or self.window_parameters
+
+    @staticmethod
+    def window_parameters(since: datetime, until: datetime) -> Any:  # pragma: no cover - needs google-cloud-bigquery
+        from google.cloud import bigquery
+        return bigquery.QueryJobConfig(query_parameters=[
+            bigquery.ScalarQueryParameter("since", "TIMESTAMP", since),
+            bigquery.ScalarQueryParameter("until", "TIMESTAMP", until)])
+
+    def read(self, since: datetime, until: datetime, feature_order: list[str]) -> tuple[list[dict], int]:
+        rows = self.client.query(self.QUERY.format(table=self.table), job_config=self.job_config(since, until)).result()
+        window = capture.read_vertex([dict(row) for row in rows], feature_order)
+        return window.records, window.skipped
 
 
 class VertexRest:
@@ -294,6 +299,11 @@ class VertexRest:
         response.raise_for_status()
         return response.json()
 
+    def artifact_uri(self, model_version: str) -> str:
+        response = self.session.get(f"{self.base}/{model_version}", timeout=60)
+        response.raise_for_status()
+        return response.json()["artifactUri"]
+
 
 _HANDLER: Handler | None = None
 
@@ -304,9 +314,10 @@ def handle(cloud_event) -> str:  # pragma: no cover - the Functions Framework en
     if _HANDLER is None:
         import google.auth
         from google.auth.transport.requests import AuthorizedSession
-        from google.cloud import storage
+        from google.cloud import bigquery
         config = Config.from_env(dict(os.environ))
         credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-        _HANDLER = Handler(config, GcsStore(), GcsCaptures(storage.Client(), config.window_uri),
+        _HANDLER = Handler(config, GcsStore(), BigQueryCaptures(bigquery.Client(project=config.project),
+                                                                config.capture_table),
                            VertexRest(AuthorizedSession(credentials), config.region))
     return _HANDLER(cloud_event.data)
