@@ -56,6 +56,8 @@ def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], rel
         "WINDOW_HOURS": str(WINDOW_HOURS[m.schedule]),
         "RETRAIN_ON_DRIFT": str(m.retrain_on_drift).lower(),
         "DRIFT_POLICY": drift_policy,
+        # Pipeline runs (and the jobs they start) carry the stack's labels.
+        "RUN_LABELS": json.dumps(dict(ctx.tags), sort_keys=True),
     }
     if kms_key is not None:
         env["KMS_KEY"] = kms_key

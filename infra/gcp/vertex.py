@@ -45,6 +45,27 @@ def endpoint_access(mode: str, project: str) -> dict:
     return {"dedicated_endpoint_enabled": True}
 
 
+METADATA_STORE = "default"
+
+
+def metadata_store(resource_name: str, ctx: StackContext, cmek: dict | None,
+                   opts: pulumi.ResourceOptions) -> gcp.vertex.AiMetadataStore:
+    """Pipelines and experiments record lineage only in the store named `default`, which Vertex
+    creates on first use; its encryption is chosen at creation and never changes. `create` makes
+    it (a fresh project: the only way to get it under the stack's key); `adopt` imports the
+    existing one with exactly its settings (an import whose inputs differ fails) and abandons it
+    on destroy, since other users of the project's Vertex AI share it."""
+    project, region = ctx.spec.gcp.project_id, ctx.spec.region
+    if ctx.spec.gcp.metadata_store == "adopt":
+        store_id = f"projects/{project}/locations/{region}/metadataStores/{METADATA_STORE}"
+        return gcp.vertex.AiMetadataStore(
+            resource_name, name=METADATA_STORE, project=project, region=region, deletion_policy="ABANDON",
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(import_=store_id)))
+    return gcp.vertex.AiMetadataStore(
+        resource_name, name=METADATA_STORE, project=project, region=region,
+        description=f"ML metadata of {ctx.spec.team} ({ctx.spec.environment})", encryption_spec=cmek, opts=opts)
+
+
 class Vertex(pulumi.ComponentResource):
     """`vertex.endpoint_id` is None when serving is disabled."""
 
@@ -56,12 +77,7 @@ class Vertex(pulumi.ComponentResource):
         spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
         cmek = {"kms_key_name": encryption.key_id} if encryption else None
         depends = services.apis("aiplatform") + (encryption.grants if encryption else [])
-        # Pipelines and experiments record lineage only in the store named "default"; CMEK can only
-        # be chosen when it is created, so the stack creates it rather than letting Vertex do so.
-        self.metadata_store = gcp.vertex.AiMetadataStore(
-            f"{name}-metadata", name="default", project=project, region=region,
-            description=f"ML metadata of {spec.team} ({spec.environment})", encryption_spec=cmek,
-            opts=stateful(ctx, self, depends))
+        self.metadata_store = metadata_store(f"{name}-metadata", ctx, cmek, stateful(ctx, self, depends))
         self.tensorboard = gcp.vertex.AiTensorboard(
             f"{name}-tensorboard", display_name=ctx.name("gcp_generic", "tensorboard"), project=project,
             region=region, encryption_spec=cmek, opts=child(self, depends))

@@ -426,6 +426,10 @@ class GcpSettings(Strict):
     network: str | None = Field(None, description="Existing VPC self link/name; null creates one.")
     subnetwork: str | None = None
     feature_store: bool = False
+    metadata_store: Literal["create", "adopt"] = Field(
+        "create", description="Vertex AI keeps pipeline and experiment lineage in the region's store named "
+                              "`default`, which Vertex creates on first use: `create` (a fresh project) makes "
+                              "it with the stack's key; `adopt` imports the one that already exists.")
 
 
 RULE_NAME_PATTERN = r"^(aws|azure|gcp)(-[a-z0-9]+)+$"
@@ -556,6 +560,14 @@ _STATE_KEY_PATTERNS = {
             r"/cryptoKeys/[A-Za-z0-9_-]+$",
             "a KMS key name, e.g. projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>"),
 }
+
+
+def _gcp_rule(spec: Spec):
+    if spec.gcp and spec.gcp.metadata_store == "adopt" and spec.storage.customer_managed_keys:
+        yield ("gcp", "metadata_store"), (
+            "an existing `default` metadata store keeps the encryption it was created with (Vertex makes it "
+            "with a Google-managed key) and cannot be re-keyed; delete it first (README, GCP) and use create, "
+            "or use a project whose Vertex AI was never used")
 
 
 def _ci_rule(spec: Spec):
@@ -728,4 +740,5 @@ def _priced(spec: Spec, size_class: str, sku: str | None) -> catalog.Sku:
 
 
 _RULES = [_region_rule, _cloud_section_rule, _sku_rule, _gpu_rule, _environment_rule,
-          _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule, _ci_rule, _model_version_rule]
+          _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule, _ci_rule, _model_version_rule,
+          _gcp_rule]

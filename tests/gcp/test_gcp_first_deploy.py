@@ -95,3 +95,33 @@ def test_workbench_waits_for_the_notebooks_accounts_grants(plan_for, stack):
     grant = one(plan, "gcp:projects/iAMMember:IAMMember", "identity-notebooks-project-aiplatform.user")
     for instance in plan.of_type(WORKBENCH):
         assert grant.urn in instance.dependencies, instance.urn
+
+
+METADATA = "gcp:vertex/aiMetadataStore:AiMetadataStore"
+
+
+def _plan_with(tmp_path, stack: str, gcp_extra: str):
+    text = (ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text()
+    marker = "      billing_account: 01A2B3-C4D5E6-F7A8B9\n"
+    path = tmp_path / f"Pulumi.{stack}.yaml"  # a reference (platform) stack may set gcp settings
+    path.write_text(text.replace(marker, marker + gcp_extra))
+    return stackfile.load(str(path), ROOT)
+
+
+def test_existing_default_metadata_store_is_adopted_not_created_again(tmp_path):
+    plan = plan_stack(_plan_with(tmp_path, "gcp-dev", "      metadata_store: adopt\n"))
+    store = one(plan, METADATA)
+    assert store.inputs["name"] == "default" and store.inputs["deletionPolicy"] == "ABANDON"
+    assert "encryptionSpec" not in store.inputs and "description" not in store.inputs
+
+
+def test_adopting_a_store_under_customer_managed_keys_is_refused(tmp_path):
+    from infra.stackfile import StackError
+    with pytest.raises(StackError) as exc:
+        _plan_with(tmp_path, "gcp-staging", "      metadata_store: adopt\n")
+    assert "mlops:spec.gcp.metadata_store: an existing `default` metadata store keeps the encryption" in str(exc.value)
+
+
+def test_fresh_projects_create_the_default_store_under_the_stack_key(plan_for):
+    store = one(plan_for("gcp-prod"), METADATA)
+    assert store.inputs["name"] == "default" and "kmsKeyName" in store.inputs["encryptionSpec"]

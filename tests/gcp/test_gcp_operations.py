@@ -255,10 +255,11 @@ def test_scheduler_publishes_drift_checks_on_the_spec_schedule(plan_for, stack, 
 # --- budget ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_budget_is_scoped_to_the_project_and_stack_label(plan_for, stack):
+def test_budget_counts_all_of_the_projects_spend(plan_for, stack):
+    """Pipeline runs, egress, KMS and flow logs carry no label a budget filter could match."""
     budget = one(plan_for(stack), BUDGET)
     assert budget.inputs["budgetFilter"]["projects"] == [f"projects/{PROJECT_NUMBER}"], budget.urn
-    assert budget.inputs["budgetFilter"]["labels"] == {"stack": stack}
+    assert "labels" not in budget.inputs["budgetFilter"], budget.urn
     assert budget.inputs["billingAccount"] == "01A2B3-C4D5E6-F7A8B9"
 
 
@@ -333,3 +334,10 @@ def test_day_zero_creates_no_serving_resources_and_says_serving_waits(tmp_path):
     assert plan.outputs["serving_model_version"] == SERVING_WAITS
     env = one(plan, FUNCTION).inputs["serviceConfig"]["environmentVariables"]
     assert env["MODEL_VERSION"] == "" and env["CAPTURE_TABLE"] == ""
+
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pipeline_runs_carry_the_stacks_labels(plan_for, stack):
+    env = one(plan_for(stack), FUNCTION).inputs["serviceConfig"]["environmentVariables"]
+    assert json.loads(env["RUN_LABELS"])["stack"] == stack

@@ -350,3 +350,12 @@ def test_vertex_client_reads_the_versions_artifact_folder():
     session = Getting(FakeResponse(200, {"artifactUri": ARTIFACTS}))
     assert VertexRest(session, "us-central1").artifact_uri(VERSION) == ARTIFACTS
     assert session.posts[0][0] == f"https://us-central1-aiplatform.googleapis.com/v1/{VERSION}"
+
+
+
+def test_pipeline_runs_are_labelled_with_the_stack():
+    vertex = FakeVertex()
+    h, _ = handler(vertex=vertex, run_labels={"stack": "gcp-prod", "owner": "ml-platform@example.com"})
+    h(incident())
+    labels = vertex.calls[0][2]["labels"]
+    assert labels["stack"] == "gcp-prod" and labels["owner"] == "ml-platform-example-com"

@@ -28,7 +28,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
@@ -62,6 +62,7 @@ class Config:
     drift_policy: str          # display name of the drift alert policy
     window_hours: int = 24     # the drift check compares the captures of the last window_hours
     kms_key: str = ""
+    run_labels: dict = field(default_factory=dict)  # the stack's labels, put on every pipeline run
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Config:
@@ -73,7 +74,7 @@ class Config:
             drift_threshold=float(env["DRIFT_THRESHOLD"]), cooldown_hours=int(env["COOLDOWN_HOURS"]),
             retrain_on_drift=env.get("RETRAIN_ON_DRIFT", "true").lower() == "true",
             drift_policy=env["DRIFT_POLICY"], window_hours=int(env.get("WINDOW_HOURS", "24")),
-            kms_key=env.get("KMS_KEY", ""))
+            kms_key=env.get("KMS_KEY", ""), run_labels=json.loads(env.get("RUN_LABELS", "{}")))
 
 
 class ObjectStore(Protocol):
@@ -221,7 +222,8 @@ class Handler:
             "pipelineSpec": spec,
             "serviceAccount": self.config.pipeline_service_account,
             "runtimeConfig": {"gcsOutputDirectory": self.config.pipeline_root, "parameterValues": {}},
-            "labels": {"trigger": "drift", "incident": label_value(incident.get("incident_id", "none"))},
+            "labels": {**{k: label_value(v) for k, v in self.config.run_labels.items()},
+                       "trigger": "drift", "incident": label_value(incident.get("incident_id", "none"))},
         }
         if self.config.kms_key:
             body["encryptionSpec"] = {"kmsKeyName": self.config.kms_key}
