@@ -15,16 +15,18 @@ from infra.context import StackContext
 from infra.gcp.common import child, propagation_wait
 from infra.gcp.datalake import DataLake
 from infra.gcp.encryption import Encryption
+from infra.gcp.pipeline_spec import pipeline_spec
 from infra.gcp.identity import Identity
 from infra.gcp.registry import Registry
 from infra.gcp.services import Services
 from infra.gcp.vertex import Vertex
 
 RUNTIME = Path(__file__).resolve().parent / "runtime"
+PIPELINE_RUNTIME = Path(__file__).resolve().parent / "pipeline_runtime"
 CRON = {"hourly": "0 * * * *", "daily": "0 6 * * *", "weekly": "0 6 * * 1"}
 # Each check compares the captures since the previous one: the window is the schedule's period.
 WINDOW_HOURS = {"hourly": 1, "daily": 24, "weekly": 168}
-PIPELINE_SPEC_OBJECT = "pipelines/training.json"
+PIPELINE_PREFIX = "pipelines"
 DRIFT_CHECK = {"kind": "drift_check"}
 
 
@@ -35,7 +37,18 @@ def function_source() -> code_assets.CodeBundle:
     return code_assets.bundle(runtime=RUNTIME)
 
 
-def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], releases: pulumi.Input[str],
+def model_resource(ctx: StackContext) -> str:
+    """The Vertex model whose versions the pipeline registers (serving.model_version names one)."""
+    spec = ctx.spec
+    return f"projects/{spec.gcp.project_id}/locations/{spec.region}/models/{spec.serving.model_name or spec.team}"
+
+
+def training_code_for(ctx: StackContext) -> code_assets.CodeBundle:
+    """The stack's workload package (`training.workload`) with the pipeline step at the root."""
+    return code_assets.bundle(ctx.spec.training.workload, runtime=PIPELINE_RUNTIME)
+
+
+def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], spec_uri: pulumi.Input[str],
                          monitoring: pulumi.Input[str],
                          pipelines_sa: pulumi.Input[str], drift_policy: str,
                          kms_key: pulumi.Input[str] | None,
@@ -44,7 +57,7 @@ def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], rel
     env: dict[str, pulumi.Input[str]] = {
         "PROJECT_ID": ctx.spec.gcp.project_id,
         "REGION": ctx.spec.region,
-        "PIPELINE_SPEC_URI": pulumi.Output.concat("gs://", releases, "/", PIPELINE_SPEC_OBJECT),
+        "PIPELINE_SPEC_URI": spec_uri,
         "PIPELINE_ROOT": pulumi.Output.concat("gs://", artifacts, "/pipeline-root"),
         "PIPELINE_SERVICE_ACCOUNT": pipelines_sa,
         # The served version (its baseline sits next to its artifacts); "" on day 0: checks skip.
@@ -79,6 +92,23 @@ class Retraining(pulumi.ComponentResource):
             message_storage_policy={"allowed_persistence_regions": [region]},
             message_retention_duration="86400s",
             opts=child(self, services.apis("pubsub") + (encryption.grants if encryption else [])))
+        # The training code and the compiled pipeline that runs it, both content-addressed.
+        code = training_code_for(ctx)
+        code_object = gcp.storage.BucketObject(
+            f"{name}-training-code", bucket=datalake.releases.name, name=code.object_key(PIPELINE_PREFIX, "code"),
+            content_type="application/zip", source=code.asset_archive(), opts=child(self))
+        spec_json = pulumi.Output.all(datalake.releases.name, code_object.name, datalake.artifacts.name,
+                                      kms if kms is not None else "").apply(
+            lambda a: json.dumps(pipeline_spec(
+                name=ctx.name("gcp_generic", "training"), bundle_uri=f"gs://{a[0]}/{a[1]}",
+                package=spec.training.workload.package, model=model_resource(ctx), region=region,
+                artifacts_uri=f"gs://{a[2]}/models/{spec.serving.model_name or spec.team}",
+                size_class=spec.training.size_class, labels=dict(ctx.tags), kms_key=a[3]), sort_keys=True))
+        spec_object = gcp.storage.BucketObject(
+            f"{name}-pipeline-spec", bucket=datalake.releases.name,
+            name=f"{PIPELINE_PREFIX}/training-{code.short_hash}.json", content_type="application/json",
+            content=spec_json, opts=child(self))
+        spec_uri = pulumi.Output.concat("gs://", datalake.releases.name, "/", spec_object.name)
         bundle = function_source()
         source = gcp.storage.BucketObject(
             f"{name}-source", bucket=datalake.releases.name, name=bundle.object_key("functions", "drift-retrain"),
@@ -110,7 +140,7 @@ class Retraining(pulumi.ComponentResource):
                 "timeout_seconds": 540, "ingress_settings": "ALLOW_INTERNAL_ONLY",
                 "all_traffic_on_latest_revision": True, "service_account_email": retrain_sa,
                 "environment_variables": function_environment(
-                    ctx, artifacts=datalake.artifacts.name, releases=datalake.releases.name,
+                    ctx, artifacts=datalake.artifacts.name, spec_uri=spec_uri,
                     monitoring=datalake.monitoring.name,
                     pipelines_sa=identity.emails["pipelines"], drift_policy=drift_policy, kms_key=kms,
                     capture_table=vertex.capture_table),

@@ -226,7 +226,7 @@ def test_drift_window_is_the_schedule_period(plan_for, stack, hours):
 
 def test_function_source_is_a_zip_in_the_releases_bucket(plan_for):
     plan = plan_for("gcp-prod")
-    source = one(plan, "gcp:storage/bucketObject:BucketObject")
+    source = one(plan, "gcp:storage/bucketObject:BucketObject", "retraining-source")
     artifacts = one(plan, BUCKET, "datalake-releases").inputs["name"]
     assert source.inputs["bucket"] == artifacts and source.inputs["name"].endswith(".zip"), source.urn
     storage = one(plan, FUNCTION).inputs["buildConfig"]["source"]["storageSource"]
@@ -341,3 +341,18 @@ def test_day_zero_creates_no_serving_resources_and_says_serving_waits(tmp_path):
 def test_pipeline_runs_carry_the_stacks_labels(plan_for, stack):
     env = one(plan_for(stack), FUNCTION).inputs["serviceConfig"]["environmentVariables"]
     assert json.loads(env["RUN_LABELS"])["stack"] == stack
+
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_function_submits_the_uploaded_spec_which_runs_the_uploaded_code(plan_for, stack):
+    plan = plan_for(stack)
+    releases = one(plan, BUCKET, "datalake-releases").inputs["name"]
+    code = one(plan, "gcp:storage/bucketObject:BucketObject", "retraining-training-code")
+    spec_object = one(plan, "gcp:storage/bucketObject:BucketObject", "retraining-pipeline-spec")
+    assert code.inputs["bucket"] == spec_object.inputs["bucket"] == releases
+    env = one(plan, FUNCTION).inputs["serviceConfig"]["environmentVariables"]
+    assert env["PIPELINE_SPEC_URI"] == f"gs://{releases}/{spec_object.inputs['name']}"
+    assert code.inputs["name"].startswith("pipelines/code-") and code.inputs["name"].endswith(".zip")
+    # Same content hash: a code change renames both, so the function is redeployed with the new spec.
+    assert spec_object.inputs["name"] == f"pipelines/training-{code.inputs['name'][len('pipelines/code-'):-4]}.json"
