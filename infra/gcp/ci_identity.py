@@ -24,7 +24,7 @@ import pulumi_gcp as gcp
 
 from infra.context import StackContext
 from infra.gcp.common import child
-from infra.gcp.identity import CUSTOM_ROLES, FUNCTION_SOURCES_ROLE, PROJECT_GRANTS, custom_role_id
+from infra.gcp.identity import ADMIN_PROJECT_ROLES, CUSTOM_ROLES, FUNCTION_SOURCES_ROLE, PROJECT_GRANTS, custom_role_id
 from infra.spec.model import GITHUB_OIDC_ISSUER, CiSpec
 
 ATTRIBUTE_MAPPING = {"google.subject": "assertion.sub", "attribute.repository": "assertion.repository",
@@ -81,7 +81,7 @@ PROJECT_LEVEL_BY_NECESSITY = ("roles/storage.admin", "roles/artifactregistry.adm
 def grantable_roles_condition(custom_roles: list[str] = ()) -> dict[str, str]:
     """IAM condition: project IAM changes may only add/remove the roles this stack grants."""
     roles = sorted({role for grants in PROJECT_GRANTS.values() for role, _ in grants}
-                   | {FUNCTION_SOURCES_ROLE, *custom_roles})
+                   | {role for role, _ in ADMIN_PROJECT_ROLES} | {FUNCTION_SOURCES_ROLE, *custom_roles})
     return {"title": "stack-project-grants-only",
             "description": "Only the project roles that the stack's service accounts receive",
             "expression": ("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', [])"

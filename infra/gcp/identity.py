@@ -119,6 +119,15 @@ def custom_role_id(team: str, environment: str, key: str) -> str:
     return f"{team}_{environment}_{key}".replace("-", "_")[:64]
 
 
+# access.admins: operate the platform -- every object in the stack's buckets, Vertex AI (project
+# level: no per-resource IAM), the Kubernetes objects of the stack's cluster. Never owner/editor.
+ADMIN_BUCKET_ROLE = "roles/storage.objectAdmin"
+ADMIN_PROJECT_ROLES: tuple[tuple[str, str], ...] = (
+    ("roles/aiplatform.user", _AIPLATFORM_WHY),
+    ("roles/container.developer", "Kubernetes objects of the stack's cluster (namespaces, deployments)"),
+)
+
+
 FORBIDDEN_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
 
 
@@ -168,6 +177,14 @@ class Identity(pulumi.ComponentResource):
                 repository=registry.repository_id, role=role, member=members[account], opts=child(self)))
         for caller, target in ACT_AS:
             self.grants[caller].append(self.act_as(f"{name}-{caller}-actas-{target}", target, members[caller]))
+        for person in ctx.spec.access.admins:
+            for bucket, resource in datalake.buckets.items():
+                gcp.storage.BucketIAMMember(f"{name}-{person.name}-admin-{bucket}", bucket=resource.name,
+                                            role=ADMIN_BUCKET_ROLE, member=person.principal, opts=child(self))
+            for role, _why in ADMIN_PROJECT_ROLES:
+                gcp.projects.IAMMember(f"{name}-{person.name}-admin-{role.split('/')[-1]}", project=project,
+                                       role=role, member=person.principal,
+                                       opts=child(self, services.apis("cloudresourcemanager")))
         for person in ctx.spec.access.data_scientists:
             # Workbench runs code as the notebooks account on behalf of its owner.
             self.act_as(f"{name}-{person.name}-actas-notebooks", "notebooks", person.principal)

@@ -563,6 +563,13 @@ _STATE_KEY_PATTERNS = {
 
 
 def _gcp_rule(spec: Spec):
+    if spec.cloud == "gcp" and spec.training.spot:
+        yield ("training", "spot"), ("a Vertex AI pipeline task runs on an on-demand machine (the pipeline spec "
+                                     "has no Spot scheduling); set training.spot: false")
+    if spec.cloud == "gcp" and spec.training.max_nodes != 1:
+        yield ("training", "max_nodes"), (f"the GCP training pipeline runs the workload on one machine; set "
+                                          f"training.max_nodes: 1 (got {spec.training.max_nodes}) and size it with "
+                                          "training.size_class")
     if spec.gcp and spec.gcp.metadata_store == "adopt" and spec.storage.customer_managed_keys:
         yield ("gcp", "metadata_store"), (
             "an existing `default` metadata store keeps the encryption it was created with (Vertex makes it "

@@ -140,6 +140,11 @@ def test_project_level_roles_are_only_the_documented_unavoidable_ones(plan_for, 
     roles = {r.name.removeprefix("identity-role-"): r.outputs["name"] for r in plan.of_type(CUSTOM_ROLE)}
     allowed |= {(f"serviceAccount:{emails[a]}", roles[key]) for a, (key, _) in CUSTOM_ROLE_GRANTS.items()}
     allowed.add((f"serviceAccount:{emails['builder']}", FUNCTION_SOURCES_ROLE))
+    from infra import stackfile
+    from infra.gcp.identity import ADMIN_PROJECT_ROLES
+    from tests.conftest import ROOT
+    admins = stackfile.load(stack, ROOT).spec.access.admins
+    allowed |= {(p.principal, role) for p in admins for role, _ in ADMIN_PROJECT_ROLES}
     # The CI identities' project roles are documented and tested in test_ci_identity.py.
     for r in [r for r in plan.of_type(PROJECT_IAM) if "mlops:gcp:CiIdentity$" not in r.urn]:
         assert (r.inputs["member"], r.inputs["role"]) in allowed, r.urn
@@ -380,3 +385,27 @@ def test_node_pools_wait_for_the_node_accounts_grants(plan_for, stack):
     grant = one(plan, PROJECT_IAM, "identity-gke-nodes-project-container.defaultNodeServiceAccount")
     for pool in plan.of_type(NODE_POOL):
         assert grant.urn in pool.dependencies, pool.urn
+
+
+def test_admins_operate_the_platform_without_primitive_roles(plan_for):
+    plan = plan_for("gcp-prod")
+    admin = "group:ml-platform-admins@example.com"
+    buckets = {r.inputs["bucket"]: r.inputs["role"] for r in plan.of_type(BUCKET_IAM) if r.inputs["member"] == admin}
+    assert set(buckets) == {b.inputs["name"] for b in plan.of_type(BUCKET)}
+    assert set(buckets.values()) == {"roles/storage.objectAdmin"}
+    roles = {r.inputs["role"] for r in plan.of_type(PROJECT_IAM) if r.inputs["member"] == admin}
+    assert roles == {"roles/aiplatform.user", "roles/container.developer"}
+
+
+def test_gcp_training_settings_the_pipeline_cannot_honour_are_refused():
+    from pydantic import ValidationError
+
+    from infra.stackfile import error_lines
+    from tests.test_spec import spec
+    with pytest.raises(ValidationError) as exc:
+        spec("gcp", "staging", training={"spot": True, "max_nodes": 3})
+    lines = error_lines(exc.value)
+    assert any(line.startswith("mlops:spec.training.spot: a Vertex AI pipeline task runs on an on-demand") for line in lines)
+    assert any(line.startswith("mlops:spec.training.max_nodes: the GCP training pipeline runs the workload on one")
+               for line in lines)
+    assert spec("gcp", "dev").training.spot is False and spec("gcp", "dev").training.max_nodes == 1
