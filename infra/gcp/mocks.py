@@ -194,6 +194,12 @@ _OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
     "gcp:compute/router:Router": _regional("routers"),
+    "gcp:compute/address:Address": lambda n, i: {**_regional("addresses")(n, i), "address": "10.40.64.5"},
+    # The deployed-model dynamic resource (infra/gcp/deployed_model.py): what deployModel answers.
+    "pulumi-python:dynamic:Resource": lambda n, i: {
+        "deployed_model_id": _digits(n), "service_attachment": (
+            f"projects/{_digits(n, 12)}-tp/regions/{str(i.get('endpoint', '')).split('/')[3:4] and str(i.get('endpoint')).split('/')[3]}"
+            f"/serviceAttachments/gkedpm-{_digits(n, 20)}")} if "model_version" in i else {},
     "gcp:compute/routerNat:RouterNat": lambda n, i: {"id": f"{_p(i)}/{i.get('region')}/{i.get('router')}/{i.get('name')}"},
     "gcp:vertex/aiMetadataStore:AiMetadataStore": _located("metadataStores"),
     "gcp:vertex/aiTensorboard:AiTensorboard": _tensorboard,

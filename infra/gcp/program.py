@@ -48,7 +48,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     registry = Registry("registry", ctx, services, encryption, opts=top)
     identity = Identity("identity", ctx, services, datalake, registry, project_number, opts=top)
     network = Network("network", ctx, services, opts=top)
-    vertex = Vertex("vertex", ctx, services, encryption, identity, opts=top)
+    vertex = Vertex("vertex", ctx, services, encryption, identity, network, opts=top)
     Workbench("workbench", ctx, services, identity, network, encryption, opts=top)
     kubernetes = (Kubernetes("kubernetes", ctx, services, identity, network, encryption, opts=top)
                   if spec.kubernetes.enabled else None)
@@ -71,6 +71,8 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         "registry_url": registry.url,
         **{f"{key.replace('-', '_')}_service_account": email for key, email in identity.emails.items()},
         "endpoint_id": vertex.endpoint_id,
+        # Private stacks: predictions go to this address in the VPC (Private Service Connect).
+        "endpoint_private_ip": vertex.private_endpoint_ip,
         "tensorboard_id": vertex.tensorboard.id,
         "gke_cluster_name": kubernetes.cluster_name if kubernetes else None,
         # GitHub Actions variables (google-github-actions/auth); null without `ci`.

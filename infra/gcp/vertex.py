@@ -17,7 +17,9 @@ import pulumi_gcp as gcp
 from infra.context import StackContext
 from infra.gcp.common import child, stateful
 from infra.gcp.encryption import Encryption
+from infra.gcp.deployed_model import DeployedModel
 from infra.gcp.identity import Identity
+from infra.gcp.network import Network
 from infra.gcp.services import Services
 
 
@@ -72,7 +74,7 @@ class Vertex(pulumi.ComponentResource):
     endpoint_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, ctx: StackContext, services: Services, encryption: Encryption | None,
-                 identity: Identity, opts: pulumi.ResourceOptions | None = None):
+                 identity: Identity, network: Network, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:Vertex", name, None, opts)
         spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
         cmek = {"kms_key_name": encryption.key_id} if encryption else None
@@ -93,6 +95,7 @@ class Vertex(pulumi.ComponentResource):
         self.endpoint_id = None
         self.capture_table: pulumi.Output[str] | None = None
         self.capture_readers: list[pulumi.Resource] = []
+        self.private_endpoint_ip: pulumi.Output[str] | None = None
         if spec.serving.active:
             self.captures = gcp.bigquery.Dataset(
                 f"{name}-captures", dataset_id=ctx.name("gcp_generic", "captures").replace("-", "_"),
@@ -115,6 +118,30 @@ class Vertex(pulumi.ComponentResource):
                     spec.serving.data_capture_percent, project, self.captures.dataset_id),
                 opts=child(self, depends))
             self.endpoint_id = self.endpoint.name
+            serving = spec.serving
+            self.deployed = DeployedModel(
+                f"{name}-deployed", endpoint=self.endpoint.id, region=region, model_version=serving.model_version.ref,
+                display_name=ctx.name("gcp_generic", serving.model_name), machine_type=spec.sku(serving.size_class,
+                                                                                              serving.sku).name,
+                min_replicas=serving.min_replicas, max_replicas=serving.max_replicas,
+                service_account=identity.emails["serving"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=identity.grants["serving"]))
+            if spec.network.mode == "private":
+                self._consumer_endpoint(name, ctx, network)
         self.register_outputs({"metadata_store": self.metadata_store.id,
+                               "private_endpoint_ip": self.private_endpoint_ip,
                                "tensorboard": self.tensorboard.id,
                                "endpoint_id": self.endpoint_id})
+
+    def _consumer_endpoint(self, name: str, ctx: StackContext, network: Network) -> None:
+        """A Private Service Connect endpoint in the stack's subnet for the deployed model's
+        service attachment: the address clients in the VPC send predictions to."""
+        project, region = ctx.spec.gcp.project_id, ctx.spec.region
+        address = gcp.compute.Address(
+            f"{name}-psc-address", name=ctx.name("gcp_generic", "serving-psc"), project=project, region=region,
+            address_type="INTERNAL", subnetwork=network.subnetwork, opts=child(self))
+        gcp.compute.ForwardingRule(
+            f"{name}-psc-endpoint", name=ctx.name("gcp_generic", "serving-psc"), project=project, region=region,
+            network=network.network, ip_address=address.id, load_balancing_scheme="",
+            target=self.deployed.service_attachment, opts=child(self))
+        self.private_endpoint_ip = address.address
