@@ -262,6 +262,31 @@ def promote(
               markup=False)
 
 
+class RehearseFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def rehearse(
+    stack: Annotated[str, typer.Argument(help="Stack name (e.g. aws-dev) or path to a stack file.")],
+    no_drift: Annotated[bool, typer.Option("--no-drift", help="Keep production data unshifted: expect no "
+                                           "drift and no retraining.")] = False,
+    output_format: Annotated[RehearseFormat, typer.Option("--format")] = RehearseFormat.text,
+) -> None:
+    """Run the stack's ML lifecycle locally with its own runtime code and settings; exit 1 names the
+    first stage that broke."""
+    from infra.rehearse import RehearseError, exit_code, render_json, render_text
+    from infra.rehearse import rehearse as run_rehearsal
+
+    try:
+        outcome = run_rehearsal(stack, drift=not no_drift)
+    except RehearseError as exc:
+        fail(exc.lines)
+    print(render_json(outcome) if output_format is RehearseFormat.json else render_text(outcome))
+    raise typer.Exit(exit_code(outcome))
+
+
 bootstrap_app = typer.Typer(no_args_is_help=True, help="Create a cloud's Pulumi state backend (idempotent).")
 app.add_typer(bootstrap_app, name="bootstrap")
 

@@ -87,13 +87,20 @@ def workload_dir(workload: WorkloadSpec | None = None, project_root: Path | None
 
 
 def bundle(workload: WorkloadSpec | None = None, runtime: Path | None = None, *,
-           project_root: Path | None = None) -> CodeBundle:
-    """The workload package (under its package name) plus `runtime`'s files at the archive root."""
+           files: tuple[str, ...] | None = None, project_root: Path | None = None) -> CodeBundle:
+    """The workload package (under its package name) plus `runtime`'s files at the archive root
+    (only the names in `files`, when given)."""
     workload = workload or WorkloadSpec()
-    files = _sources(workload_dir(workload, project_root), f"{workload.package}/")
+    bundled = _sources(workload_dir(workload, project_root), f"{workload.package}/")
     if runtime is not None:
-        clash = set(files) & set(runtime_files := _sources(runtime, ""))
+        runtime_files = _sources(runtime, "")
+        if files is not None:
+            missing = [f for f in files if f not in runtime_files]
+            if missing:
+                raise ValueError(f"{runtime}: missing {', '.join(missing)}")
+            runtime_files = {f: runtime_files[f] for f in files}
+        clash = set(bundled) & set(runtime_files)
         if clash:
             raise ValueError(f"{runtime}: files clash with the workload package: {', '.join(sorted(clash))}")
-        files.update(runtime_files)
-    return CodeBundle(files, digest(files))
+        bundled.update(runtime_files)
+    return CodeBundle(bundled, digest(bundled))

@@ -24,3 +24,30 @@ def plan_for():
         return cache[key]
 
     return get
+
+
+VARIANTS = {
+    # serving switched off entirely
+    "no-serving": lambda spec: spec.pop("serving", None),
+    # day 0: the serving platform is wanted but no model version is named yet
+    "day-0": lambda spec: spec.get("serving", {}).pop("model_version", None),
+}
+
+
+@pytest.fixture(scope="session")
+def plan_variant(tmp_path_factory):
+    """`plan_variant("gcp-dev", "no-serving")` -> the Plan of a reference stack changed by VARIANTS[kind]."""
+    import yaml
+
+    cache: dict[tuple[str, str], Plan] = {}
+
+    def get(stack: str, kind: str) -> Plan:
+        if (stack, kind) not in cache:
+            document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+            VARIANTS[kind](document["config"]["mlops:spec"])
+            path = tmp_path_factory.mktemp(kind) / f"Pulumi.{stack}.yaml"
+            path.write_text(yaml.safe_dump(document, sort_keys=False))
+            cache[(stack, kind)] = plan_stack(stackfile.load(str(path)))
+        return cache[(stack, kind)]
+
+    return get

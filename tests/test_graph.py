@@ -62,9 +62,10 @@ def test_retraining_depends_on_the_training_pipeline(plan_for):
     assert ("g_retraining", "r_training_pipeline") in resources.edges
 
 
-def test_serving_model_depends_on_the_artifacts_bucket(plan_for):
+def test_serving_model_serves_a_registered_version_not_a_bucket_path(plan_for):
     graph = build_graph(prod(plan_for, "aws"), "resources")
-    assert ("r_serving_model", "r_datalake_artifacts") in graph.edges
+    assert "r_serving_model" in {n.id for n in graph.nodes}
+    assert ("r_serving_model", "r_datalake_artifacts") not in graph.edges
 
 
 def test_no_edges_to_providers_or_parents(plan_for):

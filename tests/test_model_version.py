@@ -111,3 +111,33 @@ def test_day_0_serves_nothing_and_costs_no_serving():
 def test_reference_staging_and_prod_stacks_serve_a_registered_version(stack):
     spec = stackfile.load(stack).spec
     assert spec.served_version is not None, stack
+
+
+SERVING_TYPES = {
+    "aws-staging": ["aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+                    "aws:sagemaker/endpoint:Endpoint"],
+    "azure-staging": ["azure-native:machinelearningservices:OnlineEndpoint",
+                      "azure-native:machinelearningservices:OnlineDeployment"],
+}
+
+
+@pytest.mark.parametrize("stack", sorted(SERVING_TYPES))
+def test_a_day_0_plan_creates_the_platform_and_serves_nothing(plan_for, plan_variant, stack):
+    pytest.importorskip({"aws": "pulumi_aws", "azure": "pulumi_azure_native"}[stack.split("-")[0]])
+    day0, serving = plan_variant(stack, "day-0"), plan_for(stack)
+    for type_ in SERVING_TYPES[stack]:
+        assert day0.of_type(type_) == [] and serving.of_type(type_), type_
+    assert day0.outputs["serving_model_version"] == SERVING_WAITS
+    assert serving.outputs["serving_model_version"] == stackfile.load(stack).spec.serving.model_version.ref
+    assert len(day0.resources) > 20  # the rest of the platform is there
+
+
+def test_plan_text_says_serving_waits_at_day_0(plan_variant):
+    pytest.importorskip("pulumi_aws")
+    from rich.console import Console
+
+    from infra.render import print_plan
+
+    console = Console(record=True, width=200)
+    print_plan(plan_variant("aws-staging", "day-0"), console)
+    assert f"Serving: {SERVING_WAITS}" in console.export_text()

@@ -68,6 +68,7 @@ def test_a_day_0_stack_gets_its_first_version(project):
     result = run("--from", "aws-staging", "--to", name, "--approved-by", "bob")
     assert result.exit_code == 0, result.stderr
     assert "was day 0" in result.stdout
+    assert "# model_version: null" not in stack_text(project, name)  # the commented default gave way
     assert stackfile.load(name).spec.served_version is not None
 
 
@@ -87,8 +88,6 @@ def test_an_invalid_result_leaves_the_file_untouched(project):
      "stacks/Pulumi.gcp-prod.yaml: mlops:spec.cloud: gcp-prod runs on gcp"),
     (["--from", "aws-staging", "--to", "aws-prod", "--version", "models/v1/model.tar.gz", "--approved-by", "b"],
      "stacks/Pulumi.aws-prod.yaml: --version: 'models/v1/model.tar.gz' is not a registered model version on aws"),
-    (["--from", "azure-dev", "--to", "azure-staging"],
-     "stacks/Pulumi.azure-dev.yaml: mlops:spec.serving.model_version: azure-dev serves no version yet"),
     (["--from", "aws-staging", "--to", "aws-prod", "--version", NEW_ARN],
      "stacks/Pulumi.aws-prod.yaml: --approved-by: name who approved this version"),
     (["--from", "azure-staging", "--to", "azure-prod", "--approved-by", "b"],
@@ -104,6 +103,17 @@ def test_bad_promotions_exit_2_with_one_line_each(project, args, expected):
     assert lines[0].startswith(expected), lines
     assert all(line.startswith("stacks/Pulumi.") for line in lines)  # one line per problem, naming the file
     assert {p.name: p.read_text() for p in (project / "stacks").iterdir()} == before
+
+
+def test_a_source_at_day_0_has_nothing_to_promote(project):
+    path = project / "stacks" / "Pulumi.azure-dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    del document["config"]["mlops:spec"]["serving"]["model_version"]
+    path.write_text(yaml.safe_dump(document))
+    result = run("--from", "azure-dev", "--to", "azure-staging")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("stacks/Pulumi.azure-dev.yaml: mlops:spec.serving.model_version: azure-dev "
+                                     "serves no version yet; pass --version REF or --latest-approved")
 
 
 def test_azure_registry_versions_promote_across_workspaces(project):
@@ -122,6 +132,10 @@ def test_edit_inserts_serving_when_the_stack_has_none():
 
 
 def test_promotion_into_a_stack_without_serving_is_refused(project):
+    path = project / "stacks" / "Pulumi.gcp-dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    del document["config"]["mlops:spec"]["serving"]
+    path.write_text(yaml.safe_dump(document))
     before = stack_text(project, "gcp-dev")
     with pytest.raises(StackError) as caught:
         promote("gcp-staging", "gcp-dev", version="projects/acme-search-ranking-dev/locations/us-central1/models/r@1",

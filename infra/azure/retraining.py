@@ -13,6 +13,7 @@ from infra.context import StackContext
 HOST_CONTAINERS = {"package": "retrain-function-package", "hosts": "azure-webjobs-hosts",
                    "secrets": "azure-webjobs-secrets"}
 ALERT_FUNCTION = "alert"
+TRAINING_DATA = "azureml://datastores/lake_data/paths/ingest/"
 EVENT_FUNCTION = "drift_event"
 
 
@@ -34,6 +35,8 @@ def app_settings(ctx: StackContext, *, blob_endpoint: pulumi.Input[str], subscri
         "RETRAIN_COMPUTE": "training",
         "RETRAIN_COOLDOWN_HOURS": str(m.retrain_cooldown_hours),
         "RETRAIN_ALERT_RULES": drift_rule,
+        # The data window a drift-triggered run trains on: the ingested data (datastore lake_data).
+        "RETRAIN_TRAINING_DATA": TRAINING_DATA,
     }
     return [{"name": k, "value": v} for k, v in settings.items()]
 

@@ -34,7 +34,8 @@ def pipeline_spec(*, name: str, bundle_uri: str, package: str, model: str, regio
     """`bundle_uri` and `artifacts_uri` are gs:// URIs; `model` is the Vertex model resource name."""
     args = [f"/gcs/{bundle_uri.removeprefix('gs://')}", "--package", package, "--model", model,
             "--region", region, "--artifacts", artifacts_uri,
-            "--run-id", "{{$.pipeline_job_uuid}}", "--labels", json.dumps(labels, sort_keys=True)]
+            "--run-id", "{{$.pipeline_job_uuid}}", "--labels", json.dumps(labels, sort_keys=True),
+            "--data-uri", "{{$.inputs.parameters['training_data_uri']}}"]
     if kms_key:
         args += ["--kms-key", kms_key]
     component = f"comp-{TASK}"
@@ -43,8 +44,17 @@ def pipeline_spec(*, name: str, bundle_uri: str, package: str, model: str, regio
         "schemaVersion": SCHEMA_VERSION,
         "sdkVersion": "mlops-platform",
         "pipelineInfo": {"name": name},
-        "root": {"dag": {"tasks": {TASK: {"taskInfo": {"name": TASK}, "componentRef": {"name": component}}}}},
-        "components": {component: {"executorLabel": executor}},
+        "root": {
+            # The run's data: the retraining function passes the ingested data location; empty trains
+            # the reference workload on its synthetic data.
+            "inputDefinitions": {"parameters": {"training_data_uri": {
+                "parameterType": "STRING", "defaultValue": "", "isOptional": True}}},
+            "dag": {"tasks": {TASK: {
+                "taskInfo": {"name": TASK}, "componentRef": {"name": component},
+                "inputs": {"parameters": {"training_data_uri": {"componentInputParameter": "training_data_uri"}}}}}},
+        },
+        "components": {component: {"executorLabel": executor, "inputDefinitions": {"parameters": {
+            "training_data_uri": {"parameterType": "STRING"}}}}},
         "deploymentSpec": {"executors": {executor: {"container": {
             "image": TRAINING_IMAGE, "command": ["python3", "-c", BOOTSTRAP], "args": args,
             "resources": resources(size_class)}}}},

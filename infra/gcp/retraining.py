@@ -34,7 +34,7 @@ def function_source() -> code_assets.CodeBundle:
     """main.py and requirements.txt at the root, the reference workload package beside them (the
     function imports its drift engine and capture reader): a new object key, and so a rebuild,
     exactly when any of it changes."""
-    return code_assets.bundle(runtime=RUNTIME)
+    return code_assets.bundle(runtime=RUNTIME, files=("main.py", "requirements.txt"))
 
 
 def model_resource(ctx: StackContext) -> str:
@@ -45,11 +45,11 @@ def model_resource(ctx: StackContext) -> str:
 
 def training_code_for(ctx: StackContext) -> code_assets.CodeBundle:
     """The stack's workload package (`training.workload`) with the pipeline step at the root."""
-    return code_assets.bundle(ctx.spec.training.workload, runtime=PIPELINE_RUNTIME)
+    return code_assets.bundle(ctx.spec.training.workload, runtime=PIPELINE_RUNTIME, files=("train_and_register.py",))
 
 
 def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], spec_uri: pulumi.Input[str],
-                         monitoring: pulumi.Input[str],
+                         monitoring: pulumi.Input[str], data: pulumi.Input[str],
                          pipelines_sa: pulumi.Input[str], drift_policy: str,
                          kms_key: pulumi.Input[str] | None,
                          capture_table: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]]:
@@ -71,6 +71,8 @@ def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], spe
         "DRIFT_POLICY": drift_policy,
         # Pipeline runs (and the jobs they start) carry the stack's labels.
         "RUN_LABELS": json.dumps(dict(ctx.tags), sort_keys=True),
+        # The data a drift-triggered run trains on: the newest ingested CSV (the step picks it).
+        "TRAINING_DATA_URI": pulumi.Output.concat("gs://", data, "/ingest/"),
     }
     if kms_key is not None:
         env["KMS_KEY"] = kms_key
@@ -141,7 +143,7 @@ class Retraining(pulumi.ComponentResource):
                 "all_traffic_on_latest_revision": True, "service_account_email": retrain_sa,
                 "environment_variables": function_environment(
                     ctx, artifacts=datalake.artifacts.name, spec_uri=spec_uri,
-                    monitoring=datalake.monitoring.name,
+                    monitoring=datalake.monitoring.name, data=datalake.data.name,
                     pipelines_sa=identity.emails["pipelines"], drift_policy=drift_policy, kms_key=kms,
                     capture_table=vertex.capture_table),
             },

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from infra.stackfile import SPEC_KEY
 
 PROMOTED_MARK = "# Promoted by mlops promote"
+_COMMENTED_DEFAULT = re.compile(r"^ *# *model_version: *null *$")
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_][A-Za-z0-9_:-]*):(?P<rest>.*)$")
 
 
@@ -100,7 +101,9 @@ def set_model_version(text: str, record: VersionRecord) -> str:
     if existing is None:
         depth = next((_indent(lines[i]) for i in range(serving + 1, serving_end) if _is_content(lines[i])),
                      _indent(lines[serving]) + 2)
-        lines[serving_end:serving_end] = record.lines(" " * depth)
+        # The commented default `mlops new` writes (`# model_version: null`) gives way to the value.
+        kept = [line for line in lines[serving + 1:serving_end] if not _COMMENTED_DEFAULT.match(line)]
+        lines[serving + 1:serving_end] = kept + record.lines(" " * depth)
         return "\n".join(lines) + "\n"
     start, end = existing, _block_end(lines, existing)
     while start > 0 and lines[start - 1].strip().startswith(PROMOTED_MARK):

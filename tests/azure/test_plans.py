@@ -93,9 +93,10 @@ def test_stack_outputs(plan_for, stack):
     assert out["app_insights_connection_string"] == "<secret>"
 
 
-def test_scoring_uri_output_only_with_serving(plan_for):
-    assert "endpoint_scoring_uri" not in plan_for("azure-dev").outputs or \
-        plan_for("azure-dev").outputs["endpoint_scoring_uri"] is None
+def test_scoring_uri_output_only_with_serving(plan_for, plan_variant):
+    for kind in ("no-serving", "day-0"):
+        outputs = plan_variant("azure-dev", kind).outputs
+        assert outputs.get("endpoint_scoring_uri") is None, kind
     assert plan_for("azure-prod").outputs["endpoint_scoring_uri"].endswith("/score")
 
 

@@ -23,8 +23,9 @@ class FakeJobs:
     def last_job_created(self, experiment):
         return self.last
 
-    def submit_pipeline(self, component, experiment, compute, tags):
+    def submit_pipeline(self, component, experiment, compute, tags, inputs=None):
         self.submitted.append((component, experiment, compute, tags))
+        self.inputs = inputs
         return f"job-{len(self.submitted)}"
 
 
@@ -45,6 +46,13 @@ def test_drift_alert_starts_the_pipeline():
     component, experiment, compute, tags = jobs.submitted[0]
     assert (component, experiment, compute, tags["trigger"]) == (
         "azureml:retrain-churn@latest", "retrain-churn", "training", "alert")
+
+
+def test_the_run_trains_on_the_configured_data_window():
+    jobs = FakeJobs()
+    config = Config(**{**CONFIG.__dict__, "training_data": "azureml://datastores/lake_data/paths/ingest/"})
+    assert handle(alert(), jobs, config, NOW).action == "started"
+    assert jobs.inputs == {"training_data": "azureml://datastores/lake_data/paths/ingest/"}
 
 
 def test_monitor_event_starts_the_pipeline():

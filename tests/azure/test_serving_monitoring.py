@@ -10,9 +10,11 @@ from infra.azure.monitoring import drift_rule_name  # noqa: E402
 from tests.azure.helpers import STACKS, by_name, of, one  # noqa: E402
 
 
-def test_dev_has_no_serving(plan_for):
-    plan = plan_for("azure-dev")
+@pytest.mark.parametrize("kind", ["no-serving", "day-0"])
+def test_no_serving_without_a_model_version(plan_variant, kind):
+    plan = plan_variant("azure-dev", kind)
     assert of(plan, "machinelearningservices:OnlineEndpoint") == []
+    assert of(plan, "machinelearningservices:OnlineDeployment") == []
     assert of(plan, "machinelearningservices:Schedule") == []
 
 

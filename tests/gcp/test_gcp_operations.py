@@ -120,8 +120,8 @@ def test_node_pressure_alerts_watch_the_cluster(plan_for, kind):
     assert f'resource.labels.cluster_name = "{cluster}"' in _filters(policy), policy.urn
 
 
-def test_dev_has_no_endpoint_alerts(plan_for):
-    names = set(named(plan_for("gcp-dev"), ALERT))
+def test_no_endpoint_alerts_without_serving(plan_variant):
+    names = set(named(plan_variant("gcp-dev", "no-serving"), ALERT))
     assert "monitoring-latency" not in names and "monitoring-drift" in names
 
 
@@ -287,8 +287,8 @@ def test_outputs_name_the_platform(plan_for):
     assert out["serving_service_account"].endswith("@acme-search-ranking-prd.iam.gserviceaccount.com")
 
 
-def test_dev_outputs_have_no_endpoint(plan_for):
-    assert "endpoint_id" not in plan_for("gcp-dev").outputs
+def test_outputs_have_no_endpoint_without_serving(plan_variant):
+    assert plan_variant("gcp-dev", "no-serving").outputs.get("endpoint_id") is None
 
 
 # --- serving a model version, and capturing what it serves ------------------------------------

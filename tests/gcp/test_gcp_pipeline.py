@@ -88,3 +88,22 @@ def test_a_model_refused_by_the_quality_gate_is_not_registered(tmp_path):
                       "--run-id", "x", "--out", str(tmp_path)], send=api,
                      run=lambda cmd, check: subprocess.CompletedProcess(cmd, 1))
     assert code == 1 and api.calls == []
+
+
+def test_the_run_trains_on_the_newest_ingested_csv(tmp_path, monkeypatch):
+    monkeypatch.setattr(step, "gcs_path", lambda uri: tmp_path / uri.removeprefix("gs://"))
+    for day in ("2026/11/29", "2026/11/30"):
+        folder = tmp_path / "data/ingest" / day
+        folder.mkdir(parents=True)
+        (folder / "window-0600.csv").write_text("x\n")
+    assert step.training_csv("gs://data/ingest/") == tmp_path / "data/ingest/2026/11/30/window-0600.csv"
+    assert step.training_csv("") is None and step.training_csv("gs://data/empty/") is None
+
+
+def test_the_spec_declares_the_data_parameter_the_function_sends():
+    doc = spec()
+    assert doc["root"]["inputDefinitions"]["parameters"]["training_data_uri"]["isOptional"] is True
+    task = doc["root"]["dag"]["tasks"]["train-and-register"]
+    assert task["inputs"]["parameters"]["training_data_uri"] == {"componentInputParameter": "training_data_uri"}
+    args = doc["deploymentSpec"]["executors"]["exec-train-and-register"]["container"]["args"]
+    assert args[args.index("--data-uri") + 1] == "{{$.inputs.parameters['training_data_uri']}}"

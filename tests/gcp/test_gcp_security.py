@@ -297,8 +297,8 @@ def test_private_endpoints_use_private_service_connect(plan_for, stack):
     assert "dedicatedEndpointEnabled" not in endpoint.inputs
 
 
-def test_dev_has_no_endpoint_because_serving_is_off(plan_for):
-    assert plan_for("gcp-dev").of_type(ENDPOINT) == []
+def test_no_endpoint_when_serving_is_off(plan_variant):
+    assert plan_variant("gcp-dev", "no-serving").of_type(ENDPOINT) == []
 
 
 def test_workbench_instances_are_private_and_shielded(plan_for):

@@ -24,10 +24,17 @@ class AzureMLJobClient:
                  if getattr(job, "experiment_name", None) == experiment and job.creation_context is not None]
         return max(times, default=None)
 
-    def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str]) -> str:
+    def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str],
+                        inputs: dict[str, str] | None = None) -> str:
         name, _, label = component.removeprefix("azureml:").partition("@")
         pipeline = self.ml.components.get(name=name, label=label or "latest")
-        job = pipeline()  # a pipeline component called with its default inputs is a pipeline job
+        # A pipeline component called with inputs is a pipeline job; data inputs are folders.
+        arguments = {}
+        if inputs:
+            from azure.ai.ml import Input
+
+            arguments = {key: Input(type="uri_folder", path=value) for key, value in inputs.items()}
+        job = pipeline(**arguments)
         job.settings.default_compute = compute
         job.experiment_name = experiment
         job.tags = dict(tags)

@@ -28,6 +28,7 @@ class Config:
     compute: str
     cooldown: dt.timedelta
     retrain_alert_rules: frozenset[str] = field(default_factory=frozenset)
+    training_data: str = ""  # the data window a retraining run trains on (pipeline input training_data)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
@@ -37,7 +38,8 @@ class Config:
             raise KeyError(f"missing app settings: {', '.join(missing)}")
         rules = frozenset(r.strip() for r in env.get("RETRAIN_ALERT_RULES", "").split(",") if r.strip())
         return cls(env["RETRAIN_EXPERIMENT"], env["RETRAIN_PIPELINE_COMPONENT"], env["RETRAIN_COMPUTE"],
-                   dt.timedelta(hours=float(env.get("RETRAIN_COOLDOWN_HOURS", "24"))), rules)
+                   dt.timedelta(hours=float(env.get("RETRAIN_COOLDOWN_HOURS", "24"))), rules,
+                   env.get("RETRAIN_TRAINING_DATA", ""))
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ class Outcome:
 class JobClient(Protocol):
     def last_job_created(self, experiment: str) -> dt.datetime | None: ...
 
-    def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str]) -> str: ...
+    def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str],
+                        inputs: dict[str, str] | None = None) -> str: ...
 
 
 def drift_trigger(payload: Any, config: Config) -> Trigger | None:
@@ -87,6 +90,7 @@ def handle(payload: Any, client: JobClient, config: Config, now: dt.datetime) ->
     if last is not None and now - last < config.cooldown:
         wait = config.cooldown - (now - last)
         return Outcome("cooldown", f"last retraining started {last.isoformat()}; next allowed in {wait}")
+    window = {"inputs": {"training_data": config.training_data}} if config.training_data else {}
     job = client.submit_pipeline(config.pipeline_component, config.experiment, config.compute,
-                                 {"trigger": trigger.source, "reason": trigger.reason[:256]})
+                                 {"trigger": trigger.source, "reason": trigger.reason[:256]}, **window)
     return Outcome("started", trigger.reason, job)

@@ -45,6 +45,18 @@ def gcs_path(uri: str) -> Path:
     return Path("/gcs") / uri.removeprefix("gs://")
 
 
+def training_csv(data_uri: str) -> Path | None:
+    """The CSV a run trains on: `data_uri` itself, or the newest CSV under it (a folder such as
+    gs://<data>/ingest/, partitioned by date); None (synthetic data) when empty or nothing is there."""
+    if not data_uri:
+        return None
+    path = gcs_path(data_uri)
+    if path.is_file():
+        return path
+    found = sorted(path.rglob("*.csv")) if path.is_dir() else []
+    return found[-1] if found else None
+
+
 def publish(package_dir: Path, destination: Path) -> None:
     destination.mkdir(parents=True, exist_ok=True)
     for name in VERTEX_FILES:
@@ -91,10 +103,14 @@ def main(argv: list[str] | None = None, send: Http = http, run: Callable = subpr
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--labels", default="{}")
     parser.add_argument("--kms-key", default="")
+    parser.add_argument("--data-uri", default="")
     parser.add_argument("--out", type=Path, default=Path("/tmp/out"))
     args = parser.parse_args(argv)
-    result = run([sys.executable, "-m", args.package, "train", "--out", str(args.out), "--targets", "vertex"],
-                 check=False)
+    command = [sys.executable, "-m", args.package, "train", "--out", str(args.out), "--targets", "vertex"]
+    data = training_csv(args.data_uri)
+    if data is not None:
+        command += ["--data", str(data)]
+    result = run(command, check=False)
     if result.returncode != 0:  # 1: the quality gate refused the model; nothing is registered
         return result.returncode
     artifact_uri = f"{args.artifacts.rstrip('/')}/{args.run_id}"

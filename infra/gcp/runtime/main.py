@@ -63,6 +63,7 @@ class Config:
     window_hours: int = 24     # the drift check compares the captures of the last window_hours
     kms_key: str = ""
     run_labels: dict = field(default_factory=dict)  # the stack's labels, put on every pipeline run
+    training_data_uri: str = ""  # the data a retraining run trains on (pipeline parameter training_data_uri)
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Config:
@@ -74,7 +75,8 @@ class Config:
             drift_threshold=float(env["DRIFT_THRESHOLD"]), cooldown_hours=int(env["COOLDOWN_HOURS"]),
             retrain_on_drift=env.get("RETRAIN_ON_DRIFT", "true").lower() == "true",
             drift_policy=env["DRIFT_POLICY"], window_hours=int(env.get("WINDOW_HOURS", "24")),
-            kms_key=env.get("KMS_KEY", ""), run_labels=json.loads(env.get("RUN_LABELS", "{}")))
+            kms_key=env.get("KMS_KEY", ""), run_labels=json.loads(env.get("RUN_LABELS", "{}")),
+            training_data_uri=env.get("TRAINING_DATA_URI", ""))
 
 
 class ObjectStore(Protocol):
@@ -221,7 +223,8 @@ class Handler:
             "displayName": "retrain-on-drift",
             "pipelineSpec": spec,
             "serviceAccount": self.config.pipeline_service_account,
-            "runtimeConfig": {"gcsOutputDirectory": self.config.pipeline_root, "parameterValues": {}},
+            "runtimeConfig": {"gcsOutputDirectory": self.config.pipeline_root, "parameterValues": (
+                {"training_data_uri": self.config.training_data_uri} if self.config.training_data_uri else {})},
             "labels": {**{k: label_value(v) for k, v in self.config.run_labels.items()},
                        "trigger": "drift", "incident": label_value(incident.get("incident_id", "none"))},
         }
