@@ -244,7 +244,8 @@ def render_text(results: Iterable[StackReport]) -> str:
             lines.append(f"{r.stack}: ERROR {r.error}")
             continue
         lines.append(f"{r.stack} ({r.cloud}, {r.environment}): {r.resources} resources, "
-                     f"{r.count('mandatory')} mandatory, {r.count('advisory')} advisory, {len(r.waived)} waived; "
+                     f"{r.count('mandatory')} mandatory, {r.count('advisory')} advisory"
+                     f"{f', {len(r.waived)} waived' if r.waived else ''}; "
                      f"~{_usd(r.cost.get('monthly_usd'))}/month (idle {_usd(r.cost.get('idle_monthly_usd'))})")
         for v in r.violations:
             lines.append(f"  [{v['enforcement']}] {v['policy']}: {v['message']}")
@@ -273,15 +274,19 @@ def render_markdown(results: Iterable[StackReport]) -> str:
     results = list(results)
     mandatory = sum(r.count("mandatory") for r in results)
     status = "❌ mandatory violations block this change" if mandatory else "✅ no mandatory violations"
+    # A Waived column only when some stack has waivers, so the report of a stack without any stays as it was.
+    has_waivers = any(r.waived or r.unused_waivers for r in results)
+    waived_head, waived_rule, waived_none = (" Waived |", " ---: |", " - |") if has_waivers else ("", "", "")
     out = [MARKER, "## MLOps policy check", "", status, "",
-           "| Stack | Cloud | Env | Resources | Mandatory | Advisory | Waived | Monthly cost | Idle cost |",
-           "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           f"| Stack | Cloud | Env | Resources | Mandatory | Advisory |{waived_head} Monthly cost | Idle cost |",
+           f"| --- | --- | --- | ---: | ---: | ---: |{waived_rule} ---: | ---: |"]
     for r in results:
         if r.error:
-            out.append(f"| `{r.stack}` | {r.cloud} | {r.environment} | - | error | - | - | - | - |")
+            out.append(f"| `{r.stack}` | {r.cloud} | {r.environment} | - | error | - |{waived_none} - | - |")
             continue
+        waived = f" {len(r.waived)} |" if waived_head else ""
         out.append(f"| `{r.stack}` | {r.cloud} | {r.environment} | {r.resources} | {r.count('mandatory')} | "
-                   f"{r.count('advisory')} | {len(r.waived)} | {_usd(r.cost.get('monthly_usd'))} | "
+                   f"{r.count('advisory')} |{waived} {_usd(r.cost.get('monthly_usd'))} | "
                    f"{_usd(r.cost.get('idle_monthly_usd'))} |")
     for r in results:
         out += ["", f"### `{r.stack}`", ""]

@@ -127,20 +127,30 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    sarif = "sarif"
+
+
 @app.command()
 def check(
     stacks: StackArgs = None,
     all_stacks: AllOption = False,
-    output_format: Annotated[Format, typer.Option("--format", help="markdown is a PR comment.")] = Format.text,
+    output_format: Annotated[CheckFormat, typer.Option(
+        "--format", help="markdown is a PR comment; sarif (2.1.0) is for GitHub code scanning.")] = CheckFormat.text,
     jobs: JobsOption = 0,
 ) -> None:
     """Run the policy pack on offline plans; exit 1 on any mandatory violation."""
     from infra.checker import check_stacks, exit_code, render_json, render_markdown, render_text
+    from infra.sarif import render_sarif
 
     loaded = load_all(stack_refs(stacks, all_stacks))
     with stack_progress(len(loaded), "checking") as advance:
         results = check_stacks([stack.path for stack in loaded], jobs=jobs, on_result=advance)
-    render = {Format.text: render_text, Format.json: render_json, Format.markdown: render_markdown}
+    render = {CheckFormat.text: render_text, CheckFormat.json: render_json, CheckFormat.markdown: render_markdown,
+              CheckFormat.sarif: render_sarif}
     print(render[output_format](results))
     raise typer.Exit(exit_code(results))
 

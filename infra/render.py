@@ -58,5 +58,6 @@ def print_plan(plan: Plan, console: Console, report=None) -> None:
         cost = report.cost
         console.print(f"\n[bold]Estimated monthly cost[/]: {cost['monthly_usd']:,.2f} USD "
                       f"(idle: {cost['idle_monthly_usd']:,.2f} USD)")
+        waived = f", {len(report.waived)} waived" if report.waived else ""
         console.print(f"[bold]Policy[/]: {report.count('mandatory')} mandatory, "
-                      f"{report.count('advisory')} advisory violations (details: mlops check {plan.stack})")
+                      f"{report.count('advisory')} advisory violations{waived} (details: mlops check {plan.stack})")

@@ -123,6 +123,48 @@ def _domain_kms(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         yield f"{ctx.env} SageMaker domain storage must use the stack's key: set kmsKeyId"
 
 
+def _log_group_kms(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if ctx.env != "dev" and not props.get("kmsKeyId"):
+        yield f"{ctx.env} log groups must be encrypted with the stack's key: set kmsKeyId"
+
+
+def _function_kms(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if ctx.env != "dev" and not props.get("kmsKeyArn"):
+        yield f"{ctx.env} functions must encrypt their environment with the stack's key: set kmsKeyArn"
+
+
+def _sagemaker_vpc(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    vpc = props.get("vpcConfig") if ctx.type == "aws:sagemaker/model:Model" else dig(props, "networkConfig", "vpcConfig")
+    if ctx.env != "dev" and not vpc:
+        yield f"{ctx.env} SageMaker containers must run in the stack's VPC (vpcConfig)"
+
+
+def _subnet_public_ip(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if props.get("mapPublicIpOnLaunch") is True:
+        yield "subnet gives instances public IPs (mapPublicIpOnLaunch): workloads run on private subnets"
+
+
+def _vpc_flow_logs(resources: list[StackResource], ctx: Ctx):
+    logs = [r for r in resources if r.type == "aws:ec2/flowLog:FlowLog"]
+    for vpc in (r for r in resources if r.type == "aws:ec2/vpc:Vpc"):
+        if not any(vpc.urn in f.property_dependencies.get("vpcId", []) for f in logs):
+            yield ("VPC has no flow log (aws.ec2.FlowLog with vpc_id): rejected traffic and exfiltration go unseen",
+                   vpc.urn)
+
+
+def _function_error_alarms(resources: list[StackResource], ctx: Ctx):
+    alarms = [r for r in resources if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"]
+    for fn in (r for r in resources if r.type == "aws:lambda/function:Function"):
+        name = fn.props.get("name")
+        if is_unknown(name):
+            continue
+        on_errors = [a for a in alarms if str(a.props.get("metricName")) == "Errors" and (
+            fn.urn in a.property_dependencies.get("dimensions", []) or
+            (isinstance(a.props.get("dimensions"), dict) and a.props["dimensions"].get("FunctionName") == name))]
+        if not on_errors:
+            yield ("function has no CloudWatch alarm on its Errors metric: failed runs go unnoticed", fn.urn)
+
+
 def _targets(setting: StackResource, bucket: StackResource) -> bool | None:
     """True if `setting` targets `bucket` (by property dependency or bucket name); None if unknown."""
     if bucket.urn in setting.property_dependencies.get("bucket", []):
@@ -225,6 +267,33 @@ RULES: list[Rule] = [
     simple("aws-sagemaker-domain-require-kms", C, "data-protection",
            "Outside dev, Studio domain storage is encrypted with the stack's key.", "Set kmsKeyId.",
            ("aws:sagemaker/domain:Domain",), _domain_kms, "high"),
+    simple("aws-cloudwatch-loggroup-require-kms", C, "data-protection",
+           "Outside dev, log groups are encrypted with the stack's KMS key.",
+           "Set kmsKeyId to the stack key (its key policy must allow logs.<region>.amazonaws.com).",
+           ("aws:cloudwatch/logGroup:LogGroup",), _log_group_kms, "medium",
+           "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
+    simple("aws-lambda-function-require-kms", C, "data-protection",
+           "Outside dev, functions encrypt their environment variables with the stack's KMS key.",
+           "Set kmsKeyArn to the stack key.", ("aws:lambda/function:Function",), _function_kms, "medium",
+           "https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html"),
+    simple("aws-sagemaker-containers-require-vpc", C, "data-protection",
+           "Outside dev, SageMaker models and monitoring jobs run in the stack's VPC.",
+           "Set vpcConfig (models) / networkConfig.vpcConfig (monitoring jobs) with the private subnets.",
+           ("aws:sagemaker/model:Model", "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"),
+           _sagemaker_vpc, "high", "https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html"),
+    simple("aws-ec2-subnet-deny-public-ip", C, "data-protection",
+           "Subnets do not give instances public IPs.", "Set mapPublicIpOnLaunch=False.",
+           ("aws:ec2/subnet:Subnet",), _subnet_public_ip, "high",
+           "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-ip-addressing.html"),
+    Rule("aws-stack-vpcs-require-flow-logs", C, "data-protection",
+         "Every VPC the stack creates has a flow log.",
+         "Create an aws.ec2.FlowLog for the VPC (to a log group with retention and the stack key).",
+         "medium", "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs.html", stack_check=_vpc_flow_logs),
+    Rule("aws-stack-functions-require-error-alarm", C, "data-protection",
+         "Every Lambda function has a CloudWatch alarm on its Errors metric.",
+         "Add an aws.cloudwatch.MetricAlarm on AWS/Lambda Errors with dimension FunctionName, to the alert topic.",
+         "medium", "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html",
+         stack_check=_function_error_alarms),
     protect_rule(C, STATEFUL),
     *[Rule(f"aws-stack-s3-buckets-require-{suffix}", C, "data-protection",
            f"Every S3 bucket has {_COMPANIONS[type_]} targeting it.",

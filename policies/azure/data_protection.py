@@ -116,6 +116,19 @@ def _aks_private(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         yield f"{ctx.env} AKS API servers must be private or restricted to authorized IP ranges"
 
 
+def _aks_network_policy(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    policy = dig(props, "networkProfile", "networkPolicy")
+    if not is_unknown(policy) and policy in (None, "none"):
+        yield "cluster enforces no Kubernetes network policy (networkProfile.networkPolicy azure, calico or cilium)"
+
+
+def _node_public_ip(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    pools = [props] if ctx.type.endswith(":AgentPool") else [p for p in (props.get("agentPoolProfiles") or []) if isinstance(p, dict)]
+    for pool in pools:
+        if pool.get("enableNodePublicIP") is True:
+            yield f"pool {pool.get('name') or pool.get('agentPoolName')!r} gives nodes public IPs (enableNodePublicIP)"
+
+
 def _endpoint_monitor(resources: list[StackResource], ctx: Ctx):
     for ep in (r for r in resources if r.type == ENDPOINT):
         name = ep.props.get("endpointName")
@@ -177,6 +190,14 @@ RULES: list[Rule] = [
            "Outside dev, the AKS API server is private or limited to authorized IP ranges.",
            "Set apiServerAccessProfile.enablePrivateCluster or authorizedIPRanges.",
            (CLUSTER,), _aks_private, "high"),
+    simple("azure-containerservice-managedcluster-require-network-policy", C, "data-protection",
+           "AKS clusters enforce Kubernetes network policies.",
+           "Set networkProfile.networkPolicy (azure, calico or cilium).", (CLUSTER,), _aks_network_policy, "high",
+           "https://learn.microsoft.com/azure/aks/use-network-policies"),
+    simple("azure-containerservice-agentpool-deny-node-public-ip", C, "data-protection",
+           "AKS nodes have no public IPs.", "Set enableNodePublicIP=False on every pool.",
+           (CLUSTER, P + "containerservice:AgentPool"), _node_public_ip, "high",
+           "https://learn.microsoft.com/azure/aks/use-node-public-ips"),
     protect_rule(C, STATEFUL),
     Rule("azure-stack-endpoints-require-monitor", C, "data-protection",
          "Every online endpoint has a metric alert, query alert or monitoring schedule.",

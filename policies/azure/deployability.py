@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from policies.core import Ctx, Rule, StackResource, as_list, dig, is_unknown
-from policies.graph import Graph, short, walk
+from policies.graph import Graph, short
 from policies.objects import CODE_SETTING, Uploads, object_uri
 from policies.azure._shared import AGENT_POOL, C, CLUSTER, ENDPOINT, P, WORKSPACE
 

@@ -80,6 +80,29 @@ def _vertex_cmek(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         yield f"{ctx.env} Vertex AI resources must use the stack's KMS key (encryptionSpec.kmsKeyName)"
 
 
+def _kms_key_name(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if ctx.env != "dev" and not props.get("kmsKeyName"):
+        yield f"{ctx.env} {ctx.type.rsplit(':', 1)[-1].lower()}s must use the stack's KMS key (kmsKeyName)"
+
+
+def _cluster_network_policy(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if props.get("datapathProvider") == "ADVANCED_DATAPATH" or is_unknown(props.get("datapathProvider")):
+        return  # GKE Dataplane V2 enforces network policies natively
+    if dig(props, "networkPolicy", "enabled") is not True:
+        yield "cluster enforces no Kubernetes network policy (datapathProvider ADVANCED_DATAPATH or networkPolicy.enabled)"
+
+
+def _flow_logs(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if not props.get("logConfig") and not is_unknown(props.get("logConfig")):
+        yield "subnetwork has no VPC flow logs (logConfig)"
+
+
+def _endpoint_private(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if ctx.env != "dev" and dig(props, "privateServiceConnectConfig", "enablePrivateServiceConnect") is not True \
+            and not props.get("network"):
+        yield f"{ctx.env} Vertex endpoints must be private (privateServiceConnectConfig or network)"
+
+
 def _endpoint_monitor(resources: list[StackResource], ctx: Ctx):
     for ep in (r for r in resources if r.type == "gcp:vertex/aiEndpoint:AiEndpoint"):
         name = ep.props.get("name")
@@ -127,6 +150,27 @@ RULES: list[Rule] = [
     simple("gcp-vertex-resources-require-cmek", C, "data-protection",
            "Outside dev, Vertex AI endpoints, stores and datasets use the stack's key.",
            "Set encryptionSpec.kmsKeyName.", VERTEX, _vertex_cmek, "high"),
+    simple("gcp-pubsub-topic-require-cmek", C, "data-protection",
+           "Outside dev, Pub/Sub topics use the stack's key.", "Set kmsKeyName (the Pub/Sub agent needs the key).",
+           ("gcp:pubsub/topic:Topic",), _kms_key_name, "medium", "https://cloud.google.com/pubsub/docs/encryption"),
+    simple("gcp-cloudfunctions-function-require-cmek", C, "data-protection",
+           "Outside dev, Cloud Functions use the stack's key for their source and image.",
+           "Set kmsKeyName (the Cloud Functions and Artifact Registry agents need the key; the build repository "
+           "must be CMEK too).",
+           ("gcp:cloudfunctionsv2/function:Function",), _kms_key_name, "medium",
+           "https://cloud.google.com/functions/docs/securing/cmek"),
+    simple("gcp-container-cluster-require-network-policy", C, "data-protection",
+           "GKE clusters enforce Kubernetes network policies.",
+           "Use Dataplane V2 (datapathProvider ADVANCED_DATAPATH) or networkPolicy.enabled.", (CLUSTER,),
+           _cluster_network_policy, "high", "https://cloud.google.com/kubernetes-engine/docs/how-to/network-policy"),
+    simple("gcp-compute-subnetwork-require-flow-logs", C, "data-protection",
+           "Subnetworks keep VPC flow logs.", "Set logConfig (sampling and interval sized to the environment).",
+           ("gcp:compute/subnetwork:Subnetwork",), _flow_logs, "medium", "https://cloud.google.com/vpc/docs/flow-logs"),
+    simple("gcp-vertex-aiendpoint-require-private", C, "data-protection",
+           "Outside dev, Vertex AI endpoints are private (Private Service Connect or a peered network).",
+           "Set privateServiceConnectConfig.enablePrivateServiceConnect with the project allowlist.",
+           ("gcp:vertex/aiEndpoint:AiEndpoint",), _endpoint_private, "high",
+           "https://cloud.google.com/vertex-ai/docs/predictions/private-service-connect"),
     protect_rule(C, STATEFUL),
     Rule("gcp-stack-endpoints-require-monitor", C, "data-protection",
          "Every Vertex AI endpoint has an alert policy referencing it.",
