@@ -29,6 +29,8 @@ SERVICE_AGENT_DOMAINS: dict[str, str] = {
     "pubsub": "gcp-sa-pubsub.iam.gserviceaccount.com",
     "container": "container-engine-robot.iam.gserviceaccount.com",
     "compute": "compute-system.iam.gserviceaccount.com",
+    "cloudfunctions": "gcf-admin-robot.iam.gserviceaccount.com",
+    "run": "serverless-robot-prod.iam.gserviceaccount.com",
 }
 # Agents created through services.generateServiceIdentity (all but Cloud Storage's): key -> API.
 GENERATED: dict[str, str] = {
@@ -37,6 +39,11 @@ GENERATED: dict[str, str] = {
     "pubsub": "pubsub.googleapis.com",
     "container": "container.googleapis.com",
     "compute": "compute.googleapis.com",
+    # A CMEK function: "grant the Cloud Functions, Artifact Registry and Cloud Storage service
+    # agents" key access (cloud.google.com/functions/docs/securing/cmek); the function runs on
+    # Cloud Run, whose agent reads the encrypted image.
+    "cloudfunctions": "cloudfunctions.googleapis.com",
+    "run": "run.googleapis.com",
 }
 
 

@@ -64,7 +64,8 @@ def _crypto_key(name: str, i: dict) -> dict:
 
 # generateServiceIdentity answers with the agent's real domain; most are gcp-sa-<service>.
 _AGENT_DOMAINS = {"container": "container-engine-robot", "compute": "compute-system",
-                  "monitoring": "gcp-sa-monitoring-notification"}
+                  "monitoring": "gcp-sa-monitoring-notification", "cloudfunctions": "gcf-admin-robot",
+                  "run": "serverless-robot-prod"}
 
 
 def _service_identity(name: str, i: dict) -> dict:

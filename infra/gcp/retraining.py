@@ -129,6 +129,7 @@ class Retraining(pulumi.ComponentResource):
         self.function = gcp.cloudfunctionsv2.Function(
             f"{name}-function", name=self.function_name, project=project, location=region,
             description="Scheduled drift check and drift-triggered retraining",
+            kms_key_name=kms,
             build_config={
                 "runtime": "python312", "entry_point": "handle",
                 "source": {"storage_source": {"bucket": datalake.releases.name, "object": source.name}},
@@ -154,7 +155,8 @@ class Retraining(pulumi.ComponentResource):
                 "retry_policy": "RETRY_POLICY_RETRY",
                 "service_account_email": retrain_sa,
             },
-            opts=child(self, services.apis("cloudfunctions", "cloudbuild", "run", "eventarc") + [settled]))
+            opts=child(self, services.apis("cloudfunctions", "cloudbuild", "run", "eventarc") + [settled]
+                       + (encryption.grants if encryption else [])))
         # The trigger's identity may invoke this function's service, and nothing else.
         gcp.cloudrunv2.ServiceIamMember(
             f"{name}-invoker", project=project, location=region, name=self.function.name,

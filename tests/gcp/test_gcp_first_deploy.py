@@ -34,7 +34,8 @@ def test_storage_agent_grant_names_the_agent_the_lookup_created(monkeypatch):
 
 @pytest.mark.parametrize("agent,api", [("container", "container"), ("compute", "compute"),
                                        ("aiplatform", "aiplatform"), ("pubsub", "pubsub"),
-                                       ("artifactregistry", "artifactregistry")])
+                                       ("artifactregistry", "artifactregistry"),
+                                       ("cloudfunctions", "cloudfunctions"), ("run", "run")])
 def test_key_grants_wait_for_their_agent_and_its_api(plan_for, agent, api):
     plan = plan_for("gcp-prod")
     grant = one(plan, KEY_IAM, f"encryption-{agent}-use")
@@ -125,3 +126,13 @@ def test_adopting_a_store_under_customer_managed_keys_is_refused(tmp_path):
 def test_fresh_projects_create_the_default_store_under_the_stack_key(plan_for):
     store = one(plan_for("gcp-prod"), METADATA)
     assert store.inputs["name"] == "default" and "kmsKeyName" in store.inputs["encryptionSpec"]
+
+
+
+@pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])
+def test_cmek_function_uses_the_key_after_its_agents_may(plan_for, stack):
+    plan = plan_for(stack)
+    fn = one(plan, "gcp:cloudfunctionsv2/function:Function")
+    assert fn.inputs["kmsKeyName"] == one(plan, "gcp:kms/cryptoKey:CryptoKey").outputs["id"]
+    for agent in ("cloudfunctions", "run", "artifactregistry", "storage"):
+        assert one(plan, KEY_IAM, f"encryption-{agent}-use").urn in fn.dependencies, agent
