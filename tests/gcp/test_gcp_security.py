@@ -409,3 +409,10 @@ def test_gcp_training_settings_the_pipeline_cannot_honour_are_refused():
     assert any(line.startswith("mlops:spec.training.max_nodes: the GCP training pipeline runs the workload on one")
                for line in lines)
     assert spec("gcp", "dev").training.spot is False and spec("gcp", "dev").training.max_nodes == 1
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_flow_logs_are_sampled_and_aggregated_to_stay_cheap(plan_for, stack):
+    subnet = one(plan_for(stack), "gcp:compute/subnetwork:Subnetwork")
+    assert subnet.inputs["logConfig"] == {"aggregationInterval": "INTERVAL_10_MIN", "flowSampling": 0.1,
+                                          "metadata": "EXCLUDE_ALL_METADATA"}, subnet.urn
