@@ -22,7 +22,7 @@ def test_ci_is_optional_and_off_by_default():
 
 
 def test_defaults_deploy_main_and_preview_pull_requests():
-    ci = spec("gcp", "staging", ci={"repository": REPO}).ci
+    ci = spec("gcp", "staging", ci={"repository": REPO, "repository_id": 1, "repository_owner_id": 2}).ci
     assert ci.deploy_subjects == [f"repo:{REPO}:ref:refs/heads/main"]
     assert ci.preview_subjects == [f"repo:{REPO}:pull_request"]
 
@@ -73,7 +73,7 @@ def test_environment_wildcards_are_rejected():
 
 def test_aws_provider_arn_only_on_aws():
     arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-    assert errors("gcp", repository=REPO, aws_oidc_provider_arn=arn) == [
+    assert errors("gcp", repository=REPO, repository_id=1, repository_owner_id=2, aws_oidc_provider_arn=arn) == [
         "mlops:spec.ci.aws_oidc_provider_arn: aws_oidc_provider_arn does not apply to a GCP stack; remove it"]
 
 
@@ -97,3 +97,13 @@ def test_state_backend_fields_do_not_apply_to_azure():
 
 def test_unknown_ci_key_is_reported():
     assert errors(repository=REPO, branches=["main"])[0].startswith("mlops:spec.ci.branches: unknown key")
+
+
+def test_gcp_needs_the_numeric_repository_ids():
+    assert errors("gcp", repository=REPO) == [
+        "mlops:spec.ci.repository_id: the GCP workload identity provider also checks the token's numeric "
+        "repository_id (a renamed or re-created repository keeps the name, not the id); set it from "
+        f"`gh api repos/{REPO} --jq .id`",
+        "mlops:spec.ci.repository_owner_id: the GCP workload identity provider also checks the token's numeric "
+        "repository_owner_id (a renamed or re-created repository keeps the name, not the id); set it from "
+        f"`gh api repos/{REPO} --jq .owner.id`"]

@@ -89,7 +89,7 @@ def test_no_edges_to_providers_or_parents(plan_for):
 def test_siblings_of_one_type_collapse(plan_for):
     graph = build_graph(prod(plan_for, "gcp"), "resources")
     services = [n for n in graph.nodes if n.lines[0].endswith("x Service")]
-    assert [n.lines[0] for n in services] == ["20 x Service"]
+    assert [n.lines[0] for n in services] == ["21 x Service"]
 
 
 def test_stateful_resources_are_marked(plan_for):

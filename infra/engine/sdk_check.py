@@ -21,7 +21,8 @@ from pulumi import _types
 
 from infra.engine.plan import Plan
 
-_SDK_PACKAGES = {"aws": "pulumi_aws", "azure-native": "pulumi_azure_native", "gcp": "pulumi_gcp"}
+_SDK_PACKAGES = {"aws": "pulumi_aws", "azure-native": "pulumi_azure_native", "gcp": "pulumi_gcp",
+                 "kubernetes": "pulumi_kubernetes"}
 _SKIPPED_PREFIXES = ("pulumi-python:dynamic", "mlops:", "pulumi:pulumi:")
 
 

@@ -1,5 +1,11 @@
-"""Budget: a monthly billing budget for this project's labelled resources, alerting the stack's
-notification channels at the spec's thresholds."""
+"""Budget: a monthly billing budget for the stack's project, alerting the stack's notification
+channels at the spec's thresholds.
+
+The budget covers the whole project, not the resources carrying the stack's label: much of the
+spend has no label a budget filter can match (pipeline runs and their jobs, network egress, KMS
+operations, flow logs, Cloud Build), and a label filter silently leaves it out. A GCP stack
+therefore owns its project (README, GCP section); the pipeline runs it starts carry its labels too.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +37,6 @@ class Budget(pulumi.ComponentResource):
             display_name=f"{ctx.tags['stack']} monthly"[:60],
             budget_filter={
                 "projects": [pulumi.Output.concat("projects/", project_number)],
-                "labels": {"stack": ctx.tags["stack"]},
                 "calendar_period": "MONTH",
             },
             amount={"specified_amount": {"currency_code": "USD", "units": str(round(spec.budget.monthly_usd))}},

@@ -24,10 +24,12 @@ import pulumi_gcp as gcp
 
 from infra.context import StackContext
 from infra.gcp.common import child
-from infra.gcp.identity import PROJECT_GRANTS
+from infra.gcp.identity import ADMIN_PROJECT_ROLES, CUSTOM_ROLES, FUNCTION_SOURCES_ROLE, PROJECT_GRANTS, custom_role_id
 from infra.spec.model import GITHUB_OIDC_ISSUER, CiSpec
 
 ATTRIBUTE_MAPPING = {"google.subject": "assertion.sub", "attribute.repository": "assertion.repository",
+                     "attribute.repository_id": "assertion.repository_id",
+                     "attribute.repository_owner_id": "assertion.repository_owner_id",
                      "attribute.ref": "assertion.ref", "attribute.event_name": "assertion.event_name"}
 PREVIEW_ROLES: dict[str, str] = {
     "roles/browser": "project metadata and the resource hierarchy",
@@ -50,13 +52,17 @@ DEPLOY_ROLES: dict[str, str] = {
     "roles/artifactregistry.admin": "creating repositories is a project permission",
     "roles/iam.serviceAccountAdmin": "creates the stack's service accounts and their act-as bindings",
     "roles/iam.serviceAccountUser": "Vertex, Workbench, GKE and Functions resources run as the stack's "
-                                    "service accounts, created by this same deployment",
+                                    "service accounts, created by this same deployment (conditioned to "
+                                    "those accounts: never the default compute account)",
+    "roles/iam.roleAdmin": "the stack's custom roles (the retraining function's pipeline runner)",
     "roles/resourcemanager.projectIamAdmin": "the stack's project-level grants (conditioned to those roles)",
     "roles/serviceusage.serviceUsageAdmin": "enables the APIs the stack uses",
     "roles/cloudkms.admin": "key rings and keys for customer-managed encryption (no key use)",
     "roles/aiplatform.admin": "Vertex AI has no per-resource IAM for metadata stores, tensorboards, endpoints",
     "roles/compute.networkAdmin": "VPC, subnets, router and NAT",
     "roles/container.clusterAdmin": "GKE clusters and node pools (no access to Kubernetes objects)",
+    "roles/container.developer": "the workload namespaces and Kubernetes service accounts in the stack's "
+                                 "cluster, reached through its DNS endpoint (container.clusters.connect)",
     "roles/monitoring.alertPolicyEditor": "drift, latency and error alert policies",
     "roles/monitoring.notificationChannelEditor": "alert e-mail channels",
     "roles/monitoring.dashboardEditor": "the stack dashboard",
@@ -72,9 +78,10 @@ DEPLOY_ROLES: dict[str, str] = {
 PROJECT_LEVEL_BY_NECESSITY = ("roles/storage.admin", "roles/artifactregistry.admin", "roles/iam.serviceAccountUser")
 
 
-def grantable_roles_condition() -> dict[str, str]:
+def grantable_roles_condition(custom_roles: list[str] = ()) -> dict[str, str]:
     """IAM condition: project IAM changes may only add/remove the roles this stack grants."""
-    roles = sorted({role for grants in PROJECT_GRANTS.values() for role, _ in grants})
+    roles = sorted({role for grants in PROJECT_GRANTS.values() for role, _ in grants}
+                   | {role for role, _ in ADMIN_PROJECT_ROLES} | {FUNCTION_SOURCES_ROLE, *custom_roles})
     return {"title": "stack-project-grants-only",
             "description": "Only the project roles that the stack's service accounts receive",
             "expression": ("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', [])"
@@ -92,8 +99,24 @@ def not_ci_accounts_condition(ids: list[str]) -> dict[str, str]:
             "expression": f"!({clauses})"}
 
 
-def attribute_condition(repository: str) -> str:
-    return f"assertion.repository == {json.dumps(repository)}"
+def stack_accounts_condition(ids: list[str]) -> dict[str, str]:
+    """IAM condition: act as the stack's own workload accounts only (`ids`: their e-mails and
+    unique ids), never as the default compute account or any other account of the project."""
+    clauses = " || ".join(f"resource.name.endsWith({json.dumps('/' + i)})" for i in sorted(ids))
+    return {"title": "stack-accounts-only", "description": "Only the service accounts this stack creates",
+            "expression": clauses}
+
+
+def attribute_condition(repository: str, repository_id: int | None = None,
+                        owner_id: int | None = None) -> str:
+    """The token's repository by name and, where given, by its numeric ids (GitHub's advice: a
+    name can be reused by a new repository or owner, the ids cannot)."""
+    clauses = [f"assertion.repository == {json.dumps(repository)}"]
+    if repository_id is not None:
+        clauses.append(f"assertion.repository_id == {json.dumps(str(repository_id))}")
+    if owner_id is not None:
+        clauses.append(f"assertion.repository_owner_id == {json.dumps(str(owner_id))}")
+    return " && ".join(clauses)
 
 
 class CiIdentity(pulumi.ComponentResource):
@@ -102,6 +125,7 @@ class CiIdentity(pulumi.ComponentResource):
     deploy_email: pulumi.Output[str]
 
     def __init__(self, name: str, ctx: StackContext, repository_id: pulumi.Input[str], ci: CiSpec,
+                 workload_accounts: list[gcp.serviceaccount.Account],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:CiIdentity", name, None, opts)
         project = ctx.spec.gcp.project_id
@@ -115,10 +139,11 @@ class CiIdentity(pulumi.ComponentResource):
         provider = gcp.iam.WorkloadIdentityPoolProvider(
             f"{name}-github", project=project, workload_identity_pool_id=pool.workload_identity_pool_id,
             workload_identity_pool_provider_id="github", display_name="GitHub OIDC",
-            attribute_mapping=ATTRIBUTE_MAPPING, attribute_condition=attribute_condition(ci.repository),
+            attribute_mapping=ATTRIBUTE_MAPPING, attribute_condition=attribute_condition(ci.repository, ci.repository_id, ci.repository_owner_id),
             oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=GITHUB_OIDC_ISSUER), opts=child(self))
         self.workload_identity_provider = provider.name
         self._project, self._pool, self._ctx, self._ci = project, pool, ctx, ci
+        self._workload_ids = [v for a in workload_accounts for v in (a.email, a.unique_id)]
         self.preview_email = None
         accounts = []
         if ci.preview_subjects:
@@ -148,8 +173,13 @@ class CiIdentity(pulumi.ComponentResource):
                 member=self._pool.name.apply(lambda pool, s=subject: f"principal://iam.googleapis.com/{pool}/subject/{s}"),
                 opts=child(self))
         ids = [v for a in [*(protected or []), account] for v in (a.email, a.unique_id)]
-        conditions = {"roles/resourcemanager.projectIamAdmin": grantable_roles_condition(),
-                      "roles/iam.serviceAccountAdmin": pulumi.Output.all(*ids).apply(not_ci_accounts_condition)}
+        spec = self._ctx.spec
+        custom = [f"projects/{self._project}/roles/{custom_role_id(spec.team, spec.environment, key)}"
+                  for key in CUSTOM_ROLES]
+        conditions = {"roles/resourcemanager.projectIamAdmin": grantable_roles_condition(custom),
+                      "roles/iam.serviceAccountAdmin": pulumi.Output.all(*ids).apply(not_ci_accounts_condition),
+                      "roles/iam.serviceAccountUser": pulumi.Output.all(*self._workload_ids).apply(
+                          stack_accounts_condition)}
         for role in roles:
             condition = conditions.get(role)
             gcp.projects.IAMMember(f"{prefix}-{role.split('/')[-1]}", project=self._project, role=role,

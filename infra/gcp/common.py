@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pulumi
+import pulumiverse_time
 
 from infra.context import StackContext
+
+# IAM grants are eventually consistent ("typically 60 seconds", cloud.google.com/iam/docs/access-change-propagation).
+# The provider's own Cloud Functions example sleeps this long after the build account's grants
+# ("builder permissions need to stabilize before it can pull the source zip").
+IAM_PROPAGATION = "60s"
 
 
 def child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
@@ -29,3 +35,9 @@ def zone_of(region: str) -> str:
 def member(kind: str, email: pulumi.Input[str]) -> pulumi.Output[str]:
     """`serviceAccount:<email>` (or user:/group:) as an IAM member string."""
     return pulumi.Output.concat(kind, ":", email)
+
+
+def propagation_wait(name: str, parent: pulumi.Resource, grants: Sequence[pulumi.Resource]) -> pulumiverse_time.Sleep:
+    """A resource that exists IAM_PROPAGATION after `grants`: depend on it to use them."""
+    return pulumiverse_time.Sleep(name, create_duration=IAM_PROPAGATION,
+                                  opts=pulumi.ResourceOptions(parent=parent, depends_on=list(grants)))

@@ -1,4 +1,10 @@
-"""DataLake: the data, artifacts and monitoring buckets: private, versioned, tiered, CMEK-ready."""
+"""DataLake: the data, artifacts, monitoring and releases buckets: private, versioned, CMEK-ready.
+
+Only data and monitoring (captures, state) tier down to colder classes: artifacts (models and their
+baselines, read at every deploy and drift check) and releases (pipeline specs, workload code,
+function sources, read on every run) stay STANDARD, where reads cost no retrieval fee and objects
+have no minimum storage duration; their old versions are still pruned.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,24 @@ from infra.gcp.encryption import Encryption
 from infra.gcp.services import Services
 from infra.spec.model import StorageSpec
 
-BUCKET_ROLES = ("data", "artifacts", "monitoring")
+BUCKET_ROLES = ("data", "artifacts", "monitoring", "releases")
+TIERED = ("data", "monitoring")
 
 
-def lifecycle_rules(storage: StorageSpec) -> list[dict]:
-    """GCS lifecycle rules for the storage spec: tier down, optionally expire, prune old versions."""
+def lifecycle_rules(storage: StorageSpec, tiered: bool = True) -> list[dict]:
+    """GCS lifecycle rules for the storage spec: tier down and optionally expire (tiered buckets
+    only), prune old versions (all)."""
+    rules = _tiering(storage) if tiered else []
+    if storage.versioning:
+        rules.append({
+            "action": {"type": "Delete"},
+            "condition": {"days_since_noncurrent_time": storage.noncurrent_version_expire_days,
+                          "with_state": "ARCHIVED"},
+        })
+    return rules
+
+
+def _tiering(storage: StorageSpec) -> list[dict]:
     rules: list[dict] = [{
         "action": {"type": "SetStorageClass", "storage_class": "NEARLINE"},
         "condition": {"age": storage.infrequent_access_after_days, "matches_storage_classes": ["STANDARD"]},
@@ -28,12 +47,6 @@ def lifecycle_rules(storage: StorageSpec) -> list[dict]:
         })
     if storage.expire_after_days is not None:
         rules.append({"action": {"type": "Delete"}, "condition": {"age": storage.expire_after_days}})
-    if storage.versioning:
-        rules.append({
-            "action": {"type": "Delete"},
-            "condition": {"days_since_noncurrent_time": storage.noncurrent_version_expire_days,
-                          "with_state": "ARCHIVED"},
-        })
     return rules
 
 
@@ -55,7 +68,7 @@ class DataLake(pulumi.ComponentResource):
                 uniform_bucket_level_access=True,
                 public_access_prevention="enforced",
                 versioning={"enabled": storage.versioning},
-                lifecycle_rules=lifecycle_rules(storage),
+                lifecycle_rules=lifecycle_rules(storage, tiered=role in TIERED),
                 encryption={"default_kms_key_name": encryption.key_id} if encryption else None,
                 # Only throwaway dev stacks may delete a bucket that still holds objects.
                 force_destroy=ctx.spec.environment == "dev",
@@ -65,4 +78,5 @@ class DataLake(pulumi.ComponentResource):
         self.data = self.buckets["data"]
         self.artifacts = self.buckets["artifacts"]
         self.monitoring = self.buckets["monitoring"]
+        self.releases = self.buckets["releases"]
         self.register_outputs({f"{role}_bucket": b.name for role, b in self.buckets.items()})

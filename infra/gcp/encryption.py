@@ -1,4 +1,14 @@
-"""Encryption: the stack's KMS key ring and key, and the service agents allowed to use the key."""
+"""Encryption: the stack's KMS key ring and key, and the service agents allowed to use the key.
+
+A service agent exists only once Google creates it, "at some point after you activate and use the
+API" (cloud.google.com/iam/docs/service-agents); granting a role to one that does not exist yet
+fails. So every grant names an agent the plan itself brings into existence, after its API is on:
+- the Cloud Storage agent through the storage `projects.serviceAccount.get` lookup, which creates
+  it (cloud.google.com/storage/docs/getting-service-agent; provider docs of
+  `storage.get_project_service_account`: "always prefer this data source over interpolating");
+- every other agent through `projects.ServiceIdentity` (services.generateServiceIdentity,
+  cloud.google.com/iam/docs/create-service-agents), which waits for its API's enablement.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +29,22 @@ SERVICE_AGENT_DOMAINS: dict[str, str] = {
     "pubsub": "gcp-sa-pubsub.iam.gserviceaccount.com",
     "container": "container-engine-robot.iam.gserviceaccount.com",
     "compute": "compute-system.iam.gserviceaccount.com",
+    "cloudfunctions": "gcf-admin-robot.iam.gserviceaccount.com",
+    "run": "serverless-robot-prod.iam.gserviceaccount.com",
 }
-# Agents that exist only once generated; ServiceIdentity creates them before we bind them.
-_GENERATED = {"artifactregistry": "artifactregistry.googleapis.com",
-              "aiplatform": "aiplatform.googleapis.com",
-              "pubsub": "pubsub.googleapis.com"}
+# Agents created through services.generateServiceIdentity (all but Cloud Storage's): key -> API.
+GENERATED: dict[str, str] = {
+    "artifactregistry": "artifactregistry.googleapis.com",
+    "aiplatform": "aiplatform.googleapis.com",
+    "pubsub": "pubsub.googleapis.com",
+    "container": "container.googleapis.com",
+    "compute": "compute.googleapis.com",
+    # A CMEK function: "grant the Cloud Functions, Artifact Registry and Cloud Storage service
+    # agents" key access (cloud.google.com/functions/docs/securing/cmek); the function runs on
+    # Cloud Run, whose agent reads the encrypted image.
+    "cloudfunctions": "cloudfunctions.googleapis.com",
+    "run": "run.googleapis.com",
+}
 
 
 def service_agent(project_number: str, agent: str) -> str:
@@ -37,7 +58,7 @@ class Encryption(pulumi.ComponentResource):
     key_id: pulumi.Output[str]
 
     def __init__(self, name: str, ctx: StackContext, services: Services,
-                 project_number: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:Encryption", name, None, opts)
         project, region = ctx.spec.gcp.project_id, ctx.spec.region
         apis = services.apis("cloudkms")
@@ -49,19 +70,24 @@ class Encryption(pulumi.ComponentResource):
             purpose="ENCRYPT_DECRYPT", rotation_period=ROTATION_PERIOD,
             version_template={"algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION", "protection_level": "SOFTWARE"},
             opts=stateful(ctx, self))
-        identities = [
-            gcp.projects.ServiceIdentity(f"{name}-{agent}-agent", project=project, service=api,
-                                         opts=child(self, services.apis(agent)))
-            for agent, api in _GENERATED.items()
-        ]
+        self.agents: dict[str, pulumi.Output[str]] = {
+            "storage": gcp.storage.get_project_service_account_output(
+                project=project, opts=pulumi.InvokeOutputOptions(
+                    parent=self, depends_on=services.apis("storage"))).member,
+            # BigQuery's encryption agent, likewise created by its lookup (the capture dataset's CMEK).
+            "bigquery": gcp.bigquery.get_default_service_account_output(
+                project=project, opts=pulumi.InvokeOutputOptions(
+                    parent=self, depends_on=services.apis("bigquery"))).member,
+        }
+        for agent, api in GENERATED.items():
+            identity = gcp.projects.ServiceIdentity(f"{name}-{agent}-agent", project=project, service=api,
+                                                    opts=child(self, services.apis(agent)))
+            self.agents[agent] = identity.member
         self.grants = [
             gcp.kms.CryptoKeyIAMMember(
                 f"{name}-{agent}-use", crypto_key_id=self.key.id,
-                role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
-                member=pulumi.Output.from_input(project_number).apply(
-                    lambda n, a=agent: f"serviceAccount:{service_agent(n, a)}"),
-                opts=child(self, identities))
-            for agent in SERVICE_AGENT_DOMAINS
+                role="roles/cloudkms.cryptoKeyEncrypterDecrypter", member=member, opts=child(self))
+            for agent, member in self.agents.items()
         ]
         self.key_id = self.key.id
         self.register_outputs({"key_ring_id": self.key_ring.id, "key_id": self.key.id})

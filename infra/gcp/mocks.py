@@ -62,9 +62,15 @@ def _crypto_key(name: str, i: dict) -> dict:
     return {"id": f"{i.get('keyRing')}/cryptoKeys/{i.get('name') or name}", "primaries": []}
 
 
+# generateServiceIdentity answers with the agent's real domain; most are gcp-sa-<service>.
+_AGENT_DOMAINS = {"container": "container-engine-robot", "compute": "compute-system",
+                  "monitoring": "gcp-sa-monitoring-notification", "cloudfunctions": "gcf-admin-robot",
+                  "run": "serverless-robot-prod"}
+
+
 def _service_identity(name: str, i: dict) -> dict:
     service = str(i.get("service", "")).split(".")[0]
-    email = f"service-{PROJECT_NUMBER}@gcp-sa-{service}.iam.gserviceaccount.com"
+    email = f"service-{PROJECT_NUMBER}@{_AGENT_DOMAINS.get(service, 'gcp-sa-' + service)}.iam.gserviceaccount.com"
     return {"email": email, "member": f"serviceAccount:{email}", "id": f"projects/{_p(i)}/services/{i.get('service')}"}
 
 
@@ -119,7 +125,12 @@ def _workbench(name: str, i: dict) -> dict:
 
 def _cluster(name: str, i: dict) -> dict:
     path = f"projects/{_p(i)}/locations/{i.get('location')}/clusters/{i.get('name') or name}"
+    uid = hashlib.sha256(path.encode()).hexdigest()[:32]
+    dns = {"endpoint": f"gke-{uid}.{i.get('location')}.gke.goog",
+           "allowExternalTraffic": (i.get("controlPlaneEndpointsConfig") or {}).get(
+               "dnsEndpointConfig", {}).get("allowExternalTraffic", False)}
     return {"id": path, "endpoint": "34.118.20.7", "masterVersion": "1.31.5-gke.1023000",
+            "controlPlaneEndpointsConfig": {**(i.get("controlPlaneEndpointsConfig") or {}), "dnsEndpointConfig": dns},
             "selfLink": f"https://container.googleapis.com/v1/{path}", "servicesIpv4Cidr": "10.40.192.0/19",
             "labelFingerprint": "a9dc16a7", "operation": ""}
 
@@ -178,9 +189,18 @@ _OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": lambda n, i: {
         "name": (f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{i['workloadIdentityPoolId']}"
                  f"/providers/{i['workloadIdentityPoolProviderId']}"), "state": "ACTIVE"},
+    "gcp:projects/iAMCustomRole:IAMCustomRole": lambda n, i: {
+        "id": f"projects/{_p(i)}/roles/{i.get('roleId')}", "name": f"projects/{_p(i)}/roles/{i.get('roleId')}",
+        "deleted": False},
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
     "gcp:compute/router:Router": _regional("routers"),
+    "gcp:compute/address:Address": lambda n, i: {**_regional("addresses")(n, i), "address": "10.40.64.5"},
+    # The deployed-model dynamic resource (infra/gcp/deployed_model.py): what deployModel answers.
+    "pulumi-python:dynamic:Resource": lambda n, i: {
+        "deployed_model_id": _digits(n), "service_attachment": (
+            f"projects/{_digits(n, 12)}-tp/regions/{str(i.get('endpoint', '')).split('/')[3:4] and str(i.get('endpoint')).split('/')[3]}"
+            f"/serviceAttachments/gkedpm-{_digits(n, 20)}")} if "model_version" in i else {},
     "gcp:compute/routerNat:RouterNat": lambda n, i: {"id": f"{_p(i)}/{i.get('region')}/{i.get('router')}/{i.get('name')}"},
     "gcp:vertex/aiMetadataStore:AiMetadataStore": _located("metadataStores"),
     "gcp:vertex/aiTensorboard:AiTensorboard": _tensorboard,
@@ -221,4 +241,7 @@ def call(token: str, args: dict) -> dict[str, Any]:
     if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
         email = f"service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
         return {"id": email, "emailAddress": email, "member": f"serviceAccount:{email}", "project": project}
+    if token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
+        email = f"bq-{PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com"
+        return {"id": email, "email": email, "member": f"serviceAccount:{email}", "project": project}
     return {}

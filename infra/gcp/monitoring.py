@@ -1,5 +1,14 @@
 """Monitoring: notification channels, alert policies (endpoint latency and errors, GKE node
-pressure, drift), the log-based drift metric, and the stack's dashboard."""
+pressure, drift, retraining function errors), the log-based drift metric, and the dashboard.
+
+The drift alert and the function-error alert are log-match conditions on the function's own
+entries, not thresholds on the log-based metric: an alert policy (or dashboard chart) on a metric
+created in the same update is refused with 404 "Cannot find metric(s) ... it could take up to 10
+minutes to become available" (hashicorp/terraform-provider-google#11102, still open; the provider
+does not retry it and pulumi-gcp has no sleep resource). A log-match condition names no metric, so
+nothing has to wait; the function compares the score with the spec's threshold and logs
+`drifted`. The metric stays for charting the score in Metrics Explorer once it has data.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +26,28 @@ NODE = 'resource.type = "k8s_node"'
 NODE_PRESSURE = {"cpu": "kubernetes.io/node/cpu/allocatable_utilization",
                  "memory": "kubernetes.io/node/memory/allocatable_utilization"}
 NODE_PRESSURE_RATIO = 0.9
+LOG_ALERT_PERIOD = "300s"  # notification rate limit of log-match alerts (the API's minimum)
 
 
 def drift_metric_filter(function_name: str) -> str:
     """The drift check's structured log entries (Cloud Functions 2nd gen log as Cloud Run)."""
     return ('resource.type = "cloud_run_revision" AND '
             f'resource.labels.service_name = "{function_name}" AND jsonPayload.event = "drift_check"')
+
+
+def drift_alert_filter(function_name: str) -> str:
+    """Drift checks whose score crossed the spec's threshold (the function decides and logs it)."""
+    return f"{drift_metric_filter(function_name)} AND jsonPayload.drifted = true"
+
+
+def function_error_filter(function_name: str) -> str:
+    """Errors of the retraining function: crashes, failed pipeline submissions, bad messages."""
+    return ('resource.type = "cloud_run_revision" AND '
+            f'resource.labels.service_name = "{function_name}" AND severity >= ERROR')
+
+
+def log_match(display_name: str, filter_: str) -> dict:
+    return {"display_name": display_name, "condition_matched_log": {"filter": filter_}}
 
 
 def threshold(display_name: str, filter_: str, value: float, aligner: str, *, duration: str = "300s",
@@ -38,18 +63,22 @@ def threshold(display_name: str, filter_: str, value: float, aligner: str, *, du
     return {"display_name": display_name, "condition_threshold": condition}
 
 
-def dashboard_json(title: str, widgets: list[tuple[str, str, str]]) -> str:
-    """A mosaic dashboard with one xy chart per (title, filter, aligner)."""
-    tiles = [{
-        "xPos": (i % 2) * 6, "yPos": (i // 2) * 4, "width": 6, "height": 4,
-        "widget": {"title": t, "xyChart": {"dataSets": [{"timeSeriesQuery": {"timeSeriesFilter": {
-            "filter": f, "aggregation": {"alignmentPeriod": "300s", "perSeriesAligner": a}}}}]}},
-    } for i, (t, f, a) in enumerate(widgets)]
+def dashboard_json(title: str, widgets: list[tuple[str, str, str]],
+                   logs: list[tuple[str, str]] = ()) -> str:
+    """A mosaic dashboard: one logs panel per (title, log filter), then one xy chart per (title,
+    filter, aligner) of a built-in metric (charts of a metric created in the same update are
+    refused like alerts are)."""
+    panels = [{"title": t, "logsPanel": {"filter": f}} for t, f in logs]
+    panels += [{"title": t, "xyChart": {"dataSets": [{"timeSeriesQuery": {"timeSeriesFilter": {
+        "filter": f, "aggregation": {"alignmentPeriod": "300s", "perSeriesAligner": a}}}}]}}
+        for t, f, a in widgets]
+    tiles = [{"xPos": (i % 2) * 6, "yPos": (i // 2) * 4, "width": 6, "height": 4, "widget": w}
+             for i, w in enumerate(panels)]
     return json.dumps({"displayName": title, "mosaicLayout": {"columns": 12, "tiles": tiles}}, sort_keys=True)
 
 
 class Monitoring(pulumi.ComponentResource):
-    def __init__(self, name: str, ctx: StackContext, services: Services, *, project_number: pulumi.Input[str],
+    def __init__(self, name: str, ctx: StackContext, services: Services, *,
                  topic: gcp.pubsub.Topic, function_name: str, drift_policy: str,
                  endpoint_id: pulumi.Input[str] | None, cluster_name: pulumi.Input[str] | None,
                  opts: pulumi.ResourceOptions | None = None):
@@ -68,12 +97,15 @@ class Monitoring(pulumi.ComponentResource):
         self.pubsub_channel = gcp.monitoring.NotificationChannel(
             f"{name}-retrain", project=project, type="pubsub", display_name=f"{spec.team} drift retraining",
             labels={"topic": topic.id}, user_labels=dict(ctx.tags), opts=child(self, apis))
-        # Cloud Monitoring publishes as its notification service agent: it may publish to this topic only.
+        # Cloud Monitoring publishes as its notification service agent, which exists once generated
+        # (`gcloud beta services identity create --service=monitoring.googleapis.com`, Pub/Sub
+        # channel docs): it may publish to this topic only.
+        notifier = gcp.projects.ServiceIdentity(
+            f"{name}-notifier-agent", project=project, service="monitoring.googleapis.com",
+            opts=child(self, services.apis("monitoring")))
         gcp.pubsub.TopicIAMMember(
             f"{name}-notifier-publish", project=project, topic=topic.name, role="roles/pubsub.publisher",
-            member=pulumi.Output.from_input(project_number).apply(
-                lambda n: f"serviceAccount:service-{n}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"),
-            opts=child(self, [self.pubsub_channel]))
+            member=notifier.member, opts=child(self, [self.pubsub_channel]))
         emails = [c.id for c in self.email_channels]
         m = spec.monitoring
         self.drift_metric = gcp.logging.Metric(
@@ -84,14 +116,19 @@ class Monitoring(pulumi.ComponentResource):
                                "display_name": "Drift score"},
             bucket_options={"explicit_buckets": {"bounds": [0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0]}},
             opts=child(self, apis))
-        drift_filter = self.drift_metric.name.apply(
-            lambda n: f'metric.type = "logging.googleapis.com/user/{n}" AND resource.type = "cloud_run_revision"')
-        self.policies = [self._policy(
-            f"{name}-drift", drift_policy, [threshold("drift score above threshold", drift_filter,
-                                                      m.drift_threshold, "ALIGN_PERCENTILE_99", duration="0s")],
-            emails + [self.pubsub_channel.id], "WARNING",
-            "Feature drift crossed the threshold; the retraining function starts the pipeline.")]
-        widgets = [("Drift score", drift_filter, "ALIGN_PERCENTILE_99")]
+        self.policies = [
+            self._policy(f"{name}-drift", drift_policy,
+                         [log_match(f"drift score above {m.drift_threshold}", drift_alert_filter(function_name))],
+                         emails + [self.pubsub_channel.id], "WARNING",
+                         "Feature drift crossed the threshold; the retraining function starts the pipeline.",
+                         log_based=True),
+            self._policy(f"{name}-function-errors", f"{spec.team} {spec.environment}: retraining function errors",
+                         [log_match("retraining function logged an error", function_error_filter(function_name))],
+                         emails, "ERROR",
+                         "The drift check or a pipeline submission failed; Pub/Sub redelivers the message. "
+                         "Read the function's logs.", log_based=True),
+        ]
+        widgets: list[tuple[str, pulumi.Input[str], str]] = []
         if endpoint_id is not None:
             self.policies += self._endpoint_policies(name, ctx, endpoint_id, emails)
             widgets += [("Prediction latency p99 (ms)", self._endpoint_filter(
@@ -110,7 +147,8 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-dashboard", project=project, opts=child(self, apis),
             dashboard_json=pulumi.Output.all(*[w[1] for w in widgets]).apply(
                 lambda filters: dashboard_json(f"{spec.team} {spec.environment} ML platform",
-                                               [(w[0], f, w[2]) for w, f in zip(widgets, filters, strict=True)])))
+                                               [(w[0], f, w[2]) for w, f in zip(widgets, filters, strict=True)],
+                                               logs=[("Drift checks", drift_metric_filter(function_name))])))
         self.dashboard_url = self.dashboard.id.apply(
             lambda i: f"https://console.cloud.google.com/monitoring/dashboards/builder/{i.split('/')[-1]}"
                       f"?project={project}")
@@ -140,9 +178,12 @@ class Monitoring(pulumi.ComponentResource):
         ]
 
     def _policy(self, resource_name: str, display_name: str, conditions: list[dict], channels: list,
-                severity: str, doc: str) -> gcp.monitoring.AlertPolicy:
+                severity: str, doc: str, log_based: bool = False) -> gcp.monitoring.AlertPolicy:
+        strategy: dict = {"auto_close": "1800s"}
+        if log_based:  # required for LogMatch conditions; at most one notification per period
+            strategy["notification_rate_limit"] = {"period": LOG_ALERT_PERIOD}
         return gcp.monitoring.AlertPolicy(
             resource_name, project=self._project, display_name=display_name, combiner="OR",
             conditions=conditions, notification_channels=channels, severity=severity,
             documentation={"content": doc, "mime_type": "text/markdown"},
-            alert_strategy={"auto_close": "1800s"}, opts=child(self))
+            alert_strategy=strategy, opts=child(self))

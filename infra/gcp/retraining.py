@@ -12,45 +12,66 @@ import pulumi_gcp as gcp
 
 from infra import code_assets
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, propagation_wait
 from infra.gcp.datalake import DataLake
 from infra.gcp.encryption import Encryption
+from infra.gcp.pipeline_spec import pipeline_spec
 from infra.gcp.identity import Identity
 from infra.gcp.registry import Registry
 from infra.gcp.services import Services
+from infra.gcp.vertex import Vertex
 
 RUNTIME = Path(__file__).resolve().parent / "runtime"
-RUNTIME_FILES = ("main.py", "requirements.txt")
+PIPELINE_RUNTIME = Path(__file__).resolve().parent / "pipeline_runtime"
 CRON = {"hourly": "0 * * * *", "daily": "0 6 * * *", "weekly": "0 6 * * 1"}
+# Each check compares the captures since the previous one: the window is the schedule's period.
+WINDOW_HOURS = {"hourly": 1, "daily": 24, "weekly": 168}
+PIPELINE_PREFIX = "pipelines"
 DRIFT_CHECK = {"kind": "drift_check"}
 
 
-def source_bundle() -> code_assets.CodeBundle:
-    """The function's source: main.py and requirements.txt at the root, the shared workload package
-    (drift engine, capture readers) beside them; a new object name (and a rebuild) exactly when any
-    of it changes."""
-    return code_assets.bundle(runtime=RUNTIME, files=RUNTIME_FILES)
+def function_source() -> code_assets.CodeBundle:
+    """main.py and requirements.txt at the root, the reference workload package beside them (the
+    function imports its drift engine and capture reader): a new object key, and so a rebuild,
+    exactly when any of it changes."""
+    return code_assets.bundle(runtime=RUNTIME, files=("main.py", "requirements.txt"))
 
 
-def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], monitoring: pulumi.Input[str],
-                         data: pulumi.Input[str],
+def model_resource(ctx: StackContext) -> str:
+    """The Vertex model whose versions the pipeline registers (serving.model_version names one)."""
+    spec = ctx.spec
+    return f"projects/{spec.gcp.project_id}/locations/{spec.region}/models/{spec.serving.model_name or spec.team}"
+
+
+def training_code_for(ctx: StackContext) -> code_assets.CodeBundle:
+    """The stack's workload package (`training.workload`) with the pipeline step at the root."""
+    return code_assets.bundle(ctx.spec.training.workload, runtime=PIPELINE_RUNTIME, files=("train_and_register.py",))
+
+
+def function_environment(ctx: StackContext, *, artifacts: pulumi.Input[str], spec_uri: pulumi.Input[str],
+                         monitoring: pulumi.Input[str], data: pulumi.Input[str],
                          pipelines_sa: pulumi.Input[str], drift_policy: str,
-                         kms_key: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]]:
+                         kms_key: pulumi.Input[str] | None,
+                         capture_table: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]]:
     m = ctx.spec.monitoring
     env: dict[str, pulumi.Input[str]] = {
         "PROJECT_ID": ctx.spec.gcp.project_id,
         "REGION": ctx.spec.region,
-        "PIPELINE_TEMPLATE": pulumi.Output.concat("gs://", artifacts, "/pipelines/training.json"),
+        "PIPELINE_SPEC_URI": spec_uri,
         "PIPELINE_ROOT": pulumi.Output.concat("gs://", artifacts, "/pipeline-root"),
         "PIPELINE_SERVICE_ACCOUNT": pipelines_sa,
-        "BASELINE_URI": pulumi.Output.concat("gs://", artifacts, "/monitoring/baseline.json"),
-        "WINDOW_URI": pulumi.Output.concat("gs://", monitoring, "/capture/"),
+        # The served version (its baseline sits next to its artifacts); "" on day 0: checks skip.
+        "MODEL_VERSION": ctx.spec.serving.model_version.ref if ctx.spec.serving.active else "",
+        "CAPTURE_TABLE": capture_table if capture_table is not None else "",
         "STATE_BUCKET": monitoring,
         "DRIFT_THRESHOLD": str(m.drift_threshold),
         "COOLDOWN_HOURS": str(m.retrain_cooldown_hours),
+        "WINDOW_HOURS": str(WINDOW_HOURS[m.schedule]),
         "RETRAIN_ON_DRIFT": str(m.retrain_on_drift).lower(),
         "DRIFT_POLICY": drift_policy,
-        # The data window a drift-triggered run trains on: the ingested data.
+        # Pipeline runs (and the jobs they start) carry the stack's labels.
+        "RUN_LABELS": json.dumps(dict(ctx.tags), sort_keys=True),
+        # The data a drift-triggered run trains on: the newest ingested CSV (the step picks it).
         "TRAINING_DATA_URI": pulumi.Output.concat("gs://", data, "/ingest/"),
     }
     if kms_key is not None:
@@ -63,7 +84,7 @@ class Retraining(pulumi.ComponentResource):
     drift log metric)."""
 
     def __init__(self, name: str, ctx: StackContext, services: Services, datalake: DataLake,
-                 registry: Registry, identity: Identity, encryption: Encryption | None,
+                 registry: Registry, identity: Identity, encryption: Encryption | None, vertex: Vertex,
                  drift_policy: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:Retraining", name, None, opts)
         spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
@@ -73,38 +94,69 @@ class Retraining(pulumi.ComponentResource):
             message_storage_policy={"allowed_persistence_regions": [region]},
             message_retention_duration="86400s",
             opts=child(self, services.apis("pubsub") + (encryption.grants if encryption else [])))
-        bundle = source_bundle()
+        # The training code and the compiled pipeline that runs it, both content-addressed.
+        code = training_code_for(ctx)
+        code_object = gcp.storage.BucketObject(
+            f"{name}-training-code", bucket=datalake.releases.name, name=code.object_key(PIPELINE_PREFIX, "code"),
+            content_type="application/zip", source=code.asset_archive(), opts=child(self))
+        spec_json = pulumi.Output.all(datalake.releases.name, code_object.name, datalake.artifacts.name,
+                                      kms if kms is not None else "").apply(
+            lambda a: json.dumps(pipeline_spec(
+                name=ctx.name("gcp_generic", "training"), bundle_uri=f"gs://{a[0]}/{a[1]}",
+                package=spec.training.workload.package, model=model_resource(ctx), region=region,
+                artifacts_uri=f"gs://{a[2]}/models/{spec.serving.model_name or spec.team}",
+                size_class=spec.training.size_class, labels=dict(ctx.tags), kms_key=a[3]), sort_keys=True))
+        spec_object = gcp.storage.BucketObject(
+            f"{name}-pipeline-spec", bucket=datalake.releases.name,
+            name=f"{PIPELINE_PREFIX}/training-{code.short_hash}.json", content_type="application/json",
+            content=spec_json, opts=child(self))
+        spec_uri = pulumi.Output.concat("gs://", datalake.releases.name, "/", spec_object.name)
+        bundle = function_source()
         source = gcp.storage.BucketObject(
-            f"{name}-source", bucket=datalake.artifacts.name,
-            name=bundle.object_key("functions", "drift-retrain"), content_type="application/zip",
-            source=bundle.asset_archive(),
-            opts=child(self))
+            f"{name}-source", bucket=datalake.releases.name, name=bundle.object_key("functions", "drift-retrain"),
+            content_type="application/zip", source=bundle.asset_archive(), opts=child(self))
         self.function_name = ctx.name("gcp_generic", "drift-retrain")
+        # The build runs as `builder`, the service and trigger as `retrain`, the trigger through the
+        # Eventarc agent (created here: "Permission denied while using the Eventarc Service Agent"
+        # otherwise on a project's first trigger): the function waits until all of it has settled.
+        eventarc_agent = gcp.projects.ServiceIdentity(
+            f"{name}-eventarc-agent", project=project, service="eventarc.googleapis.com",
+            opts=child(self, services.apis("eventarc")))
+        settled = propagation_wait(f"{name}-iam-settled", self,
+                                   identity.grants["builder"] + identity.grants["retrain"] + vertex.capture_readers
+                                   + [eventarc_agent])
         retrain_sa = identity.emails["retrain"]
         self.function = gcp.cloudfunctionsv2.Function(
             f"{name}-function", name=self.function_name, project=project, location=region,
             description="Scheduled drift check and drift-triggered retraining",
+            kms_key_name=kms,
             build_config={
                 "runtime": "python312", "entry_point": "handle",
-                "source": {"storage_source": {"bucket": datalake.artifacts.name, "object": source.name}},
+                "source": {"storage_source": {"bucket": datalake.releases.name, "object": source.name}},
                 "service_account": identity.accounts["builder"].name,
                 "docker_repository": registry.repository.id,
             },
             service_config={
-                "min_instance_count": 0, "max_instance_count": 2, "available_memory": "512Mi",
+                # One instance, one request at a time: two incidents cannot both pass the cooldown.
+                "min_instance_count": 0, "max_instance_count": 1, "max_instance_request_concurrency": 1,
+                "available_memory": "512Mi",
                 "timeout_seconds": 540, "ingress_settings": "ALLOW_INTERNAL_ONLY",
                 "all_traffic_on_latest_revision": True, "service_account_email": retrain_sa,
                 "environment_variables": function_environment(
-                    ctx, artifacts=datalake.artifacts.name, monitoring=datalake.monitoring.name,
-                    data=datalake.data.name,
-                    pipelines_sa=identity.emails["pipelines"], drift_policy=drift_policy, kms_key=kms),
+                    ctx, artifacts=datalake.artifacts.name, spec_uri=spec_uri,
+                    monitoring=datalake.monitoring.name, data=datalake.data.name,
+                    pipelines_sa=identity.emails["pipelines"], drift_policy=drift_policy, kms_key=kms,
+                    capture_table=vertex.capture_table),
             },
             event_trigger={
                 "trigger_region": region, "event_type": "google.cloud.pubsub.topic.v1.messagePublished",
-                "pubsub_topic": self.topic.id, "retry_policy": "RETRY_POLICY_DO_NOT_RETRY",
+                "pubsub_topic": self.topic.id, # A failed drift check or pipeline submission is redelivered (with backoff, for
+                # the topic's retention); the handler is idempotent per incident.
+                "retry_policy": "RETRY_POLICY_RETRY",
                 "service_account_email": retrain_sa,
             },
-            opts=child(self, services.apis("cloudfunctions", "cloudbuild", "run", "eventarc")))
+            opts=child(self, services.apis("cloudfunctions", "cloudbuild", "run", "eventarc") + [settled]
+                       + (encryption.grants if encryption else [])))
         # The trigger's identity may invoke this function's service, and nothing else.
         gcp.cloudrunv2.ServiceIamMember(
             f"{name}-invoker", project=project, location=region, name=self.function.name,

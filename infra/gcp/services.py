@@ -11,6 +11,7 @@ from infra.gcp.common import child
 # Short key -> API. Other components depend on the APIs they call by key.
 APIS: dict[str, str] = {
     "aiplatform": "aiplatform.googleapis.com",
+    "bigquery": "bigquery.googleapis.com",
     "container": "container.googleapis.com",
     "monitoring": "monitoring.googleapis.com",
     "logging": "logging.googleapis.com",

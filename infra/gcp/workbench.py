@@ -13,6 +13,8 @@ from infra.gcp.network import Network
 from infra.gcp.services import Services
 from infra.spec.model import Person
 
+DISK_SIZE_GB = 150
+
 
 def owner_email(person: Person) -> str | None:
     """Workbench owners must be single users: `user:alice@x` -> `alice@x`; groups get none."""
@@ -31,10 +33,12 @@ class Workbench(pulumi.ComponentResource):
             self.register_outputs({})
             return
         machine = spec.sku("cpu-small", None).name
-        disk = {"disk_size_gb": 150, "disk_type": "PD_BALANCED"}
+        # The v2 API's diskSizeGb is an int64, which JSON carries as a string: the SDK declares str.
+        disk = {"disk_size_gb": str(DISK_SIZE_GB), "disk_type": "PD_BALANCED"}
         if encryption:
             disk.update(disk_encryption="CMEK", kms_key=encryption.key_id)
-        depends = services.apis("notebooks", "compute") + (encryption.grants if encryption else [])
+        depends = (services.apis("notebooks", "compute") + (encryption.grants if encryption else [])
+                   + identity.grants["notebooks"])  # the instance runs as notebooks from its first boot
         for person in spec.access.data_scientists:
             email = owner_email(person)
             if email is None:

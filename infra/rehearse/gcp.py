@@ -1,22 +1,25 @@
-"""GCP adapter: the stack's plan + infra/gcp/runtime/main.py with fakes of Cloud Storage and Vertex AI.
+"""GCP adapter: the stack's plan + infra/gcp/runtime/main.py with fakes of Cloud Storage, BigQuery
+and Vertex AI.
 
-- capture: Vertex AI request-response logging rows, exported as JSON lines under the function's
-  WINDOW_URI, which the function's own scheduled drift check reads (and decides on, with the
-  shared engine and its DRIFT_THRESHOLD);
-- alert: the plan's drift alert policy (its threshold on the drift score) and a Cloud Monitoring
-  incident, schema version 1.2, published to the Pub/Sub notification channel's topic
+- capture: Vertex AI request-response logging rows in the endpoint's BigQuery table (the plan's
+  CAPTURE_TABLE), which the function's own scheduled drift check queries for its window through
+  its real BigQueryCaptures reader and decides on with the shared engine and its DRIFT_THRESHOLD;
+- alert: the plan's drift alert policy -- a log-match condition on the function's `drift_check`
+  entries -- evaluated against the entry the check logged, and a Cloud Monitoring incident,
+  schema version 1.2, published to the Pub/Sub notification channel's topic
   (https://cloud.google.com/monitoring/support/notification-options#pubsub), which must be the
   topic that triggers the function;
-- registry: Vertex model versions projects/<p>/locations/<r>/models/<model>@<n>; the served
-  version's baseline lands at the function's BASELINE_URI.
+- registry: Vertex model versions projects/<p>/locations/<r>/models/<model>@<n>; each version's
+  baseline sits next to its artifacts, and the function reads the served version's (MODEL_VERSION).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from infra.rehearse.base import Adapter, Delivery, LoopSettings, StageFailed, resources
 from mlops_workload import capture
@@ -38,10 +41,6 @@ class FakeStore:
     def read_json(self, uri):
         return json.loads(self.objects[uri]) if uri in self.objects else None
 
-    def read_lines(self, prefix_uri, max_objects):
-        keys = sorted(k for k in self.objects if k.startswith(prefix_uri))[-max_objects:]
-        return [json.loads(line) for k in keys for line in self.objects[k].splitlines() if line.strip()]
-
     def read_state(self, bucket, name):
         uri = f"gs://{bucket}/{name}"
         return (self.read_json(uri), self.generations.get(uri, 0))
@@ -55,13 +54,41 @@ class FakeStore:
         return True
 
 
+class FakeBigQuery:
+    """Request-response log tables: the window query returns the rows of the table it names that
+    were logged in [since, until); a table nobody writes is empty."""
+
+    def __init__(self):
+        self.tables: dict[str, list[dict]] = {}
+
+    def query(self, sql, job_config):
+        since, until = job_config
+        table = re.search(r"FROM `([^`]+)`", sql).group(1)
+
+        def logged(row):
+            return datetime.fromisoformat(str(row["logging_time"]).replace("Z", "+00:00"))
+
+        rows = [r for r in self.tables.get(table, []) if since <= logged(r) < until]
+        return type("Job", (), {"result": lambda self: rows})()
+
+
 class FakeVertex:
     def __init__(self):
         self.jobs: list[tuple[str, str, dict]] = []
+        self.artifacts: dict[str, str] = {}  # model version -> artifact folder
+        self.created: set[str] = set()
 
     def create_pipeline_job(self, parent, job_id, body):
+        from infra.gcp.runtime.main import AlreadyExists
+
+        if job_id in self.created:
+            raise AlreadyExists(job_id)
+        self.created.add(job_id)
         self.jobs.append((parent, job_id, body))
         return {"name": f"{parent}/pipelineJobs/{job_id}"}
+
+    def artifact_uri(self, model_version):
+        return self.artifacts[model_version]
 
 
 class GcpAdapter(Adapter):
@@ -69,7 +96,7 @@ class GcpAdapter(Adapter):
 
     def __init__(self, stack, plan, workdir):
         super().__init__(stack, plan, workdir)
-        self.store, self.vertex = FakeStore(), FakeVertex()
+        self.store, self.vertex, self.bigquery = FakeStore(), FakeVertex(), FakeBigQuery()
         self.versions = 0
         self.logs: list[tuple[str, str, dict]] = []
 
@@ -94,46 +121,98 @@ class GcpAdapter(Adapter):
 
     def settings(self) -> LoopSettings:
         c = self._config()
-        return LoopSettings(c.drift_threshold, c.cooldown_hours, None, c.window_uri, c.retrain_on_drift)
+        if not c.capture_table:
+            raise StageFailed("the function has no CAPTURE_TABLE: the plan serves no model version")
+        return LoopSettings(c.drift_threshold, c.cooldown_hours, None, c.capture_table, c.retrain_on_drift)
+
+    def _captures(self):
+        from infra.gcp.runtime.main import BigQueryCaptures
+
+        return BigQueryCaptures(self.bigquery, self._config().capture_table, job_config=lambda s, u: (s, u))
 
     def _handler(self, now: datetime):
         from infra.gcp.runtime.main import Handler
 
-        return Handler(self._config(), self.store, self.vertex, clock=lambda: now,
+        self._publish_pipeline_spec()
+        return Handler(self._config(), self.store, self._captures(), self.vertex, clock=lambda: now,
                        emit=lambda severity, event, **fields: self.logs.append((severity, event, fields)))
+
+    def _publish_pipeline_spec(self) -> None:
+        """What the stack uploads at PIPELINE_SPEC_URI (the plan holds it as a BucketObject)."""
+        from infra.gcp import retraining
+        from infra.gcp.pipeline_spec import pipeline_spec
+
+        uri = self._config().pipeline_spec_uri
+        if uri in self.store.objects:
+            return
+        objects = {o.name: o for o in resources(self.plan, "gcp:storage/bucketObject:BucketObject")}
+        if "retraining-pipeline-spec" not in objects or "retraining-training-code" not in objects:
+            raise StageFailed("the plan uploads no pipeline spec / training code for the function to submit")
+        spec, code = objects["retraining-pipeline-spec"], objects["retraining-training-code"]
+        if uri != f"gs://{spec.inputs['bucket']}/{spec.inputs['name']}":
+            raise StageFailed(f"PIPELINE_SPEC_URI {uri} is not the spec the plan uploads")
+        from infra.context import StackContext
+        ctx = StackContext(self.stack.spec, self.stack.name)
+        self.store.objects[uri] = json.dumps(pipeline_spec(
+            name="rehearsal", bundle_uri=f"gs://{code.inputs['bucket']}/{code.inputs['name']}",
+            package=self.stack.spec.training.workload.package, model=retraining.model_resource(ctx),
+            region=self.stack.spec.region, artifacts_uri=f"gs://{self.plan.outputs.get('artifacts_bucket')}/models",
+            size_class=self.stack.spec.training.size_class, labels={}))
 
     # --- registry -------------------------------------------------------------------------------
 
     def register(self, trained, when) -> str:
+        """A new Vertex model version whose baseline sits next to its artifacts (what the pipeline
+        step writes); the first one is the version the stack serves (MODEL_VERSION)."""
         self.versions += 1
         spec = self.stack.spec
-        if self.versions == 1:  # the served version's baseline is what the drift check compares with
-            self.store.objects[self._config().baseline_uri] = trained.baseline_path.read_text()
+        served = self._config().model_version
+        model = served.split("@")[0] if served else \
+            f"projects/{spec.gcp.project_id}/locations/{spec.region}/models/{spec.serving.model_name}"
+        first = int(served.split("@")[1]) if served else 1  # versions count on from the served one
+        version = f"{model}@{first + self.versions - 1}"
+        folder = f"gs://{self.plan.outputs.get('artifacts_bucket')}/models/{spec.serving.model_name}/run-{self.versions}"
+        self.store.objects[f"{folder}/baseline.json"] = trained.baseline_path.read_text()
+        self.vertex.artifacts[version] = folder
         self.feature_order = json.loads(trained.baseline_path.read_text())["feature_order"]
-        return f"projects/{spec.gcp.project_id}/locations/{spec.region}/models/{spec.serving.model_name}@{self.versions}"
+        return version
 
     # --- capture --------------------------------------------------------------------------------
 
+    def _logged_table(self) -> str:
+        """Where the plan's endpoint logs requests (predictRequestResponseLoggingConfig)."""
+        endpoints = resources(self.plan, "gcp:vertex/aiEndpoint:AiEndpoint")
+        logging = (endpoints[0].inputs.get("predictRequestResponseLoggingConfig") or {}) if endpoints else {}
+        uri = (logging.get("bigqueryDestination") or {}).get("outputUri", "")
+        if not logging.get("enabled") or not uri.startswith("bq://"):
+            raise StageFailed("the plan's endpoint logs no requests to BigQuery")
+        return uri.removeprefix("bq://")
+
     def write_capture(self, records, predictions, when) -> str:
-        window = self._config().window_uri
+        """Rows as Vertex writes them into the endpoint's table, logged just before the check."""
+        table = self._logged_table()
         batch = 5
-        rows = [capture.vertex_row(records[i:i + batch], predictions[i:i + batch], self.feature_order,
-                                   endpoint="projects/p/locations/r/endpoints/e", deployed_model_id="1",
-                                   when=when, request_id=i) for i in range(0, len(records), batch)]
-        self.store.objects[f"{window.rstrip('/')}/{when:%Y%m%d%H}-{uuid.uuid4()}.json"] = \
-            "\n".join(json.dumps(r) for r in rows)
-        return window
+        logged = when - timedelta(minutes=5)
+        self.bigquery.tables.setdefault(table, []).extend([
+            capture.vertex_row(records[i:i + batch], predictions[i:i + batch], self.feature_order,
+                               endpoint=f"projects/p/locations/r/endpoints/{self.plan.outputs.get('endpoint_id')}",
+                               deployed_model_id="1", when=logged, request_id=i)
+            for i in range(0, len(records), batch)])
+        self.captured_at = when
+        return table
 
     def read_capture(self):
         config = self._config()
-        return capture.read_vertex(self.store.read_lines(config.window_uri, config.window_max_objects),
-                                   self.feature_order)
+        records, skipped = self._captures().read(self.captured_at - timedelta(hours=config.window_hours),
+                                                 self.captured_at, self.feature_order)
+        return capture.Capture(records=records, skipped=skipped)
 
     def check_drift(self, window, baseline) -> DriftReport:
         """The function's own scheduled check (Cloud Scheduler message), read from its log entry."""
         from datetime import timezone
 
-        outcome = self._handler(datetime.now(timezone.utc))({"message": {"attributes": {"kind": "drift_check"}}})
+        now = getattr(self, "captured_at", datetime.now(timezone.utc))
+        outcome = self._handler(now)({"message": {"attributes": {"kind": "drift_check"}}})
         severity, event, fields = self.logs[-1]
         if outcome == "skipped":
             return DriftReport("no_data", self._config().drift_threshold, 0, 0.0)
@@ -163,28 +242,48 @@ class GcpAdapter(Adapter):
         return trigger
 
     def _incident(self, state: str, score: float, when: datetime) -> dict:
+        """A log-based alert's incident (notification schema 1.2: no metric or threshold values)."""
         policy = self._drift_policy()
         self._channel_topic(policy)
         condition = policy.inputs["conditions"][0]
         project = self.stack.spec.gcp.project_id
         incident_id = f"0.{uuid.uuid4().hex[:12]}"
+        function = self._function().inputs["name"]
         document = {"incident": {
-            "incident_id": incident_id, "scoping_project_id": project,
+            "incident_id": incident_id, "scoping_project_id": project, "scoping_project_number": 123456789012,
             "url": f"https://console.cloud.google.com/monitoring/alerting/incidents/{incident_id}?project={project}",
             "started_at": int(when.timestamp()), "ended_at": None if state == "open" else int(when.timestamp()),
-            "state": state, "summary": f"{condition['displayName']}: {score:.3f}",
-            "observed_value": f"{score:.6f}", "threshold_value": str(condition["conditionThreshold"]["thresholdValue"]),
-            "resource": {"type": "cloud_run_revision", "labels": {"project_id": project}},
-            "metric": {"type": condition["conditionThreshold"]["filter"].split('"')[1], "labels": {}},
+            "state": state, "summary": f"Log match condition fired: {condition['displayName']}",
+            "resource": {"type": "cloud_run_revision", "labels": {"project_id": project, "service_name": function}},
+            "resource_type_display_name": "Cloud Run Revision", "resource_display_name": function,
+            "metric": {"type": "", "displayName": ""},
             "policy_name": policy.inputs["displayName"], "condition_name": condition["displayName"],
+            "condition": {"name": f"projects/{project}/alertPolicies/1/conditions/1",
+                          "displayName": condition["displayName"],
+                          "conditionMatchedLog": condition["conditionMatchedLog"]},
+            "severity": policy.inputs.get("severity", "No severity"),
             "documentation": policy.inputs.get("documentation", {})}, "version": "1.2"}
         data = base64.b64encode(json.dumps(document).encode()).decode()
         return {"message": {"data": data, "attributes": {}, "messageId": str(uuid.uuid4())},
                 "subscription": "eventarc-trigger"}
 
     def alert(self, report, when):
-        threshold = float(self._drift_policy().inputs["conditions"][0]["conditionThreshold"]["thresholdValue"])
-        return self._incident("open", report.score, when) if report.score > threshold else None
+        """Cloud Logging evaluates the policy's log filter on the check's entry: an incident opens
+        when the entry matches it (event drift_check, drifted true, this function's service)."""
+        condition = self._drift_policy().inputs["conditions"][0].get("conditionMatchedLog")
+        if not condition:
+            raise StageFailed("the drift alert policy has no log-match condition on the function's entries")
+        entries = [(sev, fields) for sev, event, fields in self.logs if event == "drift_check"]
+        if not entries:
+            return None
+        _, fields = entries[-1]
+        entry = {"resource.type": "cloud_run_revision", "resource.labels.service_name": self._function().inputs["name"],
+                 "jsonPayload.event": "drift_check",
+                 "jsonPayload.drifted": "true" if fields.get("drifted") else "false"}
+        for key, value in re.findall(r'([\w.]+) = "?([\w.-]+)"?', condition["filter"]):
+            if entry.get(key) != value:
+                return None
+        return self._incident("open", report.score, when)
 
     def resolved(self, when):
         return self._incident("closed", 0.0, when)

@@ -55,7 +55,8 @@ def _spec(rng: random.Random, i: int, team: str, cloud: str, env: str) -> dict[s
         "owner": f"{team}@example.com", "cost_center": f"CC-{1000 + i}",
         "tags": {"data-classification": rng.choice(["internal", "confidential"])},
         "training": {"size_class": rng.choice(_cpu_classes(env)),
-                     "max_nodes": rng.randint(1, _limit("max-training-nodes", env)),
+                     # GCP trains on one machine (a Vertex AI pipeline task): validate refuses more.
+                     "max_nodes": 1 if cloud == "gcp" else rng.randint(1, _limit("max-training-nodes", env)),
                      "idle_scale_down_minutes": rng.choice([10, 15, 30])},
         "monitoring": {"drift_threshold": rng.choice([0.1, 0.2, 0.3]),
                        "schedule": rng.choice(["hourly", "daily"]),

@@ -62,7 +62,8 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
 _BY_CLOUD: dict[str, dict[str, Any]] = {
     "aws": {"kubernetes": {"enabled": False}, "storage": {"customer_managed_keys": True}},
     "azure": {"kubernetes": {"enabled": True}},
-    "gcp": {"kubernetes": {"enabled": True}},
+    # A Vertex AI pipeline task runs on one on-demand machine (infra/gcp/pipeline_spec.py).
+    "gcp": {"kubernetes": {"enabled": True}, "training": {"spot": False, "max_nodes": 1}},
 }
 # Dev costs as little idle as each cloud allows: serverless inference where it exists (AWS), and
 # spot system nodes where the cluster accepts them (GKE; AKS forbids spot system pools).

@@ -368,6 +368,12 @@ class CiSpec(Strict):
     state_key: str | None = Field(
         None, description="Secrets-provider key of the state backend (AWS KMS key ARN or GCP KMS key name) "
                           "that the identities may use; null for passphrase/Pulumi Cloud.")
+    repository_id: int | None = Field(
+        None, ge=1, description="Numeric id of the repository (`gh api repos/OWNER/NAME --jq .id`): a "
+                                "repository re-created under the same name has another id. Required on gcp.")
+    repository_owner_id: int | None = Field(
+        None, ge=1, description="Numeric id of the repository's owner (`gh api repos/OWNER/NAME --jq .owner.id`). "
+                                "Required on gcp.")
 
     @model_validator(mode="after")
     def _subjects(self) -> CiSpec:
@@ -450,6 +456,10 @@ class GcpSettings(Strict):
     network: str | None = Field(None, description="Existing VPC self link/name; null creates one.")
     subnetwork: str | None = None
     feature_store: bool = False
+    metadata_store: Literal["create", "adopt"] = Field(
+        "create", description="Vertex AI keeps pipeline and experiment lineage in the region's store named "
+                              "`default`, which Vertex creates on first use: `create` (a fresh project) makes "
+                              "it with the stack's key; `adopt` imports the one that already exists.")
 
 
 RULE_NAME_PATTERN = r"^(aws|azure|gcp)(-[a-z0-9]+)+$"
@@ -582,10 +592,31 @@ _STATE_KEY_PATTERNS = {
 }
 
 
+def _gcp_rule(spec: Spec):
+    if spec.cloud == "gcp" and spec.training.spot:
+        yield ("training", "spot"), ("a Vertex AI pipeline task runs on an on-demand machine (the pipeline spec "
+                                     "has no Spot scheduling); set training.spot: false")
+    if spec.cloud == "gcp" and spec.training.max_nodes != 1:
+        yield ("training", "max_nodes"), (f"the GCP training pipeline runs the workload on one machine; set "
+                                          f"training.max_nodes: 1 (got {spec.training.max_nodes}) and size it with "
+                                          "training.size_class")
+    if spec.gcp and spec.gcp.metadata_store == "adopt" and spec.storage.customer_managed_keys:
+        yield ("gcp", "metadata_store"), (
+            "an existing `default` metadata store keeps the encryption it was created with (Vertex makes it "
+            "with a Google-managed key) and cannot be re-keyed; delete it first (README, GCP) and use create, "
+            "or use a project whose Vertex AI was never used")
+
+
 def _ci_rule(spec: Spec):
     ci = spec.ci
     if ci is None:
         return
+    if spec.cloud == "gcp":
+        for key, claim in (("repository_id", ".id"), ("repository_owner_id", ".owner.id")):
+            if getattr(ci, key) is None:
+                yield ("ci", key), (f"the GCP workload identity provider also checks the token's numeric {key} "
+                                    "(a renamed or re-created repository keeps the name, not the id); set it "
+                                    f"from `gh api repos/{ci.repository} --jq {claim}`")
     if ci.aws_oidc_provider_arn and spec.cloud != "aws":
         yield ("ci", "aws_oidc_provider_arn"), f"aws_oidc_provider_arn does not apply to {_CLOUD_NAMES[spec.cloud]} stack; remove it"
     for key in ("state_bucket", "state_key"):
@@ -804,4 +835,4 @@ def _priced(spec: Spec, size_class: str, sku: str | None) -> catalog.Sku:
 
 _RULES = [_region_rule, _cloud_section_rule, _aws_key_rule, _sku_rule, _gpu_rule, _environment_rule,
           _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule, _ci_rule, _model_version_rule,
-          _azure_rule]
+          _azure_rule, _gcp_rule]

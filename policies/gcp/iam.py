@@ -35,6 +35,10 @@ IAM_TYPES = ("gcp:*",)
 # Allowed only for a service account bound inside an `mlops:gcp:CiIdentity` component.
 CI_DEPLOY_COMPONENT = "mlops:gcp:CiIdentity$"
 CI_DEPLOY_PROJECT_ROLES = ("roles/storage.admin", "roles/artifactregistry.admin", "roles/iam.serviceAccountUser")
+# A project binding whose IAM condition admits one bucket (and its objects) by name is as narrow
+# as a bucket binding; it is the only way to grant on a bucket a Google service creates later
+# (e.g. the gcf-v2-sources-<number>-<region> bucket of 2nd-gen Functions builds).
+ONE_BUCKET_CONDITION = re.compile(r'^resource\.name\.startsWith\("projects/_/buckets/[a-z0-9][a-z0-9._-]{2,62}"\)$')
 
 
 def _members(props: Mapping[str, Any]) -> list[str]:
@@ -59,6 +63,10 @@ def _narrow(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         return
     if (CI_DEPLOY_COMPONENT in ctx.urn and role in CI_DEPLOY_PROJECT_ROLES
             and all(str(m).startswith("serviceAccount:") for m in _members(props))):
+        return
+    expression = dig(props, "condition", "expression")
+    if (str(role).startswith("roles/storage.object") and known(expression)
+            and ONE_BUCKET_CONDITION.match(str(expression or ""))):
         return
     for prefix, instead in NARROWER_SCOPE:
         if str(role).startswith(prefix):
@@ -108,7 +116,8 @@ RULES: list[Rule] = [
            "on the whole project.",
            "Bind the role on the bucket/repository/key/service account the identity uses (the CI deploy "
            "service account of an mlops:gcp:CiIdentity may hold storage.admin, artifactregistry.admin and "
-           "iam.serviceAccountUser on the project: it creates those resources).",
+           "iam.serviceAccountUser on the project: it creates those resources; a storage object role may "
+           "be granted on the project with a condition admitting one bucket by name).",
            PROJECT_IAM, _narrow, "high", IAM_DOC),
     simple("gcp-serviceaccount-key-deny-creation", C, "iam",
            "No service account keys.", "Use Workload Identity (GKE, GitHub OIDC) or impersonation.",

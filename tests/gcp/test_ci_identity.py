@@ -42,7 +42,9 @@ def test_sdk_keys_and_preview_mode(plan_for):
 def test_provider_trusts_github_and_only_the_repository(plan_for):
     (provider,) = ci(plan_for("gcp-staging"), "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
     assert provider.inputs["oidc"] == {"issuerUri": "https://token.actions.githubusercontent.com"}, provider.urn
-    assert provider.inputs["attributeCondition"] == f'assertion.repository == "{REPO}"', provider.urn
+    assert provider.inputs["attributeCondition"] == (
+        f'assertion.repository == "{REPO}" && assertion.repository_id == "812345678" '
+        '&& assertion.repository_owner_id == "98765432"'), provider.urn
 
 
 def test_provider_maps_subject_and_repository(plan_for):
@@ -117,3 +119,22 @@ def test_deploy_cannot_administer_the_ci_accounts(plan_for):
         out = account(plan, which).outputs
         assert f'endsWith("/{out["email"]}")' in expression and f'endsWith("/{out["uniqueId"]}")' in expression, r.urn
     assert expression.startswith("!("), r.urn
+
+
+def test_deploy_may_act_only_as_the_stacks_own_workload_accounts(plan_for):
+    plan = plan_for("gcp-staging")
+    (r,) = [r for r in ci(plan, PROJECT_IAM) if r.inputs["role"] == "roles/iam.serviceAccountUser"]
+    expression = r.inputs["condition"]["expression"]
+    workload = [a for a in plan.of_type("gcp:serviceaccount/account:Account") if CI not in a.urn]
+    assert len(workload) == 7
+    for a in workload:
+        assert f'endsWith("/{a.outputs["email"]}")' in expression, a.urn
+    assert "-compute@developer.gserviceaccount.com" not in expression and not expression.startswith("!")
+
+
+def test_deploy_may_grant_the_stacks_custom_and_conditioned_roles(plan_for):
+    plan = plan_for("gcp-staging")
+    (r,) = [r for r in ci(plan, PROJECT_IAM) if r.inputs["role"] == "roles/resourcemanager.projectIamAdmin"]
+    [role] = plan.of_type("gcp:projects/iAMCustomRole:IAMCustomRole")
+    assert role.outputs["name"] in r.inputs["condition"]["expression"]
+    assert "roles/storage.objectViewer" in r.inputs["condition"]["expression"]

@@ -59,7 +59,7 @@ def test_every_resource_belongs_to_a_gcp_component(plan_for, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_resource_uses_the_explicit_provider(plan_for, stack):
     for r in plan_for(stack).resources:
-        if r.custom and not r.type.startswith("pulumi:providers:"):
+        if r.custom and r.type.startswith("gcp:"):
             assert r.provider and "pulumi:providers:gcp::gcp" in r.provider, f"{r.urn}: {r.provider}"
 
 

@@ -16,7 +16,7 @@ from infra.gcp.kubernetes import accelerator_type, workload_member  # noqa: E402
 from infra.gcp.monitoring import dashboard_json  # noqa: E402
 from infra.gcp.network import subnet_plan  # noqa: E402
 from infra.gcp.registry import registry_url  # noqa: E402
-from infra.gcp.retraining import CRON, RUNTIME_FILES, source_bundle  # noqa: E402
+from infra.gcp.retraining import CRON, function_source  # noqa: E402
 from infra.gcp.vertex import endpoint_access, endpoint_id  # noqa: E402
 from infra.spec.model import StorageSpec  # noqa: E402
 
@@ -101,12 +101,11 @@ def test_dashboard_json_is_a_mosaic_with_one_tile_per_widget():
     assert [t["widget"]["title"] for t in doc["mosaicLayout"]["tiles"]] == ["a", "b"]
 
 
-def test_function_source_bundles_the_shared_drift_engine_and_is_content_addressed():
-    bundle = source_bundle()
-    assert set(RUNTIME_FILES) <= set(bundle.files)  # main.py at the root, as Cloud Functions expects
-    assert "mlops_workload/drift.py" in bundle.files and "mlops_workload/capture.py" in bundle.files
-    assert source_bundle().sha256 == bundle.sha256
-    assert bundle.object_key("functions", "drift-retrain") == f"functions/drift-retrain-{bundle.short_hash}.zip"
+def test_function_source_bundles_the_handler_with_the_shared_drift_engine():
+    bundle = function_source()
+    assert {"main.py", "requirements.txt", "mlops_workload/drift.py", "mlops_workload/capture.py"} <= set(bundle.files)
+    assert not any(name.endswith("runtime/drift.py") or name == "drift.py" for name in bundle.files)
+    assert function_source().sha256 == bundle.sha256
 
 
 def test_cron_for_every_schedule():

@@ -114,3 +114,26 @@ def test_gcp_ci_allowance_does_not_cover_other_components():
 def test_gcp_ci_allowance_does_not_cover_people_or_other_roles():
     assert _narrow(CI_URN, "roles/storage.admin", "user:a@example.com") != []
     assert _narrow(CI_URN, "roles/storage.objectAdmin") != []
+
+
+def _narrow_conditioned(role: str, expression: str) -> list[str]:
+    from policies.gcp import iam
+    ctx = Ctx(type="gcp:projects/iAMMember:IAMMember", environment="staging", params={},
+              urn=CI_URN.replace("CiIdentity", "Identity"))
+    props = {"role": role, "member": "serviceAccount:b@p.iam.gserviceaccount.com",
+             "condition": {"title": "t", "expression": expression}}
+    return list(iam._narrow(props, ctx))
+
+
+def test_gcp_object_role_conditioned_to_one_bucket_is_narrow():
+    one_bucket = 'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-123-us-central1")'
+    assert _narrow_conditioned("roles/storage.objectViewer", one_bucket) == []
+
+
+@pytest.mark.parametrize("role,expression", [
+    ("roles/storage.objectViewer", 'resource.name.startsWith("projects/_/buckets/")'),
+    ("roles/storage.objectViewer", 'resource.name.startsWith("projects/_/buckets/a") || true'),
+    ("roles/storage.admin", 'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-1-r")'),
+])
+def test_gcp_conditions_that_admit_more_than_one_bucket_are_not_narrow(role, expression):
+    assert _narrow_conditioned(role, expression) != []
