@@ -24,6 +24,7 @@ CHECKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "aws-sagemaker-domain-require-kms": ("stack key", ()),
     "aws-cloudwatch-loggroup-require-kms": ("stack key", ()),
     "aws-lambda-function-require-kms": ("stack key", ()),
+    "aws-sqs-queue-require-kms": ("stack key", ()),
     "azure-storage-storageaccount-require-cmk": ("stack key", (
         "azure-native:storage:StorageAccount", "azure-native:storage:BlobContainer",
         "azure-native:storage:EncryptionScope")),

@@ -128,6 +128,11 @@ def _log_group_kms(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         yield f"{ctx.env} log groups must be encrypted with the stack's key: set kmsKeyId"
 
 
+def _queue_kms(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
+    if ctx.env != "dev" and not props.get("kmsMasterKeyId"):
+        yield f"{ctx.env} queues must be encrypted with the stack's key: set kmsMasterKeyId"
+
+
 def _function_kms(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if ctx.env != "dev" and not props.get("kmsKeyArn"):
         yield f"{ctx.env} functions must encrypt their environment with the stack's key: set kmsKeyArn"
@@ -272,6 +277,10 @@ RULES: list[Rule] = [
            "Set kmsKeyId to the stack key (its key policy must allow logs.<region>.amazonaws.com).",
            ("aws:cloudwatch/logGroup:LogGroup",), _log_group_kms, "medium",
            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
+    simple("aws-sqs-queue-require-kms", C, "data-protection",
+           "Outside dev, SQS queues (the retraining dead-letter queues hold alarm events) are encrypted with the "
+           "stack's KMS key.", "Set kmsMasterKeyId to the stack key.", ("aws:sqs/queue:Queue",), _queue_kms, "medium",
+           "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-server-side-encryption.html"),
     simple("aws-lambda-function-require-kms", C, "data-protection",
            "Outside dev, functions encrypt their environment variables with the stack's KMS key.",
            "Set kmsKeyArn to the stack key.", ("aws:lambda/function:Function",), _function_kms, "medium",

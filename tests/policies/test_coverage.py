@@ -64,6 +64,8 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("azure-native:operationalinsights:Workspace", "network"): "as for Application Insights: no Private Link Scope",
     ("azure-native:web:WebApp", "network"): "the action group calls the retraining function over HTTPS; private "
                                             "access would cut it off",
+    ("aws:s3/bucketObjectv2:BucketObjectv2", "stack key"): "objects take their bucket's default SSE-KMS "
+                                                            "configuration, which is checked",
     ("gcp:storage/bucketObject:BucketObject", "stack key"): "objects take their bucket's default key, which is "
                                                             "checked",
 }

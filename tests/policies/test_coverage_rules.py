@@ -15,6 +15,8 @@ KEY = "arn:aws:kms:us-east-1:1:key/k"
 @pytest.mark.parametrize("rule, type_, bad, good, message", [
     ("aws-cloudwatch-loggroup-require-kms", "aws:cloudwatch/logGroup:LogGroup", {}, {"kmsKeyId": KEY},
      "prod log groups must be encrypted with the stack's key: set kmsKeyId"),
+    ("aws-sqs-queue-require-kms", "aws:sqs/queue:Queue", {}, {"kmsMasterKeyId": KEY},
+     "prod queues must be encrypted with the stack's key: set kmsMasterKeyId"),
     ("aws-lambda-function-require-kms", "aws:lambda/function:Function", {}, {"kmsKeyArn": KEY},
      "prod functions must encrypt their environment with the stack's key: set kmsKeyArn"),
     ("aws-sagemaker-containers-require-vpc", "aws:sagemaker/model:Model", {}, {"vpcConfig": {"subnets": ["s"]}},
