@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,25 @@ def plan_variant(tmp_path_factory):
         return cache[(stack, kind)]
 
     return get
+
+
+def before_the_fixes(plan):
+    """aws-dev's plan as it was before the first-deploy fixes, so the rules have something to waive:
+    nothing uploads the pipeline code, and the model serves a bucket path that nothing creates."""
+    plan = copy.deepcopy(plan)
+    plan.resources = [r for r in plan.resources if r.type != "aws:s3/bucketObjectv2:BucketObjectv2"]
+    artifacts = next(r.inputs["bucket"] for r in plan.resources if r.name == "datalake-artifacts" and r.custom)
+    model = next(r for r in plan.resources if r.name == "serving-model")
+    model.inputs["primaryContainer"] = {"image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2-1",
+                                        "modelDataUrl": f"s3://{artifacts}/models/fraud-scorer/model.tar.gz"}
+    return plan
+
+
+@pytest.fixture
+def unfixed_aws_dev(monkeypatch, plan_for):
+    """`mlops check` of any aws-dev copy plans `before_the_fixes`."""
+    from infra.engine import runner
+
+    broken = before_the_fixes(plan_for("aws-dev"))
+    monkeypatch.setattr(runner, "plan_stack", lambda *a, **k: copy.deepcopy(broken))
+    return broken

@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE = {
     "aws": {"team": "fraud", "cloud": "aws", "region": "us-east-1", "owner": "ml@example.com",
             "cost_center": "CC-1"},
+    # staging and prod default to customer-managed keys, which need the tenant's Cosmos DB principal
     "azure": {"team": "churn", "cloud": "azure", "region": "westeurope", "owner": "ml@example.com",
-              "cost_center": "CC-1"},
+              "cost_center": "CC-1", "azure": {"cosmos_db_object_id": "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a"}},
     "gcp": {"team": "search", "cloud": "gcp", "region": "us-central1", "owner": "ml@example.com",
             "cost_center": "CC-1", "gcp": {"project_id": "acme-search-1", "billing_account": "01A2B3-C4D5E6-F7A8B9"}},
 }

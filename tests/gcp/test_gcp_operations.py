@@ -347,7 +347,7 @@ def test_day_zero_creates_no_serving_resources_and_says_serving_waits(tmp_path):
     text = (ROOT / "stacks" / "Pulumi.gcp-staging.yaml").read_text()
     start = text.index("      model_version:")
     end = text.index("    monitoring:")
-    day0 = tmp_path / "Pulumi.gcp-day0.yaml"
+    day0 = tmp_path / "Pulumi.gcp-staging.yaml"
     day0.write_text(text[:start] + text[end:])
     plan = plan_stack(stackfile.load(str(day0), ROOT))
     assert plan.of_type(ENDPOINT) == [] and plan.of_type(DATASET) == []

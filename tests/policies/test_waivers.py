@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from infra.checker import _stack_policy_resources, check_plan, report_for
 from infra.cli import app
 from policies import stack_config
 from policies.waivers import WAIVERS_POLICY, Waiver, partition
+from tests.conftest import before_the_fixes
 
 pytest.importorskip("pulumi_aws")
 
@@ -24,28 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 CODE = "aws-stack-code-require-upload"
 ARTIFACT = "aws-stack-sagemaker-model-require-artifact"
-
-
-def before_the_fixes(plan):
-    """aws-dev's plan as it was before the first-deploy fixes, so the rules have something to waive:
-    nothing uploads the pipeline code, and the model serves a bucket path that nothing creates."""
-    plan = copy.deepcopy(plan)
-    plan.resources = [r for r in plan.resources if r.type != "aws:s3/bucketObjectv2:BucketObjectv2"]
-    artifacts = next(r.inputs["bucket"] for r in plan.resources if r.name == "datalake-artifacts" and r.custom)
-    model = next(r for r in plan.resources if r.name == "serving-model")
-    model.inputs["primaryContainer"] = {"image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2-1",
-                                        "modelDataUrl": f"s3://{artifacts}/models/fraud-scorer/model.tar.gz"}
-    return plan
-
-
-@pytest.fixture
-def unfixed_aws_dev(monkeypatch, plan_for):
-    """`mlops check` of any aws-dev copy plans `before_the_fixes`."""
-    from infra.engine import runner
-
-    broken = before_the_fixes(plan_for("aws-dev"))
-    monkeypatch.setattr(runner, "plan_stack", lambda *a, **k: copy.deepcopy(broken))
-    return broken
 
 
 def waiver(rule: str, resource: str, expires: str = "2099-01-31", approved_by: str = "ml-platform@example.com"):
