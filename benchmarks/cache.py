@@ -62,7 +62,7 @@ def write_fleet(directory: Path, n: int) -> list[str]:
     (directory / "stacks").mkdir()
     names = []
     combos = itertools.cycle(itertools.product(("aws", "azure", "gcp"), ("dev", "staging", "prod")))
-    for i, (cloud, env) in zip(range(n), combos):
+    for i, (cloud, env) in zip(range(n), combos, strict=False):
         extra = {k: v.format(i=i) for k, v in CLOUD_OPTIONS[cloud].items()}
         path = new_stack(f"team{i:03d}", cloud, env, root=directory, owner=f"team{i:03d}@example.com",
                          cost_center=f"cc-{i % 7}", **extra)

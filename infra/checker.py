@@ -14,9 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infra.engine.plan import UNKNOWN, Plan, PlannedResource
 
@@ -263,7 +261,7 @@ def check_stacks(stack_refs: Iterable[str | Path | StackFile], root: Path | None
     if jobs == 0:
         jobs = parallel.auto_jobs(clouds)
     work = functools.partial(check_stack, root=root, config=config, cache=cache)
-    for index, report in zip(todo, parallel.run([stacks[i] for i in todo], clouds, work, jobs, on_result)):
+    for index, report in zip(todo, parallel.run([stacks[i] for i in todo], clouds, work, jobs, on_result), strict=True):
         reports[index] = report
     return [r for r in reports if r is not None]
 

@@ -85,7 +85,7 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
     if len(expected) != len(actual):
         raise ValueError(f"bucket counts differ: {len(expected)} vs {len(actual)}")
     total = 0.0
-    for e, a in zip(expected, actual):
+    for e, a in zip(expected, actual, strict=True):
         e, a = max(e, EPSILON), max(a, EPSILON)
         total += (a - e) * math.log(a / e)
     return total
@@ -94,8 +94,8 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
 def js_distance(p: Sequence[float], q: Sequence[float]) -> float:
     """Jensen-Shannon distance, base 2: 0 for identical, 1 for disjoint distributions."""
     def kl(x: Sequence[float], m: Sequence[float]) -> float:
-        return sum(a * math.log2(a / b) for a, b in zip(x, m) if a > 0)
-    m = [(a + b) / 2 for a, b in zip(p, q)]
+        return sum(a * math.log2(a / b) for a, b in zip(x, m, strict=True) if a > 0)
+    m = [(a + b) / 2 for a, b in zip(p, q, strict=True)]
     return math.sqrt(max(0.0, (kl(p, m) + kl(q, m)) / 2))
 
 

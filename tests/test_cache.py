@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import multiprocessing
 import os
@@ -75,7 +74,7 @@ def test_check_and_plan_commands_print_the_same_from_the_cache(monkeypatch, tmp_
     warm = [runner.invoke(app, args) for args in commands]
     uncached = [runner.invoke(app, [*args, "--no-cache"]) for args in commands]
     assert planned == ["aws-dev"] * 4
-    for before, after, fresh in zip(cold, warm, uncached):
+    for before, after, fresh in zip(cold, warm, uncached, strict=True):
         assert (after.exit_code, after.stdout) == (before.exit_code, before.stdout) == (fresh.exit_code, fresh.stdout)
 
 

@@ -7,8 +7,7 @@ import yaml
 
 from infra import stackfile
 from infra.program import SERVING_WAITS, serving_model_version
-from infra.spec import Spec, baseline_monthly_usd
-from infra.spec import versions
+from infra.spec import Spec, baseline_monthly_usd, versions
 
 REGION = {"aws": "us-east-1", "azure": "westeurope", "gcp": "us-central1"}
 GOOD = {

@@ -64,7 +64,7 @@ def test_results_are_located_in_the_stack_file_at_the_config_path(aws_dev):
         (location,) = result["locations"]
         assert location["physicalLocation"]["artifactLocation"] == {"uri": "stacks/Pulumi.aws-dev.yaml",
                                                                    "uriBaseId": "%SRCROOT%"}
-        member = [l["fullyQualifiedName"] for l in location["logicalLocations"] if l["kind"] == "member"]
+        member = [loc["fullyQualifiedName"] for loc in location["logicalLocations"] if loc["kind"] == "member"]
         dotted = CONFIG_PATHS.get(result["ruleId"])
         assert member == [f"mlops:spec.{dotted}" if dotted else "mlops:spec"]
         assert location["physicalLocation"]["region"]["startLine"] == line_of("stacks/Pulumi.aws-dev.yaml", dotted)
@@ -98,7 +98,8 @@ def test_waived_violations_are_accepted_suppressions_and_unused_waivers_notes(tm
     assert suppressed[0]["suppressions"][0]["status"] == "accepted"
     assert "lands with issue 11 (approved by ml-platform@example.com until 2099-01-31)" in \
         suppressed[0]["suppressions"][0]["justification"]
-    member = [l["fullyQualifiedName"] for l in suppressed[0]["locations"][0]["logicalLocations"] if l["kind"] == "member"]
+    member = [loc["fullyQualifiedName"] for loc in suppressed[0]["locations"][0]["logicalLocations"]
+              if loc["kind"] == "member"]
     assert member == ["mlops:spec.policy.waivers[0]"]
     (note,) = [r for r in results if r["level"] == "note"]
     assert note["ruleId"] == "mlops-policy-waivers" and "matches no violation" in note["message"]["text"]

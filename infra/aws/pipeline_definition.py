@@ -35,9 +35,9 @@ CODE_CHANNEL_DIR = "/opt/ml/input/data/code"
 SERVING_ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
 # Unpacks the uploaded zip and runs the step; the training job's PYTHONPATH holds CODE_DIR, so
 # the workload package is importable by `python -m <package>` in the step's subprocess too.
-BOOTSTRAP = ("import importlib, sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(%r); "
-             "sys.path.insert(0, %r); importlib.invalidate_caches(); import pipeline_step; "
-             "sys.exit(pipeline_step.main(sys.argv[2:]))" % (CODE_DIR, CODE_DIR))
+BOOTSTRAP = (f"import importlib, sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall({CODE_DIR!r}); "
+             f"sys.path.insert(0, {CODE_DIR!r}); importlib.invalidate_caches(); import pipeline_step; "
+             "sys.exit(pipeline_step.main(sys.argv[2:]))")
 
 Json = dict[str, Any]
 

@@ -19,8 +19,8 @@ from infra.aws.base import Account
 from infra.aws.budget import Budget
 from infra.aws.ci_identity import CiIdentity
 from infra.aws.datalake import DataLake
-from infra.aws.encryption import Encryption
 from infra.aws.drift_check import DriftCheck, drift_check_function_name
+from infra.aws.encryption import Encryption
 from infra.aws.identity import DriftCheckTargets, Identity, RetrainTargets, RoleTargets
 from infra.aws.monitor import ModelMonitor
 from infra.aws.network import Network

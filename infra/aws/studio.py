@@ -62,6 +62,6 @@ class Studio(pulumi.ComponentResource):
         self.domain_id = self.domain.id
         self.url = self.domain.url
         self.user_profile_names = {p.name: profile.user_profile_name
-                                   for p, profile in zip(ctx.spec.access.data_scientists, self.profiles)}
+                                   for p, profile in zip(ctx.spec.access.data_scientists, self.profiles, strict=True)}
         self.register_outputs({"domain_id": self.domain_id, "url": self.url,
                                "user_profiles": [p.user_profile_name for p in self.profiles]})

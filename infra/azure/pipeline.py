@@ -21,7 +21,6 @@ resolve (a runner in or peered with the VNet).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pulumi

@@ -15,8 +15,8 @@ from infra.context import StackContext
 from infra.gcp.common import child, propagation_wait
 from infra.gcp.datalake import DataLake
 from infra.gcp.encryption import Encryption
-from infra.gcp.pipeline_spec import pipeline_spec
 from infra.gcp.identity import Identity
+from infra.gcp.pipeline_spec import pipeline_spec
 from infra.gcp.registry import Registry
 from infra.gcp.services import Services
 from infra.gcp.vertex import Vertex

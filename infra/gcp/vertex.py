@@ -16,12 +16,11 @@ import pulumi_gcp as gcp
 
 from infra.context import StackContext
 from infra.gcp.common import child, stateful
-from infra.gcp.encryption import Encryption
 from infra.gcp.deployed_model import DeployedModel
+from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
 from infra.gcp.network import Network
 from infra.gcp.services import Services
-
 
 CAPTURE_TABLE = "request_response_logging"
 

@@ -41,7 +41,8 @@ def choose_version(source: StackFile, version: str | None, latest_approved: bool
     if version:
         return version, approved_by
     if latest_approved:
-        from infra.promote.registry import RegistryError, latest_approved as lookup
+        from infra.promote.registry import RegistryError
+        from infra.promote.registry import latest_approved as lookup
 
         try:
             ref, approver = lookup(source.spec, source.name, sagemaker)

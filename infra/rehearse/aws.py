@@ -169,7 +169,7 @@ class AwsAdapter(Adapter):
     def write_capture(self, records, predictions, when) -> str:
         bucket, prefix = _split(self.capture_location())
         self._bucket(bucket)
-        lines = [capture.sagemaker_line(r, p, self.feature_order, when=when) for r, p in zip(records, predictions)]
+        lines = [capture.sagemaker_line(r, p, self.feature_order, when=when) for r, p in zip(records, predictions, strict=True)]
         key = f"{prefix}/{when:%Y/%m/%d/%H}/{when:%M-%S}-{uuid.uuid4()}.jsonl"
         self.s3.put_object(Bucket=bucket, Key=key, Body="\n".join(lines).encode())
         return f"s3://{bucket}/{prefix}/"

@@ -52,7 +52,7 @@ class Adapter(ABC):
     def __init__(self, stack: StackFile, plan: Plan, workdir: Path):
         self.stack, self.plan, self.workdir = stack, plan, workdir
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most adapters hold nothing to release
         """Release fakes / moto mocks."""
 
     @abstractmethod

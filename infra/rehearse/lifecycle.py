@@ -22,6 +22,7 @@ from pathlib import Path
 
 from infra.rehearse.base import Adapter, StageFailed
 from infra.stackfile import StackError, StackFile
+from mlops_workload import data
 
 TRAINING_ROWS = 1500
 WINDOW_ROWS = 600
@@ -66,6 +67,7 @@ class Lifecycle:
         self.outcome = Outcome(stack.name, stack.spec.cloud, drift)
         self.seed = zlib.crc32(stack.name.encode()) % 10_000  # different per stack, same every run
         self.now = START
+        self.ctx: dict = {}  # what one stage hands the next
 
     def stage(self, name: str, body: Callable[[], str]) -> bool:
         try:
@@ -81,126 +83,125 @@ class Lifecycle:
             self.outcome.stages.append(StageResult(name, True, "not reached: no drift, as expected"))
 
     def run(self) -> Outcome:
-        from mlops_workload import data
-
-        ctx: dict = {}
-
-        def generate() -> str:
-            ctx["training"] = data.generate(TRAINING_ROWS, seed=self.seed)
-            return f"{len(ctx['training'])} labelled rows (seed {self.seed})"
-
-        def train() -> str:
-            ctx["trained"] = self._train(ctx["training"], "v1")
-            m = ctx["trained"].metrics
-            return f"AUC {m['auc']:.3f} >= gate {m['quality_gate']['min_auc']:.2f} on {m['test_rows']} rows"
-
-        def baseline() -> str:
-            document = json.loads(ctx["trained"].baseline_path.read_text())
-            settings = self.adapter.settings()
-            missing = [f for f in settings.features or [] if f not in document["features"]]
-            if missing:
-                raise StageFailed(f"the stack checks features {', '.join(missing)} that the workload's baseline "
-                                  f"does not have ({', '.join(document['features'])})")
-            ctx["baseline"] = document
-            return f"baseline.json next to the model: {len(document['features'])} features"
-
-        def register() -> str:
-            ctx["v1"] = self.adapter.register(ctx["trained"], self.now)
-            return f"registered {ctx['v1']}"
-
-        def shift() -> str:
-            amount = SHIFT if self.drift else 0.0
-            ctx["window"] = data.generate(WINDOW_ROWS, seed=self.seed + 1, shift=amount)
-            return (f"production window of {WINDOW_ROWS} rows shifted by {amount}" if self.drift
-                    else f"production window of {WINDOW_ROWS} rows from the training population (--no-drift)")
-
-        def serve() -> str:
-            from mlops_workload.train import matrix
-
-            from mlops_workload.train import load
-
-            model = load(ctx["trained"].model_path)  # the served model, loaded as a container would
-            predictions = model.predict_proba(matrix(ctx["window"]))[:, 1].tolist()
-            self.now += timedelta(hours=1)
-            records = [{k: v for k, v in row.items() if k != "label"} for row in ctx["window"]]
-            location = self.adapter.write_capture(records, predictions, self.now)
-            return f"{len(predictions)} predictions captured at {location}"
-
-        def check() -> str:
-            captured = self.adapter.read_capture()
-            if not captured.records:
-                raise StageFailed(f"the drift check read no records from the capture ({captured.skipped} lines "
-                                  "it could not parse): the capture format does not match")
-            report = self.adapter.check_drift(captured.records, ctx["baseline"])
-            ctx["report"] = report
-            self.outcome.drift_detected = report.drifted
-            summary = (f"max PSI {report.score:.3f} vs threshold {report.threshold:g} over {report.window_rows} "
-                       f"records" + (f"; drifted: {', '.join(report.drifted_features)}" if report.drifted else ""))
-            if report.status == "no_data":
-                raise StageFailed(f"no data to compare: {summary}")
-            if report.drifted != self.drift:
-                why = ("the threshold does not catch a real shift" if self.drift
-                       else "the threshold flags the training population itself")
-                raise StageFailed(f"{summary}: {why}")
-            return summary
-
-        def alert() -> str:
-            payload = self.adapter.alert(ctx["report"], self.now)
-            if self.drift and payload is None:
-                raise StageFailed("drift was detected but the stack's alert condition does not fire")
-            if not self.drift and payload is not None:
-                raise StageFailed("no drift, yet the stack's alert condition fires")
-            ctx["alert"] = payload
-            return (f"alert raised: {self._describe(payload)}" if payload is not None
-                    else "the alert condition does not fire")
-
-        def retrain() -> str:
-            window = self.adapter.write_training_window(ctx["window"], self.now)
-            self.now += timedelta(minutes=5)
-            payload = ctx["alert"] if self.drift else self.adapter.resolved(self.now)
-            delivery = self.adapter.deliver(payload, self.now)
-            self.outcome.retraining_started = delivery.started
-            if self.drift and not delivery.started:
-                raise StageFailed(f"the handler started no run: {delivery.detail}")
-            if not self.drift:
-                if delivery.started:
-                    raise StageFailed(f"no drift, yet the handler started a run: {delivery.detail}")
-                return f"nothing started: {delivery.detail}"
-            if delivery.data_window is None or not window.startswith(delivery.data_window):
-                raise StageFailed(f"the run {delivery.run} reads {delivery.data_window}, which does not hold the "
-                                  f"new data window {window}")
-            return f"started {delivery.run} on {delivery.data_window} (holds {window})"
-
-        def cooldown() -> str:
-            self.now += timedelta(hours=1)
-            second = self.adapter.alert(ctx["report"], self.now)
-            delivery = self.adapter.deliver(second, self.now)
-            if delivery.started:
-                raise StageFailed(f"a second alert 1 h later started another run: {delivery.detail}")
-            return f"a second alert 1 h later started nothing: {delivery.detail}"
-
-        def new_version() -> str:
-            labelled = data.generate(TRAINING_ROWS, seed=self.seed + 2, shift=SHIFT)
-            ctx["trained2"] = self._train(labelled, "v2")
-            ctx["v2"] = self.adapter.register(ctx["trained2"], self.now)
-            return f"AUC {ctx['trained2'].metrics['auc']:.3f}; registered {ctx['v2']} with its metrics and baseline"
-
-        def promote() -> str:
-            return self._promote(ctx["v2"])
-
-        stages = [("generate data", generate), ("train and evaluate", train), ("write baseline", baseline),
-                  ("register version", register), ("shift data", shift), ("serve and capture", serve),
-                  ("drift check", check), ("alert", alert), ("retraining", retrain)]
+        """Each stage in order; the first that breaks ends the run (and names itself)."""
+        stages = [("generate data", self._generate), ("train and evaluate", self._train_v1),
+                  ("write baseline", self._baseline), ("register version", self._register), ("shift data", self._shift),
+                  ("serve and capture", self._serve), ("drift check", self._check), ("alert", self._alert),
+                  ("retraining", self._retrain)]
         for name, body in stages:
             if not self.stage(name, body):
                 return self.outcome
         if not self.drift:
             self.skip("cooldown", "retrain new version", "promote")
             return self.outcome
-        for name, body in (("cooldown", cooldown), ("retrain new version", new_version), ("promote", promote)):
+        for name, body in (("cooldown", self._cooldown), ("retrain new version", self._new_version),
+                           ("promote", self._promote_v2)):
             if not self.stage(name, body):
                 return self.outcome
         return self.outcome
+
+
+
+    def _generate(self) -> str:
+        self.ctx["training"] = data.generate(TRAINING_ROWS, seed=self.seed)
+        return f"{len(self.ctx['training'])} labelled rows (seed {self.seed})"
+
+    def _train_v1(self) -> str:
+        self.ctx["trained"] = self._train(self.ctx["training"], "v1")
+        m = self.ctx["trained"].metrics
+        return f"AUC {m['auc']:.3f} >= gate {m['quality_gate']['min_auc']:.2f} on {m['test_rows']} rows"
+
+    def _baseline(self) -> str:
+        document = json.loads(self.ctx["trained"].baseline_path.read_text())
+        settings = self.adapter.settings()
+        missing = [f for f in settings.features or [] if f not in document["features"]]
+        if missing:
+            raise StageFailed(f"the stack checks features {', '.join(missing)} that the workload's baseline "
+                              f"does not have ({', '.join(document['features'])})")
+        self.ctx["baseline"] = document
+        return f"baseline.json next to the model: {len(document['features'])} features"
+
+    def _register(self) -> str:
+        self.ctx["v1"] = self.adapter.register(self.ctx["trained"], self.now)
+        return f"registered {self.ctx['v1']}"
+
+    def _shift(self) -> str:
+        amount = SHIFT if self.drift else 0.0
+        self.ctx["window"] = data.generate(WINDOW_ROWS, seed=self.seed + 1, shift=amount)
+        return (f"production window of {WINDOW_ROWS} rows shifted by {amount}" if self.drift
+                else f"production window of {WINDOW_ROWS} rows from the training population (--no-drift)")
+
+    def _serve(self) -> str:
+        from mlops_workload.train import load, matrix
+
+        model = load(self.ctx["trained"].model_path)  # the served model, loaded as a container would
+        predictions = model.predict_proba(matrix(self.ctx["window"]))[:, 1].tolist()
+        self.now += timedelta(hours=1)
+        records = [{k: v for k, v in row.items() if k != "label"} for row in self.ctx["window"]]
+        location = self.adapter.write_capture(records, predictions, self.now)
+        return f"{len(predictions)} predictions captured at {location}"
+
+    def _check(self) -> str:
+        captured = self.adapter.read_capture()
+        if not captured.records:
+            raise StageFailed(f"the drift check read no records from the capture ({captured.skipped} lines "
+                              "it could not parse): the capture format does not match")
+        report = self.adapter.check_drift(captured.records, self.ctx["baseline"])
+        self.ctx["report"] = report
+        self.outcome.drift_detected = report.drifted
+        summary = (f"max PSI {report.score:.3f} vs threshold {report.threshold:g} over {report.window_rows} "
+                   f"records" + (f"; drifted: {', '.join(report.drifted_features)}" if report.drifted else ""))
+        if report.status == "no_data":
+            raise StageFailed(f"no data to compare: {summary}")
+        if report.drifted != self.drift:
+            why = ("the threshold does not catch a real shift" if self.drift
+                   else "the threshold flags the training population itself")
+            raise StageFailed(f"{summary}: {why}")
+        return summary
+
+    def _alert(self) -> str:
+        payload = self.adapter.alert(self.ctx["report"], self.now)
+        if self.drift and payload is None:
+            raise StageFailed("drift was detected but the stack's alert condition does not fire")
+        if not self.drift and payload is not None:
+            raise StageFailed("no drift, yet the stack's alert condition fires")
+        self.ctx["alert"] = payload
+        return (f"alert raised: {self._describe(payload)}" if payload is not None
+                else "the alert condition does not fire")
+
+    def _retrain(self) -> str:
+        window = self.adapter.write_training_window(self.ctx["window"], self.now)
+        self.now += timedelta(minutes=5)
+        payload = self.ctx["alert"] if self.drift else self.adapter.resolved(self.now)
+        delivery = self.adapter.deliver(payload, self.now)
+        self.outcome.retraining_started = delivery.started
+        if self.drift and not delivery.started:
+            raise StageFailed(f"the handler started no run: {delivery.detail}")
+        if not self.drift:
+            if delivery.started:
+                raise StageFailed(f"no drift, yet the handler started a run: {delivery.detail}")
+            return f"nothing started: {delivery.detail}"
+        if delivery.data_window is None or not window.startswith(delivery.data_window):
+            raise StageFailed(f"the run {delivery.run} reads {delivery.data_window}, which does not hold the "
+                              f"new data window {window}")
+        return f"started {delivery.run} on {delivery.data_window} (holds {window})"
+
+    def _cooldown(self) -> str:
+        self.now += timedelta(hours=1)
+        second = self.adapter.alert(self.ctx["report"], self.now)
+        delivery = self.adapter.deliver(second, self.now)
+        if delivery.started:
+            raise StageFailed(f"a second alert 1 h later started another run: {delivery.detail}")
+        return f"a second alert 1 h later started nothing: {delivery.detail}"
+
+    def _new_version(self) -> str:
+        labelled = data.generate(TRAINING_ROWS, seed=self.seed + 2, shift=SHIFT)
+        self.ctx["trained2"] = self._train(labelled, "v2")
+        self.ctx["v2"] = self.adapter.register(self.ctx["trained2"], self.now)
+        return f"AUC {self.ctx['trained2'].metrics['auc']:.3f}; registered {self.ctx['v2']} with its metrics and baseline"
+
+    def _promote_v2(self) -> str:
+        return self._promote(self.ctx["v2"])
 
     def _train(self, rows: list[dict], name: str):
         """The reference workload exactly as a pipeline runs it: a CSV in, model + baseline out."""

@@ -95,6 +95,18 @@ def _option_line(line: str, raw: dict) -> str:
     return line
 
 
+def _with_identity(raw: dict, identity: dict, keep_region: bool) -> dict:
+    """`raw` with this team's identity (cloud settings merged, the region kept when asked)."""
+    for key, value in identity.items():
+        if key == "region" and keep_region:
+            continue
+        if key in ("gcp", "azure"):
+            raw.setdefault(key, {}).update(value)
+        else:
+            raw[key] = value
+    return raw
+
+
 def _adapted_copy(ref: str, root: Path | None, identity: dict, keep_region: bool) -> tuple[dict, list[str]]:
     """The raw spec of stack `ref` as this team's: identity replaced, then adapted to the environment:
     platform-controlled fields dropped, values outside a guardrail set to its limit (or dropped),
@@ -104,14 +116,7 @@ def _adapted_copy(ref: str, root: Path | None, identity: dict, keep_region: bool
         raise StackError([f"--from {ref}: is {CLOUD_NAMES[source.spec.cloud]} stack; "
                           f"{CLOUD_NAMES[identity['cloud']]} stack cannot "
                           f"be copied from it (use --cloud {source.spec.cloud} or another stack)"])
-    raw = copy.deepcopy(source.raw_spec)
-    for key, value in identity.items():
-        if key == "region" and keep_region:
-            continue
-        if key in ("gcp", "azure"):
-            raw.setdefault(key, {}).update(value)
-        else:
-            raw[key] = value
+    raw = _with_identity(copy.deepcopy(source.raw_spec), identity, keep_region)
     env, notes, g = identity["environment"], [], guardrails.rules()
     for path in list(guardrails.set_fields(raw)):
         if not g.may_set(path, env):

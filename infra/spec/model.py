@@ -11,13 +11,12 @@ one line per problem naming `mlops:spec.<path>`.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import ipaddress
 import re
 from datetime import date, datetime, timezone
 from typing import Annotated, Literal
-
-import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 

@@ -202,7 +202,7 @@ def _bucket_companion(type_: str):
             matches = [_targets(s, bucket) for s in settings]
             if None in matches:
                 continue  # a target is unknown in preview: skip rather than fail
-            good = [s for s, hit in zip(settings, matches) if hit]
+            good = [s for s, hit in zip(settings, matches, strict=True) if hit]
             if type_.endswith("BucketPolicy"):
                 good = [s for s in good if _denies_insecure_transport(s)]
             if not good:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from policies.aws._shared import ROLE, C
 from policies.core import Ctx, Rule, StackResource, as_list, dig, is_unknown
 from policies.graph import Graph, short
 from policies.objects import CODE_SETTING, Uploads, object_uri
-from policies.aws._shared import C, ROLE
 
 MODEL = "aws:sagemaker/model:Model"
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"

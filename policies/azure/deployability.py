@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from policies.azure._shared import AGENT_POOL, CLUSTER, ENDPOINT, WORKSPACE, C, P
 from policies.core import Ctx, Rule, StackResource, as_list, dig, is_unknown
 from policies.graph import Graph, short
 from policies.objects import CODE_SETTING, Uploads, object_uri
-from policies.azure._shared import AGENT_POOL, C, CLUSTER, ENDPOINT, P, WORKSPACE
 
 MODEL_VERSION = P + "machinelearningservices:ModelVersion"
 DEPLOYMENT = P + "machinelearningservices:OnlineDeployment"
@@ -57,7 +57,7 @@ def _serving_refs(r: StackResource) -> Iterator[tuple[str, object]]:
         signals = dig(props, "action", "monitorDefinition", "signals") or {}
         for name, signal in sorted(signals.items()) if isinstance(signals, dict) else ():
             for kind in ("productionData", "referenceData"):
-                for i, item in enumerate(as_list((signal or {}).get(kind))):
+                for item in as_list((signal or {}).get(kind)):
                     if isinstance(item, dict):
                         yield f"signals.{name}.{kind}.uri", item.get("uri")
 

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator
 
 from policies.core import Ctx, Rule, StackResource, as_list, dig, is_unknown
+from policies.gcp._shared import C
 from policies.graph import Graph, short, walk
 from policies.objects import CODE_SETTING, Uploads, object_uri
-from policies.gcp._shared import C
 
 SERVICE = "gcp:projects/service:Service"
 SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
@@ -63,7 +63,7 @@ def _grants(resources: list[StackResource]) -> Iterator[tuple[StackResource, str
 def _agent_api_first(resources: list[StackResource], ctx: Ctx):
     graph = Graph(resources)
     services = {s.props.get("service"): s for s in graph.of_type(SERVICE)}
-    for grant, member, domain, api in _grants(resources):
+    for grant, _member, domain, api in _grants(resources):
         service = services.get(api)
         if service is not None and not graph.waits_for(grant, service):
             yield (f"grant of {grant.props.get('role')} to the {domain} service agent does not wait for "

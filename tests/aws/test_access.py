@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("pulumi_aws")
 
 from infra.aws import policies  # noqa: E402
-from tests.aws.helpers import STACKS, by_name, doc, of_type, one  # noqa: E402
+from tests.aws.helpers import STACKS, by_name, doc, one  # noqa: E402
 
 ROLE, ROLE_POLICY = "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"
 

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("pulumi_aws")
 
-from tests.aws.helpers import STACKS, by_name, one  # noqa: E402
+from tests.aws.helpers import STACKS, by_name  # noqa: E402
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 

@@ -284,10 +284,10 @@ def test_lambda_drift_check_reads_the_served_version_and_the_endpoint_capture(pl
 
 
 def test_lambda_bundles_include_the_shared_drift_engine():
+    from infra import code_assets
     from infra.aws import code
     from infra.context import StackContext  # noqa: F401
     from infra.spec.model import WorkloadSpec
-    from infra import code_assets
 
     files = code_assets.bundle(WorkloadSpec(), code.RUNTIME_DIR).files
     assert {"drift_check.py", "retrain.py", "pipeline_step.py", "mlops_workload/drift.py",

@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import re
-from pathlib import Path
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
-from infra.gcp.runtime.main import (STATE_OBJECT, AlreadyExists, BigQueryCaptures, Config, Handler, VertexRest,
-                                    decode)
+from infra.gcp.runtime.main import STATE_OBJECT, AlreadyExists, BigQueryCaptures, Config, Handler, VertexRest, decode
 from mlops_workload import capture, data, drift
 from mlops_workload.baseline import compute
 from mlops_workload.features import FEATURE_NAMES

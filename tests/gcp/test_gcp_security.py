@@ -7,9 +7,26 @@ import pytest
 pytest.importorskip("pulumi_gcp")
 
 from infra.gcp.identity import CUSTOM_ROLE_GRANTS, FORBIDDEN_ROLES, FUNCTION_SOURCES_ROLE, PROJECT_GRANTS  # noqa: E402
-from tests.gcp.helpers import (ACCOUNT, BUCKET, BUCKET_IAM, CLUSTER, CRYPTO_KEY, ENDPOINT, FUNCTION,  # noqa: E402
-                               IAM_TYPES, KEY_IAM, NODE_POOL, PROJECT_IAM, PROJECT_NUMBER, REPO_IAM, SA_IAM,
-                               STACKS, WORKBENCH, named, one)
+from tests.gcp.helpers import (  # noqa: E402
+    ACCOUNT,
+    BUCKET,
+    BUCKET_IAM,
+    CLUSTER,
+    CRYPTO_KEY,
+    ENDPOINT,
+    FUNCTION,
+    IAM_TYPES,
+    KEY_IAM,
+    NODE_POOL,
+    PROJECT_IAM,
+    PROJECT_NUMBER,
+    REPO_IAM,
+    SA_IAM,
+    STACKS,
+    WORKBENCH,
+    named,
+    one,
+)
 
 CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
 

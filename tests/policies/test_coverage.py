@@ -5,7 +5,7 @@ types per cloud (generated here)."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,7 @@ EXEMPT: dict[tuple[str, str], str] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _inputs(type_: str) -> tuple[str, ...]:
     cls = args_class(type_)
     return tuple(_types.input_type_types(cls)) if cls else ()

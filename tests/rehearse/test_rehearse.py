@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 pytest.importorskip("sklearn")
 
 from infra.cli import app  # noqa: E402
-from infra.rehearse import exit_code, rehearse, render_text  # noqa: E402
 from infra.rehearse import aws as aws_adapter  # noqa: E402
+from infra.rehearse import exit_code, rehearse, render_text  # noqa: E402
 from mlops_workload import capture  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,6 @@ import logging
 import os
 
 import azure.functions as func
-
 from azureml_client import AzureMLJobClient  # deployed flat: runtime/ is the function app root
 from ledger import BlobLedger
 from retrain import Config, handle
