@@ -41,9 +41,13 @@ def timed_check(directory: Path, jobs: int) -> tuple[float, float, int]:
     """(wall seconds, peak RSS MiB of the largest process, exit code) of `mlops check --all`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CHECK, "check", "--all", "--jobs", str(jobs), "--no-cache"],
-                          cwd=directory,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK, "check", "--all", "--jobs", str(jobs), "--no-cache"],
+        cwd=directory,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wall = time.perf_counter() - started
     peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     if done.returncode not in (0, 1):
@@ -56,13 +60,19 @@ def report(label: str, n: int, directory: Path, rows: list[tuple[str, int, str, 
         wall, peak, code = timed_check(directory, jobs)
         rows.append((label, n, name, wall))
         verdict = "" if code == 0 else "  (mandatory violations)"
-        print(f"{label:<22} {n:4d} stacks  {name:<10} {wall:7.2f} s wall  {1000 * wall / n:6.0f} ms/stack"
-              f"  peak {peak:5.0f} MiB{verdict}", flush=True)
+        print(
+            f"{label:<22} {n:4d} stacks  {name:<10} {wall:7.2f} s wall  {1000 * wall / n:6.0f} ms/stack"
+            f"  peak {peak:5.0f} MiB{verdict}",
+            flush=True,
+        )
 
 
 def main(sizes: list[int]) -> None:
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}", flush=True)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}",
+        flush=True,
+    )
     rows: list[tuple[str, int, str, float]] = []
     report("reference stacks", 9, ROOT, rows)
     for n in sizes:
@@ -72,7 +82,9 @@ def main(sizes: list[int]) -> None:
     generated = [(n, mode, wall) for label, n, mode, wall in rows if label != "reference stacks"]
     for mode in ("1 process", "auto jobs"):
         points = sorted((n, wall) for n, m, wall in generated if m == mode)
-        marginal = [f"{1000 * (w2 - w1) / (n2 - n1):.0f} ms" for (n1, w1), (n2, w2) in zip(points, points[1:], strict=False)]
+        marginal = [
+            f"{1000 * (w2 - w1) / (n2 - n1):.0f} ms" for (n1, w1), (n2, w2) in zip(points, points[1:], strict=False)
+        ]
         print(f"marginal cost per extra stack ({mode}): {', '.join(marginal) or 'n/a'}")
 
 

@@ -38,7 +38,7 @@ class StackReport:
     violations: list[dict[str, Any]] = field(default_factory=list)
     cost: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
-    waived: list[dict[str, Any]] = field(default_factory=list)          # violations with their `waiver`
+    waived: list[dict[str, Any]] = field(default_factory=list)  # violations with their `waiver`
     unused_waivers: list[dict[str, Any]] = field(default_factory=list)  # active waivers matching nothing
     path: str | None = None  # the stack file, as the user named it
 
@@ -46,15 +46,24 @@ class StackReport:
         return sum(1 for v in self.violations if v["enforcement"] == enforcement)
 
     def document(self) -> dict[str, Any]:
-        return {"stack": self.stack, "cloud": self.cloud, "environment": self.environment,
-                "resources": self.resources, "violations": self.violations,
-                "cost": self.cost, "error": self.error,
-                "waived": self.waived, "unused_waivers": self.unused_waivers,
-                "policies": {name: policy_info(name)
-                             for name in sorted({v["policy"] for v in self.violations + self.waived})}}
+        return {
+            "stack": self.stack,
+            "cloud": self.cloud,
+            "environment": self.environment,
+            "resources": self.resources,
+            "violations": self.violations,
+            "cost": self.cost,
+            "error": self.error,
+            "waived": self.waived,
+            "unused_waivers": self.unused_waivers,
+            "policies": {
+                name: policy_info(name) for name in sorted({v["policy"] for v in self.violations + self.waived})
+            },
+        }
 
 
 # ---- running the pack --------------------------------------------------------------------------
+
 
 def _engine_value(value: Any) -> Any:
     """Plan values as the engine sends them to a policy pack: unknowns as the unknown sentinel."""
@@ -75,9 +84,15 @@ def _engine_value(value: Any) -> Any:
 def _options(r: PlannedResource) -> PolicyResourceOptions:
     from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions
 
-    opts = PolicyResourceOptions(protect=r.protect, ignore_changes=[], delete_before_replace=None,
-                                 aliases=[], custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
-                                 additional_secret_outputs=[], parent=r.parent)
+    opts = PolicyResourceOptions(
+        protect=r.protect,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=r.parent,
+    )
     # Not part of pulumi_policy's options (a real preview does not send it); rules read it if present.
     opts.retain_on_delete = r.retain_on_delete  # type: ignore[attr-defined]
     return opts
@@ -112,14 +127,24 @@ def _stack_policy_resources(plan: Plan) -> list[PolicyResource]:
 
     views: dict[str, PolicyResource] = {}
     for r in plan.resources:
-        views[r.urn] = PolicyResource(r.type, unknown_checking_proxy(_engine_value(r.inputs)), r.urn, r.name,
-                                      _options(r), _provider(r), None, [], {})
+        views[r.urn] = PolicyResource(
+            r.type,
+            unknown_checking_proxy(_engine_value(r.inputs)),
+            r.urn,
+            r.name,
+            _options(r),
+            _provider(r),
+            None,
+            [],
+            {},
+        )
     for r in plan.resources:
         view = views[r.urn]
         view.parent = views.get(r.parent) if r.parent else None
         view.dependencies = [views[d] for d in r.dependencies if d in views]
-        view.property_dependencies = {k: [views[d] for d in urns if d in views]
-                                      for k, urns in r.property_dependencies.items()}
+        view.property_dependencies = {
+            k: [views[d] for d in urns if d in views] for k, urns in r.property_dependencies.items()
+        }
     return list(views.values())
 
 
@@ -156,8 +181,15 @@ def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict
 
             def report_violation(message: str, urn: str | None = None) -> None:
                 if level != "disabled":
-                    violations.append({"policy": policy.name, "enforcement": level,
-                                       "urn": urn if urn is not None else default_urn, "message": message})
+                    violations.append(
+                        {
+                            "policy": policy.name,
+                            "enforcement": level,
+                            "urn": urn if urn is not None else default_urn,
+                            "message": message,
+                        }
+                    )
+
             return report_violation
 
         try:
@@ -169,8 +201,9 @@ def check_plan(plan: Plan, config: Mapping[str, Any] | None = None) -> list[dict
             for r in plan.resources:
                 if not rule.applies_to(r.type):
                     continue
-                args = ResourceValidationArgs(r.type, inputs[r.urn], r.urn, r.name, _options(r), _provider(r),
-                                              settings, tags)
+                args = ResourceValidationArgs(
+                    r.type, inputs[r.urn], r.urn, r.name, _options(r), _provider(r), settings, tags
+                )
                 env = environment_of(r.type, plain(inputs[r.urn]), settings) or plan.environment
                 policy.validate(args, report(env, r.urn))
         except UnknownValueError:
@@ -191,9 +224,15 @@ def policy_info(name: str) -> dict[str, Any]:
         from policies import RULES_BY_NAME
 
         rule = RULES_BY_NAME[name]
-        _policy_info[name] = {"description": rule.description, "remediation": rule.remediation,
-                              "severity": rule.severity, "url": rule.url, "group": rule.group,
-                              "cloud": rule.cloud, "kind": rule.kind}
+        _policy_info[name] = {
+            "description": rule.description,
+            "remediation": rule.remediation,
+            "severity": rule.severity,
+            "url": rule.url,
+            "group": rule.group,
+            "cloud": rule.cloud,
+            "kind": rule.kind,
+        }
     return _policy_info[name]
 
 
@@ -201,8 +240,9 @@ def remember_policy_info(infos: Mapping[str, dict[str, Any]]) -> None:
     _policy_info.update(infos)
 
 
-def report_for(plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = None,
-               path: str | None = None) -> StackReport:
+def report_for(
+    plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = None, path: str | None = None
+) -> StackReport:
     """The report of an already planned stack (what `mlops plan --json` can reuse). Violations an
     active waiver of the spec covers move to `waived`; waivers that cover nothing are listed."""
     from infra.cost import estimate
@@ -210,12 +250,25 @@ def report_for(plan: Plan, spec: Any = None, config: Mapping[str, Any] | None = 
 
     stack_waivers = [Waiver.of(w) for w in (spec.policy.waivers if spec is not None else [])]
     kept, waived, unused = partition(check_plan(plan, config), stack_waivers)
-    return StackReport(plan.stack, plan.cloud, plan.environment, sum(1 for r in plan.resources if r.custom),
-                       kept, estimate(plan, spec), waived=waived, unused_waivers=unused, path=path)
+    return StackReport(
+        plan.stack,
+        plan.cloud,
+        plan.environment,
+        sum(1 for r in plan.resources if r.custom),
+        kept,
+        estimate(plan, spec),
+        waived=waived,
+        unused_waivers=unused,
+        path=path,
+    )
 
 
-def check_stack(ref: str | Path | StackFile, root: Path | None = None, config: Mapping[str, Any] | None = None,
-                cache: PlanCache | None = None) -> StackReport:
+def check_stack(
+    ref: str | Path | StackFile,
+    root: Path | None = None,
+    config: Mapping[str, Any] | None = None,
+    cache: PlanCache | None = None,
+) -> StackReport:
     """Plan one stack (name, path or loaded file) offline and check it. Invalid stack files raise
     StackError. With a cache, the plan and report are saved for the next run."""
     from infra import stackfile
@@ -238,10 +291,14 @@ def check_stack(ref: str | Path | StackFile, root: Path | None = None, config: M
     return report
 
 
-def check_stacks(stack_refs: Iterable[str | Path | StackFile], root: Path | None = None,
-                 config: Mapping[str, Any] | None = None, jobs: int = 1,
-                 on_result: Callable[[StackReport], None] = lambda _: None,
-                 cache: PlanCache | None = None) -> list[StackReport]:
+def check_stacks(
+    stack_refs: Iterable[str | Path | StackFile],
+    root: Path | None = None,
+    config: Mapping[str, Any] | None = None,
+    jobs: int = 1,
+    on_result: Callable[[StackReport], None] = lambda _: None,
+    cache: PlanCache | None = None,
+) -> list[StackReport]:
     """Check stacks, in `jobs` worker processes (0: as many as the cost model says pay off).
     Stacks whose report is in `cache` are not planned; workers start only for the others."""
     from infra import parallel, stackfile
@@ -278,6 +335,7 @@ def exit_code(results: Iterable[StackReport]) -> int:
 
 # ---- rendering ---------------------------------------------------------------------------------
 
+
 def _usd(value: float | None) -> str:
     return "n/a" if value is None else f"${value:,.2f}"
 
@@ -292,10 +350,12 @@ def render_text(results: Iterable[StackReport]) -> str:
         if r.error:
             lines.append(f"{r.stack}: ERROR {r.error}")
             continue
-        lines.append(f"{r.stack} ({r.cloud}, {r.environment}): {r.resources} resources, "
-                     f"{r.count('mandatory')} mandatory, {r.count('advisory')} advisory"
-                     f"{f', {len(r.waived)} waived' if r.waived else ''}; "
-                     f"~{_usd(r.cost.get('monthly_usd'))}/month (idle {_usd(r.cost.get('idle_monthly_usd'))})")
+        lines.append(
+            f"{r.stack} ({r.cloud}, {r.environment}): {r.resources} resources, "
+            f"{r.count('mandatory')} mandatory, {r.count('advisory')} advisory"
+            f"{f', {len(r.waived)} waived' if r.waived else ''}; "
+            f"~{_usd(r.cost.get('monthly_usd'))}/month (idle {_usd(r.cost.get('idle_monthly_usd'))})"
+        )
         for v in r.violations:
             lines.append(f"  [{v['enforcement']}] {v['policy']}: {v['message']}")
             lines.append(f"      at {v['urn'] or '(stack)'}")
@@ -326,17 +386,25 @@ def render_markdown(results: Iterable[StackReport]) -> str:
     # A Waived column only when some stack has waivers, so the report of a stack without any stays as it was.
     has_waivers = any(r.waived or r.unused_waivers for r in results)
     waived_head, waived_rule, waived_none = (" Waived |", " ---: |", " - |") if has_waivers else ("", "", "")
-    out = [MARKER, "## MLOps policy check", "", status, "",
-           f"| Stack | Cloud | Env | Resources | Mandatory | Advisory |{waived_head} Monthly cost | Idle cost |",
-           f"| --- | --- | --- | ---: | ---: | ---: |{waived_rule} ---: | ---: |"]
+    out = [
+        MARKER,
+        "## MLOps policy check",
+        "",
+        status,
+        "",
+        f"| Stack | Cloud | Env | Resources | Mandatory | Advisory |{waived_head} Monthly cost | Idle cost |",
+        f"| --- | --- | --- | ---: | ---: | ---: |{waived_rule} ---: | ---: |",
+    ]
     for r in results:
         if r.error:
             out.append(f"| `{r.stack}` | {r.cloud} | {r.environment} | - | error | - |{waived_none} - | - |")
             continue
         waived = f" {len(r.waived)} |" if waived_head else ""
-        out.append(f"| `{r.stack}` | {r.cloud} | {r.environment} | {r.resources} | {r.count('mandatory')} | "
-                   f"{r.count('advisory')} |{waived} {_usd(r.cost.get('monthly_usd'))} | "
-                   f"{_usd(r.cost.get('idle_monthly_usd'))} |")
+        out.append(
+            f"| `{r.stack}` | {r.cloud} | {r.environment} | {r.resources} | {r.count('mandatory')} | "
+            f"{r.count('advisory')} |{waived} {_usd(r.cost.get('monthly_usd'))} | "
+            f"{_usd(r.cost.get('idle_monthly_usd'))} |"
+        )
     for r in results:
         out += ["", f"### `{r.stack}`", ""]
         if r.error:
@@ -344,8 +412,10 @@ def render_markdown(results: Iterable[StackReport]) -> str:
             continue
         if r.violations:
             out += ["| Enforcement | Policy | Resource | Message |", "| --- | --- | --- | --- |"]
-            out += [f"| {v['enforcement']} | `{v['policy']}` | `{_short(v['urn'])}` | {_cell(v['message'])} |"
-                    for v in r.violations]
+            out += [
+                f"| {v['enforcement']} | `{v['policy']}` | `{_short(v['urn'])}` | {_cell(v['message'])} |"
+                for v in r.violations
+            ]
             out += ["", "**Remediation**", ""]
             for name in dict.fromkeys(v["policy"] for v in r.violations):
                 info = policy_info(name)
@@ -354,17 +424,43 @@ def render_markdown(results: Iterable[StackReport]) -> str:
         else:
             out.append("No violations.")
         if r.waived or r.unused_waivers:
-            out += ["", "**Waivers**", "", "| Policy | Resource | Message | Approved by | Expires | Reason |",
-                    "| --- | --- | --- | --- | --- | --- |"]
-            out += [f"| `{v['policy']}` | `{_short(v['urn'])}` | {_cell(v['message'])} | {v['waiver']['approved_by']} | "
-                    f"{v['waiver']['expires']} | {_cell(v['waiver']['reason'])} |" for v in r.waived]
-            out += [f"| `{w['rule']}` | `{w['resource']}` | ⚠️ matches no violation: remove the waiver | "
-                    f"{w['approved_by']} | {w['expires']} | {_cell(w['reason'])} |" for w in r.unused_waivers]
+            out += [
+                "",
+                "**Waivers**",
+                "",
+                "| Policy | Resource | Message | Approved by | Expires | Reason |",
+                "| --- | --- | --- | --- | --- | --- |",
+            ]
+            out += [
+                f"| `{v['policy']}` | `{_short(v['urn'])}` | {_cell(v['message'])} | {v['waiver']['approved_by']} | "
+                f"{v['waiver']['expires']} | {_cell(v['waiver']['reason'])} |"
+                for v in r.waived
+            ]
+            out += [
+                f"| `{w['rule']}` | `{w['resource']}` | ⚠️ matches no violation: remove the waiver | "
+                f"{w['approved_by']} | {w['expires']} | {_cell(w['reason'])} |"
+                for w in r.unused_waivers
+            ]
         items = sorted(r.cost.get("items", []), key=lambda i: -i["monthly_usd"])
-        out += ["", f"<details><summary>Cost estimate: {_usd(r.cost.get('monthly_usd'))}/month, idle "
-                f"{_usd(r.cost.get('idle_monthly_usd'))}</summary>", "",
-                "| Resource | USD/month | Basis |", "| --- | ---: | --- |"]
-        out += [f"| `{_short(i['urn'])}` | {i['monthly_usd']:,.2f} | {_cell(i['basis'])} |" for i in items if i["monthly_usd"]]
-        out += ["", "Assumptions: " + "; ".join(r.cost.get("assumptions", [])) + ".",
-                "", "Not included: " + "; ".join(r.cost.get("excluded", [])) + ".", "", "</details>"]
+        out += [
+            "",
+            f"<details><summary>Cost estimate: {_usd(r.cost.get('monthly_usd'))}/month, idle "
+            f"{_usd(r.cost.get('idle_monthly_usd'))}</summary>",
+            "",
+            "| Resource | USD/month | Basis |",
+            "| --- | ---: | --- |",
+        ]
+        out += [
+            f"| `{_short(i['urn'])}` | {i['monthly_usd']:,.2f} | {_cell(i['basis'])} |"
+            for i in items
+            if i["monthly_usd"]
+        ]
+        out += [
+            "",
+            "Assumptions: " + "; ".join(r.cost.get("assumptions", [])) + ".",
+            "",
+            "Not included: " + "; ".join(r.cost.get("excluded", [])) + ".",
+            "",
+            "</details>",
+        ]
     return "\n".join(out) + "\n"

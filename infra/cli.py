@@ -38,8 +38,15 @@ class OneLineErrors(TyperGroup):
     """Usage errors as one line on stderr (exit 2) instead of a framed box; Ctrl-C as one
     `interrupted` line (exit 130)."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         # typer >= 0.29 carries its own click; its exceptions are not re-exported.
         from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
@@ -64,11 +71,17 @@ class OneLineErrors(TyperGroup):
         sys.exit(code or 0)
 
 
-app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Plan, validate and check MLOps platform stacks on AWS, Azure and GCP.")
+app = typer.Typer(
+    cls=OneLineErrors,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Plan, validate and check MLOps platform stacks on AWS, Azure and GCP.",
+)
 
-StackArgs = Annotated[list[str] | None, typer.Argument(
-    help="Stack names (e.g. aws-dev) or paths to stack files.", show_default=False)]
+StackArgs = Annotated[
+    list[str] | None, typer.Argument(help="Stack names (e.g. aws-dev) or paths to stack files.", show_default=False)
+]
 AllOption = Annotated[bool, typer.Option("--all", help="Every stack in stacks/.")]
 JobsOption = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 picks what pays off.")]
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Plan afresh: neither read nor write .mlops/cache/.")]
@@ -82,8 +95,14 @@ def stack_progress(total: int, verb: str) -> Iterator[Callable[[object], None]]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn(f"{verb} stacks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
+    with Progress(
+        TextColumn(f"{verb} stacks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
         task = progress.add_task(verb, total=total)
         yield lambda _: progress.advance(task)
 
@@ -123,8 +142,9 @@ def load_all(refs: list[str]) -> list[stackfile.StackFile]:
     return loaded
 
 
-def plan_or_fail(stack: str, preview: bool = False, cache: PlanCache | None = None,
-                 with_report: bool = False) -> tuple[Plan, StackReport | None]:
+def plan_or_fail(
+    stack: str, preview: bool = False, cache: PlanCache | None = None, with_report: bool = False
+) -> tuple[Plan, StackReport | None]:
     """(plan, report if asked for) of one stack, from the cache or planned offline; or exit 2
     with the reason (invalid, cloud unavailable, failed)."""
     (loaded,) = load_all([stack])
@@ -182,8 +202,11 @@ def validate(stacks: StackArgs = None, all_stacks: AllOption = False, no_cache: 
     if problems:
         fail(problems)
     for stack in loaded:
-        out.print(f"{stackfile.display(stack.path)}: ok ({stack.spec.cloud}, {stack.spec.environment}"
-                  f"{notes.get(stack.path, '')})", markup=False)
+        out.print(
+            f"{stackfile.display(stack.path)}: ok ({stack.spec.cloud}, {stack.spec.environment}"
+            f"{notes.get(stack.path, '')})",
+            markup=False,
+        )
 
 
 @app.command()
@@ -225,8 +248,10 @@ class CheckFormat(str, Enum):
 def check(
     stacks: StackArgs = None,
     all_stacks: AllOption = False,
-    output_format: Annotated[CheckFormat, typer.Option(
-        "--format", help="markdown is a PR comment; sarif (2.1.0) is for GitHub code scanning.")] = CheckFormat.text,
+    output_format: Annotated[
+        CheckFormat,
+        typer.Option("--format", help="markdown is a PR comment; sarif (2.1.0) is for GitHub code scanning."),
+    ] = CheckFormat.text,
     jobs: JobsOption = 0,
     no_cache: NoCacheOption = False,
 ) -> None:
@@ -237,8 +262,12 @@ def check(
     loaded = load_all(stack_refs(stacks, all_stacks))
     with stack_progress(len(loaded), "checking") as advance:
         results = check_stacks(loaded, jobs=jobs, on_result=advance, cache=open_cache(no_cache))
-    render = {CheckFormat.text: render_text, CheckFormat.json: render_json, CheckFormat.markdown: render_markdown,
-              CheckFormat.sarif: render_sarif}
+    render = {
+        CheckFormat.text: render_text,
+        CheckFormat.json: render_json,
+        CheckFormat.markdown: render_markdown,
+        CheckFormat.sarif: render_sarif,
+    }
     print(render[output_format](results))
     raise typer.Exit(exit_code(results))
 
@@ -254,16 +283,26 @@ def new(
     region: Annotated[str | None, typer.Option(help="Region; defaults per cloud.")] = None,
     project_id: Annotated[str | None, typer.Option(help="GCP project id (gcp only).")] = None,
     billing_account: Annotated[str | None, typer.Option(help="GCP billing account (gcp only).")] = None,
-    cosmos_db_object_id: Annotated[str | None, typer.Option(
-        help="The tenant's Azure Cosmos DB service principal object id (azure staging/prod).")] = None,
+    cosmos_db_object_id: Annotated[
+        str | None, typer.Option(help="The tenant's Azure Cosmos DB service principal object id (azure staging/prod).")
+    ] = None,
 ) -> None:
     """Scaffold stacks/Pulumi.<team>-<cloud>-<env>.yaml with the environment's defaults, commented."""
     from infra.scaffold import new_stack
 
     try:
-        path = new_stack(team, cloud, env, from_stack, owner=owner, cost_center=cost_center, region=region,
-                         project_id=project_id, billing_account=billing_account,
-                         cosmos_db_object_id=cosmos_db_object_id)
+        path = new_stack(
+            team,
+            cloud,
+            env,
+            from_stack,
+            owner=owner,
+            cost_center=cost_center,
+            region=region,
+            project_id=project_id,
+            billing_account=billing_account,
+            cosmos_db_object_id=cosmos_db_object_id,
+        )
     except StackError as exc:
         fail(exc.lines)
     out.print(f"created {stackfile.display(path)}; next: mlops check {stackfile.stack_name_of(path)}", markup=False)
@@ -312,7 +351,9 @@ class GraphDetail(str, Enum):
 def graph(
     stack: Annotated[str, typer.Argument(help="Stack name (e.g. aws-prod) or path to a stack file.")],
     output_format: Annotated[GraphFormat, typer.Option("--format")] = GraphFormat.mermaid,
-    detail: Annotated[GraphDetail, typer.Option(help="components: one node each; resources: all.")] = GraphDetail.components,
+    detail: Annotated[
+        GraphDetail, typer.Option(help="components: one node each; resources: all.")
+    ] = GraphDetail.components,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
     no_cache: NoCacheOption = False,
 ) -> None:
@@ -338,13 +379,22 @@ def graph(
 def promote(
     from_stack: Annotated[str, typer.Option("--from", help="Stack the version comes from (e.g. aws-staging).")],
     to_stack: Annotated[str, typer.Option("--to", help="Stack file to write it into (e.g. aws-prod).")],
-    version: Annotated[str | None, typer.Option("--version", help="The registered version to promote; "
-                                                "default: the version the --from stack serves.")] = None,
-    latest_approved: Annotated[bool, typer.Option("--latest-approved", help="Ask the --from stack's registry "
-                                                  "for its newest approved version (AWS).")] = False,
+    version: Annotated[
+        str | None,
+        typer.Option(
+            "--version", help="The registered version to promote; default: the version the --from stack serves."
+        ),
+    ] = None,
+    latest_approved: Annotated[
+        bool,
+        typer.Option(
+            "--latest-approved", help="Ask the --from stack's registry for its newest approved version (AWS)."
+        ),
+    ] = False,
     approved_by: Annotated[str | None, typer.Option("--approved-by", help="Who approved it.")] = None,
-    approved_at: Annotated[str | None, typer.Option("--approved-at", help="ISO date of the approval; today "
-                                                    "by default.")] = None,
+    approved_at: Annotated[
+        str | None, typer.Option("--approved-at", help="ISO date of the approval; today by default.")
+    ] = None,
 ) -> None:
     """Write an approved model version into a stack file (a reviewed change; `pulumi up` rolls it out)."""
     from infra.promote import promote as run_promote
@@ -352,16 +402,26 @@ def promote(
     if version and latest_approved:
         fail(["usage: give --version or --latest-approved, not both"])
     try:
-        result = run_promote(from_stack, to_stack, version=version, latest_approved=latest_approved,
-                             approved_by=approved_by, approved_at=approved_at)
+        result = run_promote(
+            from_stack,
+            to_stack,
+            version=version,
+            latest_approved=latest_approved,
+            approved_by=approved_by,
+            approved_at=approved_at,
+        )
     except StackError as exc:
         fail(exc.lines)
     record = result.record
     was = f" (was {result.previous})" if result.previous else " (was day 0: nothing served)"
-    out.print(f"{stackfile.display(result.path)}: mlops:spec.serving.model_version = {record.ref}{was}, "
-              f"from {record.promoted_from}, approved by {record.approved_by} on {record.approved_at}", markup=False)
-    out.print(f"next: mlops diff origin/main {stackfile.stack_name_of(result.path)}, then open the pull request",
-              markup=False)
+    out.print(
+        f"{stackfile.display(result.path)}: mlops:spec.serving.model_version = {record.ref}{was}, "
+        f"from {record.promoted_from}, approved by {record.approved_by} on {record.approved_at}",
+        markup=False,
+    )
+    out.print(
+        f"next: mlops diff origin/main {stackfile.stack_name_of(result.path)}, then open the pull request", markup=False
+    )
 
 
 class RehearseFormat(str, Enum):
@@ -372,8 +432,9 @@ class RehearseFormat(str, Enum):
 @app.command()
 def rehearse(
     stack: Annotated[str, typer.Argument(help="Stack name (e.g. aws-dev) or path to a stack file.")],
-    no_drift: Annotated[bool, typer.Option("--no-drift", help="Keep production data unshifted: expect no "
-                                           "drift and no retraining.")] = False,
+    no_drift: Annotated[
+        bool, typer.Option("--no-drift", help="Keep production data unshifted: expect no drift and no retraining.")
+    ] = False,
     output_format: Annotated[RehearseFormat, typer.Option("--format")] = RehearseFormat.text,
 ) -> None:
     """Run the stack's ML lifecycle locally with its own runtime code and settings; exit 1 names the

@@ -59,8 +59,11 @@ def _sources(root: Path, prefix: str) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        if (not path.is_file() or path.suffix not in SOURCE_SUFFIXES
-                or any(part in ("__pycache__", "tests") or part.startswith(".") for part in relative.parts)):
+        if (
+            not path.is_file()
+            or path.suffix not in SOURCE_SUFFIXES
+            or any(part in ("__pycache__", "tests") or part.startswith(".") for part in relative.parts)
+        ):
             continue
         files[f"{prefix}{relative.as_posix()}"] = path
     return files
@@ -74,20 +77,29 @@ def workload_dir(workload: WorkloadSpec | None = None, project_root: Path | None
         import mlops_workload
 
         if workload.package != REFERENCE_WORKLOAD:
-            raise WorkloadNotFound(f"training.workload.package {workload.package!r} needs training.workload.path "
-                                   "(the folder, relative to the project root, that contains the package)")
+            raise WorkloadNotFound(
+                f"training.workload.package {workload.package!r} needs training.workload.path "
+                "(the folder, relative to the project root, that contains the package)"
+            )
         return Path(mlops_workload.__file__).resolve().parent
     from infra.stackfile import project_root as find_root
 
     folder = (project_root or find_root()) / workload.path / workload.package
     if not (folder / "__init__.py").is_file() or not (folder / "__main__.py").is_file():
-        raise WorkloadNotFound(f"training.workload: {folder} is not a Python package with __init__.py and "
-                               "__main__.py (the `python -m <package> train` entry point)")
+        raise WorkloadNotFound(
+            f"training.workload: {folder} is not a Python package with __init__.py and "
+            "__main__.py (the `python -m <package> train` entry point)"
+        )
     return folder
 
 
-def bundle(workload: WorkloadSpec | None = None, runtime: Path | None = None, *,
-           files: tuple[str, ...] | None = None, project_root: Path | None = None) -> CodeBundle:
+def bundle(
+    workload: WorkloadSpec | None = None,
+    runtime: Path | None = None,
+    *,
+    files: tuple[str, ...] | None = None,
+    project_root: Path | None = None,
+) -> CodeBundle:
     """The workload package (under its package name) plus `runtime`'s files at the archive root
     (only the names in `files`, when given)."""
     workload = workload or WorkloadSpec()

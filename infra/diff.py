@@ -20,12 +20,24 @@ from infra.diffing.model import DiffReport, PropertyChange, ResourceChange, Stac
 from infra.diffing.planning import plan_documents
 from infra.diffing.render import MARKER, render_diff_json, render_diff_markdown, render_diff_text
 
-__all__ = ["MARKER", "DiffError", "DiffReport", "PropertyChange", "ResourceChange", "StackDiff", "diff",
-           "diff_exit_code", "render_diff_json", "render_diff_markdown", "render_diff_text"]
+__all__ = [
+    "MARKER",
+    "DiffError",
+    "DiffReport",
+    "PropertyChange",
+    "ResourceChange",
+    "StackDiff",
+    "diff",
+    "diff_exit_code",
+    "render_diff_json",
+    "render_diff_markdown",
+    "render_diff_text",
+]
 
 
-def diff(base_ref: str, stacks: list[str] | None = None, root: Path | None = None,
-         in_process: bool | None = None) -> DiffReport:
+def diff(
+    base_ref: str, stacks: list[str] | None = None, root: Path | None = None, in_process: bool | None = None
+) -> DiffReport:
     """Plan the changed stacks (or `stacks`: names or paths) at `base_ref` and in the working tree of
     the project at `root` (default: the project holding the working directory) and compare them.
 
@@ -52,19 +64,23 @@ def diff(base_ref: str, stacks: list[str] | None = None, root: Path | None = Non
         in_process = Path(infra.__file__).resolve().parent.parent == root
     now_docs = plan_documents(root, now, subprocess=not in_process) if now else {}
 
-    results = [_stack_diff(s, base_docs.get(s.base_path or ""), now_docs.get(str(s.path)) if s.path else None)
-               for s in selection.stacks]
+    results = [
+        _stack_diff(s, base_docs.get(s.base_path or ""), now_docs.get(str(s.path)) if s.path else None)
+        for s in selection.stacks
+    ]
     return DiffReport(base_ref, commit, results, selection.code_changed, selection.note)
 
 
 def _stack_diff(stack: Selection.Stack, base: dict | None, now: dict | None) -> StackDiff:
-    error = "; ".join(f"{where}: {r['error']}" for where, r in (("base", base), ("working tree", now))
-                      if r and r.get("error"))
+    error = "; ".join(
+        f"{where}: {r['error']}" for where, r in (("base", base), ("working tree", now)) if r and r.get("error")
+    )
     base_doc = base["document"] if base else None
     now_doc = now["document"] if now else None
     either = now_doc or base_doc or {}
-    result = StackDiff(stack.name, stack.display, stack.status, either.get("cloud"), either.get("environment"),
-                       error=error or None)
+    result = StackDiff(
+        stack.name, stack.display, stack.status, either.get("cloud"), either.get("environment"), error=error or None
+    )
     if error:
         return result
     result.resources = compare_documents(base_doc, now_doc)

@@ -25,15 +25,51 @@ COLLAPSE = 4
 # Glue types (grants, attachments) named after the main resources in a component's summary.
 PLUMBING = re.compile(r"IAM|Iam|RoleAssignment|RolePolicy|Association|Link|Permission|Subscription")
 # The resource a component exists for, named first in its summary (a cluster before its pools).
-MAIN_TYPES = frozenset({
-    "Cluster", "ManagedCluster", "Endpoint", "OnlineEndpoint", "AiEndpoint", "Domain", "Pipeline", "Workspace",
-    "Instance", "Function", "WebApp", "Topic", "ActionGroup", "Vpc", "Network", "VirtualNetwork", "Key",
-    "CryptoKey", "Vault", "Repository", "Registry", "StorageAccount", "Bucket", "Budget",
-})
+MAIN_TYPES = frozenset(
+    {
+        "Cluster",
+        "ManagedCluster",
+        "Endpoint",
+        "OnlineEndpoint",
+        "AiEndpoint",
+        "Domain",
+        "Pipeline",
+        "Workspace",
+        "Instance",
+        "Function",
+        "WebApp",
+        "Topic",
+        "ActionGroup",
+        "Vpc",
+        "Network",
+        "VirtualNetwork",
+        "Key",
+        "CryptoKey",
+        "Vault",
+        "Repository",
+        "Registry",
+        "StorageAccount",
+        "Bucket",
+        "Budget",
+    }
+)
 CLOUD_TITLES = {"aws": "AWS", "azure": "Azure", "gcp": "GCP"}
 
-__all__ = ["DETAILS", "FORMATS", "Graph", "GraphError", "Group", "Node", "architecture_doc", "build_graph",
-           "render_graph", "to_dot", "to_mermaid", "transitive_reduction", "write_architecture_docs"]
+__all__ = [
+    "DETAILS",
+    "FORMATS",
+    "Graph",
+    "GraphError",
+    "Group",
+    "Node",
+    "architecture_doc",
+    "build_graph",
+    "render_graph",
+    "to_dot",
+    "to_mermaid",
+    "transitive_reduction",
+    "write_architecture_docs",
+]
 
 
 def short_type(type_: str) -> str:
@@ -82,8 +118,11 @@ class _Tree:
         for urns in r.property_dependencies.values():
             deps.update(urns)
         own = set(self.ancestors(r.urn))
-        return sorted(d for d in deps if d in self.by_urn and d not in self.skip and d not in own
-                      and r.urn not in self.ancestors(d))
+        return sorted(
+            d
+            for d in deps
+            if d in self.by_urn and d not in self.skip and d not in own and r.urn not in self.ancestors(d)
+        )
 
     def members(self) -> list[PlannedResource]:
         return [r for r in self.plan.resources if r.urn not in self.skip]
@@ -104,8 +143,9 @@ def _summary(resources: list[PlannedResource], tree: _Tree, shown: int = 2) -> s
     data-holding types, then the most frequent."""
     counts = Counter(short_type(r.type) for r in resources)
     stateful = {short_type(r.type) for r in resources if tree.is_stateful(r.type)}
-    ordered = sorted(counts, key=lambda t: (t not in MAIN_TYPES, t not in stateful, bool(PLUMBING.search(t)),
-                                            -counts[t], t))
+    ordered = sorted(
+        counts, key=lambda t: (t not in MAIN_TYPES, t not in stateful, bool(PLUMBING.search(t)), -counts[t], t)
+    )
     text = ", ".join(f"{counts[t]} {t}" for t in ordered[:shown])
     return text + (f" ({len(resources)} resources)" if len(ordered) > shown else "")
 
@@ -163,7 +203,7 @@ def _reachable(edges: list[tuple[str, str]], start: str, goal: str) -> bool:
 def _label(r: PlannedResource, tree: _Tree) -> str:
     parent = tree.by_urn.get(r.parent or "")
     prefix = f"{parent.name}-" if parent is not None else ""
-    return r.name[len(prefix):] if prefix and r.name.startswith(prefix) and r.name != prefix else r.name
+    return r.name[len(prefix) :] if prefix and r.name.startswith(prefix) and r.name != prefix else r.name
 
 
 def _resources(tree: _Tree, graph: Graph, collapse: int) -> Graph:
@@ -182,13 +222,22 @@ def _resources(tree: _Tree, graph: Graph, collapse: int) -> Graph:
         if collapse and siblings[key] >= collapse:
             if key not in collapsed:
                 collapsed[key] = ids.make("n", f"{_label(r, tree).split('-')[0]}_{short_type(r.type)}")
-                graph.nodes.append(Node(collapsed[key], [f"{siblings[key]} x {short_type(r.type)}"],
-                                        group_of.get(r.parent), tree.is_stateful(r.type)))
+                graph.nodes.append(
+                    Node(
+                        collapsed[key],
+                        [f"{siblings[key]} x {short_type(r.type)}"],
+                        group_of.get(r.parent),
+                        tree.is_stateful(r.type),
+                    )
+                )
             node_of[r.urn] = collapsed[key]
             continue
         node_of[r.urn] = ids.make("r", r.name)
-        graph.nodes.append(Node(node_of[r.urn], [_label(r, tree), short_type(r.type)], group_of.get(r.parent),
-                                tree.is_stateful(r.type)))
+        graph.nodes.append(
+            Node(
+                node_of[r.urn], [_label(r, tree), short_type(r.type)], group_of.get(r.parent), tree.is_stateful(r.type)
+            )
+        )
     edges = set()
     for r in members:
         source = node_of.get(r.urn) or group_of.get(r.urn)
@@ -216,16 +265,19 @@ def render_graph(plan: Plan, fmt: str = "mermaid", detail: str = "components") -
 
 # ---- the README diagrams -----------------------------------------------------------------------
 
+
 def architecture_doc(plan: Plan) -> str:
     """docs/architecture-<cloud>.md: the prod reference stack at component detail."""
     cloud = CLOUD_TITLES.get(plan.cloud, plan.cloud)
-    return (f"# {cloud} reference architecture\n\n"
-            f"<!-- Generated from stacks/Pulumi.{plan.stack}.yaml by `python -m infra.graph docs`; do not edit. "
-            "tests/test_graph.py fails when it is out of date. -->\n\n"
-            f"The components of the `{plan.stack}` reference stack. An arrow points from a component to one "
-            "whose resources it uses; cylinders hold data (protected and retained on delete in prod). "
-            f"`mlops graph {plan.stack} --detail resources` draws every resource.\n\n"
-            f"```mermaid\n{render_graph(plan, 'mermaid', 'components')}```\n")
+    return (
+        f"# {cloud} reference architecture\n\n"
+        f"<!-- Generated from stacks/Pulumi.{plan.stack}.yaml by `python -m infra.graph docs`; do not edit. "
+        "tests/test_graph.py fails when it is out of date. -->\n\n"
+        f"The components of the `{plan.stack}` reference stack. An arrow points from a component to one "
+        "whose resources it uses; cylinders hold data (protected and retained on delete in prod). "
+        f"`mlops graph {plan.stack} --detail resources` draws every resource.\n\n"
+        f"```mermaid\n{render_graph(plan, 'mermaid', 'components')}```\n"
+    )
 
 
 def write_architecture_docs(root: Path) -> list[Path]:
@@ -257,7 +309,7 @@ def _replace_readme_diagram(readme: str, cloud: str, block: str) -> str:
     found = re.compile(r"```mermaid\n.*?```", re.S).search(readme, marker) if marker >= 0 else None
     if found is None:
         return readme
-    return readme[:found.start()] + block + readme[found.end():]
+    return readme[: found.start()] + block + readme[found.end() :]
 
 
 if __name__ == "__main__":  # python -m infra.graph docs (also `make docs`)

@@ -14,8 +14,8 @@ class GraphError(Exception):
 @dataclass
 class Node:
     id: str
-    lines: list[str]              # first line is the title
-    group: str | None = None      # id of the enclosing subgraph
+    lines: list[str]  # first line is the title
+    group: str | None = None  # id of the enclosing subgraph
     stateful: bool = False
 
 
@@ -63,10 +63,13 @@ def _dot_text(text: str) -> str:
 
 
 def to_dot(graph: Graph) -> str:
-    lines = [f"digraph {_dot_text(graph.title)} {{", f"  label={_dot_text(graph.title)}; labelloc=t;",
-             "  rankdir=LR; compound=true; fontname=Helvetica;",
-             '  node [shape=box, style="rounded,filled", fillcolor="#f4f6f8", fontname=Helvetica, fontsize=11];',
-             "  edge [color=\"#667788\"];"]
+    lines = [
+        f"digraph {_dot_text(graph.title)} {{",
+        f"  label={_dot_text(graph.title)}; labelloc=t;",
+        "  rankdir=LR; compound=true; fontname=Helvetica;",
+        '  node [shape=box, style="rounded,filled", fillcolor="#f4f6f8", fontname=Helvetica, fontsize=11];',
+        '  edge [color="#667788"];',
+    ]
     children: dict[str | None, list[Group]] = {}
     for g in graph.groups:
         children.setdefault(g.parent, []).append(g)
@@ -107,8 +110,10 @@ def render_dot_binary(dot_text: str, fmt: str) -> bytes:
     """Render dot text to `fmt` (svg, png) with graphviz; GraphError if it is not installed."""
     dot = shutil.which("dot")
     if dot is None:
-        raise GraphError(f"--format {fmt} needs the graphviz `dot` binary, which is not on PATH: install it "
-                         "(`apt-get install graphviz` or `brew install graphviz`) or use --format mermaid|dot")
+        raise GraphError(
+            f"--format {fmt} needs the graphviz `dot` binary, which is not on PATH: install it "
+            "(`apt-get install graphviz` or `brew install graphviz`) or use --format mermaid|dot"
+        )
     done = subprocess.run([dot, f"-T{fmt}"], input=dot_text.encode(), capture_output=True)
     if done.returncode != 0:
         raise GraphError(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")

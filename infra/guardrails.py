@@ -69,8 +69,7 @@ class Guardrails:
         """Whether a team stack may set the field at `path` (a tuple of keys) in `environment`."""
         segments = tuple(str(p) for p in path if not isinstance(p, int))
         allowed = (*self.allow, *self.allow_in.get(environment, ()))
-        return (any(_covers(p, segments) for p in allowed)
-                and not any(_covers(p, segments) for p in self.deny))
+        return any(_covers(p, segments) for p in allowed) and not any(_covers(p, segments) for p in self.deny)
 
     def bound(self, name: str) -> Bound:
         return next(b for b in self.bounds if b.name == name)
@@ -106,9 +105,13 @@ def rules() -> Guardrails:
         (kind,) = [k for k in ("at_most", "at_least", "one_of") if k in entry]
         bounds.append(Bound(entry["name"], tuple(entry["fields"]), kind, dict(entry[kind])))
     approvers = (data.get("waiver_approvers") or {}).get("approvers") or ()
-    return Guardrails(tuple(fields["allow"]),
-                      {env: tuple(paths or ()) for env, paths in (fields.get("allow_in") or {}).items()},
-                      tuple(fields.get("deny") or ()), tuple(bounds), tuple(a.lower() for a in approvers))
+    return Guardrails(
+        tuple(fields["allow"]),
+        {env: tuple(paths or ()) for env, paths in (fields.get("allow_in") or {}).items()},
+        tuple(fields.get("deny") or ()),
+        tuple(bounds),
+        tuple(a.lower() for a in approvers),
+    )
 
 
 def applies_to(stack_name: str) -> bool:
@@ -149,8 +152,9 @@ def check(raw_spec: dict, spec: Spec) -> list[tuple[Path, str]]:
     problems: list[tuple[Path, str]] = []
     for path in set_fields(raw_spec):
         if not g.may_set(path, env):
-            problems.append((path, f"{dotted(path)} is set by the platform (guardrail '{FIELDS_GUARDRAIL}'); "
-                                   "remove it"))
+            problems.append(
+                (path, f"{dotted(path)} is set by the platform (guardrail '{FIELDS_GUARDRAIL}'); remove it")
+            )
     for bound in g.bounds:
         for field in bound.fields:
             present, value = value_at(spec, field)
@@ -158,9 +162,13 @@ def check(raw_spec: dict, spec: Spec) -> list[tuple[Path, str]]:
                 problems.append((tuple(field.split(".")), _bound_message(bound, field, value, env)))
     for i, waiver in enumerate(spec.policy.waivers):
         if waiver.approved_by.lower() not in g.waiver_approvers:
-            problems.append((("policy", "waivers", i, "approved_by"),
-                             f"{waiver.approved_by} may not approve waivers (guardrail '{APPROVERS_GUARDRAIL}': "
-                             f"{', '.join(g.waiver_approvers) or 'nobody'})"))
+            problems.append(
+                (
+                    ("policy", "waivers", i, "approved_by"),
+                    f"{waiver.approved_by} may not approve waivers (guardrail '{APPROVERS_GUARDRAIL}': "
+                    f"{', '.join(g.waiver_approvers) or 'nobody'})",
+                )
+            )
     return problems
 
 

@@ -56,8 +56,9 @@ RULES: dict[str, NameRule] = {
     rule.service: rule
     for rule in [
         # AWS
-        NameRule("s3_bucket", 3, 63, "a-z0-9-", pattern=_ALNUM_DASH,
-                 forbidden_prefixes=("xn--", "sthree-", "amzn-s3-demo-")),
+        NameRule(
+            "s3_bucket", 3, 63, "a-z0-9-", pattern=_ALNUM_DASH, forbidden_prefixes=("xn--", "sthree-", "amzn-s3-demo-")
+        ),
         NameRule("sagemaker", 1, 63, "a-z0-9-", pattern=_ALNUM_DASH),
         NameRule("iam_role", 1, 64, "a-z0-9-", pattern=_ALNUM_DASH),
         NameRule("lambda_function", 1, 64, "a-z0-9-", pattern=_ALNUM_DASH),
@@ -66,15 +67,21 @@ RULES: dict[str, NameRule] = {
         # Azure
         NameRule("azure_resource_group", 1, 90, "a-z0-9-", pattern=_ALNUM_DASH),
         NameRule("azure_storage_account", 3, 24, "a-z0-9", separator="", pattern=r"[a-z0-9]+"),
-        NameRule("azure_key_vault", 3, 24, "a-z0-9-", start_letter=True,
-                 pattern=r"[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]"),
+        NameRule("azure_key_vault", 3, 24, "a-z0-9-", start_letter=True, pattern=r"[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]"),
         NameRule("azure_container_registry", 5, 50, "a-z0-9", separator="", pattern=r"[a-z0-9]+"),
         NameRule("azure_ml_workspace", 3, 33, "a-z0-9-", pattern=_ALNUM_DASH),
         NameRule("azure_aks", 1, 63, "a-z0-9-", pattern=_ALNUM_DASH),
         NameRule("azure_generic", 1, 63, "a-z0-9-", pattern=_ALNUM_DASH),
         # GCP
-        NameRule("gcs_bucket", 3, 63, "a-z0-9-", pattern=_ALNUM_DASH,
-                 forbidden_prefixes=("goog",), forbidden_substrings=("google", "g00gle")),
+        NameRule(
+            "gcs_bucket",
+            3,
+            63,
+            "a-z0-9-",
+            pattern=_ALNUM_DASH,
+            forbidden_prefixes=("goog",),
+            forbidden_substrings=("google", "g00gle"),
+        ),
         NameRule("gcp_service_account", 6, 30, "a-z0-9-", start_letter=True, pattern=_LETTER_FIRST),
         NameRule("gke_cluster", 1, 40, "a-z0-9-", start_letter=True, pattern=_LETTER_FIRST),
         NameRule("gcp_generic", 1, 63, "a-z0-9-", start_letter=True, pattern=_LETTER_FIRST),
@@ -104,8 +111,11 @@ def _fit(team: str, env: str, purpose: str, budget: int, sep: str) -> str:
         return env[:budget]
     team_room = max(1, min(len(team), (room + 1) // 2, room - min(len(purpose), room // 2)))
     purpose_room = max(0, room - team_room)
-    parts = [team[:team_room].strip(sep) if sep else team[:team_room], env,
-             purpose[:purpose_room].strip(sep) if sep else purpose[:purpose_room]]
+    parts = [
+        team[:team_room].strip(sep) if sep else team[:team_room],
+        env,
+        purpose[:purpose_room].strip(sep) if sep else purpose[:purpose_room],
+    ]
     return sep.join(p for p in parts if p)
 
 
@@ -121,8 +131,7 @@ def physical_name(service: str, team: str, environment: str, purpose: str) -> st
     name = f"{body}{sep}{suffix}" if body else f"m{suffix}"
     problems = rule.check(name)
     if problems:
-        raise NamingError(f"cannot form a valid {service} name from team {team!r}: "
-                          f"{name!r} {'; '.join(problems)}")
+        raise NamingError(f"cannot form a valid {service} name from team {team!r}: {name!r} {'; '.join(problems)}")
     return name
 
 

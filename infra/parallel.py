@@ -51,8 +51,8 @@ def assign(clouds: Sequence[str], jobs: int) -> list[list[int]]:
                     best = (span, cloud, k)
         if best[1] is None:
             break
-        moved = busiest[best[1]][-best[2]:]
-        del busiest[best[1]][-best[2]:]
+        moved = busiest[best[1]][-best[2] :]
+        del busiest[best[1]][-best[2] :]
         idlest.setdefault(best[1], []).extend(moved)
     return [sorted(i for ix in w.values() for i in ix) for w in workers if any(w.values())]
 
@@ -84,8 +84,13 @@ def _worker(work: Callable[[Any], Any], items: list[tuple[int, Any]], results: A
         results.put((index, work(item)))
 
 
-def run(items: Sequence[Any], clouds: Sequence[str], work: Callable[[Any], Any], jobs: int,
-        on_result: Callable[[Any], None] = lambda _: None) -> list[Any]:
+def run(
+    items: Sequence[Any],
+    clouds: Sequence[str],
+    work: Callable[[Any], Any],
+    jobs: int,
+    on_result: Callable[[Any], None] = lambda _: None,
+) -> list[Any]:
     """`work(item)` for every item, in `jobs` processes; results in input order.
 
     `work` must be a module-level function that returns (not raises) a picklable result.
@@ -98,8 +103,10 @@ def run(items: Sequence[Any], clouds: Sequence[str], work: Callable[[Any], Any],
         return results
     context: Any = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     channel = context.Queue()
-    processes = [context.Process(target=_worker, args=(work, [(i, items[i]) for i in indices], channel), daemon=True)
-                 for indices in assign(clouds, jobs)]
+    processes = [
+        context.Process(target=_worker, args=(work, [(i, items[i]) for i in indices], channel), daemon=True)
+        for indices in assign(clouds, jobs)
+    ]
     for process in processes:
         process.start()
     collected: dict[int, Any] = {}

@@ -32,7 +32,8 @@ def cloud_entry(cloud: str) -> Deploy:
         if exc.name and exc.name.split(".")[0].startswith("pulumi_"):
             raise CloudUnavailable(
                 f"{cloud} stacks need the {exc.name.split('.')[0].replace('_', '-')} SDK: "
-                f"pip install 'mlops-platform[{cloud}]'") from None
+                f"pip install 'mlops-platform[{cloud}]'"
+            ) from None
         raise
     return module.deploy
 

@@ -17,8 +17,10 @@ def _label(resource: PlannedResource, descendants: int) -> Text:
     if resource.custom:
         markup = f"{resource.name} [dim]{resource.type}[/]{suffix}"
     else:
-        markup = (f"[bold cyan]{resource.name}[/] [dim]{resource.type}[/] "
-                  f"[green]{descendants} resource{'' if descendants == 1 else 's'}[/]{suffix}")
+        markup = (
+            f"[bold cyan]{resource.name}[/] [dim]{resource.type}[/] "
+            f"[green]{descendants} resource{'' if descendants == 1 else 's'}[/]{suffix}"
+        )
     # One line per resource; what does not fit the terminal ends in "…" rather than mid-word.
     label = Text.from_markup(markup, overflow="ellipsis")
     label.no_wrap = True
@@ -39,8 +41,9 @@ def plan_tree(plan: Plan) -> Tree:
 
     custom = [r for r in plan.resources if r.custom]
     components = len(plan.resources) - len(custom)
-    root = Tree(f"[bold]{plan.stack}[/] ({plan.cloud}, {plan.environment}): "
-                f"{len(custom)} resources in {components} components")
+    root = Tree(
+        f"[bold]{plan.stack}[/] ({plan.cloud}, {plan.environment}): {len(custom)} resources in {components} components"
+    )
     add(root, plan.stack_urn)
     return root
 
@@ -51,24 +54,38 @@ def print_plan(plan: Plan, console: Console, report=None) -> None:
     served = plan.outputs.get("serving_model_version")
     if isinstance(served, str):
         waiting = served.startswith("none:")
-        console.print(f"\n[bold]Serving[/]: {'[yellow]' if waiting else ''}{served}{'[/]' if waiting else ''}",
-                      markup=True, highlight=False)
+        console.print(
+            f"\n[bold]Serving[/]: {'[yellow]' if waiting else ''}{served}{'[/]' if waiting else ''}",
+            markup=True,
+            highlight=False,
+        )
     if plan.outputs:
-        console.print("\n[bold]Outputs[/] [dim](offline plan: ids, ARNs, account and project numbers are mock "
-                      "values; `pulumi up` returns the real ones)[/]:")
+        console.print(
+            "\n[bold]Outputs[/] [dim](offline plan: ids, ARNs, account and project numbers are mock "
+            "values; `pulumi up` returns the real ones)[/]:"
+        )
         for key, value in plan.outputs.items():
             console.print(f"  {key}: {value}", markup=False)
     if report is not None:
         cost = report.cost
-        console.print(f"\n[bold]Estimated monthly cost[/]: {cost['monthly_usd']:,.2f} USD "
-                      f"(idle: {cost['idle_monthly_usd']:,.2f} USD), largest items:")
+        console.print(
+            f"\n[bold]Estimated monthly cost[/]: {cost['monthly_usd']:,.2f} USD "
+            f"(idle: {cost['idle_monthly_usd']:,.2f} USD), largest items:"
+        )
         items = sorted(cost["items"], key=lambda i: -i["monthly_usd"])
         for item in items[:COST_LINES]:
             name = item["urn"].rsplit("::", 1)[-1]
-            console.print(f"  {item['monthly_usd']:>9,.2f}  {name}: {item['basis']}", markup=False, overflow="ellipsis",
-                          no_wrap=True)
+            console.print(
+                f"  {item['monthly_usd']:>9,.2f}  {name}: {item['basis']}",
+                markup=False,
+                overflow="ellipsis",
+                no_wrap=True,
+            )
         waived = f", {len(report.waived)} waived" if report.waived else ""
-        console.print(f"  every item, assumptions and exclusions: mlops plan {plan.stack} --json (\"cost\")",
-                      markup=False)
-        console.print(f"[bold]Policy[/]: {report.count('mandatory')} mandatory, "
-                      f"{report.count('advisory')} advisory violations{waived} (details: mlops check {plan.stack})")
+        console.print(
+            f'  every item, assumptions and exclusions: mlops plan {plan.stack} --json ("cost")', markup=False
+        )
+        console.print(
+            f"[bold]Policy[/]: {report.count('mandatory')} mandatory, "
+            f"{report.count('advisory')} advisory violations{waived} (details: mlops check {plan.stack})"
+        )

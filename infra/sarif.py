@@ -27,7 +27,11 @@ SPEC_KEY = "mlops:spec"
 _CMK = "storage.customer_managed_keys"
 _NETWORK = "network.mode"
 CONFIG_PATHS: dict[str, str] = {
-    **{f"{c}-all-resources-{v}": "tags" for c in ("aws", "azure", "gcp") for v in ("require-tags", "validate-tag-values")},
+    **{
+        f"{c}-all-resources-{v}": "tags"
+        for c in ("aws", "azure", "gcp")
+        for v in ("require-tags", "validate-tag-values")
+    },
     **{f"{c}-stack-cost-require-within-budget": "budget.monthly_usd" for c in ("aws", "azure", "gcp")},
     **{f"{c}-stack-budget-require-notifications": "budget.alert_thresholds_percent" for c in ("aws", "azure", "gcp")},
     **{f"{c}-stateful-resources-require-protect": "environment" for c in ("aws", "azure", "gcp")},
@@ -43,12 +47,19 @@ CONFIG_PATHS: dict[str, str] = {
     "aws-stack-s3-buckets-require-versioning": "storage.versioning",
     "azure-storage-blobserviceproperties-require-versioning": "storage.versioning",
     "gcp-storage-bucket-require-versioning": "storage.versioning",
-    "aws-s3-bucketsse-require-kms": _CMK, "aws-sagemaker-endpointconfig-require-kms": _CMK,
-    "aws-ecr-repository-require-kms": _CMK, "aws-sns-topic-require-kms": _CMK, "aws-sagemaker-domain-require-kms": _CMK,
-    "azure-storage-storageaccount-require-cmk": _CMK, "azure-machinelearningservices-workspace-require-cmk": _CMK,
-    "gcp-storage-bucket-require-cmek": _CMK, "gcp-artifactregistry-repository-require-cmek": _CMK,
-    "gcp-vertex-resources-require-cmek": _CMK, "gcp-container-cluster-require-secret-encryption": _CMK,
-    "aws-sagemaker-domain-require-vpc-only": _NETWORK, "aws-sagemaker-notebook-deny-direct-internet": _NETWORK,
+    "aws-s3-bucketsse-require-kms": _CMK,
+    "aws-sagemaker-endpointconfig-require-kms": _CMK,
+    "aws-ecr-repository-require-kms": _CMK,
+    "aws-sns-topic-require-kms": _CMK,
+    "aws-sagemaker-domain-require-kms": _CMK,
+    "azure-storage-storageaccount-require-cmk": _CMK,
+    "azure-machinelearningservices-workspace-require-cmk": _CMK,
+    "gcp-storage-bucket-require-cmek": _CMK,
+    "gcp-artifactregistry-repository-require-cmek": _CMK,
+    "gcp-vertex-resources-require-cmek": _CMK,
+    "gcp-container-cluster-require-secret-encryption": _CMK,
+    "aws-sagemaker-domain-require-vpc-only": _NETWORK,
+    "aws-sagemaker-notebook-deny-direct-internet": _NETWORK,
     "azure-storage-storageaccount-deny-public-network-access": _NETWORK,
     "azure-keyvault-vault-deny-public-network-access": _NETWORK,
     "azure-containerregistry-registry-deny-public-access": _NETWORK,
@@ -109,10 +120,15 @@ def _location(report, urn: str | None, dotted: str | None) -> dict[str, Any]:
     location: dict[str, Any] = {}
     if report.path:
         path = Path(report.path)
-        artifact = ({"uri": path.as_uri()} if path.is_absolute()   # a stack file outside the project
-                    else {"uri": path.as_posix(), "uriBaseId": "%SRCROOT%"})
-        location["physicalLocation"] = {"artifactLocation": artifact,
-                                        "region": {"startLine": line_of(report.path, dotted)}}
+        artifact = (
+            {"uri": path.as_uri()}
+            if path.is_absolute()  # a stack file outside the project
+            else {"uri": path.as_posix(), "uriBaseId": "%SRCROOT%"}
+        )
+        location["physicalLocation"] = {
+            "artifactLocation": artifact,
+            "region": {"startLine": line_of(report.path, dotted)},
+        }
     logical = [{"fullyQualifiedName": f"{SPEC_KEY}.{dotted}" if dotted else SPEC_KEY, "kind": "member"}]
     if urn:
         logical.insert(0, {"name": urn.rsplit("::", 1)[-1], "fullyQualifiedName": urn, "kind": "resource"})
@@ -128,9 +144,14 @@ def _rule(name: str) -> dict[str, Any]:
     from infra.checker import policy_info
 
     info = policy_info(name)
-    rule = {"id": name, "name": name, "shortDescription": {"text": info["description"]},
-            "fullDescription": {"text": info["description"]},
-            "help": {"text": info["remediation"]}, "properties": {"tags": [info["cloud"], info["group"]]}}
+    rule = {
+        "id": name,
+        "name": name,
+        "shortDescription": {"text": info["description"]},
+        "fullDescription": {"text": info["description"]},
+        "help": {"text": info["remediation"]},
+        "properties": {"tags": [info["cloud"], info["group"]]},
+    }
     if info["url"]:
         rule["helpUri"] = info["url"]
     return rule
@@ -139,10 +160,13 @@ def _rule(name: str) -> dict[str, Any]:
 def _waiver_rule() -> dict[str, Any]:
     from policies.waivers import WAIVERS_POLICY
 
-    return {"id": WAIVERS_POLICY, "name": WAIVERS_POLICY,
-            "shortDescription": {"text": "A policy waiver that matches no violation."},
-            "help": {"text": "Remove the waiver from mlops:spec.policy.waivers."},
-            "defaultConfiguration": {"level": "note"}}
+    return {
+        "id": WAIVERS_POLICY,
+        "name": WAIVERS_POLICY,
+        "shortDescription": {"text": "A policy waiver that matches no violation."},
+        "help": {"text": "Remove the waiver from mlops:spec.policy.waivers."},
+        "defaultConfiguration": {"level": "note"},
+    }
 
 
 def render_sarif(reports: Iterable) -> str:
@@ -167,21 +191,40 @@ def render_sarif(reports: Iterable) -> str:
             w = v["waiver"]
             where = waiver_index.get((w["rule"], w["resource"]))
             result = _result(r, v, index, f"policy.waivers[{where}]" if where is not None else "policy.waivers")
-            result["suppressions"] = [{"kind": "inSource", "status": "accepted",
-                                       "justification": f"{w['reason']} (approved by {w['approved_by']} until {w['expires']})"}]
+            result["suppressions"] = [
+                {
+                    "kind": "inSource",
+                    "status": "accepted",
+                    "justification": f"{w['reason']} (approved by {w['approved_by']} until {w['expires']})",
+                }
+            ]
             results.append(result)
         for w in r.unused_waivers:
             where = waiver_index.get((w["rule"], w["resource"]))
             dotted = f"policy.waivers[{where}]" if where is not None else "policy.waivers"
-            results.append({"ruleId": WAIVERS_POLICY, "ruleIndex": index[WAIVERS_POLICY], "level": "note",
-                            "message": {"text": f"{r.stack}: waiver of {w['rule']} for {w['resource']!r} matches no "
-                                                "violation; remove it"},
-                            "locations": [_location(r, None, dotted)],
-                            "partialFingerprints": {"mlopsWaiver/v1": _fingerprint(r.stack, w["rule"], w["resource"])}})
+            results.append(
+                {
+                    "ruleId": WAIVERS_POLICY,
+                    "ruleIndex": index[WAIVERS_POLICY],
+                    "level": "note",
+                    "message": {
+                        "text": f"{r.stack}: waiver of {w['rule']} for {w['resource']!r} matches no "
+                        "violation; remove it"
+                    },
+                    "locations": [_location(r, None, dotted)],
+                    "partialFingerprints": {"mlopsWaiver/v1": _fingerprint(r.stack, w["rule"], w["resource"])},
+                }
+            )
     run: dict[str, Any] = {
-        "tool": {"driver": {"name": "mlops-policies", "version": _version(), "semanticVersion": _version(),
-                            "informationUri": "https://www.pulumi.com/docs/iac/using-pulumi/crossguard/",
-                            "rules": rules}},
+        "tool": {
+            "driver": {
+                "name": "mlops-policies",
+                "version": _version(),
+                "semanticVersion": _version(),
+                "informationUri": "https://www.pulumi.com/docs/iac/using-pulumi/crossguard/",
+                "rules": rules,
+            }
+        },
         "invocations": [{"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}],
         "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri() + "/"}},
         "results": results,
@@ -190,11 +233,15 @@ def render_sarif(reports: Iterable) -> str:
 
 
 def _result(report, v: dict[str, Any], index: dict[str, int], dotted: str | None) -> dict[str, Any]:
-    return {"ruleId": v["policy"], "ruleIndex": index[v["policy"]], "level": LEVELS.get(v["enforcement"], "warning"),
-            "message": {"text": f"{report.stack}: {v['message']}"},
-            "locations": [_location(report, v["urn"], dotted)],
-            "partialFingerprints": {"mlopsViolation/v1": _fingerprint(report.stack, v["policy"], v["urn"], v["message"])},
-            "properties": {"stack": report.stack, "enforcement": v["enforcement"]}}
+    return {
+        "ruleId": v["policy"],
+        "ruleIndex": index[v["policy"]],
+        "level": LEVELS.get(v["enforcement"], "warning"),
+        "message": {"text": f"{report.stack}: {v['message']}"},
+        "locations": [_location(report, v["urn"], dotted)],
+        "partialFingerprints": {"mlopsViolation/v1": _fingerprint(report.stack, v["policy"], v["urn"], v["message"])},
+        "properties": {"stack": report.stack, "enforcement": v["enforcement"]},
+    }
 
 
 def _spec_waivers(report) -> list[dict[str, Any]]:

@@ -44,8 +44,12 @@ def project_root(start: Path | None = None) -> Path:
     for directory in (here, *here.parents):
         if (directory / "Pulumi.yaml").is_file():
             return directory
-    raise StackError([f"{here}: no Pulumi.yaml here or in any parent folder; run mlops inside the "
-                      "project (the folder holding Pulumi.yaml and stacks/), or give a stack file path"])
+    raise StackError(
+        [
+            f"{here}: no Pulumi.yaml here or in any parent folder; run mlops inside the "
+            "project (the folder holding Pulumi.yaml and stacks/), or give a stack file path"
+        ]
+    )
 
 
 def stacks_dir(root: Path | None = None) -> Path:
@@ -55,7 +59,7 @@ def stacks_dir(root: Path | None = None) -> Path:
 def stack_name_of(path: Path) -> str:
     name = path.name
     if name.startswith("Pulumi.") and name.endswith((".yaml", ".yml")):
-        return name[len("Pulumi."):].rsplit(".", 1)[0]
+        return name[len("Pulumi.") :].rsplit(".", 1)[0]
     return path.stem
 
 
@@ -78,8 +82,7 @@ def _refuse_duplicate_keys(loader: yaml.constructor.BaseConstructor, node: yaml.
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (line {mark.line + 1})", mark)
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} (line {mark.line + 1})", mark)
         seen.add(key)
 
 
@@ -137,8 +140,12 @@ def read_config(path: Path) -> dict:
     """The `config:` mapping of a stack file holding a `mlops:spec` mapping, or StackError."""
     shown = display(path)
     if path.is_dir():
-        raise StackError([f"{shown}: is a folder; give a stack file (Pulumi.<stack>.yaml) or a stack name, "
-                          "or --all for every stack in stacks/"])
+        raise StackError(
+            [
+                f"{shown}: is a folder; give a stack file (Pulumi.<stack>.yaml) or a stack name, "
+                "or --all for every stack in stacks/"
+            ]
+        )
     if not path.is_file():
         hint = ""
         if path.parent.is_dir():
@@ -156,14 +163,15 @@ def read_config(path: Path) -> dict:
     except UnicodeDecodeError:
         raise StackError([f"{shown}: not a UTF-8 text file"]) from None
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
-        raise StackError([f"{shown}: config: a stack file needs a top-level `config:` mapping "
-                          f"holding `{SPEC_KEY}`"])
+        raise StackError([f"{shown}: config: a stack file needs a top-level `config:` mapping holding `{SPEC_KEY}`"])
     config = document["config"]
-    problems = [f"{shown}: config.{key}: unknown key; this project reads only {SPEC_KEY}{_did_you_mean(key)}"
-                for key in config if isinstance(key, str) and key.startswith("mlops:") and key != SPEC_KEY]
+    problems = [
+        f"{shown}: config.{key}: unknown key; this project reads only {SPEC_KEY}{_did_you_mean(key)}"
+        for key in config
+        if isinstance(key, str) and key.startswith("mlops:") and key != SPEC_KEY
+    ]
     if SPEC_KEY not in config:
-        problems.append(f"{shown}: config.{SPEC_KEY}: missing; put the stack spec under "
-                        f"`config: {{{SPEC_KEY}: ...}}`")
+        problems.append(f"{shown}: config.{SPEC_KEY}: missing; put the stack spec under `config: {{{SPEC_KEY}: ...}}`")
     elif not isinstance(config[SPEC_KEY], dict):
         problems.append(f"{shown}: {SPEC_KEY}: must be a mapping (got {_show(config[SPEC_KEY])})")
     if problems:
@@ -197,8 +205,10 @@ def check_waiver_rules(spec: Spec, shown: Path | str) -> None:
         if waiver.rule not in names:
             close = difflib.get_close_matches(waiver.rule, names, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; see policies/README.md for the {spec.cloud} rules"
-            lines.append(f"{shown}: {config_path(('policy', 'waivers', i, 'rule'))}: no {spec.cloud} policy rule "
-                         f"is named {waiver.rule!r}{hint}")
+            lines.append(
+                f"{shown}: {config_path(('policy', 'waivers', i, 'rule'))}: no {spec.cloud} policy rule "
+                f"is named {waiver.rule!r}{hint}"
+            )
     if lines:
         raise StackError(lines)
 
@@ -210,15 +220,23 @@ def check_stack_name(name: str, spec: Spec, shown: str) -> None:
     suffix = f"{spec.cloud}-{spec.environment}"
     if name == suffix or (name.endswith(f"-{suffix}") and name != f"-{suffix}"):
         return
-    raise StackError([f"{shown}: stack name {name!r} does not match its spec ({spec.cloud}, {spec.environment}): "
-                      f"name the file Pulumi.{suffix}.yaml (reference stack) or Pulumi.<team>-{suffix}.yaml "
-                      "(team stack)"])
+    raise StackError(
+        [
+            f"{shown}: stack name {name!r} does not match its spec ({spec.cloud}, {spec.environment}): "
+            f"name the file Pulumi.{suffix}.yaml (reference stack) or Pulumi.<team>-{suffix}.yaml "
+            "(team stack)"
+        ]
+    )
 
 
 # Provider settings the spec owns: each program configures its provider from the spec, so a
 # different value here would only steer resources created outside it (and mislead the reader).
-_PROVIDER_KEYS = {"aws:region": ("region",), "azure-native:location": ("region",), "gcp:region": ("region",),
-                  "gcp:project": ("gcp", "project_id")}
+_PROVIDER_KEYS = {
+    "aws:region": ("region",),
+    "azure-native:location": ("region",),
+    "gcp:region": ("region",),
+    "gcp:project": ("gcp", "project_id"),
+}
 
 
 def check_provider_config(config: dict, spec: Spec, shown: str) -> None:
@@ -230,8 +248,10 @@ def check_provider_config(config: dict, spec: Spec, shown: str) -> None:
         for part in spec_path:
             owner = getattr(owner, part, None)
         if config[key] != owner:
-            problems.append(f"{shown}: config.{key}: {_show(config[key])} differs from {config_path(spec_path)} "
-                            f"{_show(owner)}; the stack uses {config_path(spec_path)}: remove {key} or make them equal")
+            problems.append(
+                f"{shown}: config.{key}: {_show(config[key])} differs from {config_path(spec_path)} "
+                f"{_show(owner)}; the stack uses {config_path(spec_path)}: remove {key} or make them equal"
+            )
     if problems:
         raise StackError(problems)
 

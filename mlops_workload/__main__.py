@@ -47,11 +47,26 @@ def main(argv: list[str] | None = None) -> int:
             unknown = [t for t in targets if t not in package.CLOUDS]
             if unknown:
                 raise ValueError(f"--targets: unknown {', '.join(unknown)}; expected {', '.join(package.CLOUDS)}")
-            result = pipeline.run(args.out, data_path=args.data, rows=args.rows, seed=args.seed,
-                                  shift=args.shift, min_auc=args.min_auc, targets=targets)
-            print(json.dumps({"model": str(result.model_path), "baseline": str(result.baseline_path),
-                              "metrics": result.metrics,
-                              "packages": {k: str(v) for k, v in result.packages.items()}}, indent=2))
+            result = pipeline.run(
+                args.out,
+                data_path=args.data,
+                rows=args.rows,
+                seed=args.seed,
+                shift=args.shift,
+                min_auc=args.min_auc,
+                targets=targets,
+            )
+            print(
+                json.dumps(
+                    {
+                        "model": str(result.model_path),
+                        "baseline": str(result.baseline_path),
+                        "metrics": result.metrics,
+                        "packages": {k: str(v) for k, v in result.packages.items()},
+                    },
+                    indent=2,
+                )
+            )
         else:
             args.out.mkdir(parents=True, exist_ok=True)
             print(baseline.write(baseline.compute(prepare.read_csv(args.data)), args.out))

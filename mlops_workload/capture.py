@@ -82,25 +82,44 @@ def sagemaker_key(prefix: str, endpoint: str, variant: str, when: datetime, name
     return f"{prefix.strip('/')}/{endpoint}/{variant}/{when:%Y/%m/%d/%H}/{name}.jsonl"
 
 
-def sagemaker_line(record: Mapping[str, object], prediction: object, feature_order: Sequence[str], *,
-                   when: datetime, event_id: str | None = None, inference_id: str | None = None) -> str:
+def sagemaker_line(
+    record: Mapping[str, object],
+    prediction: object,
+    feature_order: Sequence[str],
+    *,
+    when: datetime,
+    event_id: str | None = None,
+    inference_id: str | None = None,
+) -> str:
     """One captured CSV inference, as the endpoint's data capture writes it."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(["" if record.get(n) is None else record.get(n)
-                                                    for n in feature_order])
+    csv.writer(buffer, lineterminator="").writerow(
+        ["" if record.get(n) is None else record.get(n) for n in feature_order]
+    )
     metadata: dict[str, str] = {"eventId": event_id or str(uuid.uuid4()), "inferenceTime": _iso(when)}
     if inference_id:
         metadata["inferenceId"] = inference_id
-    return json.dumps({
-        "captureData": {
-            "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
-                              "data": buffer.getvalue(), "encoding": "CSV"},
-            "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT",
-                               "data": json.dumps({"predictions": [prediction]}), "encoding": "JSON"},
+    return json.dumps(
+        {
+            "captureData": {
+                "endpointInput": {
+                    "observedContentType": "text/csv",
+                    "mode": "INPUT",
+                    "data": buffer.getvalue(),
+                    "encoding": "CSV",
+                },
+                "endpointOutput": {
+                    "observedContentType": "application/json",
+                    "mode": "OUTPUT",
+                    "data": json.dumps({"predictions": [prediction]}),
+                    "encoding": "JSON",
+                },
+            },
+            "eventMetadata": metadata,
+            "eventVersion": SAGEMAKER_EVENT_VERSION,
         },
-        "eventMetadata": metadata,
-        "eventVersion": SAGEMAKER_EVENT_VERSION,
-    }, separators=(",", ":"))
+        separators=(",", ":"),
+    )
 
 
 def _sagemaker_payload(part: Mapping) -> tuple[str, str]:
@@ -158,38 +177,62 @@ AZURE_COLLECTIONS = ("model_inputs", "model_outputs")
 AZURE_AGENT = "azureml-ai-monitoring/1.0.0"
 
 
-def azure_blob_path(endpoint: str, deployment: str, collection: str, when: datetime,
-                    instance_id: str | None = None) -> str:
+def azure_blob_path(
+    endpoint: str, deployment: str, collection: str, when: datetime, instance_id: str | None = None
+) -> str:
     """Path under the workspace blob datastore (rolling_rate Hour)."""
     when = when.astimezone(timezone.utc)
-    return (f"modelDataCollector/{endpoint}/{deployment}/{collection}/{when:%Y/%m/%d/%H}/"
-            f"{instance_id or uuid.uuid4()}.jsonl")
+    return (
+        f"modelDataCollector/{endpoint}/{deployment}/{collection}/{when:%Y/%m/%d/%H}/"
+        f"{instance_id or uuid.uuid4()}.jsonl"
+    )
 
 
-def azure_line(collection: str, records: Sequence[Mapping[str, object]], *, source: str, when: datetime,
-               correlation_id: str, model_version: str = "default") -> str:
+def azure_line(
+    collection: str,
+    records: Sequence[Mapping[str, object]],
+    *,
+    source: str,
+    when: datetime,
+    correlation_id: str,
+    model_version: str = "default",
+) -> str:
     """One collected DataFrame, as the data collector writes it (`data` = DataFrame records)."""
     if collection not in AZURE_COLLECTIONS:
         raise ValueError(f"collection must be one of {AZURE_COLLECTIONS}")
     data = [dict(r) for r in records]
     body = json.dumps(data, separators=(",", ":"))
-    return json.dumps({
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": source,
-        "type": f"azureml.inference.{collection}", "datacontenttype": "application/json", "time": _iso(when),
-        "data": data, "correlationid": correlation_id, "xrequestid": correlation_id,
-        "modelversion": model_version, "collectdatatype": "pandas.core.frame.DataFrame",
-        "agent": AZURE_AGENT, "contentrange": f"bytes 0-{len(body) - 1}/{len(body)}",
-    }, separators=(",", ":"))
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": source,
+            "type": f"azureml.inference.{collection}",
+            "datacontenttype": "application/json",
+            "time": _iso(when),
+            "data": data,
+            "correlationid": correlation_id,
+            "xrequestid": correlation_id,
+            "modelversion": model_version,
+            "collectdatatype": "pandas.core.frame.DataFrame",
+            "agent": AZURE_AGENT,
+            "contentrange": f"bytes 0-{len(body) - 1}/{len(body)}",
+        },
+        separators=(",", ":"),
+    )
 
 
 def azure_source(subscription: str, resource_group: str, workspace: str, endpoint: str, deployment: str) -> str:
-    return (f"/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/"
-            f"Microsoft.MachineLearningServices/workspaces/{workspace}/onlineEndpoints/{endpoint}"
-            f"/deployments/{deployment}")
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/"
+        f"Microsoft.MachineLearningServices/workspaces/{workspace}/onlineEndpoints/{endpoint}"
+        f"/deployments/{deployment}"
+    )
 
 
-def read_azure(source: str | bytes | Iterable[str], feature_order: Sequence[str],
-               collection: str = "model_inputs") -> Capture:
+def read_azure(
+    source: str | bytes | Iterable[str], feature_order: Sequence[str], collection: str = "model_inputs"
+) -> Capture:
     """Records of the `model_inputs` collection (or predictions of `model_outputs`)."""
     capture = Capture()
     # The documented sample line says "azureml.inference.inputs" for the model_inputs collection;
@@ -216,18 +259,26 @@ def read_azure(source: str | bytes | Iterable[str], feature_order: Sequence[str]
 
 # --- Vertex AI request-response logging -------------------------------------------------------
 
-VERTEX_COLUMNS = ("endpoint", "deployed_model_id", "logging_time", "request_id", "request_payload",
-                  "response_payload")
+VERTEX_COLUMNS = ("endpoint", "deployed_model_id", "logging_time", "request_id", "request_payload", "response_payload")
 
 
-def vertex_row(records: Sequence[Mapping[str, object]], predictions: Sequence[object],
-               feature_order: Sequence[str], *, endpoint: str, deployed_model_id: str, when: datetime,
-               request_id: int) -> dict:
+def vertex_row(
+    records: Sequence[Mapping[str, object]],
+    predictions: Sequence[object],
+    feature_order: Sequence[str],
+    *,
+    endpoint: str,
+    deployed_model_id: str,
+    when: datetime,
+    request_id: int,
+) -> dict:
     """One logged request as a row of the BigQuery table (instances as lists in feature order,
     which is what the prebuilt scikit-learn container receives)."""
     return {
-        "endpoint": endpoint, "deployed_model_id": deployed_model_id,
-        "logging_time": when.astimezone(timezone.utc).isoformat(), "request_id": request_id,
+        "endpoint": endpoint,
+        "deployed_model_id": deployed_model_id,
+        "logging_time": when.astimezone(timezone.utc).isoformat(),
+        "request_id": request_id,
         "request_payload": [json.dumps([r.get(n) for n in feature_order]) for r in records],
         "response_payload": [json.dumps(p) for p in predictions],
     }
@@ -251,8 +302,9 @@ def read_vertex(rows: Iterable[Mapping[str, object]] | str | bytes, feature_orde
             instances: list = []
             for item in items:  # one instance per element, or a whole {"instances": [...]} body
                 instances.extend(_instances(item) if isinstance(item, Mapping) and "instances" in item else [item])
-            capture.predictions.extend(json.loads(p) if isinstance(p, str) else p
-                                       for p in row.get("response_payload") or [])
+            capture.predictions.extend(
+                json.loads(p) if isinstance(p, str) else p for p in row.get("response_payload") or []
+            )
         except (ValueError, KeyError, TypeError):
             capture.skipped += 1
             continue

@@ -39,11 +39,23 @@ def generate(rows: int = 2000, *, seed: int = 0, shift: float = 0.0, missing_rat
         age = max(0.0, rng.gammavariate(2.0, 200.0 * (1 - 0.5 * min(shift, 1.0))))
         channel = _weighted(rng, ("web", "mobile", "pos"), [max(w, 0.01) for w in channel_w])
         country = _weighted(rng, ("us", "gb", "de", "fr", "br"), [max(w, 0.01) for w in country_w])
-        logit = (-2.2 + 2.0 * (math.log(amount) - 3.5) + 7.0 * (risk - 0.3) - 0.003 * (age - 400)
-                 + (0.8 if channel == "mobile" else 0.0) + (1.0 if country == "br" else 0.0))
+        logit = (
+            -2.2
+            + 2.0 * (math.log(amount) - 3.5)
+            + 7.0 * (risk - 0.3)
+            - 0.003 * (age - 400)
+            + (0.8 if channel == "mobile" else 0.0)
+            + (1.0 if country == "br" else 0.0)
+        )
         label = 1 if rng.random() < 1 / (1 + math.exp(-logit)) else 0
-        row: Row = {"transaction_amount": round(amount, 2), "merchant_risk_score": round(risk, 4),
-                    "account_age_days": round(age, 1), "channel": channel, "country": country, TARGET: label}
+        row: Row = {
+            "transaction_amount": round(amount, 2),
+            "merchant_risk_score": round(risk, 4),
+            "account_age_days": round(age, 1),
+            "channel": channel,
+            "country": country,
+            TARGET: label,
+        }
         for name in NUMERIC:
             if missing_rate and rng.random() < missing_rate:
                 row[name] = None

@@ -42,6 +42,7 @@ class BaselineError(ValueError):
 
 # --- numbers ---------------------------------------------------------------------------------
 
+
 def as_number(value: object) -> float | None:
     """A finite float, or None for missing / non-numeric values (bools are not numbers)."""
     if value is None or isinstance(value, bool):
@@ -93,8 +94,10 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
 
 def js_distance(p: Sequence[float], q: Sequence[float]) -> float:
     """Jensen-Shannon distance, base 2: 0 for identical, 1 for disjoint distributions."""
+
     def kl(x: Sequence[float], m: Sequence[float]) -> float:
         return sum(a * math.log2(a / b) for a, b in zip(x, m, strict=True) if a > 0)
+
     m = [(a + b) / 2 for a, b in zip(p, q, strict=True)]
     return math.sqrt(max(0.0, (kl(p, m) + kl(q, m)) / 2))
 
@@ -143,10 +146,14 @@ def numeric_profile(values: Iterable[object], *, bins: int = NUMERIC_BINS) -> di
         raise BaselineError("a numeric feature needs at least one value to profile")
     edges = sorted({quantile(numbers, i / bins) for i in range(1, bins)})
     counts = Counter(bin_index(v, edges) for v in numbers)
-    return {"kind": "numeric", "edges": edges,
-            "proportions": [counts.get(i, 0) / len(numbers) for i in range(len(edges) + 1)],
-            "quantiles": [quantile(numbers, i / (QUANTILE_POINTS - 1)) for i in range(QUANTILE_POINTS)],
-            "missing": (len(raw) - len(numbers)) / len(raw), "count": len(raw)}
+    return {
+        "kind": "numeric",
+        "edges": edges,
+        "proportions": [counts.get(i, 0) / len(numbers) for i in range(len(edges) + 1)],
+        "quantiles": [quantile(numbers, i / (QUANTILE_POINTS - 1)) for i in range(QUANTILE_POINTS)],
+        "missing": (len(raw) - len(numbers)) / len(raw),
+        "count": len(raw),
+    }
 
 
 def categorical_profile(values: Iterable[object]) -> dict:
@@ -155,9 +162,12 @@ def categorical_profile(values: Iterable[object]) -> dict:
     if not categories:
         raise BaselineError("a categorical feature needs at least one value to profile")
     counts = Counter(categories)
-    return {"kind": "categorical",
-            "proportions": {c: counts[c] / len(categories) for c in sorted(counts)},
-            "missing": (len(raw) - len(categories)) / len(raw), "count": len(raw)}
+    return {
+        "kind": "categorical",
+        "proportions": {c: counts[c] / len(categories) for c in sorted(counts)},
+        "missing": (len(raw) - len(categories)) / len(raw),
+        "count": len(raw),
+    }
 
 
 def build_baseline(rows: Sequence[Mapping[str, object]], kinds: Mapping[str, str]) -> dict:
@@ -170,6 +180,7 @@ def build_baseline(rows: Sequence[Mapping[str, object]], kinds: Mapping[str, str
 
 
 # --- comparison ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FeatureDrift:
@@ -235,8 +246,9 @@ def _categorical_drift(name: str, profile: Mapping, column: list[object], thresh
     return FeatureDrift(name, "categorical", score, js, "js", total, actual[-1], actual[-2], score > threshold)
 
 
-def check(baseline: Mapping, window: Sequence[Mapping[str, object]], threshold: float,
-          features: Sequence[str] | None = None) -> DriftReport:
+def check(
+    baseline: Mapping, window: Sequence[Mapping[str, object]], threshold: float, features: Sequence[str] | None = None
+) -> DriftReport:
     """Compare `window` with `baseline`; `features` limits the check (default: every baseline feature)."""
     if not isinstance(baseline, Mapping) or baseline.get("format") != FORMAT:
         raise BaselineError(f"not a {FORMAT} baseline document")

@@ -27,9 +27,13 @@ class Metrics:
         return self.auc >= self.min_auc
 
     def as_dict(self) -> dict:
-        return {"auc": round(self.auc, 6), "accuracy": round(self.accuracy, 6), "test_rows": self.test_rows,
-                "positive_rate": round(self.positive_rate, 6),
-                "quality_gate": {"min_auc": self.min_auc, "passed": self.passed}}
+        return {
+            "auc": round(self.auc, 6),
+            "accuracy": round(self.accuracy, 6),
+            "test_rows": self.test_rows,
+            "positive_rate": round(self.positive_rate, 6),
+            "quality_gate": {"min_auc": self.min_auc, "passed": self.passed},
+        }
 
 
 def evaluate(model, rows: Sequence[Mapping[str, object]], *, min_auc: float = DEFAULT_MIN_AUC) -> Metrics:
@@ -39,8 +43,9 @@ def evaluate(model, rows: Sequence[Mapping[str, object]], *, min_auc: float = DE
     if len(set(y.tolist())) < 2:
         raise QualityGateFailed("the test split has a single class; AUC is undefined (more data needed)")
     scores = model.predict_proba(x)[:, 1]
-    return Metrics(float(roc_auc_score(y, scores)), float(accuracy_score(y, model.predict(x))), len(rows),
-                   float(y.mean()), min_auc)
+    return Metrics(
+        float(roc_auc_score(y, scores)), float(accuracy_score(y, model.predict(x))), len(rows), float(y.mean()), min_auc
+    )
 
 
 def gate(metrics: Metrics) -> Metrics:

@@ -25,14 +25,27 @@ class TrainingResult:
     packages: dict[str, Path]
 
 
-def run(out: Path, *, data_path: Path | None = None, rows: int = 2000, seed: int = 0, shift: float = 0.0,
-        min_auc: float = evaluate.DEFAULT_MIN_AUC, targets: tuple[str, ...] = package.CLOUDS) -> TrainingResult:
+def run(
+    out: Path,
+    *,
+    data_path: Path | None = None,
+    rows: int = 2000,
+    seed: int = 0,
+    shift: float = 0.0,
+    min_auc: float = evaluate.DEFAULT_MIN_AUC,
+    targets: tuple[str, ...] = package.CLOUDS,
+) -> TrainingResult:
     """Train on `data_path` (a CSV) or, without one, on synthetic data from `seed` and `shift`.
     Raises prepare.DataError for unusable data and evaluate.QualityGateFailed below the gate; no
     model file is written in either case."""
-    records = (prepare.read_csv(data_path) if data_path is not None
-               else [prepare.typed({k: (None if v is None else str(v)) for k, v in r.items()})
-                     for r in data.generate(rows, seed=seed, shift=shift)])
+    records = (
+        prepare.read_csv(data_path)
+        if data_path is not None
+        else [
+            prepare.typed({k: (None if v is None else str(v)) for k, v in r.items()})
+            for r in data.generate(rows, seed=seed, shift=shift)
+        ]
+    )
     split = prepare.split(records, seed=seed)
     model = train.fit(split.train, seed=seed)
     metrics = evaluate.gate(evaluate.evaluate(model, split.test, min_auc=min_auc))

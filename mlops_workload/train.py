@@ -38,13 +38,21 @@ def build_pipeline(seed: int = 0):
     categorical_idx = [FEATURE_NAMES.index(n) for n in CATEGORICAL]
     # np.asarray(..., dtype=float) turns None into NaN and "1.5" into 1.5; str turns None into
     # "None", an unknown category that the encoder ignores.
-    numeric = Pipeline([("float", FunctionTransformer(np.asarray, kw_args={"dtype": float})),
-                        ("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
-    categorical = Pipeline([("text", FunctionTransformer(np.asarray, kw_args={"dtype": str})),
-                            ("onehot", OneHotEncoder(handle_unknown="ignore"))])
+    numeric = Pipeline(
+        [
+            ("float", FunctionTransformer(np.asarray, kw_args={"dtype": float})),
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+        ]
+    )
+    categorical = Pipeline(
+        [
+            ("text", FunctionTransformer(np.asarray, kw_args={"dtype": str})),
+            ("onehot", OneHotEncoder(handle_unknown="ignore")),
+        ]
+    )
     features = ColumnTransformer([("numeric", numeric, numeric_idx), ("categorical", categorical, categorical_idx)])
-    return Pipeline([("features", features),
-                     ("classifier", LogisticRegression(max_iter=1000, random_state=seed))])
+    return Pipeline([("features", features), ("classifier", LogisticRegression(max_iter=1000, random_state=seed))])
 
 
 def fit(rows: Sequence[Mapping[str, object]], seed: int = 0):

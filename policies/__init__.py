@@ -57,5 +57,14 @@ def rules_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["rules_markdown", "DEFAULT_LEVELS", "ENVIRONMENTS", "PACK_NAME", "POLICIES", "RULES", "RULES_BY_NAME",
-           "level_for", "pack_config"]
+__all__ = [
+    "rules_markdown",
+    "DEFAULT_LEVELS",
+    "ENVIRONMENTS",
+    "PACK_NAME",
+    "POLICIES",
+    "RULES",
+    "RULES_BY_NAME",
+    "level_for",
+    "pack_config",
+]

@@ -32,6 +32,7 @@ def taggable(type_: str) -> bool | None:
         from pulumi import _types
 
         from infra.engine.sdk_check import args_class
+
         cls = args_class(type_)
         if cls is None:
             return None
@@ -91,11 +92,14 @@ def tag_value_problems(cloud: str, type_: str, tags: Mapping[str, Any]) -> list[
                 problems.append(f"tag {key!r}: names may not contain < > % & \\ ? /")
         else:
             if not _GCP_KEY.match(key):
-                problems.append(f"label {key!r}: keys start with a lowercase letter and hold only "
-                                "lowercase letters, digits, _ and - (at most 63)")
+                problems.append(
+                    f"label {key!r}: keys start with a lowercase letter and hold only "
+                    "lowercase letters, digits, _ and - (at most 63)"
+                )
             if not _GCP_VALUE.match(value):
-                problems.append(f"label {key!r}: value {value!r} may hold only lowercase letters, "
-                                "digits, _ and - (at most 63)")
+                problems.append(
+                    f"label {key!r}: value {value!r} may hold only lowercase letters, digits, _ and - (at most 63)"
+                )
     return problems
 
 
@@ -104,6 +108,7 @@ def _validate_tags(cloud: str):
         tags = tags_of(ctx.type, props)
         if isinstance(tags, dict):
             yield from tag_value_problems(cloud, ctx.type, tags)
+
     return check
 
 
@@ -128,27 +133,48 @@ def _consistent_tags(cloud: str):
                     if value != common:
                         for urn in urns:
                             yield (f"tag {key!r} is {value!r} but the rest of the stack uses {common!r}", urn)
+
     return check
 
 
 def tagging_rules(cloud: str) -> list[Rule]:
     label = "labels" if cloud == "gcp" else "tags"
     return [
-        Rule(f"{cloud}-all-resources-require-tags", cloud, "tagging",
-             f"Every taggable {cloud} resource carries the required {label} "
-             f"({', '.join(REQUIRED_TAGS)}) in its own inputs.",
-             f"Create the resource inside the mlops program so the stack transformation adds the {label}; "
-             f"for nested {label} (GKE nodeConfig.resourceLabels) pass ctx.tags.",
-             "medium", TAGS_DOC[cloud], (PREFIX[cloud] + "*",), _require_tags),
-        Rule(f"{cloud}-all-resources-validate-tag-values", cloud, "tagging",
-             f"{label.capitalize()} obey {cloud}'s limits on count, length and characters.",
-             f"Shorten or re-encode the {label} (infra/naming.py renders GCP-safe label values).",
-             "medium", TAGS_DOC[cloud], (PREFIX[cloud] + "*",), _validate_tags(cloud)),
-        Rule(f"{cloud}-stack-tags-require-consistent-values", cloud, "tagging",
-             f"team, environment, stack, cost-center, owner and managed-by {label} hold one value "
-             "across the whole stack.",
-             f"Remove per-resource overrides of the required {label}; they come from the stack spec.",
-             "medium", TAGS_DOC[cloud], stack_check=_consistent_tags(cloud)),
+        Rule(
+            f"{cloud}-all-resources-require-tags",
+            cloud,
+            "tagging",
+            f"Every taggable {cloud} resource carries the required {label} "
+            f"({', '.join(REQUIRED_TAGS)}) in its own inputs.",
+            f"Create the resource inside the mlops program so the stack transformation adds the {label}; "
+            f"for nested {label} (GKE nodeConfig.resourceLabels) pass ctx.tags.",
+            "medium",
+            TAGS_DOC[cloud],
+            (PREFIX[cloud] + "*",),
+            _require_tags,
+        ),
+        Rule(
+            f"{cloud}-all-resources-validate-tag-values",
+            cloud,
+            "tagging",
+            f"{label.capitalize()} obey {cloud}'s limits on count, length and characters.",
+            f"Shorten or re-encode the {label} (infra/naming.py renders GCP-safe label values).",
+            "medium",
+            TAGS_DOC[cloud],
+            (PREFIX[cloud] + "*",),
+            _validate_tags(cloud),
+        ),
+        Rule(
+            f"{cloud}-stack-tags-require-consistent-values",
+            cloud,
+            "tagging",
+            f"team, environment, stack, cost-center, owner and managed-by {label} hold one value "
+            "across the whole stack.",
+            f"Remove per-resource overrides of the required {label}; they come from the stack spec.",
+            "medium",
+            TAGS_DOC[cloud],
+            stack_check=_consistent_tags(cloud),
+        ),
     ]
 
 
@@ -179,12 +205,20 @@ def budget_notifications(cloud: str, props: Mapping[str, Any]) -> Any:
     """Truthy when the budget notifies someone; UNKNOWN passes through."""
     if cloud == "aws":
         notes = props.get("notifications") or []
-        return [n for n in notes if isinstance(n, dict) and (
-            n.get("subscriberEmailAddresses") or n.get("subscriberSnsTopicArns"))]
+        return [
+            n
+            for n in notes
+            if isinstance(n, dict) and (n.get("subscriberEmailAddresses") or n.get("subscriberSnsTopicArns"))
+        ]
     if cloud == "azure":
         notes = props.get("notifications") or {}
-        return {k: n for k, n in notes.items() if isinstance(n, dict) and n.get("enabled", True)
-                and (n.get("contactEmails") or n.get("contactGroups") or n.get("contactRoles"))}
+        return {
+            k: n
+            for k, n in notes.items()
+            if isinstance(n, dict)
+            and n.get("enabled", True)
+            and (n.get("contactEmails") or n.get("contactGroups") or n.get("contactRoles"))
+        }
     rules = props.get("thresholdRules") or []
     channels = (props.get("allUpdatesRule") or {}).get("monitoringNotificationChannels")
     return rules and (channels or (props.get("allUpdatesRule") or {}).get("pubsubTopic"))
@@ -201,6 +235,7 @@ def _budget_exists(cloud: str):
             notes = budget_notifications(cloud, b.props)
             if not is_unknown(notes) and not notes:
                 yield ("the budget sends no notifications: add thresholds with e-mail/channel recipients", b.urn)
+
     return check
 
 
@@ -214,26 +249,43 @@ def _within_budget(cloud: str):
             return
         estimate = estimate_resources(cloud, ctx.environment or "prod", resources)
         if estimate["monthly_usd"] > sum(amounts):
-            yield (f"estimated monthly cost {estimate['monthly_usd']:.2f} USD exceeds the budget of "
-                   f"{sum(amounts):.2f} USD", budgets[0].urn)
+            yield (
+                f"estimated monthly cost {estimate['monthly_usd']:.2f} USD exceeds the budget of "
+                f"{sum(amounts):.2f} USD",
+                budgets[0].urn,
+            )
+
     return check
 
 
 def budget_rules(cloud: str) -> list[Rule]:
     return [
-        Rule(f"{cloud}-stack-budget-require-notifications", cloud, "cost",
-             "Every stack has a budget that notifies its owners at alert thresholds.",
-             "Keep budget.monthly_usd and alert thresholds in the stack spec; the program creates the budget.",
-             "medium", None, stack_check=_budget_exists(cloud)),
-        Rule(f"{cloud}-stack-cost-require-within-budget", cloud, "cost",
-             "The estimated monthly cost of the planned resources does not exceed the stack's budget.",
-             "Raise budget.monthly_usd or shrink always-on compute (min replicas, min nodes, SKUs); "
-             "see the cost items in `mlops plan --json`.",
-             "medium", None, stack_check=_within_budget(cloud)),
+        Rule(
+            f"{cloud}-stack-budget-require-notifications",
+            cloud,
+            "cost",
+            "Every stack has a budget that notifies its owners at alert thresholds.",
+            "Keep budget.monthly_usd and alert thresholds in the stack spec; the program creates the budget.",
+            "medium",
+            None,
+            stack_check=_budget_exists(cloud),
+        ),
+        Rule(
+            f"{cloud}-stack-cost-require-within-budget",
+            cloud,
+            "cost",
+            "The estimated monthly cost of the planned resources does not exceed the stack's budget.",
+            "Raise budget.monthly_usd or shrink always-on compute (min replicas, min nodes, SKUs); "
+            "see the cost items in `mlops plan --json`.",
+            "medium",
+            None,
+            stack_check=_within_budget(cloud),
+        ),
     ]
 
 
 # ---- SKUs (cost, resource) ---------------------------------------------------------------------
+
 
 def sku_problems(cloud: str, sku: Any, ctx: Ctx, what: str) -> list[str]:
     if not known(sku):
@@ -242,8 +294,10 @@ def sku_problems(cloud: str, sku: Any, ctx: Ctx, what: str) -> list[str]:
 
     entry = catalog.known_sku(cloud, str(sku))
     if entry is None:
-        return [f"{what} {sku!r} is not in the price catalog (infra/data/catalog.yaml); "
-                "use a size class or add the SKU with its price"]
+        return [
+            f"{what} {sku!r} is not in the price catalog (infra/data/catalog.yaml); "
+            "use a size class or add the SKU with its price"
+        ]
     if entry.gpus and not ctx.limit("allow_gpu"):
         return [f"{what} {sku!r} has {entry.gpus} GPU(s), which {ctx.env} stacks may not use"]
     return []
@@ -271,6 +325,7 @@ SKU_PARAMS: Mapping[str, Any] = {
 
 # ---- prod protection (data protection, resource) -----------------------------------------------
 
+
 def protect_rule(cloud: str, stateful: tuple[str, ...]) -> Rule:
     def check(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         if ctx.env != "prod":
@@ -279,15 +334,30 @@ def protect_rule(cloud: str, stateful: tuple[str, ...]) -> Rule:
             yield "prod stateful resource is not protected: set ResourceOptions(protect=True)"
         if ctx.retain_on_delete is False:
             yield "prod stateful resource is deleted with the stack: set ResourceOptions(retain_on_delete=True)"
-    return Rule(f"{cloud}-stateful-resources-require-protect", cloud, "data-protection",
-                "In prod, stateful resources (data stores, keys, registries, vaults) are protected and "
-                "retained on delete.",
-                "Pass protect=True and retain_on_delete=True in the resource's ResourceOptions for prod.",
-                "high", "https://www.pulumi.com/docs/iac/concepts/options/protect/", stateful, check)
+
+    return Rule(
+        f"{cloud}-stateful-resources-require-protect",
+        cloud,
+        "data-protection",
+        "In prod, stateful resources (data stores, keys, registries, vaults) are protected and retained on delete.",
+        "Pass protect=True and retain_on_delete=True in the resource's ResourceOptions for prod.",
+        "high",
+        "https://www.pulumi.com/docs/iac/concepts/options/protect/",
+        stateful,
+        check,
+    )
 
 
-def simple(name: str, cloud: str, group: str, description: str, remediation: str,
-           types: tuple[str, ...], check: Callable[[Mapping[str, Any], Ctx], Iterable[str]],
-           severity: str = "high", url: str | None = None, params: Mapping[str, Any] | None = None) -> Rule:
-    return Rule(name, cloud, group, description, remediation, severity, url, types, check,
-                params=params or {})
+def simple(
+    name: str,
+    cloud: str,
+    group: str,
+    description: str,
+    remediation: str,
+    types: tuple[str, ...],
+    check: Callable[[Mapping[str, Any], Ctx], Iterable[str]],
+    severity: str = "high",
+    url: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Rule:
+    return Rule(name, cloud, group, description, remediation, severity, url, types, check, params=params or {})

@@ -163,7 +163,7 @@ class Rule:
     remediation: str
     severity: str = "high"
     url: str | None = None
-    types: tuple[str, ...] = ()          # resource rules: the types checked ("*" prefix match)
+    types: tuple[str, ...] = ()  # resource rules: the types checked ("*" prefix match)
     check: ResourceCheck | None = None
     stack_check: StackCheck | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -198,14 +198,24 @@ def level_for(rule: Rule, environment: str | None, config: Mapping[str, Any] | N
 def _schema(rule: Rule) -> PolicyConfigSchema:
     level = {"type": "string", "enum": list(LEVELS)}
     properties: dict[str, dict[str, Any]] = {
-        "environment": {"type": "string", "enum": list(ENVIRONMENTS),
-                        "description": "Used when a resource carries no environment tag/label."},
-        "levels": {"type": "object", "description": "Enforcement level per environment.",
-                   "properties": {env: level for env in ENVIRONMENTS},
-                   "default": DEFAULT_LEVELS[rule.group]},
+        "environment": {
+            "type": "string",
+            "enum": list(ENVIRONMENTS),
+            "description": "Used when a resource carries no environment tag/label.",
+        },
+        "levels": {
+            "type": "object",
+            "description": "Enforcement level per environment.",
+            "properties": {env: level for env in ENVIRONMENTS},
+            "default": DEFAULT_LEVELS[rule.group],
+        },
     }
-    properties["waivers"] = {"type": "array", "default": [], "items": {"type": "object"},
-                             "description": "This stack's waivers of the rule (python -m policies.stack_config)."}
+    properties["waivers"] = {
+        "type": "array",
+        "default": [],
+        "items": {"type": "object"},
+        "description": "This stack's waivers of the rule (python -m policies.stack_config).",
+    }
     for key, value in rule.params.items():
         properties[key] = {"default": value}
     return PolicyConfigSchema(properties)
@@ -223,6 +233,7 @@ def _unless_waived(rule: Rule, config: Mapping[str, Any], report_violation):
     def report(message: str, urn: str | None = None) -> None:
         if waiver_module.waived(active, rule.name, urn) is None:
             report_violation(message, urn)
+
     return report
 
 
@@ -236,11 +247,18 @@ def _resource_validator(rule: Rule):
         if level_for(rule, env, config) == "disabled":
             return
         opts = args.opts
-        ctx = Ctx(args.resource_type, env, config, getattr(opts, "protect", None),
-                  getattr(opts, "retain_on_delete", None), args.urn)
+        ctx = Ctx(
+            args.resource_type,
+            env,
+            config,
+            getattr(opts, "protect", None),
+            getattr(opts, "retain_on_delete", None),
+            args.urn,
+        )
         report = _unless_waived(rule, config, lambda message, urn=None: report_violation(message, urn))
         for message in rule.check(props, ctx):  # type: ignore[misc]
             report(message, args.urn)
+
     return validate
 
 
@@ -249,9 +267,17 @@ def stack_resources(resources) -> list[StackResource]:
     views = []
     for r in resources:
         deps = {k: [d.urn for d in v] for k, v in (r.property_dependencies or {}).items()}
-        views.append(StackResource(r.resource_type, r.urn, r.name, plain(r.props), deps,
-                                   tuple(d.urn for d in (r.dependencies or [])),
-                                   getattr(r.opts, "protect", None)))
+        views.append(
+            StackResource(
+                r.resource_type,
+                r.urn,
+                r.name,
+                plain(r.props),
+                deps,
+                tuple(d.urn for d in (r.dependencies or [])),
+                getattr(r.opts, "protect", None),
+            )
+        )
     return views
 
 
@@ -278,16 +304,23 @@ def _stack_validator(rule: Rule):
         report = _unless_waived(rule, config, report_violation)
         for message, urn in rule.stack_check(resources, Ctx("stack", env, config)):  # type: ignore[misc]
             report(message, urn)
+
     return validate
 
 
-def evaluate(rule: Rule, resources: list[StackResource], config: Mapping[str, Any] | None = None) -> list[tuple[str, str | None]]:
+def evaluate(
+    rule: Rule, resources: list[StackResource], config: Mapping[str, Any] | None = None
+) -> list[tuple[str, str | None]]:
     """Every violation of `rule` among plain stack resources, ignoring waivers: what the waivers
     policy needs to tell which violations a waiver covers."""
     merged = config_with_defaults(rule, {k: v for k, v in (config or {}).items() if k != "waivers"})
     if rule.stack_check:
         env = stack_environment(resources, merged)
-        return [] if level_for(rule, env, merged) == "disabled" else list(rule.stack_check(resources, Ctx("stack", env, merged)))
+        return (
+            []
+            if level_for(rule, env, merged) == "disabled"
+            else list(rule.stack_check(resources, Ctx("stack", env, merged)))
+        )
     found: list[tuple[str, str | None]] = []
     for r in resources:
         if not rule.applies_to(r.type):
@@ -303,10 +336,14 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
     """The pulumi_policy object for `rule`. Its static level is mandatory (fail closed); the
     per-environment levels reach a real preview through `policies/config/<env>.json`."""
     common: dict[str, Any] = dict(
-        name=rule.name, description=rule.description,
-        enforcement_level=EnforcementLevel.MANDATORY, config_schema=_schema(rule),
-        severity=Severity(rule.severity), tags=[rule.cloud, rule.group],
-        remediation_steps=rule.remediation, url=rule.url,
+        name=rule.name,
+        description=rule.description,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_schema(rule),
+        severity=Severity(rule.severity),
+        tags=[rule.cloud, rule.group],
+        remediation_steps=rule.remediation,
+        url=rule.url,
     )
     if rule.stack_check:
         return StackValidationPolicy(validate=_stack_validator(rule), **common)

@@ -25,9 +25,14 @@ CHECKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "aws-cloudwatch-loggroup-require-kms": ("stack key", ()),
     "aws-lambda-function-require-kms": ("stack key", ()),
     "aws-sqs-queue-require-kms": ("stack key", ()),
-    "azure-storage-storageaccount-require-cmk": ("stack key", (
-        "azure-native:storage:StorageAccount", "azure-native:storage:BlobContainer",
-        "azure-native:storage:EncryptionScope")),
+    "azure-storage-storageaccount-require-cmk": (
+        "stack key",
+        (
+            "azure-native:storage:StorageAccount",
+            "azure-native:storage:BlobContainer",
+            "azure-native:storage:EncryptionScope",
+        ),
+    ),
     "azure-machinelearningservices-workspace-require-cmk": ("stack key", ()),
     "gcp-storage-bucket-require-cmek": ("stack key", ()),
     "gcp-artifactregistry-repository-require-cmek": ("stack key", ()),

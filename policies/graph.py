@@ -20,8 +20,10 @@ class Graph:
 
     @cached_property
     def _edges(self) -> dict[str, set[str]]:
-        return {r.urn: {*r.dependencies, *(u for urns in r.property_dependencies.values() for u in urns)}
-                for r in self.resources}
+        return {
+            r.urn: {*r.dependencies, *(u for urns in r.property_dependencies.values() for u in urns)}
+            for r in self.resources
+        }
 
     def ancestors(self, urn: str) -> set[str]:
         """Every resource `urn` waits for, directly or through others."""

@@ -17,23 +17,46 @@ from policies.core import as_list, is_unknown
 
 # Actions that only accept Resource "*" (AWS service authorization reference), which the
 # architecture needs: pushing metrics, ECR login, SageMaker ENIs in a VPC, X-Ray.
-RESOURCE_STAR_ACTIONS = frozenset({
-    "cloudwatch:putmetricdata", "cloudwatch:getmetricdata", "cloudwatch:listmetrics",
-    "ecr:getauthorizationtoken", "xray:puttracesegments", "xray:puttelemetryrecords",
-    "sts:getcalleridentity", "logs:describeloggroups",
-    "ec2:createnetworkinterface", "ec2:createnetworkinterfacepermission",
-    "ec2:deletenetworkinterface", "ec2:deletenetworkinterfacepermission",
-    "ec2:describenetworkinterfaces", "ec2:describevpcs", "ec2:describedhcpoptions",
-    "ec2:describesubnets", "ec2:describesecuritygroups", "ec2:describevpcendpoints",
-    "sagemaker:listtrainingjobs", "sagemaker:listendpoints", "sagemaker:listmodels",
-    "sagemaker:listmodelpackagegroups", "sagemaker:search",
-    # Read-only calls a CI preview/deploy identity makes on refresh (no resource-level permissions).
-    "kms:listaliases", "ec2:describevpcattribute", "ec2:describeroutetables", "ec2:describesecuritygrouprules",
-    "ec2:describeprefixlists", "ec2:describeavailabilityzones",
-    "application-autoscaling:describescalabletargets", "application-autoscaling:describescalingpolicies",
-    # Creating a flow log that publishes to S3 (VPC user guide: Resource "*", no resource types).
-    "logs:createlogdelivery", "logs:deletelogdelivery", "ec2:describeflowlogs",
-})
+RESOURCE_STAR_ACTIONS = frozenset(
+    {
+        "cloudwatch:putmetricdata",
+        "cloudwatch:getmetricdata",
+        "cloudwatch:listmetrics",
+        "ecr:getauthorizationtoken",
+        "xray:puttracesegments",
+        "xray:puttelemetryrecords",
+        "sts:getcalleridentity",
+        "logs:describeloggroups",
+        "ec2:createnetworkinterface",
+        "ec2:createnetworkinterfacepermission",
+        "ec2:deletenetworkinterface",
+        "ec2:deletenetworkinterfacepermission",
+        "ec2:describenetworkinterfaces",
+        "ec2:describevpcs",
+        "ec2:describedhcpoptions",
+        "ec2:describesubnets",
+        "ec2:describesecuritygroups",
+        "ec2:describevpcendpoints",
+        "sagemaker:listtrainingjobs",
+        "sagemaker:listendpoints",
+        "sagemaker:listmodels",
+        "sagemaker:listmodelpackagegroups",
+        "sagemaker:search",
+        # Read-only calls a CI preview/deploy identity makes on refresh (no resource-level permissions).
+        "kms:listaliases",
+        "ec2:describevpcattribute",
+        "ec2:describeroutetables",
+        "ec2:describesecuritygrouprules",
+        "ec2:describeprefixlists",
+        "ec2:describeavailabilityzones",
+        "application-autoscaling:describescalabletargets",
+        "application-autoscaling:describescalingpolicies",
+        # Creating a flow log that publishes to S3 (VPC user guide: Resource "*", no resource types).
+        "logs:createlogdelivery",
+        "logs:deletelogdelivery",
+        "ec2:describeflowlogs",
+    }
+)
 # Create calls without a resource ARN to scope to: acceptable with Resource "*" only when the
 # statement requires the request to carry a tag (aws:RequestTag/<key>), which scopes what is created.
 REQUEST_TAG_STAR_ACTIONS = frozenset({"kms:createkey", "kms:tagresource"})
@@ -43,7 +66,9 @@ def _request_tag_scoped(raw: dict[str, Any]) -> bool:
     condition = raw.get("Condition") or raw.get("condition") or {}
     return isinstance(condition, dict) and any(
         isinstance(block, dict) and any(str(k).lower().startswith("aws:requesttag/") for k in block)
-        for op, block in condition.items() if op in ("StringEquals", "StringLike", "ForAllValues:StringEquals"))
+        for op, block in condition.items()
+        if op in ("StringEquals", "StringLike", "ForAllValues:StringEquals")
+    )
 
 
 @dataclass(frozen=True)
@@ -94,13 +119,21 @@ def statements(document: Any) -> Iterator[Statement]:
         if not isinstance(raw, dict):
             continue
         strings = lambda key, raw=raw: [v for v in as_list(_get(raw, key)) if isinstance(v, str)]  # noqa: E731
-        yield Statement(i, str(_get(raw, "Sid") or ""), str(_get(raw, "Effect") or "Allow"),
-                        strings("Action"), strings("NotAction"), strings("Resource"),
-                        strings("NotResource"), _get(raw, "Principal"), raw)
+        yield Statement(
+            i,
+            str(_get(raw, "Sid") or ""),
+            str(_get(raw, "Effect") or "Allow"),
+            strings("Action"),
+            strings("NotAction"),
+            strings("Resource"),
+            strings("NotResource"),
+            _get(raw, "Principal"),
+            raw,
+        )
 
 
 def is_wildcard_action(action: str) -> bool:
-    """"*" or a whole service ("s3:*"); prefixes such as "s3:Get*" are allowed."""
+    """ "*" or a whole service ("s3:*"); prefixes such as "s3:Get*" are allowed."""
     return action == "*" or action.endswith(":*")
 
 
@@ -128,8 +161,10 @@ def wildcard_resource_problems(document: Any) -> list[str]:
             allowed = RESOURCE_STAR_ACTIONS | (REQUEST_TAG_STAR_ACTIONS if _request_tag_scoped(st.raw) else frozenset())
             needs_star = [a for a in st.actions if a.lower() not in allowed]
             if needs_star or st.not_actions or not st.actions:
-                problems.append(f"{st.label} allows Resource \"*\" for actions {needs_star or st.not_actions} "
-                                "that can be scoped to resource ARNs")
+                problems.append(
+                    f'{st.label} allows Resource "*" for actions {needs_star or st.not_actions} '
+                    "that can be scoped to resource ARNs"
+                )
     return problems
 
 
@@ -140,22 +175,31 @@ def principals(principal: Any) -> list[tuple[str, str]]:
     if principal == "*":
         return [("*", "*")]
     if isinstance(principal, dict):
-        return [(kind, v) for kind, values in principal.items() for v in as_list(values)
-                if isinstance(v, str) and not is_unknown(v)]
+        return [
+            (kind, v)
+            for kind, values in principal.items()
+            for v in as_list(values)
+            if isinstance(v, str) and not is_unknown(v)
+        ]
     return [("?", str(principal))]
 
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-_GITHUB_SUBJECT = re.compile(r"^repo:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+:"
-                             r"(pull_request|ref:refs/heads/[A-Za-z0-9._/-]+|environment:[A-Za-z0-9._-]+)$")
+_GITHUB_SUBJECT = re.compile(
+    r"^repo:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+:"
+    r"(pull_request|ref:refs/heads/[A-Za-z0-9._/-]+|environment:[A-Za-z0-9._-]+)$"
+)
 
 
 def github_subject_problems(subjects: list[str]) -> list[str]:
     """Problems with GitHub OIDC `sub` values: each must name one repository and one exact context."""
     if not subjects:
         return ["no subject condition: any repository on GitHub could assume it"]
-    return [f"subject {s!r} is not an exact repo:<owner>/<name>:<pull_request|ref:refs/heads/..|environment:..>"
-            for s in subjects if not isinstance(s, str) or not _GITHUB_SUBJECT.match(s)]
+    return [
+        f"subject {s!r} is not an exact repo:<owner>/<name>:<pull_request|ref:refs/heads/..|environment:..>"
+        for s in subjects
+        if not isinstance(s, str) or not _GITHUB_SUBJECT.match(s)
+    ]
 
 
 def github_trust_problems(st: Statement) -> list[str]:

@@ -39,8 +39,13 @@ class Waiver:
         """From a spec Waiver or a config mapping (a rule's own config omits `rule`)."""
         get = value.get if isinstance(value, Mapping) else lambda k, d=None: getattr(value, k, d)
         expires = get("expires")
-        return cls(str(get("rule") or rule), str(get("resource")), str(get("reason", "")),
-                   str(get("approved_by", "")), expires.isoformat() if isinstance(expires, date) else str(expires))
+        return cls(
+            str(get("rule") or rule),
+            str(get("resource")),
+            str(get("reason", "")),
+            str(get("approved_by", "")),
+            expires.isoformat() if isinstance(expires, date) else str(expires),
+        )
 
     def active(self, on: date | None = None) -> bool:
         try:
@@ -52,8 +57,13 @@ class Waiver:
         return policy == self.rule and (self.resource == "*" or logical_name(urn) == self.resource)
 
     def document(self) -> dict[str, str]:
-        return {"rule": self.rule, "resource": self.resource, "reason": self.reason,
-                "approved_by": self.approved_by, "expires": self.expires}
+        return {
+            "rule": self.rule,
+            "resource": self.resource,
+            "reason": self.reason,
+            "approved_by": self.approved_by,
+            "expires": self.expires,
+        }
 
     def config(self) -> dict[str, str]:
         """The entry in the waived rule's own pack config."""
@@ -95,7 +105,9 @@ def report_policy(evaluate: Callable[[str, list, Mapping[str, Any]], list[tuple[
         config = args.get_config() or {}
         for w in from_config(config):
             if not w.active():
-                report_violation(f"waiver of {w.rule} for {w.resource!r} expired on {w.expires}: it no longer applies", None)
+                report_violation(
+                    f"waiver of {w.rule} for {w.resource!r} expired on {w.expires}: it no longer applies", None
+                )
                 continue
             hits = [(m, u) for m, u in evaluate(w.rule, args.resources, config) if w.matches(w.rule, u)]
             for message, urn in hits:
@@ -103,9 +115,14 @@ def report_policy(evaluate: Callable[[str, list, Mapping[str, Any]], list[tuple[
             if not hits:
                 report_violation(f"waiver of {w.rule} for {w.resource!r} matches no violation; remove it", None)
 
-    schema = PolicyConfigSchema({"waivers": {"type": "array", "items": {"type": "object"}, "default": []},
-                                 "environment": {"type": "string"}})
+    schema = PolicyConfigSchema(
+        {"waivers": {"type": "array", "items": {"type": "object"}, "default": []}, "environment": {"type": "string"}}
+    )
     return StackValidationPolicy(
-        name=WAIVERS_POLICY, description="Reports every waived violation and every waiver that matches nothing.",
-        validate=validate, enforcement_level=EnforcementLevel.ADVISORY, config_schema=schema,
-        remediation_steps="Fix the violation and remove the waiver before it expires.")
+        name=WAIVERS_POLICY,
+        description="Reports every waived violation and every waiver that matches nothing.",
+        validate=validate,
+        enforcement_level=EnforcementLevel.ADVISORY,
+        config_schema=schema,
+        remediation_steps="Fix the violation and remove the waiver before it expires.",
+    )

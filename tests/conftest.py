@@ -67,8 +67,10 @@ def before_the_fixes(plan):
     plan.resources = [r for r in plan.resources if r.type != "aws:s3/bucketObjectv2:BucketObjectv2"]
     artifacts = next(r.inputs["bucket"] for r in plan.resources if r.name == "datalake-artifacts" and r.custom)
     model = next(r for r in plan.resources if r.name == "serving-model")
-    model.inputs["primaryContainer"] = {"image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2-1",
-                                        "modelDataUrl": f"s3://{artifacts}/models/fraud-scorer/model.tar.gz"}
+    model.inputs["primaryContainer"] = {
+        "image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2-1",
+        "modelDataUrl": f"s3://{artifacts}/models/fraud-scorer/model.tar.gz",
+    }
     return plan
 
 

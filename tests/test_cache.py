@@ -21,8 +21,9 @@ from infra.checker import render_json, render_markdown, render_text, report_for
 from infra.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_STACKS = sorted(stackfile.stack_name_of(p) for p in stackfile.all_stack_paths(ROOT)
-                          if stackfile.stack_name_of(p).count("-") == 1)
+REFERENCE_STACKS = sorted(
+    stackfile.stack_name_of(p) for p in stackfile.all_stack_paths(ROOT) if stackfile.stack_name_of(p).count("-") == 1
+)
 
 
 @pytest.fixture
@@ -54,8 +55,9 @@ def test_cached_plan_and_report_are_identical(name, plan_for, cache):
     cache.save(key, plan, report)
     cached_plan, cached_report = cache.plan(key), cache.report(key)
     assert cached_plan is not None and cached_report is not None
-    assert json.dumps(cached_plan.document(cached_report.cost, cached_report.violations)) == \
-        json.dumps(plan.document(report.cost, report.violations))
+    assert json.dumps(cached_plan.document(cached_report.cost, cached_report.violations)) == json.dumps(
+        plan.document(report.cost, report.violations)
+    )
     assert cached_plan == plan  # graph and the text plan read every field
     for render in (render_json, render_text, render_markdown):
         assert render([cached_report]) == render([report])
@@ -102,6 +104,7 @@ def test_location_is_the_project_root_unless_overridden(monkeypatch, tmp_path):
 
 # ---- each input invalidates ----------------------------------------------------------------------
 
+
 def test_stack_bytes_invalidate(tmp_path, cache):
     stack = copy_stack(tmp_path)
     before = cache.key(stack)
@@ -116,8 +119,10 @@ def test_stack_name_is_part_of_the_key(tmp_path, cache):
     assert cache.key(dataclasses.replace(first, name="other-name")) != cache.key(first)
 
 
-@pytest.mark.parametrize("changed", ["infra/aws/serving.py", "infra/data/prices.yaml", "policies/config/prod.json",
-                                     "mlops_workload/train.py"])
+@pytest.mark.parametrize(
+    "changed",
+    ["infra/aws/serving.py", "infra/data/prices.yaml", "policies/config/prod.json", "mlops_workload/train.py"],
+)
 def test_a_code_or_data_file_invalidates(changed, tmp_path, monkeypatch, fresh_digests):
     for name in fingerprint.CODE_PACKAGES:
         (tmp_path / name).mkdir()
@@ -173,6 +178,7 @@ def test_an_edited_stack_is_planned_again_by_the_command(monkeypatch, tmp_path):
 
 
 # ---- entries that are not trusted ---------------------------------------------------------------
+
 
 def test_a_corrupt_entry_is_ignored_and_rewritten(tmp_path, cache, plan_for):
     stack = stackfile.load("aws-dev", ROOT)
@@ -257,8 +263,10 @@ main()
 
 def test_a_cache_hit_imports_no_pulumi_or_provider_sdk(tmp_path):
     env = {**os.environ, "MLOPS_CACHE_DIR": str(tmp_path)}
-    runs = [subprocess.run([sys.executable, "-c", _CHECK_AND_LIST_SDKS], cwd=ROOT, env=env, capture_output=True,
-                           text=True) for _ in range(2)]
+    runs = [
+        subprocess.run([sys.executable, "-c", _CHECK_AND_LIST_SDKS], cwd=ROOT, env=env, capture_output=True, text=True)
+        for _ in range(2)
+    ]
     assert runs[0].stdout == runs[1].stdout and runs[0].returncode == runs[1].returncode
     assert "pulumi_aws" in runs[0].stderr.splitlines()[-1]
     assert runs[1].stderr.splitlines()[-1] == "[]"
@@ -284,7 +292,9 @@ def test_stack_files_parse_the_same_with_libyaml_and_duplicates_are_still_refuse
         pytest.skip("PyYAML without libyaml")
     for path in stackfile.all_stack_paths(ROOT):
         text = path.read_text()
-        assert yaml.load(text, Loader=stackfile._FastUniqueKeyLoader) == yaml.load(text, Loader=stackfile._UniqueKeyLoader)
+        assert yaml.load(text, Loader=stackfile._FastUniqueKeyLoader) == yaml.load(
+            text, Loader=stackfile._UniqueKeyLoader
+        )
     twice = tmp_path / "Pulumi.twice.yaml"
     twice.write_text("config:\n  mlops:spec:\n    team: a\n    team: b\n")
     with pytest.raises(stackfile.StackError, match=r"duplicate key 'team' \(line 4\)"):

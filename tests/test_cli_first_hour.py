@@ -18,8 +18,14 @@ from infra.stackfile import StackError
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
-GOOD = {"team": "fraud-detection", "cloud": "aws", "environment": "dev", "region": "us-east-1",
-        "owner": "ml@example.com", "cost_center": "CC-1"}
+GOOD = {
+    "team": "fraud-detection",
+    "cloud": "aws",
+    "environment": "dev",
+    "region": "us-east-1",
+    "owner": "ml@example.com",
+    "cost_center": "CC-1",
+}
 
 
 def write(tmp_path: Path, name: str, config: dict) -> Path:
@@ -33,11 +39,14 @@ def validate(*args: str):
     return result.exit_code, result.stderr.strip().splitlines()
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["bogus"], "usage: No such command 'bogus'. (see `mlops --help`)"),
-    (["plan"], "usage: Missing argument 'stack'. (see `mlops plan --help`)"),
-    (["bootstrap", "aws", "--bucket", "b"], "usage: Missing option '--region'. (see `mlops bootstrap aws --help`)"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["bogus"], "usage: No such command 'bogus'. (see `mlops --help`)"),
+        (["plan"], "usage: Missing argument 'stack'. (see `mlops plan --help`)"),
+        (["bootstrap", "aws", "--bucket", "b"], "usage: Missing option '--region'. (see `mlops bootstrap aws --help`)"),
+    ],
+)
 def test_usage_errors_are_one_line(args, expected):
     result = runner.invoke(app, args, prog_name="mlops")
     assert result.exit_code == 2
@@ -110,13 +119,21 @@ def test_outside_a_project_names_the_problem_instead_of_using_the_installed_stac
     assert validate(str(stack))[0] == 0  # a path needs no project
 
 
-@pytest.mark.parametrize("config, expected", [
-    ({"mlops:spec": GOOD, "aws:region": "eu-west-1"},
-     "config.aws:region: 'eu-west-1' differs from mlops:spec.region 'us-east-1'"),
-    ({"mlops:spec": GOOD, "mlops:other": 1}, "config.mlops:other: unknown key; this project reads only mlops:spec"),
-    ({"mlops:spce": GOOD}, "config.mlops:spce: unknown key; this project reads only mlops:spec; did you mean 'mlops:spec'?"),
-    ({"mlops:spec": {**GOOD, "training": 5}}, "mlops:spec.training: must be a mapping (got 5)"),
-])
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        (
+            {"mlops:spec": GOOD, "aws:region": "eu-west-1"},
+            "config.aws:region: 'eu-west-1' differs from mlops:spec.region 'us-east-1'",
+        ),
+        ({"mlops:spec": GOOD, "mlops:other": 1}, "config.mlops:other: unknown key; this project reads only mlops:spec"),
+        (
+            {"mlops:spce": GOOD},
+            "config.mlops:spce: unknown key; this project reads only mlops:spec; did you mean 'mlops:spec'?",
+        ),
+        ({"mlops:spec": {**GOOD, "training": 5}}, "mlops:spec.training: must be a mapping (got 5)"),
+    ],
+)
 def test_stack_file_mistakes_fail_validation(tmp_path, config, expected):
     stack = write(tmp_path, "team-aws-dev", config)
     code, lines = validate(str(stack))
@@ -154,7 +171,10 @@ def test_bootstrap_rejects_another_clouds_region_before_looking_for_credentials(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     result = runner.invoke(app, ["bootstrap", "aws", "--bucket", "b", "--region", "westeurope"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "bootstrap aws: --region 'westeurope' is not a supported AWS region; it is an Azure region"
+    assert (
+        result.stderr.strip()
+        == "bootstrap aws: --region 'westeurope' is not a supported AWS region; it is an Azure region"
+    )
 
 
 def test_preview_prices_the_same_resources_and_names_what_it_cannot_price():
@@ -163,8 +183,10 @@ def test_preview_prices_the_same_resources_and_names_what_it_cannot_price():
     from infra.cost import estimate
     from infra.engine import plan_stack
 
-    full, preview = (json.loads(runner.invoke(app, ["plan", "aws-prod", "--json", *flag]).stdout)["cost"]
-                     for flag in ([], ["--preview"]))
+    full, preview = (
+        json.loads(runner.invoke(app, ["plan", "aws-prod", "--json", *flag]).stdout)["cost"]
+        for flag in ([], ["--preview"])
+    )
     assert preview["monthly_usd"] == full["monthly_usd"]
     stack = stackfile.load("aws-prod")
     partial = estimate(plan_stack(stack, preview=True), stack.spec)
@@ -187,9 +209,11 @@ def test_validate_checks_the_budget_against_the_same_estimate_as_check(tmp_path)
         over = [v for v in report.violations if v["policy"] == "aws-stack-cost-require-within-budget"]
         assert (code == 0) == valid == (not over), (lines, over)
         if not valid:
-            assert lines == [f"{stack}: mlops:spec.budget.monthly_usd: {round(budget)} USD is below the estimated "
-                             f"monthly cost of {monthly:.2f} USD (`mlops plan aws-staging` itemizes it); raise "
-                             "the budget or shrink always-on compute"]
+            assert lines == [
+                f"{stack}: mlops:spec.budget.monthly_usd: {round(budget)} USD is below the estimated "
+                f"monthly cost of {monthly:.2f} USD (`mlops plan aws-staging` itemizes it); raise "
+                "the budget or shrink always-on compute"
+            ]
 
 
 def test_plan_output_on_80_columns():
@@ -224,10 +248,15 @@ def test_diff_shows_the_differing_part_of_long_values():
     assert values("a", "b") == ('"a"', '"b"')
 
 
-@pytest.mark.parametrize("stack, component, first", [
-    ("aws-prod", "Serving", "1 Endpoint"), ("azure-prod", "Kubernetes", "1 ManagedCluster"),
-    ("gcp-prod", "Kubernetes", "1 Cluster"), ("azure-prod", "Serving", "1 OnlineEndpoint"),
-])
+@pytest.mark.parametrize(
+    "stack, component, first",
+    [
+        ("aws-prod", "Serving", "1 Endpoint"),
+        ("azure-prod", "Kubernetes", "1 ManagedCluster"),
+        ("gcp-prod", "Kubernetes", "1 Cluster"),
+        ("azure-prod", "Serving", "1 OnlineEndpoint"),
+    ],
+)
 def test_diagram_labels_lead_with_the_main_resource_and_no_node_is_empty(stack, component, first):
     from infra.engine import plan_stack
     from infra.graph import build_graph

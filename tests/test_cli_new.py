@@ -8,8 +8,19 @@ from typer.testing import CliRunner
 from infra.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["new", "--team", "payments", "--cloud", "aws", "--env", "dev",
-        "--owner", "pay@example.com", "--cost-center", "CC-9"]
+ARGS = [
+    "new",
+    "--team",
+    "payments",
+    "--cloud",
+    "aws",
+    "--env",
+    "dev",
+    "--owner",
+    "pay@example.com",
+    "--cost-center",
+    "CC-9",
+]
 
 
 def project_copy(tmp_path: Path) -> Path:

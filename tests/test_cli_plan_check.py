@@ -38,7 +38,9 @@ def test_plan_document_follows_the_contract(documents, stack):
     urns = {r["urn"] for r in document["resources"]}
     assert len(urns) == len(document["resources"])
     for resource in document["resources"]:
-        assert resource["parent"] is None or resource["parent"] in urns or resource["parent"].endswith(f"::mlops-{stack}")
+        assert (
+            resource["parent"] is None or resource["parent"] in urns or resource["parent"].endswith(f"::mlops-{stack}")
+        )
         assert set(resource["dependencies"]) <= urns, resource["urn"]
         assert resource["provider"] is None or resource["provider"] in urns
         assert isinstance(resource["protect"], bool) and isinstance(resource["retainOnDelete"], bool)
@@ -110,8 +112,10 @@ def test_the_console_script_exits_with_the_command_code_and_flushed_output(tmp_p
     import subprocess
     import sys
 
-    script = ("import atexit, sys; from infra.cli import main; "
-              "atexit.register(lambda: print('atexit ran', file=sys.stderr)); sys.argv[0] = 'mlops'; main()")
+    script = (
+        "import atexit, sys; from infra.cli import main; "
+        "atexit.register(lambda: print('atexit ran', file=sys.stderr)); sys.argv[0] = 'mlops'; main()"
+    )
     bad = tmp_path / "Pulumi.bad.yaml"
     bad.write_text("config: {}\n")
     for args, code in ((["validate", "aws-dev"], 0), (["validate", str(bad)], 2), (["plan"], 2)):

@@ -25,8 +25,9 @@ BLOCK_SDKS = textwrap.dedent("""
 
 
 def run_without_sdks(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", BLOCK_SDKS, *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_SDKS, *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_validate_works_without_any_cloud_sdk():

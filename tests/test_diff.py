@@ -31,15 +31,33 @@ BUCKET = "aws:s3/bucket:Bucket"
 
 # ---- comparing plan documents (no planning) ----------------------------------------------------
 
+
 def res(name, type_="aws:sns/topic:Topic", parent="p", protect=False, provider=None, **inputs):
     urn = f"urn:pulumi:s::mlops::{parent}${type_}::{name}"
-    return {"urn": urn, "type": type_, "name": name, "custom": True, "inputs": inputs, "parent": parent,
-            "dependencies": [], "provider": provider, "protect": protect, "retainOnDelete": protect}
+    return {
+        "urn": urn,
+        "type": type_,
+        "name": name,
+        "custom": True,
+        "inputs": inputs,
+        "parent": parent,
+        "dependencies": [],
+        "provider": provider,
+        "protect": protect,
+        "retainOnDelete": protect,
+    }
 
 
 def doc(*resources, cost=0.0):
-    return {"stack": "s", "cloud": "aws", "environment": "dev", "resources": list(resources), "outputs": {},
-            "cost": {"monthly_usd": cost, "items": []}, "policy": {"violations": []}}
+    return {
+        "stack": "s",
+        "cloud": "aws",
+        "environment": "dev",
+        "resources": list(resources),
+        "outputs": {},
+        "cost": {"monthly_usd": cost, "items": []},
+        "policy": {"violations": []},
+    }
 
 
 def by_name(changes):
@@ -61,9 +79,14 @@ def test_added_removed_updated_replaced():
     now = doc(res("keep", displayName="b"), res("new"), res("raw", BUCKET, bucket="b2", forceDestroy=True))
     changes = by_name(compare_documents(base, now))
     assert {n: c.action for n, c in changes.items()} == {
-        "keep": "update", "gone": "delete", "new": "create", "raw": "replace"}
+        "keep": "update",
+        "gone": "delete",
+        "new": "create",
+        "raw": "replace",
+    }
     assert [(p.path, p.old, p.new, p.forces_replacement) for p in changes["raw"].changes] == [
-        ("bucket", "b1", "b2", True)]
+        ("bucket", "b1", "b2", True)
+    ]
 
 
 def test_tag_changes_never_replace():
@@ -113,56 +136,81 @@ def test_whole_stack_added_or_removed():
     assert {c.action for c in removed} == {"delete"} and removed[0].name == "b" and removed[0].at_risk
 
 
-@pytest.mark.parametrize(("type_", "path", "replaces"), [
-    (BUCKET, "bucket", True),
-    (BUCKET, "versioning.enabled", False),
-    ("aws:s3/bucketVersioning:BucketVersioning", "bucket", True),
-    ("aws:kms/key:Key", "keyUsage", True),
-    ("aws:kms/key:Key", "description", False),
-    ("aws:budgets/budget:Budget", "limitAmount", False),
-    ("azure-native:storage:StorageAccount", "accountName", True),
-    ("azure-native:storage:StorageAccount", "location", True),
-    ("azure-native:storage:StorageAccount", "friendlyName", False),
-    ("azure-native:storage:StorageAccount", "enableHttpsTrafficOnly", False),
-    ("azure-native:keyvault:Vault", "vaultName", True),
-    ("azure-native:containerregistry:Registry", "registryName", True),
-    ("gcp:storage/bucket:Bucket", "name", True),
-    ("gcp:storage/bucket:Bucket", "labels.team", False),
-    ("gcp:kms/cryptoKey:CryptoKey", "keyRing", True),
-    ("gcp:artifactregistry/repository:Repository", "format", True),
-    ("gcp:container/nodePool:NodePool", "nodeConfig.spot", True),
-    ("gcp:container/nodePool:NodePool", "autoscaling.maxNodeCount", False),
-    ("gcp:storage/bucketIAMMember:BucketIAMMember", "member", True),
-    ("aws:sagemaker/model:Model", "primaryContainer.image", True),
-    ("aws:sagemaker/model:Model", "tags.owner", False),
-])
+@pytest.mark.parametrize(
+    ("type_", "path", "replaces"),
+    [
+        (BUCKET, "bucket", True),
+        (BUCKET, "versioning.enabled", False),
+        ("aws:s3/bucketVersioning:BucketVersioning", "bucket", True),
+        ("aws:kms/key:Key", "keyUsage", True),
+        ("aws:kms/key:Key", "description", False),
+        ("aws:budgets/budget:Budget", "limitAmount", False),
+        ("azure-native:storage:StorageAccount", "accountName", True),
+        ("azure-native:storage:StorageAccount", "location", True),
+        ("azure-native:storage:StorageAccount", "friendlyName", False),
+        ("azure-native:storage:StorageAccount", "enableHttpsTrafficOnly", False),
+        ("azure-native:keyvault:Vault", "vaultName", True),
+        ("azure-native:containerregistry:Registry", "registryName", True),
+        ("gcp:storage/bucket:Bucket", "name", True),
+        ("gcp:storage/bucket:Bucket", "labels.team", False),
+        ("gcp:kms/cryptoKey:CryptoKey", "keyRing", True),
+        ("gcp:artifactregistry/repository:Repository", "format", True),
+        ("gcp:container/nodePool:NodePool", "nodeConfig.spot", True),
+        ("gcp:container/nodePool:NodePool", "autoscaling.maxNodeCount", False),
+        ("gcp:storage/bucketIAMMember:BucketIAMMember", "member", True),
+        ("aws:sagemaker/model:Model", "primaryContainer.image", True),
+        ("aws:sagemaker/model:Model", "tags.owner", False),
+    ],
+)
 def test_replace_on_change_table(type_, path, replaces):
     assert rules().forces_replacement(type_, path) is replaces
 
 
-@pytest.mark.parametrize("type_", [BUCKET, "aws:kms/key:Key", "aws:ecr/repository:Repository",
-                                   "azure-native:storage:StorageAccount", "azure-native:keyvault:Vault",
-                                   "azure-native:keyvault:Key", "azure-native:containerregistry:Registry",
-                                   "gcp:storage/bucket:Bucket", "gcp:kms/keyRing:KeyRing",
-                                   "gcp:kms/cryptoKey:CryptoKey", "gcp:artifactregistry/repository:Repository",
-                                   "gcp:vertex/aiMetadataStore:AiMetadataStore",
-                                   "aws:sagemaker/modelPackageGroup:ModelPackageGroup"])
+@pytest.mark.parametrize(
+    "type_",
+    [
+        BUCKET,
+        "aws:kms/key:Key",
+        "aws:ecr/repository:Repository",
+        "azure-native:storage:StorageAccount",
+        "azure-native:keyvault:Vault",
+        "azure-native:keyvault:Key",
+        "azure-native:containerregistry:Registry",
+        "gcp:storage/bucket:Bucket",
+        "gcp:kms/keyRing:KeyRing",
+        "gcp:kms/cryptoKey:CryptoKey",
+        "gcp:artifactregistry/repository:Repository",
+        "gcp:vertex/aiMetadataStore:AiMetadataStore",
+        "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
+    ],
+)
 def test_stateful_types(type_):
     assert rules().is_stateful(type_)
 
 
 def test_every_protected_reference_resource_is_stateful(plan_for):
     """Prod protects exactly what holds data; the diff must treat all of it as data at risk."""
-    missing = sorted({r.type for stack in ("aws-prod", "azure-prod", "gcp-prod")
-                      for r in plan_for(stack).resources if r.protect and not rules().is_stateful(r.type)})
+    missing = sorted(
+        {
+            r.type
+            for stack in ("aws-prod", "azure-prod", "gcp-prod")
+            for r in plan_for(stack).resources
+            if r.protect and not rules().is_stateful(r.type)
+        }
+    )
     assert missing == []
 
 
 # ---- git: a temporary repository with a copy of the project -----------------------------------
 
+
 def run_git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.com",
-                           *args], check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def make_repo(tmp: Path) -> Path:
@@ -203,9 +251,11 @@ def test_selection_follows_git_changes(tmp_path):
     (repo / "stacks" / "Pulumi.gcp-dev.yaml").unlink()
     shutil.copy(repo / "stacks" / "Pulumi.aws-dev.yaml", repo / "stacks" / "Pulumi.team-aws-dev.yaml")
     got = {s.name: (s.status, s.base_path, s.path is not None) for s in select_stacks(repo, head, None).stacks}
-    assert got == {"aws-dev": ("modified", "stacks/Pulumi.aws-dev.yaml", True),
-                   "gcp-dev": ("removed", "stacks/Pulumi.gcp-dev.yaml", False),
-                   "team-aws-dev": ("added", None, True)}
+    assert got == {
+        "aws-dev": ("modified", "stacks/Pulumi.aws-dev.yaml", True),
+        "gcp-dev": ("removed", "stacks/Pulumi.gcp-dev.yaml", False),
+        "team-aws-dev": ("added", None, True),
+    }
 
 
 def test_a_code_change_selects_every_stack(tmp_path):
@@ -229,6 +279,7 @@ def test_unknown_stack_is_a_usage_error(repo):
 
 
 # ---- the whole diff: base planned in a worktree with its own code, working tree in process ----
+
 
 @pytest.fixture(scope="module")
 def changed(repo):
@@ -275,9 +326,10 @@ def test_team_change_replaces_buckets_as_data_at_risk(changed):
     _, stacks = changed
     staging = stacks["aws-staging"]
     buckets = {r.name: r for r in staging.resources if r.type == BUCKET}
-    assert buckets and all(r.action == "replace" and r.at_risk and r.replace_paths == ["bucket"]
-                           for r in buckets.values()), buckets
-    assert all(r.at_risk for r in staging.resources[:len(staging.at_risk)])
+    assert buckets and all(
+        r.action == "replace" and r.at_risk and r.replace_paths == ["bucket"] for r in buckets.values()
+    ), buckets
+    assert all(r.at_risk for r in staging.resources[: len(staging.at_risk)])
 
 
 def test_cost_before_and_after(changed):
@@ -293,7 +345,7 @@ def test_markdown_calls_out_data_at_risk_first(changed):
     assert text.startswith(MARKER + "\n")
     risk = text.index("### ⚠ Data at risk")
     assert risk < text.index("| stack | status |") < text.index("<summary><b>aws-dev</b>")
-    assert "`datalake-raw`" in text[risk:text.index("| stack | status |")]
+    assert "`datalake-raw`" in text[risk : text.index("| stack | status |")]
     assert "studio-user-bob" in text and "conservative approximation" in text
 
 

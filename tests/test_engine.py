@@ -11,8 +11,14 @@ from infra.engine import PlanError, plan_stack
 from infra.stackfile import StackFile, validate_spec
 from infra.tagging import REQUIRED_TAGS, tag_transformation
 
-RAW = {"team": "fraud", "cloud": "aws", "environment": "dev", "region": "us-east-1",
-       "owner": "a@example.com", "cost_center": "cc-1"}
+RAW = {
+    "team": "fraud",
+    "cloud": "aws",
+    "environment": "dev",
+    "region": "us-east-1",
+    "owner": "a@example.com",
+    "cost_center": "cc-1",
+}
 
 
 def stack(name: str = "unit-aws-dev", **changes) -> StackFile:
@@ -25,11 +31,17 @@ class Store(pulumi.ComponentResource):
         super().__init__("mlops:test:Store", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = pulumi.CustomResource(
-            "test:index:Bucket", f"{name}-bucket", {"bucketName": name, "tags": None},
-            child.merge(pulumi.ResourceOptions(protect=protect, retain_on_delete=protect)))
+            "test:index:Bucket",
+            f"{name}-bucket",
+            {"bucketName": name, "tags": None},
+            child.merge(pulumi.ResourceOptions(protect=protect, retain_on_delete=protect)),
+        )
         self.policy = pulumi.CustomResource(
-            "test:index:BucketPolicy", f"{name}-policy", {"bucket": self.bucket.id, "policyDoc": "{}"},
-            child.merge(pulumi.ResourceOptions(depends_on=[self.bucket])))
+            "test:index:BucketPolicy",
+            f"{name}-policy",
+            {"bucket": self.bucket.id, "policyDoc": "{}"},
+            child.merge(pulumi.ResourceOptions(depends_on=[self.bucket])),
+        )
         self.register_outputs({"bucket": self.bucket.id})
 
 
@@ -48,8 +60,16 @@ def by_name(plan):
 
 
 def test_captures_parent_dependencies_and_options():
-    plan = plan_stack(stack(environment="prod", serving={"enabled": False}, network={"mode": "private"},
-                            storage={"customer_managed_keys": True}, budget={"monthly_usd": 500}), program=program)
+    plan = plan_stack(
+        stack(
+            environment="prod",
+            serving={"enabled": False},
+            network={"mode": "private"},
+            storage={"customer_managed_keys": True},
+            budget={"monthly_usd": 500},
+        ),
+        program=program,
+    )
     resources = by_name(plan)
     component, bucket, policy = resources["data"], resources["data-bucket"], resources["data-policy"]
     assert component.custom is False and component.parent == plan.stack_urn
@@ -117,16 +137,30 @@ def test_program_errors_name_the_stack():
 def test_document_has_the_contract_keys():
     document = plan_stack(stack(), program=program).document()
     assert set(document) == {"stack", "cloud", "environment", "resources", "outputs", "cost", "policy"}
-    assert set(document["resources"][0]) == {"urn", "type", "name", "custom", "inputs", "parent",
-                                             "dependencies", "provider", "protect", "retainOnDelete"}
+    assert set(document["resources"][0]) == {
+        "urn",
+        "type",
+        "name",
+        "custom",
+        "inputs",
+        "parent",
+        "dependencies",
+        "provider",
+        "protect",
+        "retainOnDelete",
+    }
 
 
 def test_sdk_type_aliases_are_dropped_but_renames_kept():
     seen = {}
 
     def with_aliases():
-        renamed = pulumi.CustomResource("test:index:Bucket", "kept", {}, pulumi.ResourceOptions(
-            aliases=[pulumi.Alias(type_="test:v1:Bucket"), pulumi.Alias(name="old-name")]))
+        renamed = pulumi.CustomResource(
+            "test:index:Bucket",
+            "kept",
+            {},
+            pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="test:v1:Bucket"), pulumi.Alias(name="old-name")]),
+        )
         seen["aliases"] = renamed._aliases
 
     plan_stack(stack(), program=with_aliases)
@@ -187,8 +221,10 @@ def test_selective_sdk_imports_load_fewer_modules_and_plan_the_same():
     import subprocess
     import sys
 
-    runs = {mode: subprocess.Popen([sys.executable, "-c", _PLAN_DEV_STACKS, mode], stdout=subprocess.PIPE, text=True)
-            for mode in ("selective", "full")}
+    runs = {
+        mode: subprocess.Popen([sys.executable, "-c", _PLAN_DEV_STACKS, mode], stdout=subprocess.PIPE, text=True)
+        for mode in ("selective", "full")
+    }
     results = {mode: json.loads(run.communicate()[0]) for mode, run in runs.items()}
     assert results["selective"]["plans"] == results["full"]["plans"]
     assert results["selective"]["sdk_modules"] < results["full"]["sdk_modules"] / 2

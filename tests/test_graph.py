@@ -43,8 +43,11 @@ def test_every_component_is_a_node(plan_for, cloud):
     titles = {n.lines[0] for n in graph.nodes}
     non_empty = {r.parent for r in plan.resources if r.custom}
     non_empty |= {r.parent for r in plan.resources if r.urn in non_empty}  # components of components
-    expected = {r.type.rsplit(":", 1)[-1] for r in plan.resources
-                if not r.custom and r.parent == plan.stack_urn and r.urn in non_empty}
+    expected = {
+        r.type.rsplit(":", 1)[-1]
+        for r in plan.resources
+        if not r.custom and r.parent == plan.stack_urn and r.urn in non_empty
+    }
     assert titles == expected  # every component that holds resources; an empty one is no node
 
 
@@ -53,7 +56,9 @@ def test_every_component_is_a_subgraph_at_resource_detail(plan_for, cloud):
     plan = prod(plan_for, cloud)
     graph = build_graph(plan, "resources")
     labels = {g.label for g in graph.groups}
-    missing = [r.name for r in plan.resources if not r.custom and f"{r.type.rsplit(':', 1)[-1]} ({r.name})" not in labels]
+    missing = [
+        r.name for r in plan.resources if not r.custom and f"{r.type.rsplit(':', 1)[-1]} ({r.name})" not in labels
+    ]
     assert missing == []
 
 
@@ -132,8 +137,10 @@ def test_unknown_format_and_detail():
     with pytest.raises(GraphError, match="unknown format"):
         render_graph(None, "jpeg")
     with pytest.raises(GraphError, match="unknown detail"):
-        build_graph(type("P", (), {"resources": [], "by_urn": dict, "stack": "s", "cloud": "aws",
-                                   "environment": "dev"})(), "everything")
+        build_graph(
+            type("P", (), {"resources": [], "by_urn": dict, "stack": "s", "cloud": "aws", "environment": "dev"})(),
+            "everything",
+        )
 
 
 @pytest.mark.parametrize("detail", ["components", "resources"])
@@ -174,7 +181,8 @@ def test_svg_without_graphviz_names_the_install(plan_for, monkeypatch):
 def test_committed_architecture_diagrams_are_current(plan_for, cloud):
     path = ROOT / "docs" / f"architecture-{cloud}.md"
     assert path.read_text(encoding="utf-8") == architecture_doc(prod(plan_for, cloud)), (
-        f"{path.name} is out of date: run `.venv/bin/python -m infra.graph docs` and commit docs/")
+        f"{path.name} is out of date: run `.venv/bin/python -m infra.graph docs` and commit docs/"
+    )
 
 
 def test_readme_shows_the_current_diagram_of_each_cloud():

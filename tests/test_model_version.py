@@ -18,14 +18,22 @@ GOOD = {
 
 
 def raw(cloud: str, environment: str = "staging", **serving) -> dict:
-    spec = {"team": "fraud", "cloud": cloud, "environment": environment, "region": REGION[cloud],
-            "owner": "a@example.com", "cost_center": "CC-1",
-            "serving": {"enabled": True, "model_name": "fraud", **serving}}
+    spec = {
+        "team": "fraud",
+        "cloud": cloud,
+        "environment": environment,
+        "region": REGION[cloud],
+        "owner": "a@example.com",
+        "cost_center": "CC-1",
+        "serving": {"enabled": True, "model_name": "fraud", **serving},
+    }
     if cloud == "gcp":
         spec["gcp"] = {"project_id": "acme-fraud-1", "billing_account": "01A2B3-C4D5E6-F7A8B9"}
     if cloud == "azure":
-        spec["azure"] = {"cosmos_db_object_id": "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a",
-                         "scoring_hostname": "fraud.ml.example.internal"}
+        spec["azure"] = {
+            "cosmos_db_object_id": "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a",
+            "scoring_hostname": "fraud.ml.example.internal",
+        }
     return spec
 
 
@@ -87,13 +95,16 @@ def test_a_version_without_serving_is_refused():
     spec = raw("aws", model_version={"ref": GOOD["aws"]})
     spec["serving"]["enabled"] = False
     (line,) = errors(spec)
-    assert line.endswith("mlops:spec.serving.model_version: a model_version is named but serving is disabled; "
-                         "set serving.enabled: true or remove model_version")
+    assert line.endswith(
+        "mlops:spec.serving.model_version: a model_version is named but serving is disabled; "
+        "set serving.enabled: true or remove model_version"
+    )
 
 
 def test_promotion_record_fields_and_an_unquoted_yaml_date():
-    document = yaml.safe_load("ref: azureml:churn-model:4\npromoted_from: azure-dev\napproved_by: alice\n"
-                              "approved_at: 2026-11-30\n")
+    document = yaml.safe_load(
+        "ref: azureml:churn-model:4\npromoted_from: azure-dev\napproved_by: alice\napproved_at: 2026-11-30\n"
+    )
     spec = Spec.model_validate(raw("azure", model_version=document))
     assert spec.serving.model_version.approved_at == "2026-11-30"
     assert spec.serving.model_version.promoted_from == "azure-dev"
@@ -108,18 +119,22 @@ def test_day_0_serves_nothing_and_costs_no_serving():
     assert serving_model_version(serving) == GOOD["azure"]
 
 
-@pytest.mark.parametrize("stack", ["aws-staging", "aws-prod", "azure-staging", "azure-prod", "gcp-staging",
-                                   "gcp-prod"])
+@pytest.mark.parametrize("stack", ["aws-staging", "aws-prod", "azure-staging", "azure-prod", "gcp-staging", "gcp-prod"])
 def test_reference_staging_and_prod_stacks_serve_a_registered_version(stack):
     spec = stackfile.load(stack).spec
     assert spec.served_version is not None, stack
 
 
 SERVING_TYPES = {
-    "aws-staging": ["aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
-                    "aws:sagemaker/endpoint:Endpoint"],
-    "azure-staging": ["azure-native:machinelearningservices:OnlineEndpoint",
-                      "azure-native:machinelearningservices:OnlineDeployment"],
+    "aws-staging": [
+        "aws:sagemaker/model:Model",
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+        "aws:sagemaker/endpoint:Endpoint",
+    ],
+    "azure-staging": [
+        "azure-native:machinelearningservices:OnlineEndpoint",
+        "azure-native:machinelearningservices:OnlineDeployment",
+    ],
 }
 
 

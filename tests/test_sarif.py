@@ -37,7 +37,9 @@ def valid(document: dict) -> list[str]:
 def aws_dev(unfixed_aws_dev):
     """aws-dev's SARIF as it was before the first-deploy fixes (so there are violations to report)."""
     document, code = sarif("aws-dev")
-    violations = json.loads(runner.invoke(app, ["check", "aws-dev", "--format", "json"]).stdout)["stacks"][0]["violations"]
+    violations = json.loads(runner.invoke(app, ["check", "aws-dev", "--format", "json"]).stdout)["stacks"][0][
+        "violations"
+    ]
     return document, code, violations
 
 
@@ -62,8 +64,10 @@ def test_results_are_located_in_the_stack_file_at_the_config_path(aws_dev):
     document, _, _ = aws_dev
     for result in document["runs"][0]["results"]:
         (location,) = result["locations"]
-        assert location["physicalLocation"]["artifactLocation"] == {"uri": "stacks/Pulumi.aws-dev.yaml",
-                                                                   "uriBaseId": "%SRCROOT%"}
+        assert location["physicalLocation"]["artifactLocation"] == {
+            "uri": "stacks/Pulumi.aws-dev.yaml",
+            "uriBaseId": "%SRCROOT%",
+        }
         member = [loc["fullyQualifiedName"] for loc in location["logicalLocations"] if loc["kind"] == "member"]
         dotted = CONFIG_PATHS.get(result["ruleId"])
         assert member == [f"mlops:spec.{dotted}" if dotted else "mlops:spec"]
@@ -72,22 +76,37 @@ def test_results_are_located_in_the_stack_file_at_the_config_path(aws_dev):
 
 def test_line_of_finds_the_deepest_field_the_file_sets(tmp_path):
     path = tmp_path / "Pulumi.x.yaml"
-    path.write_text("config:\n  mlops:spec:\n    team: t\n    serving:\n      min_replicas: 2\n"
-                    "    policy:\n      waivers:\n        - rule: a\n        - rule: b\n")
+    path.write_text(
+        "config:\n  mlops:spec:\n    team: t\n    serving:\n      min_replicas: 2\n"
+        "    policy:\n      waivers:\n        - rule: a\n        - rule: b\n"
+    )
     assert line_of(str(path), None) == 2
     assert line_of(str(path), "serving.min_replicas") == 5
-    assert line_of(str(path), "serving.max_replicas") == 4   # not set: its section
-    assert line_of(str(path), "training.size_class") == 2    # nothing of it set: the spec
+    assert line_of(str(path), "serving.max_replicas") == 4  # not set: its section
+    assert line_of(str(path), "training.size_class") == 2  # nothing of it set: the spec
     assert line_of(str(path), "policy.waivers[1]") == 9
 
 
 def test_waived_violations_are_accepted_suppressions_and_unused_waivers_notes(tmp_path, unfixed_aws_dev):
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.aws-dev.yaml").read_text())
-    document["config"]["mlops:spec"]["policy"] = {"waivers": [
-        {"rule": "aws-stack-code-require-upload", "resource": "training-pipeline", "reason": "lands with issue 11",
-         "approved_by": "ml-platform@example.com", "expires": "2099-01-31"},
-        {"rule": "aws-kms-key-require-rotation", "resource": "encryption-key", "reason": "nothing to waive here",
-         "approved_by": "ml-platform@example.com", "expires": "2099-01-31"}]}
+    document["config"]["mlops:spec"]["policy"] = {
+        "waivers": [
+            {
+                "rule": "aws-stack-code-require-upload",
+                "resource": "training-pipeline",
+                "reason": "lands with issue 11",
+                "approved_by": "ml-platform@example.com",
+                "expires": "2099-01-31",
+            },
+            {
+                "rule": "aws-kms-key-require-rotation",
+                "resource": "encryption-key",
+                "reason": "nothing to waive here",
+                "approved_by": "ml-platform@example.com",
+                "expires": "2099-01-31",
+            },
+        ]
+    }
     path = tmp_path / "Pulumi.aws-dev.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     out, _ = sarif(str(path))
@@ -96,10 +115,15 @@ def test_waived_violations_are_accepted_suppressions_and_unused_waivers_notes(tm
     suppressed = [r for r in results if r.get("suppressions")]
     assert suppressed and all(r["ruleId"] == "aws-stack-code-require-upload" for r in suppressed)
     assert suppressed[0]["suppressions"][0]["status"] == "accepted"
-    assert "lands with issue 11 (approved by ml-platform@example.com until 2099-01-31)" in \
-        suppressed[0]["suppressions"][0]["justification"]
-    member = [loc["fullyQualifiedName"] for loc in suppressed[0]["locations"][0]["logicalLocations"]
-              if loc["kind"] == "member"]
+    assert (
+        "lands with issue 11 (approved by ml-platform@example.com until 2099-01-31)"
+        in suppressed[0]["suppressions"][0]["justification"]
+    )
+    member = [
+        loc["fullyQualifiedName"]
+        for loc in suppressed[0]["locations"][0]["logicalLocations"]
+        if loc["kind"] == "member"
+    ]
     assert member == ["mlops:spec.policy.waivers[0]"]
     (note,) = [r for r in results if r["level"] == "note"]
     assert note["ruleId"] == "mlops-policy-waivers" and "matches no violation" in note["message"]["text"]
@@ -112,5 +136,6 @@ def test_config_paths_name_real_rules_and_real_spec_fields():
         for part in dotted.split("."):
             assert part in model.model_fields, f"{rule}: {dotted}"
             annotation = model.model_fields[part].annotation
-            model = next((a for a in getattr(annotation, "__args__", (annotation,)) if hasattr(a, "model_fields")),
-                         annotation)
+            model = next(
+                (a for a in getattr(annotation, "__args__", (annotation,)) if hasattr(a, "model_fields")), annotation
+            )

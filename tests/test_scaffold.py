@@ -49,6 +49,7 @@ def refused(root: Path, *args, **options) -> list[str]:
 
 # ---- out of the box -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("cloud, env", [("aws", "dev"), ("azure", "staging"), ("gcp", "prod")])
 def test_new_stack_validates_plans_and_passes_check(root, cloud, env):
     path = make(root, "fraud", cloud, env)
@@ -72,8 +73,14 @@ def test_file_has_schema_header_identity_and_commented_defaults_with_bounds(root
     text = make(root, "fraud", "aws", "staging", region="eu-west-1").read_text()
     assert text.startswith("# yaml-language-server: $schema=../schema/stack-file.schema.json\n")
     raw = yaml.safe_load(text)["config"]["mlops:spec"]
-    assert raw == {"team": "fraud", "cloud": "aws", "environment": "staging", "region": "eu-west-1",
-                   "owner": "fraud@example.com", "cost_center": "CC-1"}
+    assert raw == {
+        "team": "fraud",
+        "cloud": "aws",
+        "environment": "staging",
+        "region": "eu-west-1",
+        "owner": "fraud@example.com",
+        "cost_center": "CC-1",
+    }
     assert "    #   max_replicas: 2   # at most 4 in staging (guardrail 'max-serving-replicas')\n" in text
     assert "    #   monthly_usd: 2000.0   # at most 5000 in staging (guardrail 'budget-ceiling')\n" in text
     assert "network: {mode: private" in text  # what the platform sets is shown, not settable
@@ -106,6 +113,7 @@ def test_commented_defaults_are_exactly_what_the_environment_gives(root, cloud, 
 
 
 # ---- never overwrite ----------------------------------------------------------------------------
+
 
 def test_existing_file_is_refused_and_left_untouched(root):
     path = root / "stacks" / "Pulumi.fraud-aws-dev.yaml"
@@ -153,28 +161,39 @@ def test_new_file_gets_ordinary_permissions(root):
 
 # ---- refusing bad options -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("args, options, expected", [
-    (("Fraud!",), {"owner": "a@example.com"},
-     "--team 'Fraud!': invalid format: use lowercase letters, digits and single hyphens, starting with a letter"),
-    (("fraud--x",), {"owner": "a@example.com"}, "--team 'fraud--x': invalid format"),
-    (("f",), {"owner": "a@example.com"}, "--team 'f': String should have at least 2 characters"),
-    (("sthree-ads",), {}, "--team 'sthree-ads': cannot form a valid s3_bucket name"),
-    (("fraud", "oracle"), {}, "--cloud 'oracle': Input should be 'aws', 'azure' or 'gcp'"),
-    (("fraud", "aws", "qa"), {}, "--env 'qa': Input should be 'dev', 'staging' or 'prod'"),
-    (("fraud",), {"region": "westeurope"}, "--region 'westeurope': 'westeurope' is not a supported aws region"),
-    (("fraud",), {"owner": "nobody"}, "--owner 'nobody': invalid format: use an e-mail address"),
-    (("fraud",), {"cost_center": "CC 1"}, "--cost-center 'CC 1': invalid format"),
-    (("fraud",), {"project_id": "acme-x-123"}, "--project-id/--billing-account: only apply to gcp stacks"),
-    (("fraud", "gcp"), {"project_id": "", "billing_account": ""},
-     "--project-id and --billing-account: required for a GCP stack"),
-    (("fraud", "gcp"), {"project_id": "A"}, "--project-id 'A': invalid format"),
-])
+
+@pytest.mark.parametrize(
+    "args, options, expected",
+    [
+        (
+            ("Fraud!",),
+            {"owner": "a@example.com"},
+            "--team 'Fraud!': invalid format: use lowercase letters, digits and single hyphens, starting with a letter",
+        ),
+        (("fraud--x",), {"owner": "a@example.com"}, "--team 'fraud--x': invalid format"),
+        (("f",), {"owner": "a@example.com"}, "--team 'f': String should have at least 2 characters"),
+        (("sthree-ads",), {}, "--team 'sthree-ads': cannot form a valid s3_bucket name"),
+        (("fraud", "oracle"), {}, "--cloud 'oracle': Input should be 'aws', 'azure' or 'gcp'"),
+        (("fraud", "aws", "qa"), {}, "--env 'qa': Input should be 'dev', 'staging' or 'prod'"),
+        (("fraud",), {"region": "westeurope"}, "--region 'westeurope': 'westeurope' is not a supported aws region"),
+        (("fraud",), {"owner": "nobody"}, "--owner 'nobody': invalid format: use an e-mail address"),
+        (("fraud",), {"cost_center": "CC 1"}, "--cost-center 'CC 1': invalid format"),
+        (("fraud",), {"project_id": "acme-x-123"}, "--project-id/--billing-account: only apply to gcp stacks"),
+        (
+            ("fraud", "gcp"),
+            {"project_id": "", "billing_account": ""},
+            "--project-id and --billing-account: required for a GCP stack",
+        ),
+        (("fraud", "gcp"), {"project_id": "A"}, "--project-id 'A': invalid format"),
+    ],
+)
 def test_bad_options_are_refused_naming_the_option(root, args, options, expected):
     lines = refused(root, *args, **options)
     assert len(lines) == 1 and lines[0].startswith(expected), lines
 
 
 # ---- --from -------------------------------------------------------------------------------------
+
 
 def test_from_a_prod_reference_stack_into_dev_adapts_to_the_guardrails(root):
     path = make(root, "payments", "aws", "dev", from_stack=str(REFERENCE / "Pulumi.aws-prod.yaml"))
@@ -240,6 +259,7 @@ def test_from_a_stack_of_another_cloud_is_refused(root):
 
 
 # ---- the benchmark fleet ------------------------------------------------------------------------
+
 
 def test_fleet_is_deterministic_spread_and_all_valid_within_guardrails():
     fleet = fleet_specs(50)

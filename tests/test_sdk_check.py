@@ -7,15 +7,22 @@ from infra.engine.sdk_check import unknown_keys
 
 def test_misspelled_nested_key_is_reported():
     pytest.importorskip("pulumi_aws")
-    problems = unknown_keys("aws:sagemaker/endpointConfiguration:EndpointConfiguration",
-                            {"productionVariants": [{"variantNam": "main", "modelName": "m"}]})
+    problems = unknown_keys(
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+        {"productionVariants": [{"variantNam": "main", "modelName": "m"}]},
+    )
     assert len(problems) == 1 and problems[0].startswith("productionVariants[0].variantNam: unknown key")
 
 
 def test_correct_keys_pass():
     pytest.importorskip("pulumi_aws")
-    assert unknown_keys("aws:s3/bucketVersioning:BucketVersioning",
-                        {"bucket": "b", "versioningConfiguration": {"status": "Enabled"}}) == []
+    assert (
+        unknown_keys(
+            "aws:s3/bucketVersioning:BucketVersioning",
+            {"bucket": "b", "versioningConfiguration": {"status": "Enabled"}},
+        )
+        == []
+    )
 
 
 def test_resource_args_are_not_confused_with_same_named_input_types():

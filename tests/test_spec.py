@@ -23,10 +23,19 @@ BASE = {"team": "fraud", "region": "us-east-1", "owner": "a@example.com", "cost_
 def spec(cloud="aws", environment="dev", **extra) -> Spec:
     region = {"aws": "us-east-1", "azure": "westeurope", "gcp": "us-central1"}[cloud]
     gcp = {"gcp": {"project_id": "acme-fraud-1", "billing_account": "01A2B3-C4D5E6-F7A8B9"}} if cloud == "gcp" else {}
-    azure = {"azure": {"cosmos_db_object_id": "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a",
-                       "scoring_hostname": "fraud.ml.example.internal"}} if cloud == "azure" else {}
-    return Spec.model_validate({**BASE, "region": region, "cloud": cloud, "environment": environment, **gcp,
-                                **azure, **extra})
+    azure = (
+        {
+            "azure": {
+                "cosmos_db_object_id": "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a",
+                "scoring_hostname": "fraud.ml.example.internal",
+            }
+        }
+        if cloud == "azure"
+        else {}
+    )
+    return Spec.model_validate(
+        {**BASE, "region": region, "cloud": cloud, "environment": environment, **gcp, **azure, **extra}
+    )
 
 
 @pytest.mark.parametrize("cloud", catalog.CLOUDS)
@@ -77,12 +86,19 @@ def test_gpu_allowed_when_the_spec_says_so():
 
 
 def test_baseline_cost_follows_catalog_prices():
-    s = spec("azure", "prod", serving={"enabled": True, "model_name": "churn",
-                                       "model_version": {"ref": "azureml:churn:3"}})
+    s = spec(
+        "azure", "prod", serving={"enabled": True, "model_name": "churn", "model_version": {"ref": "azureml:churn:3"}}
+    )
     total, basis = baseline_monthly_usd(s)
     serving = catalog.sku_for_class("azure", s.serving.size_class).usd_per_hour * s.serving.min_replicas
-    system = catalog.sku_for_class("azure", s.kubernetes.system_pool.size_class).usd_per_hour * s.kubernetes.system_pool.min_nodes
-    user = catalog.sku_for_class("azure", s.kubernetes.user_pool.size_class).usd_per_hour * s.kubernetes.user_pool.min_nodes
+    system = (
+        catalog.sku_for_class("azure", s.kubernetes.system_pool.size_class).usd_per_hour
+        * s.kubernetes.system_pool.min_nodes
+    )
+    user = (
+        catalog.sku_for_class("azure", s.kubernetes.user_pool.size_class).usd_per_hour
+        * s.kubernetes.user_pool.min_nodes
+    )
     assert total == pytest.approx((serving + system + user) * catalog.HOURS_PER_MONTH)
     assert "serving" in basis and "system_pool" in basis
 

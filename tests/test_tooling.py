@@ -13,19 +13,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_plan_commands(*args: str) -> str:
-    result = subprocess.run(["make", "-n", "--no-print-directory", "plan", "UV=uv", "VENV=.venv", *args], cwd=ROOT,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", "plan", "UV=uv", "VENV=.venv", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-@pytest.mark.parametrize("args, extra", [
-    ((), "--extra aws"),
-    (("STACK=gcp-prod",), "--extra gcp"),
-    (("STACK=stacks/Pulumi.azure-dev.yaml",), "--extra azure"),
-    (("STACK=stacks/Pulumi.azure-dev.yaml", "CLOUD=gcp"), "--extra gcp"),
-    (("STACK=no-such-stack",), "--extra aws --extra azure --extra gcp --extra dev"),
-])
+@pytest.mark.parametrize(
+    "args, extra",
+    [
+        ((), "--extra aws"),
+        (("STACK=gcp-prod",), "--extra gcp"),
+        (("STACK=stacks/Pulumi.azure-dev.yaml",), "--extra azure"),
+        (("STACK=stacks/Pulumi.azure-dev.yaml", "CLOUD=gcp"), "--extra gcp"),
+        (("STACK=no-such-stack",), "--extra aws --extra azure --extra gcp --extra dev"),
+    ],
+)
 def test_make_plan_installs_the_cloud_named_in_the_stack_file(args, extra):
     sync, plan = make_plan_commands(*args).strip().splitlines()[-2:]
     assert sync.startswith("uv sync --frozen") and sync.endswith(extra)

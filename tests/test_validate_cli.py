@@ -60,29 +60,58 @@ BAD_SPECS = [
     ("region of another cloud", "region", "westeurope", "mlops:spec.region", "it is an Azure region"),
     ("misspelled region", "region", "us-east-9", "mlops:spec.region", "did you mean"),
     ("negative budget", "budget.monthly_usd", -5, "mlops:spec.budget.monthly_usd", "greater than 0"),
-    ("min above max replicas", "serving", {"enabled": True, "model_name": "mm", "serverless": False,
-                                           "min_replicas": 3, "max_replicas": 2},
-     "mlops:spec.serving.max_replicas", "min_replicas (3) is greater than max_replicas (2)"),
+    (
+        "min above max replicas",
+        "serving",
+        {"enabled": True, "model_name": "mm", "serverless": False, "min_replicas": 3, "max_replicas": 2},
+        "mlops:spec.serving.max_replicas",
+        "min_replicas (3) is greater than max_replicas (2)",
+    ),
     ("empty team", "team", "", "mlops:spec.team", "at least 2 characters"),
     ("team with capitals", "team", "Fraud", "mlops:spec.team", "lowercase letters"),
     ("team that cannot form names", "team", "sthree-ads", "mlops:spec.team", "cannot form a valid s3_bucket name"),
     ("missing required key", "owner", None, "mlops:spec.owner", "required key is missing"),
     ("bad e-mail", "owner", "not-an-email", "mlops:spec.owner", "e-mail address"),
-    ("enabled serving without model", "serving", {"enabled": True}, "mlops:spec.serving.model_name",
-     "no model_name is set"),
+    (
+        "enabled serving without model",
+        "serving",
+        {"enabled": True},
+        "mlops:spec.serving.model_name",
+        "no model_name is set",
+    ),
     ("gpu in dev", "training.size_class", "gpu-small", "mlops:spec.training.size_class", "GPU compute is not allowed"),
     ("unknown sku", "training.sku", "ml.m5.larg", "mlops:spec.training.sku", "did you mean 'ml.m5.large'"),
     ("kubernetes on aws", "kubernetes.enabled", True, "mlops:spec.kubernetes.enabled", "serves on SageMaker"),
     ("bad cidr", "network.cidr", "10.0.0.1/16", "mlops:spec.network.cidr", "not a valid CIDR"),
     ("open cidr", "network.allowed_cidrs", ["0.0.0.0/0"], "mlops:spec.network.allowed_cidrs[0]", "internet"),
-    ("tiers out of order", "storage", {"infrequent_access_after_days": 90, "archive_after_days": 30},
-     "mlops:spec.storage.archive_after_days", "must be greater than"),
-    ("decreasing thresholds", "budget.alert_thresholds_percent", [80, 50], "mlops:spec.budget.alert_thresholds_percent",
-     "strictly increasing"),
-    ("bad principal", "access", {"data_scientists": [{"name": "al", "principal": "alice"}]},
-     "mlops:spec.access.data_scientists[0].principal", "IAM role or user ARN"),
-    ("other cloud section", "gcp", {"project_id": "acme-proj-1", "billing_account": "01A2B3-C4D5E6-F7A8B9"},
-     "mlops:spec.gcp", "does not apply to an AWS stack"),
+    (
+        "tiers out of order",
+        "storage",
+        {"infrequent_access_after_days": 90, "archive_after_days": 30},
+        "mlops:spec.storage.archive_after_days",
+        "must be greater than",
+    ),
+    (
+        "decreasing thresholds",
+        "budget.alert_thresholds_percent",
+        [80, 50],
+        "mlops:spec.budget.alert_thresholds_percent",
+        "strictly increasing",
+    ),
+    (
+        "bad principal",
+        "access",
+        {"data_scientists": [{"name": "al", "principal": "alice"}]},
+        "mlops:spec.access.data_scientists[0].principal",
+        "IAM role or user ARN",
+    ),
+    (
+        "other cloud section",
+        "gcp",
+        {"project_id": "acme-proj-1", "billing_account": "01A2B3-C4D5E6-F7A8B9"},
+        "mlops:spec.gcp",
+        "does not apply to an AWS stack",
+    ),
     ("budget below always-on cost", "budget.monthly_usd", 1, "mlops:spec.budget.monthly_usd", None),
     ("tag key invalid on gcp", "tags", {"Data Class": "x"}, "mlops:spec.tags.Data Class", "tag keys must be valid"),
     ("section of wrong type", "monitoring", ["daily"], "mlops:spec.monitoring", "must be a mapping"),
@@ -93,8 +122,13 @@ BAD_SPECS = [
 def test_bad_spec_is_reported_on_one_line(tmp_path, case, path, value, config_path, expected):
     spec = with_change(path, value)
     if case == "budget below always-on cost":  # needs always-on compute to be below
-        spec["serving"] = {"enabled": True, "model_name": "mm", "serverless": False, "min_replicas": 1,
-                           "model_version": {"ref": "arn:aws:sagemaker:us-east-1:123456789012:model-package/mm/1"}}
+        spec["serving"] = {
+            "enabled": True,
+            "model_name": "mm",
+            "serverless": False,
+            "min_replicas": 1,
+            "model_version": {"ref": "arn:aws:sagemaker:us-east-1:123456789012:model-package/mm/1"},
+        }
     stack = write_stack(tmp_path, spec)
     code, stdout, stderr = run_validate(str(stack))
     assert code == 2, stdout
@@ -115,13 +149,16 @@ def test_every_problem_gets_its_own_line(tmp_path):
     assert len(stderr.strip().splitlines()) == 3
 
 
-@pytest.mark.parametrize("content, expected", [
-    ("config:\n  mlops:spec:\n    team: [unclosed\n", "malformed YAML"),
-    ("config:\n  aws:region: us-east-1\n", "config.mlops:spec: missing"),
-    ("just a string\n", "needs a top-level `config:` mapping"),
-    ("config:\n  mlops:spec: hello\n", "mlops:spec: must be a mapping"),
-    ("config:\n  mlops:spec:\n    team: a\n    team: b\n", "duplicate key 'team'"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("config:\n  mlops:spec:\n    team: [unclosed\n", "malformed YAML"),
+        ("config:\n  aws:region: us-east-1\n", "config.mlops:spec: missing"),
+        ("just a string\n", "needs a top-level `config:` mapping"),
+        ("config:\n  mlops:spec: hello\n", "mlops:spec: must be a mapping"),
+        ("config:\n  mlops:spec:\n    team: a\n    team: b\n", "duplicate key 'team'"),
+    ],
+)
 def test_bad_files_are_reported(tmp_path, content, expected):
     stack = tmp_path / "Pulumi.broken.yaml"
     stack.write_text(content)

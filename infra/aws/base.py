@@ -18,12 +18,12 @@ class Account:
     partition: pulumi.Output[str]
     region: str
 
-    def arn(self, service: str, resource: str, *, regional: bool = True,
-            account: bool = True) -> pulumi.Output[str]:
+    def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> pulumi.Output[str]:
         """`arn:<partition>:<service>:<region>:<account>:<resource>` as an Output."""
         region = self.region if regional else ""
         return pulumi.Output.all(self.partition, self.account_id).apply(
-            lambda pa: f"arn:{pa[0]}:{service}:{region}:{pa[1] if account else ''}:{resource}")
+            lambda pa: f"arn:{pa[0]}:{service}:{region}:{pa[1] if account else ''}:{resource}"
+        )
 
 
 def child(parent: pulumi.Resource, **kwargs) -> pulumi.ResourceOptions:
@@ -32,8 +32,7 @@ def child(parent: pulumi.Resource, **kwargs) -> pulumi.ResourceOptions:
 
 def stateful(ctx: StackContext, parent: pulumi.Resource, **kwargs) -> pulumi.ResourceOptions:
     """Options for data stores, keys and registries: protected and retained in prod."""
-    return pulumi.ResourceOptions(parent=parent, protect=ctx.is_prod, retain_on_delete=ctx.is_prod,
-                                  **kwargs)
+    return pulumi.ResourceOptions(parent=parent, protect=ctx.is_prod, retain_on_delete=ctx.is_prod, **kwargs)
 
 
 def name_prefix(ctx: StackContext) -> str:

@@ -20,8 +20,12 @@ from infra.aws.policies import tls_only_bucket_policy
 
 DEFAULT_KEY_ALIAS = "alias/pulumi-state"
 TLS_SID = "DenyInsecureTransport"
-_PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-                        "RestrictPublicBuckets": True}
+_PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
 
 
 class BootstrapError(RuntimeError):
@@ -55,8 +59,10 @@ def _clients(session_or_clients: Any, region: str) -> Clients:
     if isinstance(session_or_clients, dict):
         return Clients(s3=session_or_clients["s3"], kms=session_or_clients["kms"])
     if hasattr(session_or_clients, "client"):  # boto3.Session
-        return Clients(s3=session_or_clients.client("s3", region_name=region),
-                       kms=session_or_clients.client("kms", region_name=region))
+        return Clients(
+            s3=session_or_clients.client("s3", region_name=region),
+            kms=session_or_clients.client("kms", region_name=region),
+        )
     raise TypeError("session_or_clients must be a boto3.Session, bootstrap.Clients or {'s3': ..., 'kms': ...}")
 
 
@@ -71,8 +77,11 @@ def _ensure_key(kms: Any, alias: str, tags: dict[str, str], result: BootstrapRes
     except ClientError as exc:
         if _code(exc) != "NotFoundException":
             raise
-        arn = kms.create_key(Description="Pulumi state secrets provider", KeyUsage="ENCRYPT_DECRYPT",
-                             Tags=[{"TagKey": k, "TagValue": v} for k, v in tags.items()])["KeyMetadata"]["Arn"]
+        arn = kms.create_key(
+            Description="Pulumi state secrets provider",
+            KeyUsage="ENCRYPT_DECRYPT",
+            Tags=[{"TagKey": k, "TagValue": v} for k, v in tags.items()],
+        )["KeyMetadata"]["Arn"]
         kms.create_alias(AliasName=alias, TargetKeyId=arn)
         result.created.append(f"kms key {alias}")
     if not kms.get_key_rotation_status(KeyId=arn).get("KeyRotationEnabled"):
@@ -90,8 +99,10 @@ def _ensure_bucket(s3: Any, bucket: str, region: str, result: BootstrapResult) -
         return
     except ClientError as exc:
         if _code(exc) in ("403", "AccessDenied", "Forbidden"):
-            raise BootstrapError(f"bucket {bucket!r} exists but is not accessible to these credentials "
-                                 "(bucket names are global); choose another name") from exc
+            raise BootstrapError(
+                f"bucket {bucket!r} exists but is not accessible to these credentials "
+                "(bucket names are global); choose another name"
+            ) from exc
         if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
             raise
     request: dict[str, Any] = {"Bucket": bucket}
@@ -120,28 +131,61 @@ def _get(call, missing: tuple[str, ...], **kwargs) -> dict:
 
 def _bucket_settings(s3: Any, bucket: str, key_arn: str, result: BootstrapResult, new: bool) -> None:
     versioning = s3.get_bucket_versioning(Bucket=bucket).get("Status")
-    _setting("versioning", versioning == "Enabled", lambda: s3.put_bucket_versioning(
-        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}), result, new)
+    _setting(
+        "versioning",
+        versioning == "Enabled",
+        lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}),
+        result,
+        new,
+    )
 
-    rules = _get(s3.get_bucket_encryption, ("ServerSideEncryptionConfigurationNotFoundError",), Bucket=bucket
-                 ).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
-    wanted_rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
-                   "BucketKeyEnabled": True}
-    right = any(r.get("ApplyServerSideEncryptionByDefault") == wanted_rule["ApplyServerSideEncryptionByDefault"]
-                and r.get("BucketKeyEnabled") for r in rules)
-    _setting("sse-kms encryption", right, lambda: s3.put_bucket_encryption(
-        Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [wanted_rule]}), result, new)
+    rules = (
+        _get(s3.get_bucket_encryption, ("ServerSideEncryptionConfigurationNotFoundError",), Bucket=bucket)
+        .get("ServerSideEncryptionConfiguration", {})
+        .get("Rules", [])
+    )
+    wanted_rule = {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+        "BucketKeyEnabled": True,
+    }
+    right = any(
+        r.get("ApplyServerSideEncryptionByDefault") == wanted_rule["ApplyServerSideEncryptionByDefault"]
+        and r.get("BucketKeyEnabled")
+        for r in rules
+    )
+    _setting(
+        "sse-kms encryption",
+        right,
+        lambda: s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [wanted_rule]}),
+        result,
+        new,
+    )
 
-    block = _get(s3.get_public_access_block, ("NoSuchPublicAccessBlockConfiguration",), Bucket=bucket
-                 ).get("PublicAccessBlockConfiguration", {})
-    _setting("public access block", all(block.get(k) for k in _PUBLIC_ACCESS_BLOCK), lambda: s3.put_public_access_block(
-        Bucket=bucket, PublicAccessBlockConfiguration=dict(_PUBLIC_ACCESS_BLOCK)), result, new)
+    block = _get(s3.get_public_access_block, ("NoSuchPublicAccessBlockConfiguration",), Bucket=bucket).get(
+        "PublicAccessBlockConfiguration", {}
+    )
+    _setting(
+        "public access block",
+        all(block.get(k) for k in _PUBLIC_ACCESS_BLOCK),
+        lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=dict(_PUBLIC_ACCESS_BLOCK)),
+        result,
+        new,
+    )
 
-    ownership = _get(s3.get_bucket_ownership_controls, ("OwnershipControlsNotFoundError",), Bucket=bucket
-                     ).get("OwnershipControls", {}).get("Rules", [])
-    _setting("bucket owner enforced", any(r.get("ObjectOwnership") == "BucketOwnerEnforced" for r in ownership),
-             lambda: s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={
-                 "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}), result, new)
+    ownership = (
+        _get(s3.get_bucket_ownership_controls, ("OwnershipControlsNotFoundError",), Bucket=bucket)
+        .get("OwnershipControls", {})
+        .get("Rules", [])
+    )
+    _setting(
+        "bucket owner enforced",
+        any(r.get("ObjectOwnership") == "BucketOwnerEnforced" for r in ownership),
+        lambda: s3.put_bucket_ownership_controls(
+            Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+        ),
+        result,
+        new,
+    )
 
     raw = _get(s3.get_bucket_policy, ("NoSuchBucketPolicy",), Bucket=bucket).get("Policy")
     policy = json.loads(raw) if raw else {"Version": "2012-10-17", "Statement": []}
@@ -149,14 +193,21 @@ def _bucket_settings(s3: Any, bucket: str, key_arn: str, result: BootstrapResult
 
     def add_tls() -> None:
         tls = tls_only_bucket_policy(f"arn:aws:s3:::{bucket}")["Statement"]
-        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(
-            {**policy, "Statement": [*policy.get("Statement", []), *tls]}))
+        s3.put_bucket_policy(
+            Bucket=bucket, Policy=json.dumps({**policy, "Statement": [*policy.get("Statement", []), *tls]})
+        )
 
     _setting("tls-only bucket policy", has_tls, add_tls, result, new)
 
 
-def bootstrap(session_or_clients: Any, bucket_name: str, region: str, *, key_alias: str = DEFAULT_KEY_ALIAS,
-              tags: dict[str, str] | None = None) -> BootstrapResult:
+def bootstrap(
+    session_or_clients: Any,
+    bucket_name: str,
+    region: str,
+    *,
+    key_alias: str = DEFAULT_KEY_ALIAS,
+    tags: dict[str, str] | None = None,
+) -> BootstrapResult:
     """Ensure the state bucket and secrets key exist and are locked down; safe to re-run.
 
     `session_or_clients`: a boto3.Session, a `Clients(s3=..., kms=...)` or `{"s3": ..., "kms": ...}`.
@@ -166,9 +217,12 @@ def bootstrap(session_or_clients: Any, bucket_name: str, region: str, *, key_ali
     if not key_alias.startswith("alias/"):
         raise ValueError(f"key_alias must start with 'alias/' (got {key_alias!r})")
     clients = _clients(session_or_clients, region)
-    result = BootstrapResult(login_url=f"s3://{bucket_name}?region={region}&awssdk=v2",
-                             secrets_provider=f"awskms://{key_alias}?region={region}",
-                             bucket=bucket_name, key_arn="")
+    result = BootstrapResult(
+        login_url=f"s3://{bucket_name}?region={region}&awssdk=v2",
+        secrets_provider=f"awskms://{key_alias}?region={region}",
+        bucket=bucket_name,
+        key_arn="",
+    )
     result.key_arn = _ensure_key(clients.kms, key_alias, {"managed-by": "pulumi-mlops", **(tags or {})}, result)
     _ensure_bucket(clients.s3, bucket_name, region, result)
     _bucket_settings(clients.s3, bucket_name, result.key_arn, result, new=f"bucket {bucket_name}" in result.created)

@@ -29,8 +29,16 @@ def tag_filter_value(stack: str) -> str:
 
 
 def notifications(thresholds: list[int], emails: list[str]) -> list[dict]:
-    return [{"comparison_operator": "GREATER_THAN", "notification_type": "ACTUAL", "threshold": t,
-             "threshold_type": "PERCENTAGE", "subscriber_email_addresses": emails} for t in thresholds]
+    return [
+        {
+            "comparison_operator": "GREATER_THAN",
+            "notification_type": "ACTUAL",
+            "threshold": t,
+            "threshold_type": "PERCENTAGE",
+            "subscriber_email_addresses": emails,
+        }
+        for t in thresholds
+    ]
 
 
 def cost_filters(ctx: StackContext) -> list[dict] | None:

@@ -36,17 +36,30 @@ class CiIdentity(pulumi.ComponentResource):
     deploy_role_arn: pulumi.Output[str]
     boundary_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: StackContext, account: Account, ci: CiSpec, *,
-                 key_arn: pulumi.Input[str], image_repository_arns: list[str],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        account: Account,
+        ci: CiSpec,
+        *,
+        key_arn: pulumi.Input[str],
+        image_repository_arns: list[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:aws:CiIdentity", name, None, opts)
         self.boundary_arn = self._boundary(name, ctx, account, key_arn, image_repository_arns)
         if ci.aws_oidc_provider_arn:
             self.provider_arn = pulumi.Output.from_input(ci.aws_oidc_provider_arn)
         else:
             provider = aws.iam.OpenIdConnectProvider(
-                f"{name}-github", url=GITHUB_OIDC_ISSUER, client_id_lists=[ci_policies.AUDIENCE],
-                thumbprint_lists=GITHUB_THUMBPRINTS, tags={}, opts=child(self))
+                f"{name}-github",
+                url=GITHUB_OIDC_ISSUER,
+                client_id_lists=[ci_policies.AUDIENCE],
+                thumbprint_lists=GITHUB_THUMBPRINTS,
+                tags={},
+                opts=child(self),
+            )
             self.provider_arn = provider.arn
         names = {"preview": ctx.name("iam_role", "ci-preview"), "deploy": ctx.name("iam_role", "ci-deploy")}
         parts = {part: ctx.name("iam_role", f"ci-deploy-{part}") for part in ci_policies.DEPLOY_PARTS}
@@ -55,61 +68,116 @@ class CiIdentity(pulumi.ComponentResource):
         def scope(v: list) -> ci_policies.CiScope:
             partition, account_id, provider_arn, boundary_arn, key, *roles = v
             iam = f"arn:{partition}:iam::{account_id}"
-            return ci_policies.CiScope(partition=partition, account_id=account_id, region=account.region,
-                                       prefix=name_prefix(ctx), stack=ctx.stack, ci_role_arns=roles,
-                                       provider_arn="" if ci.aws_oidc_provider_arn else provider_arn,
-                                       state_bucket=ci.state_bucket, state_key=ci.state_key,
-                                       boundary_arn=boundary_arn, key_arn=key,
-                                       workload_role_arns=[f"{iam}:role/{n}" for n in workload_role_names(ctx)],
-                                       admin_policy_arns=[f"{iam}:policy/{n}" for n in parts.values()])
+            return ci_policies.CiScope(
+                partition=partition,
+                account_id=account_id,
+                region=account.region,
+                prefix=name_prefix(ctx),
+                stack=ctx.stack,
+                ci_role_arns=roles,
+                provider_arn="" if ci.aws_oidc_provider_arn else provider_arn,
+                state_bucket=ci.state_bucket,
+                state_key=ci.state_key,
+                boundary_arn=boundary_arn,
+                key_arn=key,
+                workload_role_arns=[f"{iam}:role/{n}" for n in workload_role_names(ctx)],
+                admin_policy_arns=[f"{iam}:policy/{n}" for n in parts.values()],
+            )
 
-        facts = pulumi.Output.all(account.partition, account.account_id, self.provider_arn, self.boundary_arn,
-                                  key_arn or "", *role_arns)
+        facts = pulumi.Output.all(
+            account.partition, account.account_id, self.provider_arn, self.boundary_arn, key_arn or "", *role_arns
+        )
         self.preview_role_arn = None
         if ci.preview_subjects:
             self.preview_role_arn = self._role(
-                f"{name}-preview", names["preview"], ci.preview_subjects,
+                f"{name}-preview",
+                names["preview"],
+                ci.preview_subjects,
                 f"GitHub Actions pull-request previews (read-only) of stack {ctx.stack}",
-                facts.apply(lambda v: json.dumps(ci_policies.preview_policy(scope(v))))).arn
+                facts.apply(lambda v: json.dumps(ci_policies.preview_policy(scope(v)))),
+            ).arn
         deploy = self._role(
-            f"{name}-deploy", names["deploy"], ci.deploy_subjects,
-            f"GitHub Actions deployments of stack {ctx.stack} from {', '.join(ci.deploy_branches)}", None)
+            f"{name}-deploy",
+            names["deploy"],
+            ci.deploy_subjects,
+            f"GitHub Actions deployments of stack {ctx.stack} from {', '.join(ci.deploy_branches)}",
+            None,
+        )
         # Customer-managed policies: the deploy permissions exceed a role's inline-policy limit.
         for part, policy_name in parts.items():
             policy = aws.iam.Policy(
-                f"{name}-deploy-{part}", name=policy_name,
+                f"{name}-deploy-{part}",
+                name=policy_name,
                 description=f"GitHub Actions deployments of stack {ctx.stack}: {part}",
                 policy=facts.apply(lambda v, p=part: json.dumps(ci_policies.deploy_policies(scope(v))[p])),
-                tags={}, opts=child(self))
-            aws.iam.RolePolicyAttachment(f"{name}-deploy-{part}", role=deploy.name, policy_arn=policy.arn,
-                                         opts=child(self))
+                tags={},
+                opts=child(self),
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-deploy-{part}", role=deploy.name, policy_arn=policy.arn, opts=child(self)
+            )
         self.deploy_role_arn = deploy.arn
-        self.register_outputs({"provider_arn": self.provider_arn, "preview_role_arn": self.preview_role_arn,
-                               "deploy_role_arn": self.deploy_role_arn, "boundary_arn": self.boundary_arn})
+        self.register_outputs(
+            {
+                "provider_arn": self.provider_arn,
+                "preview_role_arn": self.preview_role_arn,
+                "deploy_role_arn": self.deploy_role_arn,
+                "boundary_arn": self.boundary_arn,
+            }
+        )
 
-    def _boundary(self, name: str, ctx: StackContext, account: Account, key_arn: pulumi.Input[str],
-                  image_repository_arns: list[str]) -> pulumi.Output[str]:
+    def _boundary(
+        self,
+        name: str,
+        ctx: StackContext,
+        account: Account,
+        key_arn: pulumi.Input[str],
+        image_repository_arns: list[str],
+    ) -> pulumi.Output[str]:
         def render(v: list) -> str:
             partition, account_id, key = v
-            return json.dumps(policies.workload_boundary(policies.BoundaryScope(
-                partition=partition, region=account.region, account_id=account_id, prefix=name_prefix(ctx),
-                stack=ctx.stack, key_arn=key, image_repository_arns=image_repository_arns,
-                sagemaker_role_arn=f"arn:{partition}:iam::{account_id}:role/{sagemaker_role_name(ctx)}")))
+            return json.dumps(
+                policies.workload_boundary(
+                    policies.BoundaryScope(
+                        partition=partition,
+                        region=account.region,
+                        account_id=account_id,
+                        prefix=name_prefix(ctx),
+                        stack=ctx.stack,
+                        key_arn=key,
+                        image_repository_arns=image_repository_arns,
+                        sagemaker_role_arn=f"arn:{partition}:iam::{account_id}:role/{sagemaker_role_name(ctx)}",
+                    )
+                )
+            )
 
         boundary = aws.iam.Policy(
-            f"{name}-workload-boundary", name=ctx.name("iam_role", "workload-boundary"),
+            f"{name}-workload-boundary",
+            name=ctx.name("iam_role", "workload-boundary"),
             description=f"Permissions boundary of the workload roles of stack {ctx.stack}",
             policy=pulumi.Output.all(account.partition, account.account_id, key_arn).apply(render),
-            tags={}, opts=child(self))
+            tags={},
+            opts=child(self),
+        )
         return boundary.arn
 
-    def _role(self, resource_name: str, role_name: str, subjects: list[str], description: str,
-              policy: pulumi.Output[str] | None) -> aws.iam.Role:
+    def _role(
+        self,
+        resource_name: str,
+        role_name: str,
+        subjects: list[str],
+        description: str,
+        policy: pulumi.Output[str] | None,
+    ) -> aws.iam.Role:
         role = aws.iam.Role(
-            resource_name, name=role_name, description=description,
-            assume_role_policy=self.provider_arn.apply(
-                lambda arn: json.dumps(ci_policies.trust_policy(arn, subjects))),
-            max_session_duration=ci_policies.MAX_SESSION_SECONDS, tags={}, opts=child(self))
+            resource_name,
+            name=role_name,
+            description=description,
+            assume_role_policy=self.provider_arn.apply(lambda arn: json.dumps(ci_policies.trust_policy(arn, subjects))),
+            max_session_duration=ci_policies.MAX_SESSION_SECONDS,
+            tags={},
+            opts=child(self),
+        )
         if policy is not None:
             aws.iam.RolePolicy(f"{resource_name}-policy", role=role.id, policy=policy, opts=child(self))
         return role

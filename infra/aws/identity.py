@@ -21,7 +21,7 @@ from infra.context import StackContext
 class RoleTargets:
     """What the SageMaker role is scoped to (outputs of the other components)."""
 
-    bucket_arns: list[pulumi.Input[str]]   # raw, artifacts, monitoring
+    bucket_arns: list[pulumi.Input[str]]  # raw, artifacts, monitoring
     key_arn: pulumi.Input[str] | None
     repository_arns: list[pulumi.Input[str]]
     pipeline_name: str
@@ -102,9 +102,17 @@ class Identity(pulumi.ComponentResource):
     studio_role_arn: pulumi.Output[str]
     lambda_role_arn: pulumi.Output[str] | None
 
-    def __init__(self, name: str, ctx: StackContext, account: Account, targets: RoleTargets,
-                 retrain: RetrainTargets | None = None, boundary_arn: pulumi.Input[str] | None = None,
-                 drift_check: DriftCheckTargets | None = None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        account: Account,
+        targets: RoleTargets,
+        retrain: RetrainTargets | None = None,
+        boundary_arn: pulumi.Input[str] | None = None,
+        drift_check: DriftCheckTargets | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:aws:Identity", name, None, opts)
         # With CI (`ci` section) every workload role carries the stack's permissions boundary.
         self.sagemaker_role = aws.iam.Role(
@@ -112,13 +120,18 @@ class Identity(pulumi.ComponentResource):
             name=sagemaker_role_name(ctx),
             description=f"SageMaker jobs, pipeline, endpoint and Studio of stack {ctx.stack}",
             assume_role_policy=account.account_id.apply(
-                lambda a: json.dumps(policies.assume_role_policy("sagemaker.amazonaws.com", a))),
+                lambda a: json.dumps(policies.assume_role_policy("sagemaker.amazonaws.com", a))
+            ),
             permissions_boundary=boundary_arn,
             tags={},
             opts=child(self),
         )
-        policy = aws.iam.RolePolicy(f"{name}-sagemaker-policy", role=self.sagemaker_role.id,
-                                    policy=self._sagemaker_policy(account, targets), opts=child(self))
+        policy = aws.iam.RolePolicy(
+            f"{name}-sagemaker-policy",
+            role=self.sagemaker_role.id,
+            policy=self._sagemaker_policy(account, targets),
+            opts=child(self),
+        )
         self.sagemaker_role_arn = with_permissions(self.sagemaker_role, policy)
         self.studio_role_arn = self._studio_role(name, ctx, account, targets, boundary_arn)
         self.lambda_role_arn = None
@@ -136,37 +149,59 @@ class Identity(pulumi.ComponentResource):
             log_group_arn = account.arn("logs", f"log-group:{lambda_log_group(retrain.function_name)}")
             queue_arn = account.arn("sqs", retrain.dead_letter_queue_name)
             alarm_arns = [account.arn("cloudwatch", f"alarm:{n}") for n in retrain.drift_alarm_names]
-            policy = pulumi.Output.all(pipeline_arn, retrain.topic_arn, targets.key_arn, log_group_arn,
-                                       queue_arn, *alarm_arns).apply(
-                lambda v: json.dumps(policies.lambda_role_policy(*v[:5], list(v[5:]))))
-            attached = aws.iam.RolePolicy(f"{name}-retrain-policy", role=self.lambda_role.id, policy=policy,
-                                          opts=child(self))
+            policy = pulumi.Output.all(
+                pipeline_arn, retrain.topic_arn, targets.key_arn, log_group_arn, queue_arn, *alarm_arns
+            ).apply(lambda v: json.dumps(policies.lambda_role_policy(*v[:5], list(v[5:]))))
+            attached = aws.iam.RolePolicy(
+                f"{name}-retrain-policy", role=self.lambda_role.id, policy=policy, opts=child(self)
+            )
             self.lambda_role_arn = with_permissions(self.lambda_role, attached)
         self.drift_check_role_arn = None
         if drift_check is not None:
             self.drift_check_role_arn = self._drift_check_role(name, ctx, account, targets, drift_check, boundary_arn)
-        self.register_outputs({"sagemaker_role_arn": self.sagemaker_role_arn,
-                               "studio_role_arn": self.studio_role_arn, "lambda_role_arn": self.lambda_role_arn})
+        self.register_outputs(
+            {
+                "sagemaker_role_arn": self.sagemaker_role_arn,
+                "studio_role_arn": self.studio_role_arn,
+                "lambda_role_arn": self.lambda_role_arn,
+            }
+        )
 
-    def _drift_check_role(self, name: str, ctx: StackContext, account: Account, t: RoleTargets,
-                          d: DriftCheckTargets, boundary_arn: pulumi.Input[str] | None) -> pulumi.Output[str]:
+    def _drift_check_role(
+        self,
+        name: str,
+        ctx: StackContext,
+        account: Account,
+        t: RoleTargets,
+        d: DriftCheckTargets,
+        boundary_arn: pulumi.Input[str] | None,
+    ) -> pulumi.Output[str]:
         from infra.aws.monitor import ENDPOINT_NAMESPACE
         from infra.aws.serving import DATA_CAPTURE_PREFIX
 
         role = aws.iam.Role(
-            f"{name}-drift-check", name=drift_check_role_name(ctx),
+            f"{name}-drift-check",
+            name=drift_check_role_name(ctx),
             description=f"Scheduled drift check (no Model Monitor) of stack {ctx.stack}",
             assume_role_policy=json.dumps(policies.assume_role_policy("lambda.amazonaws.com")),
-            permissions_boundary=boundary_arn, tags={}, opts=child(self))
+            permissions_boundary=boundary_arn,
+            tags={},
+            opts=child(self),
+        )
         log_group_arn = account.arn("logs", f"log-group:{lambda_log_group(d.function_name)}")
         policy = pulumi.Output.all(t.bucket_arns[2], t.bucket_arns[1], t.key_arn, log_group_arn).apply(
-            lambda v: json.dumps(policies.drift_check_role_policy(d.model_package_arn, v[0], v[1], v[2], v[3],
-                                                                  DATA_CAPTURE_PREFIX, ENDPOINT_NAMESPACE)))
+            lambda v: json.dumps(
+                policies.drift_check_role_policy(
+                    d.model_package_arn, v[0], v[1], v[2], v[3], DATA_CAPTURE_PREFIX, ENDPOINT_NAMESPACE
+                )
+            )
+        )
         attached = aws.iam.RolePolicy(f"{name}-drift-check-policy", role=role.id, policy=policy, opts=child(self))
         return with_permissions(role, attached)
 
-    def _studio_role(self, name: str, ctx: StackContext, account: Account, t: RoleTargets,
-                     boundary_arn: pulumi.Input[str] | None) -> pulumi.Output[str]:
+    def _studio_role(
+        self, name: str, ctx: StackContext, account: Account, t: RoleTargets, boundary_arn: pulumi.Input[str] | None
+    ) -> pulumi.Output[str]:
         """Notebook users run as this role, not as the pipeline's: Studio's own calls, read access to
         the data, writes under studio/ only, no PassRole (infra.aws.policies.studio_role_policy)."""
         role = aws.iam.Role(
@@ -174,7 +209,8 @@ class Identity(pulumi.ComponentResource):
             name=studio_role_name(ctx),
             description=f"SageMaker Studio users of stack {ctx.stack}",
             assume_role_policy=account.account_id.apply(
-                lambda a: json.dumps(policies.assume_role_policy("sagemaker.amazonaws.com", a))),
+                lambda a: json.dumps(policies.assume_role_policy("sagemaker.amazonaws.com", a))
+            ),
             permissions_boundary=boundary_arn,
             tags={},
             opts=child(self),
@@ -184,18 +220,38 @@ class Identity(pulumi.ComponentResource):
         def render(v: list) -> str:
             partition, account_id, raw, artifacts, key = v[:5]
             ec2 = f"arn:{partition}:ec2:{account.region}:{account_id}"
-            return json.dumps(policies.studio_role_policy(policies.StudioScope(
-                partition=partition, region=account.region, account_id=account_id, prefix=name_prefix(ctx),
-                raw_bucket_arn=raw, artifacts_bucket_arn=artifacts, key_arn=key, pipeline_name=t.pipeline_name,
-                model_package_group=t.model_package_group,
-                subnet_arns=[f"{ec2}:subnet/{x}" for x in v[5:5 + n_subnets]],
-                security_group_arns=[f"{ec2}:security-group/{x}" for x in v[5 + n_subnets:]])))
+            return json.dumps(
+                policies.studio_role_policy(
+                    policies.StudioScope(
+                        partition=partition,
+                        region=account.region,
+                        account_id=account_id,
+                        prefix=name_prefix(ctx),
+                        raw_bucket_arn=raw,
+                        artifacts_bucket_arn=artifacts,
+                        key_arn=key,
+                        pipeline_name=t.pipeline_name,
+                        model_package_group=t.model_package_group,
+                        subnet_arns=[f"{ec2}:subnet/{x}" for x in v[5 : 5 + n_subnets]],
+                        security_group_arns=[f"{ec2}:security-group/{x}" for x in v[5 + n_subnets :]],
+                    )
+                )
+            )
 
         policy = aws.iam.RolePolicy(
-            f"{name}-studio-policy", role=role.id,
-            policy=pulumi.Output.all(account.partition, account.account_id, t.bucket_arns[0], t.bucket_arns[1],
-                                     t.key_arn, *t.subnet_ids, *t.security_group_ids).apply(render),
-            opts=child(self))
+            f"{name}-studio-policy",
+            role=role.id,
+            policy=pulumi.Output.all(
+                account.partition,
+                account.account_id,
+                t.bucket_arns[0],
+                t.bucket_arns[1],
+                t.key_arn,
+                *t.subnet_ids,
+                *t.security_group_ids,
+            ).apply(render),
+            opts=child(self),
+        )
         return with_permissions(role, policy)
 
     def _sagemaker_policy(self, account: Account, t: RoleTargets) -> pulumi.Output[str]:
@@ -208,14 +264,28 @@ class Identity(pulumi.ComponentResource):
             subnets, sgs = rest[:n_subnets], rest[n_subnets:]
             ec2 = f"arn:{partition}:ec2:{account.region}:{account_id}"
             scope = policies.SageMakerScope(
-                partition=partition, region=account.region, account_id=account_id, role_arn=role_arn,
-                bucket_arns=list(buckets), key_arn=key_arn, repository_arns=list(repos),
-                pipeline_name=t.pipeline_name, model_package_group=t.model_package_group,
+                partition=partition,
+                region=account.region,
+                account_id=account_id,
+                role_arn=role_arn,
+                bucket_arns=list(buckets),
+                key_arn=key_arn,
+                repository_arns=list(repos),
+                pipeline_name=t.pipeline_name,
+                model_package_group=t.model_package_group,
                 endpoint_name=t.endpoint_name,
                 subnet_arns=[f"{ec2}:subnet/{s}" for s in subnets],
-                security_group_arns=[f"{ec2}:security-group/{g}" for g in sgs])
+                security_group_arns=[f"{ec2}:security-group/{g}" for g in sgs],
+            )
             return json.dumps(policies.sagemaker_role_policy(scope))
 
-        return pulumi.Output.all(account.partition, account.account_id, self.sagemaker_role.arn, t.key_arn,
-                                 *t.bucket_arns, *t.repository_arns, *t.subnet_ids,
-                                 *t.security_group_ids).apply(render)
+        return pulumi.Output.all(
+            account.partition,
+            account.account_id,
+            self.sagemaker_role.arn,
+            t.key_arn,
+            *t.bucket_arns,
+            *t.repository_arns,
+            *t.subnet_ids,
+            *t.security_group_ids,
+        ).apply(render)

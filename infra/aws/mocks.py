@@ -26,8 +26,7 @@ def _uuid(name: str) -> str:
 
 
 def _arn(service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-    return (f"arn:{PARTITION}:{service}:{_state['region'] if region else ''}:"
-            f"{ACCOUNT_ID if account else ''}:{resource}")
+    return f"arn:{PARTITION}:{service}:{_state['region'] if region else ''}:{ACCOUNT_ID if account else ''}:{resource}"
 
 
 def _auto_name(name: str, inputs: dict[str, Any], key: str = "name") -> str:
@@ -39,16 +38,22 @@ def _sagemaker(kind: str):
     def outputs(name: str, inputs: dict[str, Any], key: str = "name") -> dict[str, Any]:
         physical = _auto_name(name, inputs, key)
         return {"id": physical, key: physical, "arn": _arn("sagemaker", f"{kind}/{physical.lower()}")}
+
     return outputs
 
 
 def _bucket(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     bucket = inputs.get("bucket") or f"{name}-{_hex(name, 8)}"
     region = _state["region"]
-    return {"id": bucket, "bucket": bucket, "arn": f"arn:{PARTITION}:s3:::{bucket}", "region": region,
-            "bucketDomainName": f"{bucket}.s3.amazonaws.com",
-            "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
-            "hostedZoneId": "Z3AQBSTGFYJSTF"}
+    return {
+        "id": bucket,
+        "bucket": bucket,
+        "arn": f"arn:{PARTITION}:s3:::{bucket}",
+        "region": region,
+        "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+        "hostedZoneId": "Z3AQBSTGFYJSTF",
+    }
 
 
 def _kms_key(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -58,30 +63,44 @@ def _kms_key(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 def _role(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     role = _auto_name(name, inputs)
-    return {"id": role, "name": role, "arn": _arn("iam", f"role/{role}", region=False),
-            "uniqueId": f"AROA{_hex(name, 16).upper()}"}
+    return {
+        "id": role,
+        "name": role,
+        "arn": _arn("iam", f"role/{role}", region=False),
+        "uniqueId": f"AROA{_hex(name, 16).upper()}",
+    }
 
 
 def _repository(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     repo = _auto_name(name, inputs)
-    return {"id": repo, "name": repo, "arn": _arn("ecr", f"repository/{repo}"), "registryId": ACCOUNT_ID,
-            "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{_state['region']}.amazonaws.com/{repo}"}
+    return {
+        "id": repo,
+        "name": repo,
+        "arn": _arn("ecr", f"repository/{repo}"),
+        "registryId": ACCOUNT_ID,
+        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{_state['region']}.amazonaws.com/{repo}",
+    }
 
 
 def _domain(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     domain_id = f"d-{_hex(name, 12)}"
-    return {"id": domain_id, "arn": _arn("sagemaker", f"domain/{domain_id}"),
-            "url": f"https://{domain_id}.studio.{_state['region']}.sagemaker.aws",
-            "homeEfsFileSystemId": f"fs-{_hex(name, 17)}",
-            "securityGroupIdForDomainBoundary": f"sg-{_hex(name + 'boundary', 17)}"}
+    return {
+        "id": domain_id,
+        "arn": _arn("sagemaker", f"domain/{domain_id}"),
+        "url": f"https://{domain_id}.studio.{_state['region']}.sagemaker.aws",
+        "homeEfsFileSystemId": f"fs-{_hex(name, 17)}",
+        "securityGroupIdForDomainBoundary": f"sg-{_hex(name + 'boundary', 17)}",
+    }
 
 
 def _user_profile(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     profile = inputs.get("userProfileName", name)
     domain = inputs.get("domainId", "d-000000000000")
-    return {"id": _arn("sagemaker", f"user-profile/{domain}/{profile}"),
-            "arn": _arn("sagemaker", f"user-profile/{domain}/{profile}"),
-            "homeEfsFileSystemUid": "200001"}
+    return {
+        "id": _arn("sagemaker", f"user-profile/{domain}/{profile}"),
+        "arn": _arn("sagemaker", f"user-profile/{domain}/{profile}"),
+        "homeEfsFileSystemUid": "200001",
+    }
 
 
 def _topic(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -109,8 +128,14 @@ def _function(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     fn = _auto_name(name, inputs)
     arn = _arn("lambda", f"function:{fn}")
     region = _state["region"]
-    return {"id": fn, "name": fn, "arn": arn, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST",
-            "invokeArn": f"arn:{PARTITION}:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"}
+    return {
+        "id": fn,
+        "name": fn,
+        "arn": arn,
+        "qualifiedArn": f"{arn}:$LATEST",
+        "version": "$LATEST",
+        "invokeArn": f"arn:{PARTITION}:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+    }
 
 
 def _event_rule(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -131,12 +156,17 @@ def _ec2(prefix: str, kind: str | None = None, length: int = 17):
         if kind:
             out["arn"] = _arn("ec2", f"{kind}/{resource_id}")
         return out
+
     return outputs
 
 
 def _vpc(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    return {**_ec2("vpc", "vpc")(name, inputs), "defaultSecurityGroupId": f"sg-{_hex(name + 'default', 17)}",
-            "mainRouteTableId": f"rtb-{_hex(name + 'main', 17)}", "ownerId": ACCOUNT_ID}
+    return {
+        **_ec2("vpc", "vpc")(name, inputs),
+        "defaultSecurityGroupId": f"sg-{_hex(name + 'default', 17)}",
+        "mainRouteTableId": f"rtb-{_hex(name + 'main', 17)}",
+        "ownerId": ACCOUNT_ID,
+    }
 
 
 def _vpc_endpoint(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -147,21 +177,32 @@ def _vpc_endpoint(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scaling_target(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    return {"id": inputs.get("resourceId", name),
-            "arn": _arn("application-autoscaling", f"scalable-target/{_hex(name, 20)}")}
+    return {
+        "id": inputs.get("resourceId", name),
+        "arn": _arn("application-autoscaling", f"scalable-target/{_hex(name, 20)}"),
+    }
 
 
 def _scaling_policy(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     policy = _auto_name(name, inputs)
-    return {"id": policy, "name": policy,
-            "arn": _arn("autoscaling", f"scalingPolicy:{_uuid(name)}:resource/sagemaker/"
-                                       f"{inputs.get('resourceId', '')}:policyName/{policy}")}
+    return {
+        "id": policy,
+        "name": policy,
+        "arn": _arn(
+            "autoscaling",
+            f"scalingPolicy:{_uuid(name)}:resource/sagemaker/{inputs.get('resourceId', '')}:policyName/{policy}",
+        ),
+    }
 
 
 def _budget(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     budget = _auto_name(name, inputs)
-    return {"id": f"{ACCOUNT_ID}:{budget}", "name": budget, "accountId": ACCOUNT_ID,
-            "arn": f"arn:{PARTITION}:budgets::{ACCOUNT_ID}:budget/{budget}"}
+    return {
+        "id": f"{ACCOUNT_ID}:{budget}",
+        "name": budget,
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:{PARTITION}:budgets::{ACCOUNT_ID}:budget/{budget}",
+    }
 
 
 def _alias(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -181,16 +222,20 @@ _OUTPUTS = {
     "aws:iam/role:Role": _role,
     "aws:iam/policy:Policy": lambda n, i: {
         "id": _arn("iam", f"policy/{_auto_name(n, i)}", region=False),
-        "arn": _arn("iam", f"policy/{_auto_name(n, i)}", region=False), "name": _auto_name(n, i),
-        "policyId": f"ANPA{_hex(n, 16).upper()}"},
+        "arn": _arn("iam", f"policy/{_auto_name(n, i)}", region=False),
+        "name": _auto_name(n, i),
+        "policyId": f"ANPA{_hex(n, 16).upper()}",
+    },
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {
         "id": _arn("iam", f"oidc-provider/{i.get('url', '').removeprefix('https://')}", region=False),
-        "arn": _arn("iam", f"oidc-provider/{i.get('url', '').removeprefix('https://')}", region=False)},
+        "arn": _arn("iam", f"oidc-provider/{i.get('url', '').removeprefix('https://')}", region=False),
+    },
     "aws:iam/rolePolicy:RolePolicy": lambda n, i: {"id": f"{i.get('role', 'role')}:{n}", "name": n},
     "aws:ecr/repository:Repository": _repository,
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": lambda n, i: {"id": i.get("repository", n), "registryId": ACCOUNT_ID},
-    "aws:sagemaker/modelPackageGroup:ModelPackageGroup":
-        lambda n, i: _sagemaker("model-package-group")(n, i, "modelPackageGroupName"),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": lambda n, i: _sagemaker("model-package-group")(
+        n, i, "modelPackageGroupName"
+    ),
     "aws:sagemaker/domain:Domain": _domain,
     "aws:sagemaker/userProfile:UserProfile": _user_profile,
     "aws:sagemaker/pipeline:Pipeline": lambda n, i: _sagemaker("pipeline")(n, i, "pipelineName"),
@@ -237,15 +282,32 @@ def computed_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str,
 def call(token: str, args: dict[str, Any]) -> dict[str, Any]:
     region = _state["region"]
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {"accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/pulumi",
-                "id": ACCOUNT_ID, "userId": "AIDAEXAMPLEUSERID"}
+        return {
+            "accountId": ACCOUNT_ID,
+            "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/pulumi",
+            "id": ACCOUNT_ID,
+            "userId": "AIDAEXAMPLEUSERID",
+        }
     if token == "aws:index/getPartition:getPartition":
-        return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
-                "reverseDnsPrefix": "com.amazonaws"}
+        return {
+            "partition": PARTITION,
+            "dnsSuffix": "amazonaws.com",
+            "id": PARTITION,
+            "reverseDnsPrefix": "com.amazonaws",
+        }
     if token == "aws:index/getRegion:getRegion":
-        return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com",
-                "description": region}
+        return {
+            "name": region,
+            "region": region,
+            "id": region,
+            "endpoint": f"ec2.{region}.amazonaws.com",
+            "description": region,
+        }
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        return {"id": region, "names": [f"{region}{z}" for z in "abc"],
-                "zoneIds": [f"use1-az{i}" for i in (1, 2, 4)], "groupNames": [region] * 3}
+        return {
+            "id": region,
+            "names": [f"{region}{z}" for z in "abc"],
+            "zoneIds": [f"use1-az{i}" for i in (1, 2, 4)],
+            "groupNames": [region] * 3,
+        }
     return {}

@@ -34,8 +34,7 @@ def schedule_expression(schedule: str) -> str:
     try:
         return SCHEDULES[schedule]
     except KeyError:
-        raise ValueError(f"mlops:spec.monitoring.schedule: {schedule!r} is not one of "
-                         f"{', '.join(SCHEDULES)}") from None
+        raise ValueError(f"mlops:spec.monitoring.schedule: {schedule!r} is not one of {', '.join(SCHEDULES)}") from None
 
 
 def baseline_uri(bucket: str, model_name: str, kind: str) -> str:
@@ -57,40 +56,68 @@ class ModelMonitor(pulumi.ComponentResource):
     drift: DriftMetrics
     schedule_name: str
 
-    def __init__(self, name: str, ctx: StackContext, *, endpoint_name: pulumi.Input[str] | None,
-                 role_arn: pulumi.Input[str], key_arn: pulumi.Input[str], monitoring_bucket: pulumi.Input[str],
-                 subnet_ids: list[pulumi.Input[str]], security_group_ids: list[pulumi.Input[str]],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        *,
+        endpoint_name: pulumi.Input[str] | None,
+        role_arn: pulumi.Input[str],
+        key_arn: pulumi.Input[str],
+        monitoring_bucket: pulumi.Input[str],
+        subnet_ids: list[pulumi.Input[str]],
+        security_group_ids: list[pulumi.Input[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:aws:ModelMonitor", name, None, opts)
         spec = ctx.spec
         model = spec.serving.model_name or "model"
         bucket = pulumi.Output.from_input(monitoring_bucket)
         if endpoint_name is not None:
-            job_input = {"endpoint_input": {"endpoint_name": endpoint_name,
-                                            "local_path": "/opt/ml/processing/input/endpoint"}}
+            job_input = {
+                "endpoint_input": {"endpoint_name": endpoint_name, "local_path": "/opt/ml/processing/input/endpoint"}
+            }
         else:
-            job_input = {"batch_transform_input": {
-                "data_captured_destination_s3_uri": bucket.apply(lambda b: f"s3://{b}/{BATCH_CAPTURE_PREFIX}/"),
-                "dataset_format": {"csv": {"header": False}},
-                "local_path": "/opt/ml/processing/input/batch"}}
+            job_input = {
+                "batch_transform_input": {
+                    "data_captured_destination_s3_uri": bucket.apply(lambda b: f"s3://{b}/{BATCH_CAPTURE_PREFIX}/"),
+                    "dataset_format": {"csv": {"header": False}},
+                    "local_path": "/opt/ml/processing/input/batch",
+                }
+            }
         network: dict = {"enable_inter_container_traffic_encryption": True, "enable_network_isolation": False}
         if subnet_ids:
             network["vpc_config"] = {"subnets": subnet_ids, "security_group_ids": security_group_ids}
         self.job_definition = aws.sagemaker.DataQualityJobDefinition(
             f"{name}-data-quality",
             role_arn=role_arn,
-            data_quality_app_specification={"image_uri": images.model_monitor_image(spec.region),
-                                            "environment": {"publish_cloudwatch_metrics": "Enabled"}},
+            data_quality_app_specification={
+                "image_uri": images.model_monitor_image(spec.region),
+                "environment": {"publish_cloudwatch_metrics": "Enabled"},
+            },
             data_quality_baseline_config={
                 "constraints_resource": {"s3_uri": bucket.apply(lambda b: baseline_uri(b, model, "constraints"))},
-                "statistics_resource": {"s3_uri": bucket.apply(lambda b: baseline_uri(b, model, "statistics"))}},
+                "statistics_resource": {"s3_uri": bucket.apply(lambda b: baseline_uri(b, model, "statistics"))},
+            },
             data_quality_job_input=job_input,
-            data_quality_job_output_config={"kms_key_id": key_arn, "monitoring_outputs": {"s3_output": {
-                "s3_uri": bucket.apply(lambda b: f"s3://{b}/{REPORTS_PREFIX}/"),
-                "local_path": "/opt/ml/processing/output", "s3_upload_mode": "EndOfJob"}}},
-            job_resources={"cluster_config": {"instance_count": 1,
-                                              "instance_type": spec.sku("cpu-small", None).name,
-                                              "volume_size_in_gb": 20, "volume_kms_key_id": key_arn}},
+            data_quality_job_output_config={
+                "kms_key_id": key_arn,
+                "monitoring_outputs": {
+                    "s3_output": {
+                        "s3_uri": bucket.apply(lambda b: f"s3://{b}/{REPORTS_PREFIX}/"),
+                        "local_path": "/opt/ml/processing/output",
+                        "s3_upload_mode": "EndOfJob",
+                    }
+                },
+            },
+            job_resources={
+                "cluster_config": {
+                    "instance_count": 1,
+                    "instance_type": spec.sku("cpu-small", None).name,
+                    "volume_size_in_gb": 20,
+                    "volume_kms_key_id": key_arn,
+                }
+            },
             network_config=network,
             stopping_condition={"max_runtime_in_seconds": MAX_RUNTIME_SECONDS},
             tags={},
@@ -103,7 +130,8 @@ class ModelMonitor(pulumi.ComponentResource):
             monitoring_schedule_config={
                 "monitoring_type": "DataQuality",
                 "monitoring_job_definition_name": self.job_definition.name,
-                "schedule_config": {"schedule_expression": schedule_expression(spec.monitoring.schedule)}},
+                "schedule_config": {"schedule_expression": schedule_expression(spec.monitoring.schedule)},
+            },
             tags={},
             opts=child(self),
         )

@@ -35,9 +35,11 @@ CODE_CHANNEL_DIR = "/opt/ml/input/data/code"
 SERVING_ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
 # Unpacks the uploaded zip and runs the step; the training job's PYTHONPATH holds CODE_DIR, so
 # the workload package is importable by `python -m <package>` in the step's subprocess too.
-BOOTSTRAP = (f"import importlib, sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall({CODE_DIR!r}); "
-             f"sys.path.insert(0, {CODE_DIR!r}); importlib.invalidate_caches(); import pipeline_step; "
-             "sys.exit(pipeline_step.main(sys.argv[2:]))")
+BOOTSTRAP = (
+    f"import importlib, sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall({CODE_DIR!r}); "
+    f"sys.path.insert(0, {CODE_DIR!r}); importlib.invalidate_caches(); import pipeline_step; "
+    "sys.exit(pipeline_step.main(sys.argv[2:]))"
+)
 
 Json = dict[str, Any]
 
@@ -54,7 +56,7 @@ class PipelineConfig:
     instance_type: str
     inference_instance_type: str
     region: str
-    code_key: str                     # the uploaded bundle: s3://<artifacts>/<code_key>
+    code_key: str  # the uploaded bundle: s3://<artifacts>/<code_key>
     workload_package: str = "mlops_workload"
     spot: bool = False
     subnet_ids: list[str] = field(default_factory=list)
@@ -82,8 +84,12 @@ def code_uri(c: PipelineConfig) -> str:
 
 
 def _channel(name: str, uri: Any, content_type: str | None = None) -> Json:
-    channel: Json = {"ChannelName": name, "DataSource": {"S3DataSource": {
-        "S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}}}
+    channel: Json = {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+        },
+    }
     if content_type:
         channel["ContentType"] = content_type
     return channel
@@ -94,23 +100,37 @@ def _training(c: PipelineConfig) -> Json:
     bundle = f"{CODE_CHANNEL_DIR}/{c.code_key.rsplit('/', 1)[-1]}"
     args: Json = {
         "AlgorithmSpecification": {
-            "TrainingImage": c.training_image, "TrainingInputMode": "File",
+            "TrainingImage": c.training_image,
+            "TrainingInputMode": "File",
             "ContainerEntrypoint": ["python3", "-c", BOOTSTRAP],
             "ContainerArguments": [
-                bundle, "train",
+                bundle,
+                "train",
                 # The retraining function passes the data window it retrains on.
-                "--window-start", _get("Parameters.DataWindowStart"),
-                "--window-end", _get("Parameters.DataWindowEnd"),
-                "--min-auc", _join(_get("Parameters.MinimumAuc"), on=""),
-                "--report-uri", _run_path(c, "report")]},
+                "--window-start",
+                _get("Parameters.DataWindowStart"),
+                "--window-end",
+                _get("Parameters.DataWindowEnd"),
+                "--min-auc",
+                _join(_get("Parameters.MinimumAuc"), on=""),
+                "--report-uri",
+                _run_path(c, "report"),
+            ],
+        },
         "Environment": {"PYTHONPATH": CODE_DIR, "WORKLOAD_PACKAGE": c.workload_package},
         "OutputDataConfig": {"S3OutputPath": _run_path(c, "model"), **_kms(c, "KmsKeyId")},
-        "ResourceConfig": {"InstanceCount": 1, "InstanceType": _get("Parameters.TrainingInstanceType"),
-                           "VolumeSizeInGB": VOLUME_GB, **_kms(c, "VolumeKmsKeyId")},
+        "ResourceConfig": {
+            "InstanceCount": 1,
+            "InstanceType": _get("Parameters.TrainingInstanceType"),
+            "VolumeSizeInGB": VOLUME_GB,
+            **_kms(c, "VolumeKmsKeyId"),
+        },
         "StoppingCondition": stopping,
         "RoleArn": c.role_arn,
-        "InputDataConfig": [_channel("train", _get("Parameters.InputDataUri"), "text/csv"),
-                            _channel("code", code_uri(c))],
+        "InputDataConfig": [
+            _channel("train", _get("Parameters.InputDataUri"), "text/csv"),
+            _channel("code", code_uri(c)),
+        ],
         "EnableInterContainerTrafficEncryption": True,
         "EnableManagedSpotTraining": c.spot,
     }
@@ -128,23 +148,38 @@ def report_uri(c: PipelineConfig, name: str) -> Json:
 
 def _register(c: PipelineConfig) -> Json:
     content = ["text/csv", "application/json"]
-    return {"Name": "Register", "Type": "RegisterModel", "Arguments": {
-        "ModelPackageGroupName": c.model_package_group,
-        "ModelApprovalStatus": _get("Parameters.ModelApprovalStatus"),
-        "ModelMetrics": {"ModelQuality": {"Statistics": {
-            "ContentType": "application/json", "S3Uri": report_uri(c, "metrics.json")}}},
-        # The drift engine's baseline (mlops_workload.drift) of this version's training data.
-        "DriftCheckBaselines": {"ModelDataQuality": {"Statistics": {
-            "ContentType": "application/json", "S3Uri": report_uri(c, "baseline.json")}}},
-        "InferenceSpecification": {
-            "Containers": [{"Image": c.inference_image,
-                            "ModelDataUrl": _get("Steps.Train.ModelArtifacts.S3ModelArtifacts"),
-                            "Environment": dict(SERVING_ENVIRONMENT)}],
-            "SupportedContentTypes": content,
-            "SupportedResponseMIMETypes": ["application/json"],
-            "SupportedRealtimeInferenceInstanceTypes": [c.inference_instance_type],
-            "SupportedTransformInstanceTypes": [c.inference_instance_type]},
-    }}
+    return {
+        "Name": "Register",
+        "Type": "RegisterModel",
+        "Arguments": {
+            "ModelPackageGroupName": c.model_package_group,
+            "ModelApprovalStatus": _get("Parameters.ModelApprovalStatus"),
+            "ModelMetrics": {
+                "ModelQuality": {
+                    "Statistics": {"ContentType": "application/json", "S3Uri": report_uri(c, "metrics.json")}
+                }
+            },
+            # The drift engine's baseline (mlops_workload.drift) of this version's training data.
+            "DriftCheckBaselines": {
+                "ModelDataQuality": {
+                    "Statistics": {"ContentType": "application/json", "S3Uri": report_uri(c, "baseline.json")}
+                }
+            },
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": c.inference_image,
+                        "ModelDataUrl": _get("Steps.Train.ModelArtifacts.S3ModelArtifacts"),
+                        "Environment": dict(SERVING_ENVIRONMENT),
+                    }
+                ],
+                "SupportedContentTypes": content,
+                "SupportedResponseMIMETypes": ["application/json"],
+                "SupportedRealtimeInferenceInstanceTypes": [c.inference_instance_type],
+                "SupportedTransformInstanceTypes": [c.inference_instance_type],
+            },
+        },
+    }
 
 
 def pipeline_definition(c: PipelineConfig) -> Json:

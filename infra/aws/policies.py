@@ -23,44 +23,100 @@ Doc = dict[str, Any]
 REQUIRED_STAR = "*"
 
 # Log groups SageMaker writes to for this stack's jobs, endpoint and Studio apps.
-SAGEMAKER_LOG_GROUPS = ("/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TrainingJobs",
-                        "/aws/sagemaker/TransformJobs", "/aws/sagemaker/studio")
+SAGEMAKER_LOG_GROUPS = (
+    "/aws/sagemaker/ProcessingJobs",
+    "/aws/sagemaker/TrainingJobs",
+    "/aws/sagemaker/TransformJobs",
+    "/aws/sagemaker/studio",
+)
 # Namespaces SageMaker jobs, Model Monitor and endpoints publish metrics to.
 SAGEMAKER_METRIC_NAMESPACES = ("aws/sagemaker/*", "/aws/sagemaker/*")
 
 KEY_ADMIN_ACTIONS = (
-    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
-    "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
-    "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
-    "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:RetireGrant",
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:RotateKeyOnDemand",
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:RetireGrant",
 )
-KEY_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
-                   "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:DescribeKey")
+KEY_USE_ACTIONS = (
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:DescribeKey",
+)
 
 
 # Action groups the SageMaker role and the workload boundary share (the boundary widens resources only).
-OBJECT_READ_WRITE_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
-                             "s3:ListMultipartUploadParts")
+OBJECT_READ_WRITE_ACTIONS = (
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+)
 IMAGE_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
-LOG_WRITE_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                     "logs:DescribeLogStreams")
-JOB_ACTIONS = ("sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
-               "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob",
-               "sagemaker:StopTrainingJob", "sagemaker:AddTags")
-MODEL_REGISTRY_ACTIONS = ("sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
-                          "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages",
-                          "sagemaker:AddTags")
-PIPELINE_RUN_ACTIONS = ("sagemaker:DescribePipeline", "sagemaker:StartPipelineExecution",
-                        "sagemaker:ListPipelineExecutions", "sagemaker:DescribePipelineExecution",
-                        "sagemaker:ListPipelineExecutionSteps")
-VPC_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups")
+LOG_WRITE_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams")
+JOB_ACTIONS = (
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:DescribeProcessingJob",
+    "sagemaker:StopProcessingJob",
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:StopTrainingJob",
+    "sagemaker:AddTags",
+)
+MODEL_REGISTRY_ACTIONS = (
+    "sagemaker:CreateModelPackage",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:ListModelPackages",
+    "sagemaker:AddTags",
+)
+PIPELINE_RUN_ACTIONS = (
+    "sagemaker:DescribePipeline",
+    "sagemaker:StartPipelineExecution",
+    "sagemaker:ListPipelineExecutions",
+    "sagemaker:DescribePipelineExecution",
+    "sagemaker:ListPipelineExecutionSteps",
+)
+VPC_DESCRIBE_ACTIONS = (
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+)
 
 
-def _statement(sid: str, actions: list[str] | tuple[str, ...], resources: list[str] | str,
-               effect: str = "Allow", **extra: Any) -> Doc:
-    return {"Sid": sid, "Effect": effect, "Action": sorted(set(actions)),
-            "Resource": resources if isinstance(resources, str) else list(resources), **extra}
+def _statement(
+    sid: str, actions: list[str] | tuple[str, ...], resources: list[str] | str, effect: str = "Allow", **extra: Any
+) -> Doc:
+    return {
+        "Sid": sid,
+        "Effect": effect,
+        "Action": sorted(set(actions)),
+        "Resource": resources if isinstance(resources, str) else list(resources),
+        **extra,
+    }
 
 
 def document(*statements: Doc) -> Doc:
@@ -77,9 +133,17 @@ def assume_role_policy(service: str, account_id: str | None = None) -> Doc:
 
 def tls_only_bucket_policy(bucket_arn: str, *allow: Doc) -> Doc:
     """Deny every request to the bucket that does not use TLS (after the `allow` statements)."""
-    return document(*allow, _statement("DenyInsecureTransport", ["s3:*"], [bucket_arn, f"{bucket_arn}/*"],
-                                       effect="Deny", Principal="*",
-                                       Condition={"Bool": {"aws:SecureTransport": "false"}}))
+    return document(
+        *allow,
+        _statement(
+            "DenyInsecureTransport",
+            ["s3:*"],
+            [bucket_arn, f"{bucket_arn}/*"],
+            effect="Deny",
+            Principal="*",
+            Condition={"Bool": {"aws:SecureTransport": "false"}},
+        ),
+    )
 
 
 def key_policy(partition: str, account_id: str, region: str) -> Doc:
@@ -87,30 +151,53 @@ def key_policy(partition: str, account_id: str, region: str) -> Doc:
     return document(
         # The account administers the key and lets IAM policies grant its use (as the default
         # key policy does), with the actions listed instead of kms:*.
-        _statement("AccountAdministersKey", KEY_ADMIN_ACTIONS + ("kms:CreateGrant", "kms:ListGrants"),
-                   REQUIRED_STAR, Principal={"AWS": root}),
+        _statement(
+            "AccountAdministersKey",
+            KEY_ADMIN_ACTIONS + ("kms:CreateGrant", "kms:ListGrants"),
+            REQUIRED_STAR,
+            Principal={"AWS": root},
+        ),
         # CloudWatch alarms publish to the KMS-encrypted alert topic.
-        _statement("CloudWatchAlarmsPublishToEncryptedTopic", ["kms:Decrypt", "kms:GenerateDataKey*"],
-                   REQUIRED_STAR, Principal={"Service": "cloudwatch.amazonaws.com"},
-                   Condition={"StringEquals": {"aws:SourceAccount": account_id}}),
+        _statement(
+            "CloudWatchAlarmsPublishToEncryptedTopic",
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            REQUIRED_STAR,
+            Principal={"Service": "cloudwatch.amazonaws.com"},
+            Condition={"StringEquals": {"aws:SourceAccount": account_id}},
+        ),
         # EventBridge writes undeliverable events to the KMS-encrypted dead-letter queue (EventBridge
         # user guide: a DLQ with a customer managed key needs kms:Decrypt/GenerateDataKey for it).
-        _statement("EventBridgeWritesEncryptedDeadLetters", ["kms:Decrypt", "kms:GenerateDataKey"],
-                   REQUIRED_STAR, Principal={"Service": "events.amazonaws.com"},
-                   Condition={"StringEquals": {"aws:SourceAccount": account_id}}),
+        _statement(
+            "EventBridgeWritesEncryptedDeadLetters",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            REQUIRED_STAR,
+            Principal={"Service": "events.amazonaws.com"},
+            Condition={"StringEquals": {"aws:SourceAccount": account_id}},
+        ),
         # Log delivery writes VPC flow logs into the SSE-KMS monitoring bucket (VPC user guide,
         # "Amazon S3 bucket permissions for flow logs": key policy for SSE-KMS buckets).
-        _statement("LogDeliveryEncryptsFlowLogs", ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*",
-                                                   "kms:GenerateDataKey*", "kms:DescribeKey"],
-                   REQUIRED_STAR, Principal={"Service": "delivery.logs.amazonaws.com"},
-                   Condition={"StringEquals": {"aws:SourceAccount": account_id},
-                              "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"}}),
+        _statement(
+            "LogDeliveryEncryptsFlowLogs",
+            ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            REQUIRED_STAR,
+            Principal={"Service": "delivery.logs.amazonaws.com"},
+            Condition={
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"},
+            },
+        ),
         # CloudWatch Logs encrypts this account's log groups in the region.
-        _statement("CloudWatchLogsEncryptLogGroups",
-                   ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                   REQUIRED_STAR, Principal={"Service": f"logs.{region}.amazonaws.com"},
-                   Condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
-                                          f"arn:{partition}:logs:{region}:{account_id}:log-group:*"}}),
+        _statement(
+            "CloudWatchLogsEncryptLogGroups",
+            ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            REQUIRED_STAR,
+            Principal={"Service": f"logs.{region}.amazonaws.com"},
+            Condition={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:log-group:*"
+                }
+            },
+        ),
     )
 
 
@@ -125,23 +212,37 @@ def s3_endpoint_policy(partition: str, region: str, prefix: str) -> Doc:
     the VPC can copy data out to another bucket through it."""
     buckets = f"arn:{partition}:s3:::{prefix}*"
     return document(
-        _statement("StackBuckets", ["s3:ListBucket", "s3:GetBucketLocation", *OBJECT_READ_WRITE_ACTIONS],
-                   [buckets, f"{buckets}/*"], Principal="*"),
+        _statement(
+            "StackBuckets",
+            ["s3:ListBucket", "s3:GetBucketLocation", *OBJECT_READ_WRITE_ACTIONS],
+            [buckets, f"{buckets}/*"],
+            Principal="*",
+        ),
         _statement("EcrImageLayers", ["s3:GetObject"], [ecr_layer_bucket_arn(partition, region)], Principal="*"),
     )
 
 
-def flow_log_delivery_statements(bucket_arn: str, prefix: str, partition: str, account_id: str,
-                                 region: str) -> list[Doc]:
+def flow_log_delivery_statements(
+    bucket_arn: str, prefix: str, partition: str, account_id: str, region: str
+) -> list[Doc]:
     """What the log delivery service needs on the bucket to write VPC flow logs under `prefix`
     (VPC user guide, "Amazon S3 bucket permissions for flow logs")."""
     service = {"Service": "delivery.logs.amazonaws.com"}
-    source = {"StringEquals": {"aws:SourceAccount": account_id},
-              "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"}}
+    source = {
+        "StringEquals": {"aws:SourceAccount": account_id},
+        "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"},
+    }
     return [
-        _statement("FlowLogDeliveryWrite", ["s3:PutObject"], [f"{bucket_arn}/{prefix}/AWSLogs/{account_id}/*"],
-                   Principal=service, Condition={**source, "StringEquals": {
-                       "aws:SourceAccount": account_id, "s3:x-amz-acl": "bucket-owner-full-control"}}),
+        _statement(
+            "FlowLogDeliveryWrite",
+            ["s3:PutObject"],
+            [f"{bucket_arn}/{prefix}/AWSLogs/{account_id}/*"],
+            Principal=service,
+            Condition={
+                **source,
+                "StringEquals": {"aws:SourceAccount": account_id, "s3:x-amz-acl": "bucket-owner-full-control"},
+            },
+        ),
         _statement("FlowLogDeliveryAclCheck", ["s3:GetBucketAcl"], [bucket_arn], Principal=service, Condition=source),
     ]
 
@@ -150,18 +251,34 @@ def topic_policy(topic_arn: str, partition: str, account_id: str, region: str, p
     return document(
         # The model-approval rule notifies the topic (EventBridge user guide, SNS targets: the topic
         # policy must allow events.amazonaws.com; a KMS-encrypted topic also needs the key policy).
-        _statement("StackEventRulesPublish", ["sns:Publish"], [topic_arn],
-                   Principal={"Service": "events.amazonaws.com"},
-                   Condition={"ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account_id}:rule/{prefix}*"}}),
-        _statement("AccountManagesTopic", ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes",
-                                           "sns:ListSubscriptionsByTopic"], [topic_arn],
-                   Principal={"AWS": f"arn:{partition}:iam::{account_id}:root"}),
-        _statement("CloudWatchAlarmsPublish", ["sns:Publish"], [topic_arn],
-                   Principal={"Service": "cloudwatch.amazonaws.com"},
-                   Condition={"ArnLike": {"aws:SourceArn":
-                                          f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"}}),
-        _statement("DenyInsecureTransport", ["sns:Publish"], [topic_arn], effect="Deny", Principal="*",
-                   Condition={"Bool": {"aws:SecureTransport": "false"}}),
+        _statement(
+            "StackEventRulesPublish",
+            ["sns:Publish"],
+            [topic_arn],
+            Principal={"Service": "events.amazonaws.com"},
+            Condition={"ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account_id}:rule/{prefix}*"}},
+        ),
+        _statement(
+            "AccountManagesTopic",
+            ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"],
+            [topic_arn],
+            Principal={"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        ),
+        _statement(
+            "CloudWatchAlarmsPublish",
+            ["sns:Publish"],
+            [topic_arn],
+            Principal={"Service": "cloudwatch.amazonaws.com"},
+            Condition={"ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"}},
+        ),
+        _statement(
+            "DenyInsecureTransport",
+            ["sns:Publish"],
+            [topic_arn],
+            effect="Deny",
+            Principal="*",
+            Condition={"Bool": {"aws:SecureTransport": "false"}},
+        ),
     )
 
 
@@ -190,13 +307,20 @@ def _job_runtime_statements(arn, log_groups: list[str]) -> list[Doc]:
     """What SageMaker jobs need at run time, the same for the execution role and the boundary."""
     return [
         _statement("EcrLogin", ["ecr:GetAuthorizationToken"], REQUIRED_STAR),
-        _statement("WriteStackLogs", LOG_WRITE_ACTIONS,
-                   [arn("logs", f"log-group:{g}") for g in log_groups]
-                   + [arn("logs", f"log-group:{g}:*") for g in log_groups]),
-        _statement("PublishSageMakerMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
-                   Condition={"StringLike": {"cloudwatch:namespace": list(SAGEMAKER_METRIC_NAMESPACES)}}),
-        _statement("RunPipelineJobs", JOB_ACTIONS,
-                   [arn("sagemaker", "processing-job/*"), arn("sagemaker", "training-job/*")]),
+        _statement(
+            "WriteStackLogs",
+            LOG_WRITE_ACTIONS,
+            [arn("logs", f"log-group:{g}") for g in log_groups] + [arn("logs", f"log-group:{g}:*") for g in log_groups],
+        ),
+        _statement(
+            "PublishSageMakerMetrics",
+            ["cloudwatch:PutMetricData"],
+            REQUIRED_STAR,
+            Condition={"StringLike": {"cloudwatch:namespace": list(SAGEMAKER_METRIC_NAMESPACES)}},
+        ),
+        _statement(
+            "RunPipelineJobs", JOB_ACTIONS, [arn("sagemaker", "processing-job/*"), arn("sagemaker", "training-job/*")]
+        ),
     ]
 
 
@@ -208,38 +332,61 @@ def sagemaker_role_policy(s: SageMakerScope) -> Doc:
     group = s.arn("sagemaker", f"model-package-group/{s.model_package_group}")
     statements = [
         _statement("ListStackBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], s.bucket_arns),
-        _statement("ReadWriteStackObjects", OBJECT_READ_WRITE_ACTIONS,
-                   [f"{arn}/*" for arn in s.bucket_arns]),
+        _statement("ReadWriteStackObjects", OBJECT_READ_WRITE_ACTIONS, [f"{arn}/*" for arn in s.bucket_arns]),
         _statement("UseStackKey", KEY_USE_ACTIONS, [s.key_arn]),
-        _statement("GrantStackKeyToSageMakerVolumes", ["kms:CreateGrant"], [s.key_arn],
-                   Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        _statement(
+            "GrantStackKeyToSageMakerVolumes",
+            ["kms:CreateGrant"],
+            [s.key_arn],
+            Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
         _statement("PullImages", IMAGE_PULL_ACTIONS, s.repository_arns),
         *_job_runtime_statements(s.arn, log_groups),
-        _statement("RegisterModels", MODEL_REGISTRY_ACTIONS,
-                   [group, s.arn("sagemaker", f"model-package/{s.model_package_group}/*")]),
-        _statement("UseStackPipeline", PIPELINE_RUN_ACTIONS,
-                   [pipeline, f"{pipeline}/execution/*"]),
-        _statement("PassOwnRoleToSageMaker", ["iam:PassRole"], [s.role_arn],
-                   Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+        _statement(
+            "RegisterModels",
+            MODEL_REGISTRY_ACTIONS,
+            [group, s.arn("sagemaker", f"model-package/{s.model_package_group}/*")],
+        ),
+        _statement("UseStackPipeline", PIPELINE_RUN_ACTIONS, [pipeline, f"{pipeline}/execution/*"]),
+        _statement(
+            "PassOwnRoleToSageMaker",
+            ["iam:PassRole"],
+            [s.role_arn],
+            Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
     ]
     if s.endpoint_name:
-        statements.append(_statement("InvokeStackEndpoint", ["sagemaker:InvokeEndpoint"],
-                                     [s.arn("sagemaker", f"endpoint/{s.endpoint_name}")]))
+        statements.append(
+            _statement(
+                "InvokeStackEndpoint", ["sagemaker:InvokeEndpoint"], [s.arn("sagemaker", f"endpoint/{s.endpoint_name}")]
+            )
+        )
     if s.subnet_arns:
         statements += [
             _statement("DescribeVpcForJobs", VPC_DESCRIBE_ACTIONS, REQUIRED_STAR),
-            _statement("AttachJobsToStackSubnets", ["ec2:CreateNetworkInterface"],
-                       [s.arn("ec2", "network-interface/*")] + s.subnet_arns + s.security_group_arns),
-            _statement("ManageJobNetworkInterfaces", ["ec2:CreateNetworkInterfacePermission",
-                                                      "ec2:DeleteNetworkInterface",
-                                                      "ec2:DeleteNetworkInterfacePermission"],
-                       [s.arn("ec2", "network-interface/*")]),
+            _statement(
+                "AttachJobsToStackSubnets",
+                ["ec2:CreateNetworkInterface"],
+                [s.arn("ec2", "network-interface/*")] + s.subnet_arns + s.security_group_arns,
+            ),
+            _statement(
+                "ManageJobNetworkInterfaces",
+                [
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                [s.arn("ec2", "network-interface/*")],
+            ),
         ]
     return document(*statements)
 
 
-RETRAIN_PIPELINE_ACTIONS = ("sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions",
-                            "sagemaker:DescribePipeline")
+RETRAIN_PIPELINE_ACTIONS = (
+    "sagemaker:StartPipelineExecution",
+    "sagemaker:ListPipelineExecutions",
+    "sagemaker:DescribePipeline",
+)
 
 
 @dataclass(frozen=True)
@@ -249,13 +396,13 @@ class StudioScope:
     partition: str
     region: str
     account_id: str
-    prefix: str                  # physical-name prefix: user profiles and their apps
+    prefix: str  # physical-name prefix: user profiles and their apps
     raw_bucket_arn: str
     artifacts_bucket_arn: str
     key_arn: str | None
     pipeline_name: str
     model_package_group: str
-    subnet_arns: list[str] = field(default_factory=list)          # VpcOnly: the stack's subnets
+    subnet_arns: list[str] = field(default_factory=list)  # VpcOnly: the stack's subnets
     security_group_arns: list[str] = field(default_factory=list)
 
     def arn(self, service: str, resource: str) -> str:
@@ -264,19 +411,34 @@ class StudioScope:
 
 # What Studio itself calls with the execution role (SageMaker developer guide, "How to use SageMaker
 # AI execution roles": Studio apps and spaces are created and described as the execution role).
-STUDIO_APP_ACTIONS = ("sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp", "sagemaker:ListApps",
-                      "sagemaker:CreateSpace", "sagemaker:UpdateSpace", "sagemaker:DeleteSpace",
-                      "sagemaker:DescribeSpace", "sagemaker:ListSpaces", "sagemaker:DescribeDomain",
-                      "sagemaker:DescribeUserProfile", "sagemaker:ListUserProfiles", "sagemaker:ListTags",
-                      "sagemaker:AddTags")
+STUDIO_APP_ACTIONS = (
+    "sagemaker:CreateApp",
+    "sagemaker:DeleteApp",
+    "sagemaker:DescribeApp",
+    "sagemaker:ListApps",
+    "sagemaker:CreateSpace",
+    "sagemaker:UpdateSpace",
+    "sagemaker:DeleteSpace",
+    "sagemaker:DescribeSpace",
+    "sagemaker:ListSpaces",
+    "sagemaker:DescribeDomain",
+    "sagemaker:DescribeUserProfile",
+    "sagemaker:ListUserProfiles",
+    "sagemaker:ListTags",
+    "sagemaker:AddTags",
+)
 STUDIO_PREFIX = "studio"  # where notebook users write in the artifacts bucket (and sharing output)
 
 
 def studio_role_resources(arn, prefix: str) -> list[str]:
     """Apps, spaces and profiles of the stack's domain (the domain id is AWS-assigned, so any
     domain in the account and region; profiles and their apps by the stack's name prefix)."""
-    return [arn("sagemaker", "domain/*"), arn("sagemaker", f"user-profile/*/{prefix}*"),
-            arn("sagemaker", "space/*/*"), arn("sagemaker", "app/*/*/*/*")]
+    return [
+        arn("sagemaker", "domain/*"),
+        arn("sagemaker", f"user-profile/*/{prefix}*"),
+        arn("sagemaker", "space/*/*"),
+        arn("sagemaker", "app/*/*/*/*"),
+    ]
 
 
 def studio_role_policy(s: StudioScope) -> Doc:
@@ -288,15 +450,21 @@ def studio_role_policy(s: StudioScope) -> Doc:
     studio_logs = s.arn("logs", "log-group:/aws/sagemaker/studio")
     statements = [
         _statement("RunStudio", STUDIO_APP_ACTIONS, studio_role_resources(s.arn, s.prefix)),
-        _statement("ListDataBuckets", ["s3:ListBucket", "s3:GetBucketLocation"],
-                   [s.raw_bucket_arn, s.artifacts_bucket_arn]),
+        _statement(
+            "ListDataBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], [s.raw_bucket_arn, s.artifacts_bucket_arn]
+        ),
         _statement("ReadDataAndModels", ["s3:GetObject"], [f"{s.raw_bucket_arn}/*", f"{s.artifacts_bucket_arn}/*"]),
-        _statement("WriteOwnWork", ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-                   [f"{s.artifacts_bucket_arn}/{STUDIO_PREFIX}/*", f"{s.artifacts_bucket_arn}/{STUDIO_PREFIX}-sharing/*"]),
+        _statement(
+            "WriteOwnWork",
+            ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            [f"{s.artifacts_bucket_arn}/{STUDIO_PREFIX}/*", f"{s.artifacts_bucket_arn}/{STUDIO_PREFIX}-sharing/*"],
+        ),
         _statement("RunStackPipeline", PIPELINE_RUN_ACTIONS, [pipeline, f"{pipeline}/execution/*"]),
-        _statement("ReadModelRegistry", ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
-                                         "sagemaker:ListModelPackages"],
-                   [group, s.arn("sagemaker", f"model-package/{s.model_package_group}/*")]),
+        _statement(
+            "ReadModelRegistry",
+            ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"],
+            [group, s.arn("sagemaker", f"model-package/{s.model_package_group}/*")],
+        ),
         _statement("WriteStudioLogs", LOG_WRITE_ACTIONS, [studio_logs, f"{studio_logs}:*"]),
     ]
     if s.key_arn:
@@ -305,11 +473,20 @@ def studio_role_policy(s: StudioScope) -> Doc:
         eni = s.arn("ec2", "network-interface/*")
         statements += [
             _statement("DescribeVpcForApps", VPC_DESCRIBE_ACTIONS, REQUIRED_STAR),
-            _statement("AttachAppsToStackSubnets", ["ec2:CreateNetworkInterface"],
-                       [eni, *s.subnet_arns, *s.security_group_arns]),
-            _statement("ManageAppNetworkInterfaces", ["ec2:CreateNetworkInterfacePermission",
-                                                      "ec2:DeleteNetworkInterface",
-                                                      "ec2:DeleteNetworkInterfacePermission"], [eni]),
+            _statement(
+                "AttachAppsToStackSubnets",
+                ["ec2:CreateNetworkInterface"],
+                [eni, *s.subnet_arns, *s.security_group_arns],
+            ),
+            _statement(
+                "ManageAppNetworkInterfaces",
+                [
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                [eni],
+            ),
         ]
     return document(*statements)
 
@@ -320,8 +497,12 @@ def studio_access_policy(user_profile_arn: str) -> Doc:
     return document(_statement("OpenOwnStudioProfile", ["sagemaker:CreatePresignedDomainUrl"], [user_profile_arn]))
 
 
-MODEL_APPROVAL_ACTIONS = ("sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage",
-                          "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages")
+MODEL_APPROVAL_ACTIONS = (
+    "sagemaker:UpdateModelPackage",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:ListModelPackages",
+)
 
 
 def model_approver_policy(group_arn: str, packages_arn: str) -> Doc:
@@ -335,8 +516,14 @@ def people_trust_policy(principal_arns: list[str]) -> Doc:
     return document({"Effect": "Allow", "Principal": {"AWS": sorted(principal_arns)}, "Action": "sts:AssumeRole"})
 
 
-def lambda_role_policy(pipeline_arn: str, topic_arn: str, key_arn: str | None, log_group_arn: str,
-                       dead_letter_queue_arn: str, drift_alarm_arns: list[str]) -> Doc:
+def lambda_role_policy(
+    pipeline_arn: str,
+    topic_arn: str,
+    key_arn: str | None,
+    log_group_arn: str,
+    dead_letter_queue_arn: str,
+    drift_alarm_arns: list[str],
+) -> Doc:
     """The retraining function: start/list runs of one pipeline, publish to one topic, read the
     drift alarm's state, hand failed events to its dead-letter queue, write its own logs."""
     statements = [
@@ -353,18 +540,36 @@ def lambda_role_policy(pipeline_arn: str, topic_arn: str, key_arn: str | None, l
     return document(*statements)
 
 
-def drift_check_role_policy(model_package_arn: str, monitoring_bucket_arn: str, artifacts_bucket_arn: str,
-                            key_arn: str | None, log_group_arn: str, capture_prefix: str, namespace: str) -> Doc:
+def drift_check_role_policy(
+    model_package_arn: str,
+    monitoring_bucket_arn: str,
+    artifacts_bucket_arn: str,
+    key_arn: str | None,
+    log_group_arn: str,
+    capture_prefix: str,
+    namespace: str,
+) -> Doc:
     """The Model-Monitor-free drift check: describe the served version, read its baseline (this
     stack's pipeline runs) and the endpoint's captures, publish drift metrics, write its own logs."""
     statements = [
         _statement("DescribeServedVersion", ["sagemaker:DescribeModelPackage"], [model_package_arn]),
-        _statement("ListCaptures", ["s3:ListBucket"], [monitoring_bucket_arn],
-                   Condition={"StringLike": {"s3:prefix": [f"{capture_prefix}/*"]}}),
-        _statement("ReadCapturesAndBaselines", ["s3:GetObject"],
-                   [f"{monitoring_bucket_arn}/{capture_prefix}/*", f"{artifacts_bucket_arn}/pipeline/runs/*"]),
-        _statement("PublishDriftMetrics", ["cloudwatch:PutMetricData"], REQUIRED_STAR,
-                   Condition={"StringEquals": {"cloudwatch:namespace": namespace}}),
+        _statement(
+            "ListCaptures",
+            ["s3:ListBucket"],
+            [monitoring_bucket_arn],
+            Condition={"StringLike": {"s3:prefix": [f"{capture_prefix}/*"]}},
+        ),
+        _statement(
+            "ReadCapturesAndBaselines",
+            ["s3:GetObject"],
+            [f"{monitoring_bucket_arn}/{capture_prefix}/*", f"{artifacts_bucket_arn}/pipeline/runs/*"],
+        ),
+        _statement(
+            "PublishDriftMetrics",
+            ["cloudwatch:PutMetricData"],
+            REQUIRED_STAR,
+            Condition={"StringEquals": {"cloudwatch:namespace": namespace}},
+        ),
         _statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
     ]
     if key_arn:
@@ -376,10 +581,21 @@ def dead_letter_queue_policy(queue_arn: str, rule_arns: list[str]) -> Doc:
     """EventBridge may send the events of the stack's rules that it could not deliver (EventBridge
     user guide, "Using dead-letter queues": the queue policy must allow events.amazonaws.com)."""
     return document(
-        _statement("EventBridgeDeadLetters", ["sqs:SendMessage"], [queue_arn],
-                   Principal={"Service": "events.amazonaws.com"}, Condition={"ArnEquals": {"aws:SourceArn": rule_arns}}),
-        _statement("DenyInsecureTransport", ["sqs:SendMessage", "sqs:ReceiveMessage"], [queue_arn], effect="Deny",
-                   Principal="*", Condition={"Bool": {"aws:SecureTransport": "false"}}),
+        _statement(
+            "EventBridgeDeadLetters",
+            ["sqs:SendMessage"],
+            [queue_arn],
+            Principal={"Service": "events.amazonaws.com"},
+            Condition={"ArnEquals": {"aws:SourceArn": rule_arns}},
+        ),
+        _statement(
+            "DenyInsecureTransport",
+            ["sqs:SendMessage", "sqs:ReceiveMessage"],
+            [queue_arn],
+            effect="Deny",
+            Principal="*",
+            Condition={"Bool": {"aws:SecureTransport": "false"}},
+        ),
     )
 
 
@@ -399,10 +615,10 @@ class BoundaryScope:
     partition: str
     region: str
     account_id: str
-    prefix: str                  # physical-name prefix of the stack's resources, e.g. "t-stg-"
-    stack: str                   # value of the `stack` tag (subnets and security groups)
+    prefix: str  # physical-name prefix of the stack's resources, e.g. "t-stg-"
+    stack: str  # value of the `stack` tag (subnets and security groups)
     key_arn: str
-    sagemaker_role_arn: str      # the only role a workload may pass (to SageMaker)
+    sagemaker_role_arn: str  # the only role a workload may pass (to SageMaker)
     image_repository_arns: list[str] = field(default_factory=list)
 
     def arn(self, service: str, resource: str) -> str:
@@ -420,40 +636,66 @@ def workload_boundary(s: BoundaryScope) -> Doc:
     pipeline = s.arn("sagemaker", f"pipeline/{p}*")
     log_groups = [*SAGEMAKER_LOG_GROUPS, f"/aws/sagemaker/Endpoints/{p}*", f"/aws/lambda/{p}*"]
     eni = s.arn("ec2", "network-interface/*")
-    return compact_boundary(document(
-        _statement("ListStackBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], [bucket]),
-        _statement("ReadWriteStackObjects", OBJECT_READ_WRITE_ACTIONS,
-                   [f"{bucket}/*"]),
-        _statement("UseStackKey", KEY_USE_ACTIONS, [s.key_arn]),
-        _statement("GrantStackKeyToAwsResources", ["kms:CreateGrant"], [s.key_arn],
-                   Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
-        _statement("PullImages", IMAGE_PULL_ACTIONS,
-                   [s.arn("ecr", f"repository/{p}*"), *s.image_repository_arns]),
-        *_job_runtime_statements(s.arn, log_groups),
-        _statement("RegisterModels", MODEL_REGISTRY_ACTIONS,
-                   [s.arn("sagemaker", f"model-package-group/{p}*"), s.arn("sagemaker", f"model-package/{p}*/*")]),
-        _statement("UseStackPipelines", PIPELINE_RUN_ACTIONS,
-                   [pipeline, f"{pipeline}/execution/*"]),
-        _statement("InvokeStackEndpoints", ["sagemaker:InvokeEndpoint"], [s.arn("sagemaker", f"endpoint/{p}*")]),
-        _statement("RunStudio", STUDIO_APP_ACTIONS, studio_role_resources(s.arn, p)),
-        _statement("OpenStackStudioProfiles", ["sagemaker:CreatePresignedDomainUrl"],
-                   [s.arn("sagemaker", f"user-profile/*/{p}*")]),
-        _statement("ApproveStackModels", MODEL_APPROVAL_ACTIONS,
-                   [s.arn("sagemaker", f"model-package-group/{p}*"), s.arn("sagemaker", f"model-package/{p}*/*")]),
-        _statement("PassSageMakerRoleToSageMaker", ["iam:PassRole"], [s.sagemaker_role_arn],
-                   Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
-        _statement("NotifyStackTopics", ["sns:Publish"], [s.arn("sns", f"{p}*")]),
-        _statement("StackDeadLetterQueues", ["sqs:SendMessage"], [s.arn("sqs", f"{p}*")]),
-        _statement("ReadStackAlarmStates", ["cloudwatch:DescribeAlarms"], [s.arn("cloudwatch", f"alarm:{p}*")]),
-        _statement("DescribeVpcForJobs", VPC_DESCRIBE_ACTIONS, REQUIRED_STAR),
-        _statement("JobNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-                                            "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
-                   [eni]),
-        # Subnets and security groups get AWS-assigned ids: scoped by the stack tag.
-        _statement("AttachJobsToStackSubnets", ["ec2:CreateNetworkInterface"],
-                   [s.arn("ec2", "subnet/*"), s.arn("ec2", "security-group/*")],
-                   Condition={"StringEquals": {"aws:ResourceTag/stack": s.stack}}),
-    ))
+    return compact_boundary(
+        document(
+            _statement("ListStackBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], [bucket]),
+            _statement("ReadWriteStackObjects", OBJECT_READ_WRITE_ACTIONS, [f"{bucket}/*"]),
+            _statement("UseStackKey", KEY_USE_ACTIONS, [s.key_arn]),
+            _statement(
+                "GrantStackKeyToAwsResources",
+                ["kms:CreateGrant"],
+                [s.key_arn],
+                Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+            _statement("PullImages", IMAGE_PULL_ACTIONS, [s.arn("ecr", f"repository/{p}*"), *s.image_repository_arns]),
+            *_job_runtime_statements(s.arn, log_groups),
+            _statement(
+                "RegisterModels",
+                MODEL_REGISTRY_ACTIONS,
+                [s.arn("sagemaker", f"model-package-group/{p}*"), s.arn("sagemaker", f"model-package/{p}*/*")],
+            ),
+            _statement("UseStackPipelines", PIPELINE_RUN_ACTIONS, [pipeline, f"{pipeline}/execution/*"]),
+            _statement("InvokeStackEndpoints", ["sagemaker:InvokeEndpoint"], [s.arn("sagemaker", f"endpoint/{p}*")]),
+            _statement("RunStudio", STUDIO_APP_ACTIONS, studio_role_resources(s.arn, p)),
+            _statement(
+                "OpenStackStudioProfiles",
+                ["sagemaker:CreatePresignedDomainUrl"],
+                [s.arn("sagemaker", f"user-profile/*/{p}*")],
+            ),
+            _statement(
+                "ApproveStackModels",
+                MODEL_APPROVAL_ACTIONS,
+                [s.arn("sagemaker", f"model-package-group/{p}*"), s.arn("sagemaker", f"model-package/{p}*/*")],
+            ),
+            _statement(
+                "PassSageMakerRoleToSageMaker",
+                ["iam:PassRole"],
+                [s.sagemaker_role_arn],
+                Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            _statement("NotifyStackTopics", ["sns:Publish"], [s.arn("sns", f"{p}*")]),
+            _statement("StackDeadLetterQueues", ["sqs:SendMessage"], [s.arn("sqs", f"{p}*")]),
+            _statement("ReadStackAlarmStates", ["cloudwatch:DescribeAlarms"], [s.arn("cloudwatch", f"alarm:{p}*")]),
+            _statement("DescribeVpcForJobs", VPC_DESCRIBE_ACTIONS, REQUIRED_STAR),
+            _statement(
+                "JobNetworkInterfaces",
+                [
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                [eni],
+            ),
+            # Subnets and security groups get AWS-assigned ids: scoped by the stack tag.
+            _statement(
+                "AttachJobsToStackSubnets",
+                ["ec2:CreateNetworkInterface"],
+                [s.arn("ec2", "subnet/*"), s.arn("ec2", "security-group/*")],
+                Condition={"StringEquals": {"aws:ResourceTag/stack": s.stack}},
+            ),
+        )
+    )
 
 
 def compact_boundary(doc: Doc) -> Doc:

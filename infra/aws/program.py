@@ -69,8 +69,13 @@ def drift_check_enabled(ctx: StackContext) -> bool:
 
 def retraining_enabled(ctx: StackContext) -> bool:
     spec = ctx.spec
-    return bool(spec.serving.active and not spec.serving.serverless and spec.monitoring.retrain_on_drift
-                and spec.aws and spec.aws.drift_features)
+    return bool(
+        spec.serving.active
+        and not spec.serving.serverless
+        and spec.monitoring.retrain_on_drift
+        and spec.aws
+        and spec.aws.drift_features
+    )
 
 
 def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
@@ -78,15 +83,24 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     provider = aws.Provider("aws", region=spec.region)
     top = pulumi.ResourceOptions(providers=[provider])
     invoke = pulumi.InvokeOutputOptions(provider=provider)
-    account = Account(account_id=aws.get_caller_identity_output(opts=invoke).account_id,
-                      partition=aws.get_partition_output(opts=invoke).partition, region=spec.region)
+    account = Account(
+        account_id=aws.get_caller_identity_output(opts=invoke).account_id,
+        partition=aws.get_partition_output(opts=invoke).partition,
+        region=spec.region,
+    )
 
     encryption = Encryption("encryption", ctx, account, opts=top)
     key = encryption.key_arn
     lake = DataLake("datalake", ctx, key, account, opts=top)
     registry = Registry("registry", ctx, key, opts=top)
-    network = Network("network", ctx, account, flow_log_bucket_arn=lake.monitoring.arn,
-                      flow_log_bucket_policy=lake.monitoring.policy, opts=top)
+    network = Network(
+        "network",
+        ctx,
+        account,
+        flow_log_bucket_arn=lake.monitoring.arn,
+        flow_log_bucket_policy=lake.monitoring.policy,
+        opts=top,
+    )
     alerting = Alerting("alerting", ctx, account, key, opts=top)
 
     # Day 0 (no model_version): the platform without an endpoint; serving waits for a version.
@@ -98,65 +112,148 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     job_sgs = [network.security_group_id] if network.private else []
 
     # CI identities first: their workload boundary is set on every role Identity creates.
-    ci = (CiIdentity("ci", ctx, account, spec.ci, key_arn=key,
-                     image_repository_arns=boundary_image_repositories(ctx), opts=top) if spec.ci else None)
-    identity = Identity("identity", ctx, account, RoleTargets(
-        bucket_arns=lake.bucket_arns, key_arn=key,
-        repository_arns=[registry.repository_arn, *aws_image_repositories(ctx)],
-        pipeline_name=pipeline_name, model_package_group=registry.model_package_group_name,
-        endpoint_name=endpoint_name, subnet_ids=job_subnets, security_group_ids=job_sgs),
-        RetrainTargets(function_name, alerting.topic_arn, dead_letter_queue_name(ctx),
-                       drift_alarm_names(ctx)) if function_name else None,
+    ci = (
+        CiIdentity(
+            "ci", ctx, account, spec.ci, key_arn=key, image_repository_arns=boundary_image_repositories(ctx), opts=top
+        )
+        if spec.ci
+        else None
+    )
+    identity = Identity(
+        "identity",
+        ctx,
+        account,
+        RoleTargets(
+            bucket_arns=lake.bucket_arns,
+            key_arn=key,
+            repository_arns=[registry.repository_arn, *aws_image_repositories(ctx)],
+            pipeline_name=pipeline_name,
+            model_package_group=registry.model_package_group_name,
+            endpoint_name=endpoint_name,
+            subnet_ids=job_subnets,
+            security_group_ids=job_sgs,
+        ),
+        RetrainTargets(function_name, alerting.topic_arn, dead_letter_queue_name(ctx), drift_alarm_names(ctx))
+        if function_name
+        else None,
         boundary_arn=ci.boundary_arn if ci else None,
         drift_check=DriftCheckTargets(drift_check_function_name(ctx), spec.served_version.arn)
-        if drift_check_enabled(ctx) else None, opts=top)
+        if drift_check_enabled(ctx)
+        else None,
+        opts=top,
+    )
     role = identity.sagemaker_role_arn
 
-    studio = Studio("studio", ctx, role_arn=identity.studio_role_arn, key_arn=key, vpc_id=network.vpc_id,
-                    subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,
-                    artifacts_bucket=lake.artifacts.name, opts=top)
-    training = TrainingPipeline("training", ctx, pipeline_name=pipeline_name, role_arn=role,
-                                raw_bucket=lake.raw.name, artifacts_bucket=lake.artifacts.name, key_arn=key,
-                                model_package_group=registry.model_package_group_name,
-                                subnet_ids=job_subnets, security_group_ids=job_sgs, opts=top)
-    access = Access("access", ctx, account, domain_id=studio.domain_id, user_profile_names=studio.user_profile_names,
-                    model_package_group=registry.model_package_group_name, topic_arn=alerting.topic_arn,
-                    boundary_arn=ci.boundary_arn if ci else None, opts=top)
+    studio = Studio(
+        "studio",
+        ctx,
+        role_arn=identity.studio_role_arn,
+        key_arn=key,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.subnet_ids,
+        security_group_id=network.security_group_id,
+        artifacts_bucket=lake.artifacts.name,
+        opts=top,
+    )
+    training = TrainingPipeline(
+        "training",
+        ctx,
+        pipeline_name=pipeline_name,
+        role_arn=role,
+        raw_bucket=lake.raw.name,
+        artifacts_bucket=lake.artifacts.name,
+        key_arn=key,
+        model_package_group=registry.model_package_group_name,
+        subnet_ids=job_subnets,
+        security_group_ids=job_sgs,
+        opts=top,
+    )
+    access = Access(
+        "access",
+        ctx,
+        account,
+        domain_id=studio.domain_id,
+        user_profile_names=studio.user_profile_names,
+        model_package_group=registry.model_package_group_name,
+        topic_arn=alerting.topic_arn,
+        boundary_arn=ci.boundary_arn if ci else None,
+        opts=top,
+    )
     serving = monitor = endpoint_alarms = None
     if serving_on:
         # Before the endpoint: its blue/green deployments roll back on these alarms.
-        endpoint_alarms = EndpointAlarms("endpoint-alarms", ctx, topic_arn=alerting.topic_arn,
-                                         endpoint_name=endpoint_name, opts=top)
-        serving = Serving("serving", ctx, endpoint_name=endpoint_name, role_arn=role, key_arn=key,
-                          rollback_alarms=endpoint_alarm_names(ctx), alarms=endpoint_alarms.alarms,
-                          monitoring_bucket=lake.monitoring.name,
-                          subnet_ids=job_subnets, security_group_ids=job_sgs, private=network.private,
-                          opts=top)
+        endpoint_alarms = EndpointAlarms(
+            "endpoint-alarms", ctx, topic_arn=alerting.topic_arn, endpoint_name=endpoint_name, opts=top
+        )
+        serving = Serving(
+            "serving",
+            ctx,
+            endpoint_name=endpoint_name,
+            role_arn=role,
+            key_arn=key,
+            rollback_alarms=endpoint_alarm_names(ctx),
+            alarms=endpoint_alarms.alarms,
+            monitoring_bucket=lake.monitoring.name,
+            subnet_ids=job_subnets,
+            security_group_ids=job_sgs,
+            private=network.private,
+            opts=top,
+        )
         # Serverless endpoints capture no data (SageMaker: data capture is not supported on serverless
         # endpoints), so there is nothing to check drift on: use a small provisioned endpoint instead.
         if serving.serverless:
-            pulumi.log.warn("serverless endpoints capture no data: no drift check; set serving.serverless: false "
-                            "(e.g. sku ml.t3.medium) to run the drift -> retraining loop")
+            pulumi.log.warn(
+                "serverless endpoints capture no data: no drift check; set serving.serverless: false "
+                "(e.g. sku ml.t3.medium) to run the drift -> retraining loop"
+            )
         elif uses_model_monitor(ctx):
-            monitor = ModelMonitor("monitor", ctx, endpoint_name=serving.endpoint_name, role_arn=role, key_arn=key,
-                                   monitoring_bucket=lake.monitoring.name, subnet_ids=job_subnets,
-                                   security_group_ids=job_sgs, opts=top)
+            monitor = ModelMonitor(
+                "monitor",
+                ctx,
+                endpoint_name=serving.endpoint_name,
+                role_arn=role,
+                key_arn=key,
+                monitoring_bucket=lake.monitoring.name,
+                subnet_ids=job_subnets,
+                security_group_ids=job_sgs,
+                opts=top,
+            )
         else:
-            monitor = DriftCheck("drift-check", ctx, endpoint_name=serving.endpoint_name,
-                                 role_arn=identity.drift_check_role_arn, monitoring_bucket=lake.monitoring.name,
-                                 model_package_arn=spec.served_version.arn, key_arn=key,
-                                 topic_arn=alerting.topic_arn, opts=top)
-    observability = Observability("observability", ctx, topic_arn=alerting.topic_arn,
-                                  endpoint_name=serving.endpoint_name if serving else None,
-                                  drift=monitor.drift if monitor else None, pipeline_name=pipeline_name,
-                                  function_name=function_name, opts=top)
+            monitor = DriftCheck(
+                "drift-check",
+                ctx,
+                endpoint_name=serving.endpoint_name,
+                role_arn=identity.drift_check_role_arn,
+                monitoring_bucket=lake.monitoring.name,
+                model_package_arn=spec.served_version.arn,
+                key_arn=key,
+                topic_arn=alerting.topic_arn,
+                opts=top,
+            )
+    observability = Observability(
+        "observability",
+        ctx,
+        topic_arn=alerting.topic_arn,
+        endpoint_name=serving.endpoint_name if serving else None,
+        drift=monitor.drift if monitor else None,
+        pipeline_name=pipeline_name,
+        function_name=function_name,
+        opts=top,
+    )
     retraining = None
     if function_name and observability.drift_alarm_arn is not None:
-        retraining = Retraining("retraining", ctx, function_name=function_name, role_arn=identity.lambda_role_arn,
-                                pipeline_name=pipeline_name, topic_arn=alerting.topic_arn,
-                                alarm_arn=observability.drift_alarm_arn,
-                                alarm_names=drift_alarm_names(ctx), key_arn=key,
-                                opts=pulumi.ResourceOptions(providers=[provider], depends_on=[training]))
+        retraining = Retraining(
+            "retraining",
+            ctx,
+            function_name=function_name,
+            role_arn=identity.lambda_role_arn,
+            pipeline_name=pipeline_name,
+            topic_arn=alerting.topic_arn,
+            alarm_arn=observability.drift_alarm_arn,
+            alarm_names=drift_alarm_names(ctx),
+            key_arn=key,
+            opts=pulumi.ResourceOptions(providers=[provider], depends_on=[training]),
+        )
     Budget("budget", ctx, opts=top)
 
     return {

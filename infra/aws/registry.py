@@ -16,21 +16,33 @@ KEEP_TAGGED_IMAGES = 50
 
 def ecr_lifecycle_policy() -> dict:
     """Drop untagged layers after a week; keep the newest tagged images."""
-    return {"rules": [
-        {"rulePriority": 1, "description": f"expire untagged images after {UNTAGGED_EXPIRE_DAYS} days",
-         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
-                       "countNumber": UNTAGGED_EXPIRE_DAYS},
-         "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": f"keep the newest {KEEP_TAGGED_IMAGES} images",
-         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
-                       "countNumber": KEEP_TAGGED_IMAGES},
-         "action": {"type": "expire"}},
-    ]}
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"expire untagged images after {UNTAGGED_EXPIRE_DAYS} days",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": UNTAGGED_EXPIRE_DAYS,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
+                "description": f"keep the newest {KEEP_TAGGED_IMAGES} images",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_TAGGED_IMAGES},
+                "action": {"type": "expire"},
+            },
+        ]
+    }
 
 
 class Registry(pulumi.ComponentResource):
-    def __init__(self, name: str, ctx: StackContext, key_arn: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, ctx: StackContext, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("mlops:aws:Registry", name, None, opts)
         self.repository = aws.ecr.Repository(
             f"{name}-repository",
@@ -42,8 +54,12 @@ class Registry(pulumi.ComponentResource):
             tags={},
             opts=stateful(ctx, self),
         )
-        aws.ecr.LifecyclePolicy(f"{name}-lifecycle", repository=self.repository.name,
-                                policy=json.dumps(ecr_lifecycle_policy()), opts=child(self))
+        aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            repository=self.repository.name,
+            policy=json.dumps(ecr_lifecycle_policy()),
+            opts=child(self),
+        )
         self.model_package_group_name = ctx.name("sagemaker", "models")
         self.model_package_group = aws.sagemaker.ModelPackageGroup(
             f"{name}-models",
@@ -54,5 +70,6 @@ class Registry(pulumi.ComponentResource):
         )
         self.repository_arn = self.repository.arn
         self.repository_url = self.repository.repository_url
-        self.register_outputs({"repository_url": self.repository_url,
-                               "model_package_group": self.model_package_group_name})
+        self.register_outputs(
+            {"repository_url": self.repository_url, "model_package_group": self.model_package_group_name}
+        )

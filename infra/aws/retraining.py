@@ -23,7 +23,7 @@ from infra.aws.identity import lambda_log_group
 from infra.context import StackContext
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: two weeks to notice and replay
-ASYNC_RETRIES = 2                        # Lambda's asynchronous retries before the DLQ
+ASYNC_RETRIES = 2  # Lambda's asynchronous retries before the DLQ
 TARGET_RETRIES = 4
 TARGET_MAX_EVENT_AGE_SECONDS = 3600
 ERROR_ALARM_PERIOD_SECONDS = 300
@@ -31,8 +31,12 @@ ERROR_ALARM_PERIOD_SECONDS = 300
 
 def alarm_event_pattern(alarm_arn: str) -> dict:
     """Matches the drift alarm's transitions into ALARM only."""
-    return {"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
-            "resources": [alarm_arn], "detail": {"state": {"value": ["ALARM"]}}}
+    return {
+        "source": ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        "resources": [alarm_arn],
+        "detail": {"state": {"value": ["ALARM"]}},
+    }
 
 
 def recheck_expression(cooldown_hours: int) -> str:
@@ -47,21 +51,40 @@ def dead_letter_queue_name(ctx: StackContext) -> str:
 class Retraining(pulumi.ComponentResource):
     function_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: StackContext, *, function_name: str, role_arn: pulumi.Input[str],
-                 pipeline_name: str, topic_arn: pulumi.Input[str], alarm_arn: pulumi.Input[str],
-                 alarm_names: list[str], key_arn: pulumi.Input[str] | None,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        *,
+        function_name: str,
+        role_arn: pulumi.Input[str],
+        pipeline_name: str,
+        topic_arn: pulumi.Input[str],
+        alarm_arn: pulumi.Input[str],
+        alarm_names: list[str],
+        key_arn: pulumi.Input[str] | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:aws:Retraining", name, None, opts)
         monitoring = ctx.spec.monitoring
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=lambda_log_group(function_name),
-            retention_in_days=ctx.spec.storage.log_retention_days, kms_key_id=key_arn, tags={},
-            opts=child(self))
+            f"{name}-logs",
+            name=lambda_log_group(function_name),
+            retention_in_days=ctx.spec.storage.log_retention_days,
+            kms_key_id=key_arn,
+            tags={},
+            opts=child(self),
+        )
         # Encrypted with the stack key where there is one, else with SQS-managed keys.
         self.dlq = aws.sqs.Queue(
-            f"{name}-dlq", name=dead_letter_queue_name(ctx), message_retention_seconds=DLQ_RETENTION_SECONDS,
-            kms_master_key_id=key_arn, sqs_managed_sse_enabled=None if key_arn else True, tags={},
-            opts=child(self))
+            f"{name}-dlq",
+            name=dead_letter_queue_name(ctx),
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            kms_master_key_id=key_arn,
+            sqs_managed_sse_enabled=None if key_arn else True,
+            tags={},
+            opts=child(self),
+        )
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=function_name,
@@ -76,19 +99,22 @@ class Retraining(pulumi.ComponentResource):
             # events are absorbed by ClientRequestToken = event id and the "run executing" check.
             kms_key_arn=key_arn,
             dead_letter_config={"target_arn": self.dlq.arn},
-            environment={"variables": {
-                "PIPELINE_NAME": pipeline_name,
-                "TOPIC_ARN": topic_arn,
-                "COOLDOWN_HOURS": str(monitoring.retrain_cooldown_hours),
-                "DRIFT_ALARM_NAMES": ",".join(alarm_names),
-                "DATA_WINDOW_DAYS": str(ctx.spec.aws.retrain_window_days if ctx.spec.aws else 30)}},
+            environment={
+                "variables": {
+                    "PIPELINE_NAME": pipeline_name,
+                    "TOPIC_ARN": topic_arn,
+                    "COOLDOWN_HOURS": str(monitoring.retrain_cooldown_hours),
+                    "DRIFT_ALARM_NAMES": ",".join(alarm_names),
+                    "DATA_WINDOW_DAYS": str(ctx.spec.aws.retrain_window_days if ctx.spec.aws else 30),
+                }
+            },
             logging_config={"log_format": "Text", "log_group": log_group.name},
             tags={},
             opts=child(self, depends_on=[log_group]),
         )
         aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-async", function_name=self.function.name, maximum_retry_attempts=ASYNC_RETRIES,
-            opts=child(self))
+            f"{name}-async", function_name=self.function.name, maximum_retry_attempts=ASYNC_RETRIES, opts=child(self)
+        )
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-on-drift",
             name=ctx.name("aws_generic", "retrain-on-drift"),
@@ -107,37 +133,68 @@ class Retraining(pulumi.ComponentResource):
         )
         rules = [self.rule, self.recheck]
         aws.sqs.QueuePolicy(
-            f"{name}-dlq-policy", queue_url=self.dlq.url,
+            f"{name}-dlq-policy",
+            queue_url=self.dlq.url,
             policy=pulumi.Output.all(self.dlq.arn, *(r.arn for r in rules)).apply(
-                lambda v: json.dumps(policies.dead_letter_queue_policy(v[0], list(v[1:])))),
-            opts=child(self))
+                lambda v: json.dumps(policies.dead_letter_queue_policy(v[0], list(v[1:])))
+            ),
+            opts=child(self),
+        )
         for rule, suffix in ((self.rule, "allow-events"), (self.recheck, "allow-recheck")):
             permission = aws.lambda_.Permission(
-                f"{name}-{suffix}", action="lambda:InvokeFunction", function=self.function.name,
-                principal="events.amazonaws.com", source_arn=rule.arn, opts=child(self))
+                f"{name}-{suffix}",
+                action="lambda:InvokeFunction",
+                function=self.function.name,
+                principal="events.amazonaws.com",
+                source_arn=rule.arn,
+                opts=child(self),
+            )
             aws.cloudwatch.EventTarget(
                 f"{name}-target" if rule is self.rule else f"{name}-recheck-target",
-                rule=rule.name, arn=self.function.arn,
-                retry_policy={"maximum_retry_attempts": TARGET_RETRIES,
-                              "maximum_event_age_in_seconds": TARGET_MAX_EVENT_AGE_SECONDS},
+                rule=rule.name,
+                arn=self.function.arn,
+                retry_policy={
+                    "maximum_retry_attempts": TARGET_RETRIES,
+                    "maximum_event_age_in_seconds": TARGET_MAX_EVENT_AGE_SECONDS,
+                },
                 dead_letter_config={"arn": self.dlq.arn},
-                opts=child(self, depends_on=[permission]))
+                opts=child(self, depends_on=[permission]),
+            )
         self._alarms(name, ctx, topic_arn)
         self.function_arn = self.function.arn
-        self.register_outputs({"function_arn": self.function_arn, "rule_arn": self.rule.arn,
-                               "dead_letter_queue_url": self.dlq.url})
+        self.register_outputs(
+            {"function_arn": self.function_arn, "rule_arn": self.rule.arn, "dead_letter_queue_url": self.dlq.url}
+        )
 
     def _alarms(self, name: str, ctx: StackContext, topic_arn: pulumi.Input[str]) -> None:
-        common = dict(comparison_operator="GreaterThanThreshold", threshold=0, evaluation_periods=1,
-                      period=ERROR_ALARM_PERIOD_SECONDS, treat_missing_data="notBreaching",
-                      alarm_actions=[topic_arn], ok_actions=[topic_arn], tags={}, opts=child(self))
+        common = dict(
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            evaluation_periods=1,
+            period=ERROR_ALARM_PERIOD_SECONDS,
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic_arn],
+            ok_actions=[topic_arn],
+            tags={},
+            opts=child(self),
+        )
         aws.cloudwatch.MetricAlarm(
-            f"{name}-errors", name=ctx.name("aws_generic", "retrain-errors"),
+            f"{name}-errors",
+            name=ctx.name("aws_generic", "retrain-errors"),
             alarm_description="The retraining function failed: drift may go without retraining",
-            namespace="AWS/Lambda", metric_name="Errors", statistic="Sum",
-            dimensions={"FunctionName": self.function.name}, **common)
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            statistic="Sum",
+            dimensions={"FunctionName": self.function.name},
+            **common,
+        )
         aws.cloudwatch.MetricAlarm(
-            f"{name}-dead-letters", name=ctx.name("aws_generic", "retrain-dead-letters"),
+            f"{name}-dead-letters",
+            name=ctx.name("aws_generic", "retrain-dead-letters"),
             alarm_description="Retraining events in the dead-letter queue: inspect and replay them",
-            namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible", statistic="Maximum",
-            dimensions={"QueueName": self.dlq.name}, **common)
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            statistic="Maximum",
+            dimensions={"QueueName": self.dlq.name},
+            **common,
+        )

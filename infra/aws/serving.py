@@ -18,7 +18,7 @@ DATA_CAPTURE_PREFIX = "data-capture"
 SERVERLESS_CONCURRENCY_PER_REPLICA = 5  # serverless max concurrency = this x serving.max_replicas
 SCALE_IN_COOLDOWN_SECONDS = 300
 SCALE_OUT_COOLDOWN_SECONDS = 60
-BAKE_SECONDS = 600          # new fleet serves (all or the canary) this long, watched by the rollback alarms
+BAKE_SECONDS = 600  # new fleet serves (all or the canary) this long, watched by the rollback alarms
 DEPLOYMENT_TIMEOUT_SECONDS = 3600
 
 
@@ -29,12 +29,19 @@ def deployment_config(instances: int, rollback_alarms: list[str]) -> dict:
     shifts at once and the old fleet waits out the baking period before it is terminated."""
     routing: dict = {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": BAKE_SECONDS}
     if instances >= 2:
-        routing = {"type": "CANARY", "wait_interval_in_seconds": BAKE_SECONDS,
-                   "canary_size": {"type": "INSTANCE_COUNT", "value": 1}}
-    return {"blue_green_update_policy": {"traffic_routing_configuration": routing,
-                                         "termination_wait_in_seconds": BAKE_SECONDS,
-                                         "maximum_execution_timeout_in_seconds": DEPLOYMENT_TIMEOUT_SECONDS},
-            "auto_rollback_configuration": {"alarms": [{"alarm_name": a} for a in rollback_alarms]}}
+        routing = {
+            "type": "CANARY",
+            "wait_interval_in_seconds": BAKE_SECONDS,
+            "canary_size": {"type": "INSTANCE_COUNT", "value": 1},
+        }
+    return {
+        "blue_green_update_policy": {
+            "traffic_routing_configuration": routing,
+            "termination_wait_in_seconds": BAKE_SECONDS,
+            "maximum_execution_timeout_in_seconds": DEPLOYMENT_TIMEOUT_SECONDS,
+        },
+        "auto_rollback_configuration": {"alarms": [{"alarm_name": a} for a in rollback_alarms]},
+    }
 
 
 def serverless_max_concurrency(max_replicas: int) -> int:
@@ -49,12 +56,22 @@ class Serving(pulumi.ComponentResource):
     endpoint_name: pulumi.Output[str]
     serverless: bool
 
-    def __init__(self, name: str, ctx: StackContext, *, endpoint_name: str, role_arn: pulumi.Input[str],
-                 key_arn: pulumi.Input[str],
-                 monitoring_bucket: pulumi.Input[str], subnet_ids: list[pulumi.Input[str]],
-                 security_group_ids: list[pulumi.Input[str]], private: bool,
-                 rollback_alarms: list[str] | None = None, alarms: list[pulumi.Resource] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        *,
+        endpoint_name: str,
+        role_arn: pulumi.Input[str],
+        key_arn: pulumi.Input[str],
+        monitoring_bucket: pulumi.Input[str],
+        subnet_ids: list[pulumi.Input[str]],
+        security_group_ids: list[pulumi.Input[str]],
+        private: bool,
+        rollback_alarms: list[str] | None = None,
+        alarms: list[pulumi.Resource] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:aws:Serving", name, None, opts)
         serving = ctx.spec.serving
         self.serverless = serving.serverless
@@ -72,17 +89,23 @@ class Serving(pulumi.ComponentResource):
             # Network isolation and VPC placement are not available to serverless endpoints.
             enable_network_isolation=provisioned,
             vpc_config={"subnets": subnet_ids, "security_group_ids": security_group_ids}
-            if provisioned and private else None,
+            if provisioned and private
+            else None,
             tags={},
             opts=child(self),
         )
         variant: dict = {"variant_name": VARIANT, "model_name": self.model.name}
         if provisioned:
-            variant.update(instance_type=ctx.spec.sku(serving.size_class, serving.sku).name,
-                           initial_instance_count=serving.min_replicas, initial_variant_weight=1)
+            variant.update(
+                instance_type=ctx.spec.sku(serving.size_class, serving.sku).name,
+                initial_instance_count=serving.min_replicas,
+                initial_variant_weight=1,
+            )
         else:
-            variant["serverless_config"] = {"memory_size_in_mb": serving.serverless_memory_mb,
-                                            "max_concurrency": serverless_max_concurrency(serving.max_replicas)}
+            variant["serverless_config"] = {
+                "memory_size_in_mb": serving.serverless_memory_mb,
+                "max_concurrency": serverless_max_concurrency(serving.max_replicas),
+            }
         self.endpoint_config = aws.sagemaker.EndpointConfiguration(
             f"{name}-config",
             production_variants=[variant],
@@ -93,18 +116,27 @@ class Serving(pulumi.ComponentResource):
                 "destination_s3_uri": pulumi.Output.concat("s3://", monitoring_bucket, "/", DATA_CAPTURE_PREFIX),
                 "kms_key_id": key_arn,
                 "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
-                "capture_content_type_header": {"csv_content_types": ["text/csv"],
-                                                "json_content_types": ["application/json"]},
-            } if provisioned else None,
+                "capture_content_type_header": {
+                    "csv_content_types": ["text/csv"],
+                    "json_content_types": ["application/json"],
+                },
+            }
+            if provisioned
+            else None,
             tags={},
             opts=child(self),
         )
         # Serverless endpoints take no deployment guardrails; provisioned ones roll out blue/green.
         self.endpoint = aws.sagemaker.Endpoint(
-            f"{name}-endpoint", name=endpoint_name, endpoint_config_name=self.endpoint_config.name,
+            f"{name}-endpoint",
+            name=endpoint_name,
+            endpoint_config_name=self.endpoint_config.name,
             deployment_config=deployment_config(serving.min_replicas, rollback_alarms or [])
-            if provisioned and rollback_alarms else None,
-            tags={}, opts=child(self, depends_on=alarms or []))
+            if provisioned and rollback_alarms
+            else None,
+            tags={},
+            opts=child(self, depends_on=alarms or []),
+        )
         self.endpoint_name = self.endpoint.name
         if provisioned:
             self._autoscaling(name, ctx)

@@ -23,14 +23,26 @@ class Studio(pulumi.ComponentResource):
     domain_id: pulumi.Output[str]
     url: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: StackContext, *, role_arn: pulumi.Input[str],
-                 key_arn: pulumi.Input[str], vpc_id: pulumi.Input[str],
-                 subnet_ids: list[pulumi.Input[str]], security_group_id: pulumi.Input[str],
-                 artifacts_bucket: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        *,
+        role_arn: pulumi.Input[str],
+        key_arn: pulumi.Input[str],
+        vpc_id: pulumi.Input[str],
+        subnet_ids: list[pulumi.Input[str]],
+        security_group_id: pulumi.Input[str],
+        artifacts_bucket: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:aws:Studio", name, None, opts)
         private = ctx.spec.network.mode == "private"
-        sharing = {"notebook_output_option": "Allowed", "s3_kms_key_id": key_arn,
-                   "s3_output_path": pulumi.Output.concat("s3://", artifacts_bucket, f"/{STUDIO_PREFIX}-sharing/")}
+        sharing = {
+            "notebook_output_option": "Allowed",
+            "s3_kms_key_id": key_arn,
+            "s3_output_path": pulumi.Output.concat("s3://", artifacts_bucket, f"/{STUDIO_PREFIX}-sharing/"),
+        }
         self.domain = aws.sagemaker.Domain(
             f"{name}-domain",
             domain_name=ctx.name("sagemaker", "studio"),
@@ -39,8 +51,11 @@ class Studio(pulumi.ComponentResource):
             vpc_id=vpc_id,
             subnet_ids=subnet_ids,
             kms_key_id=key_arn,
-            default_user_settings={"execution_role": role_arn, "security_groups": [security_group_id],
-                                   "sharing_settings": sharing},
+            default_user_settings={
+                "execution_role": role_arn,
+                "security_groups": [security_group_id],
+                "sharing_settings": sharing,
+            },
             default_space_settings={"execution_role": role_arn, "security_groups": [security_group_id]},
             # Home directories (EFS) outlive the domain in prod; dev/staging clean up.
             retention_policy={"home_efs_file_system": "Retain" if ctx.is_prod else "Delete"},
@@ -52,8 +67,11 @@ class Studio(pulumi.ComponentResource):
                 f"{name}-user-{person.name}",
                 domain_id=self.domain.id,
                 user_profile_name=ctx.name("sagemaker", f"user-{person.name}"),
-                user_settings={"execution_role": role_arn, "security_groups": [security_group_id],
-                               "sharing_settings": sharing},
+                user_settings={
+                    "execution_role": role_arn,
+                    "security_groups": [security_group_id],
+                    "sharing_settings": sharing,
+                },
                 tags={},
                 opts=child(self),
             )
@@ -61,7 +79,14 @@ class Studio(pulumi.ComponentResource):
         ]
         self.domain_id = self.domain.id
         self.url = self.domain.url
-        self.user_profile_names = {p.name: profile.user_profile_name
-                                   for p, profile in zip(ctx.spec.access.data_scientists, self.profiles, strict=True)}
-        self.register_outputs({"domain_id": self.domain_id, "url": self.url,
-                               "user_profiles": [p.user_profile_name for p in self.profiles]})
+        self.user_profile_names = {
+            p.name: profile.user_profile_name
+            for p, profile in zip(ctx.spec.access.data_scientists, self.profiles, strict=True)
+        }
+        self.register_outputs(
+            {
+                "domain_id": self.domain_id,
+                "url": self.url,
+                "user_profiles": [p.user_profile_name for p in self.profiles],
+            }
+        )

@@ -31,8 +31,14 @@ class Grant:
 class Access(pulumi.ComponentResource):
     """Creates one RoleAssignment per Grant; `assignments` maps key -> resource."""
 
-    def __init__(self, name: str, ctx: StackContext, client: Client, grants: list[Grant],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        client: Client,
+        grants: list[Grant],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:Access", name, None, opts)
         keys = [g.key for g in grants]
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
@@ -58,19 +64,51 @@ def people_grants(ctx: StackContext, workspace_id, storage_id, vault_id, cluster
     grants: list[Grant] = []
     for person in ctx.spec.access.data_scientists:
         grants += [
-            Grant(f"ds-{person.name}-workspace", person.principal, "User", roles.AZUREML_DATA_SCIENTIST,
-                  workspace_id, f"{person.name}: AzureML Data Scientist on the workspace"),
-            Grant(f"ds-{person.name}-lake", person.principal, "User", roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
-                  storage_id, f"{person.name}: read/write data lake blobs (no shared keys)"),
+            Grant(
+                f"ds-{person.name}-workspace",
+                person.principal,
+                "User",
+                roles.AZUREML_DATA_SCIENTIST,
+                workspace_id,
+                f"{person.name}: AzureML Data Scientist on the workspace",
+            ),
+            Grant(
+                f"ds-{person.name}-lake",
+                person.principal,
+                "User",
+                roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                storage_id,
+                f"{person.name}: read/write data lake blobs (no shared keys)",
+            ),
         ]
     for person in ctx.spec.access.admins:
         grants += [
-            Grant(f"admin-{person.name}-workspace", person.principal, "User", roles.AZUREML_DATA_SCIENTIST,
-                  workspace_id, f"{person.name}: AzureML Data Scientist on the workspace"),
-            Grant(f"admin-{person.name}-vault", person.principal, "User", roles.KEY_VAULT_ADMINISTRATOR,
-                  vault_id, f"{person.name}: Key Vault data-plane administration"),
+            Grant(
+                f"admin-{person.name}-workspace",
+                person.principal,
+                "User",
+                roles.AZUREML_DATA_SCIENTIST,
+                workspace_id,
+                f"{person.name}: AzureML Data Scientist on the workspace",
+            ),
+            Grant(
+                f"admin-{person.name}-vault",
+                person.principal,
+                "User",
+                roles.KEY_VAULT_ADMINISTRATOR,
+                vault_id,
+                f"{person.name}: Key Vault data-plane administration",
+            ),
         ]
         if cluster_id is not None:
-            grants.append(Grant(f"admin-{person.name}-aks", person.principal, "User", roles.AKS_RBAC_CLUSTER_ADMIN,
-                                cluster_id, f"{person.name}: Kubernetes RBAC cluster admin (Entra ID)"))
+            grants.append(
+                Grant(
+                    f"admin-{person.name}-aks",
+                    person.principal,
+                    "User",
+                    roles.AKS_RBAC_CLUSTER_ADMIN,
+                    cluster_id,
+                    f"{person.name}: Kubernetes RBAC cluster admin (Entra ID)",
+                )
+            )
     return grants

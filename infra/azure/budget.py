@@ -16,8 +16,14 @@ class Budget(pulumi.ComponentResource):
     """`budget_id`. The start date is the current month's first day, as Azure requires; it is
     ignored after creation so a later `pulumi up` does not try to move it."""
 
-    def __init__(self, name: str, ctx: StackContext, resource_group_id: pulumi.Input[str],
-                 today: dt.date | None = None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        resource_group_id: pulumi.Input[str],
+        today: dt.date | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:Budget", name, None, opts)
         spec = ctx.spec
         self.budget = consumption.Budget(

@@ -49,13 +49,17 @@ DEPLOY_ROLES = {
     "4a9ae827-6dc8-4573-8ac7-8239d42aa03f": "Tag Contributor",
 }
 # Azure ML, ACR and the AKS ML extension have no built-in narrower than Contributor.
-CUSTOM_ACTIONS = ["Microsoft.MachineLearningServices/workspaces/*", "Microsoft.ContainerRegistry/registries/*",
-                  "Microsoft.KubernetesConfiguration/extensions/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
-                  # The AKS control plane's and the model monitor's identities, created by the stack.
-                  "Microsoft.ManagedIdentity/userAssignedIdentities/read",
-                  "Microsoft.ManagedIdentity/userAssignedIdentities/write",
-                  "Microsoft.ManagedIdentity/userAssignedIdentities/delete",
-                  "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"]
+CUSTOM_ACTIONS = [
+    "Microsoft.MachineLearningServices/workspaces/*",
+    "Microsoft.ContainerRegistry/registries/*",
+    "Microsoft.KubernetesConfiguration/extensions/*",
+    "Microsoft.Resources/subscriptions/resourceGroups/read",
+    # The AKS control plane's and the model monitor's identities, created by the stack.
+    "Microsoft.ManagedIdentity/userAssignedIdentities/read",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/delete",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+]
 
 
 def rbac_condition(assignable: list[str], deploy_principal_id: str) -> str:
@@ -67,7 +71,8 @@ def rbac_condition(assignable: list[str], deploy_principal_id: str) -> str:
         f"AND @Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAllValues:GuidNotEquals "
         f"{{{deploy_principal_id}}})) AND "
         "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
-        f"(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{guids}}}))")
+        f"(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{guids}}}))"
+    )
 
 
 def credential_name(subject: str) -> str:
@@ -87,64 +92,107 @@ class CiIdentity(pulumi.ComponentResource):
     preview_client_id: pulumi.Output[str] | None
     deploy_client_id: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: StackContext, client: Client, resource_group_name: pulumi.Input[str],
-                 resource_group_id: pulumi.Input[str], ci: CiSpec, code_account_id: pulumi.Input[str] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        client: Client,
+        resource_group_name: pulumi.Input[str],
+        resource_group_id: pulumi.Input[str],
+        ci: CiSpec,
+        code_account_id: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:CiIdentity", name, None, opts)
         self._rg_name, self._rg_id, self._client = resource_group_name, resource_group_id, client
         self.preview_client_id = None
         if ci.preview_subjects:
             preview = self._identity(f"{name}-preview", ctx.name("azure_generic", "ci-preview"), ci.preview_subjects)
-            self._assign(f"{name}-preview-reader", preview.principal_id, READER,
-                         "CI pull-request previews read the stack's resources")
+            self._assign(
+                f"{name}-preview-reader",
+                preview.principal_id,
+                READER,
+                "CI pull-request previews read the stack's resources",
+            )
             self.preview_client_id = preview.client_id
         deploy = self._identity(f"{name}-deploy", ctx.name("azure_generic", "ci-deploy"), ci.deploy_subjects)
         for guid, role in DEPLOY_ROLES.items():
             key = role.lower().replace(" ", "-").removesuffix("-role")
             self._assign(f"{name}-deploy-{key}", deploy.principal_id, guid, f"CI deploy: {role}")
         custom = authorization.RoleDefinition(
-            f"{name}-deploy-ml-role", scope=resource_group_id, assignable_scopes=[resource_group_id],
-            role_name=ctx.name("azure_generic", "ci-deploy-ml"), role_type="CustomRole",
+            f"{name}-deploy-ml-role",
+            scope=resource_group_id,
+            assignable_scopes=[resource_group_id],
+            role_name=ctx.name("azure_generic", "ci-deploy-ml"),
+            role_type="CustomRole",
             description=f"CI deploy of stack {ctx.stack}: Azure ML workspaces, registries, AKS extensions",
-            permissions=[authorization.PermissionArgs(actions=CUSTOM_ACTIONS)], opts=child(self))
+            permissions=[authorization.PermissionArgs(actions=CUSTOM_ACTIONS)],
+            opts=child(self),
+        )
         authorization.RoleAssignment(
-            f"{name}-deploy-ml", principal_id=deploy.principal_id, principal_type="ServicePrincipal",
-            role_definition_id=custom.id, scope=resource_group_id,
-            description="CI deploy: Azure ML, registry and AKS extension (custom role)", opts=child(self))
+            f"{name}-deploy-ml",
+            principal_id=deploy.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=custom.id,
+            scope=resource_group_id,
+            description="CI deploy: Azure ML, registry and AKS extension (custom role)",
+            opts=child(self),
+        )
         authorization.RoleAssignment(
-            f"{name}-deploy-rbac", principal_id=deploy.principal_id, principal_type="ServicePrincipal",
+            f"{name}-deploy-rbac",
+            principal_id=deploy.principal_id,
+            principal_type="ServicePrincipal",
             role_definition_id=client.subscription_id.apply(lambda s: definition_id(s, RBAC_ADMINISTRATOR)),
-            scope=resource_group_id, condition_version="2.0",
+            scope=resource_group_id,
+            condition_version="2.0",
             condition=deploy.principal_id.apply(lambda p: rbac_condition(list(roles.NAMES), p)),
-            description="CI deploy: only the stack's own role assignments, never to itself", opts=child(self))
+            description="CI deploy: only the stack's own role assignments, never to itself",
+            opts=child(self),
+        )
         if code_account_id is not None:
             # pulumi-azure-native uploads the stack's code blobs with the deployer's Entra ID token.
             authorization.RoleAssignment(
-                f"{name}-deploy-code-upload", principal_id=deploy.principal_id, principal_type="ServicePrincipal",
+                f"{name}-deploy-code-upload",
+                principal_id=deploy.principal_id,
+                principal_type="ServicePrincipal",
                 role_definition_id=client.subscription_id.apply(
-                    lambda s: definition_id(s, roles.STORAGE_BLOB_DATA_CONTRIBUTOR)),
-                scope=code_account_id, description="CI deploy: uploads the stack's code (Entra ID)",
-                opts=child(self))
+                    lambda s: definition_id(s, roles.STORAGE_BLOB_DATA_CONTRIBUTOR)
+                ),
+                scope=code_account_id,
+                description="CI deploy: uploads the stack's code (Entra ID)",
+                opts=child(self),
+            )
         self.deploy_client_id = deploy.client_id
-        self.register_outputs({"preview_client_id": self.preview_client_id,
-                               "deploy_client_id": self.deploy_client_id})
+        self.register_outputs({"preview_client_id": self.preview_client_id, "deploy_client_id": self.deploy_client_id})
 
     def _identity(self, resource_name: str, physical: str, subjects: list[str]):
         identity = managedidentity.UserAssignedIdentity(
-            resource_name, resource_name_=physical, resource_group_name=self._rg_name, tags={}, opts=child(self))
+            resource_name, resource_name_=physical, resource_group_name=self._rg_name, tags={}, opts=child(self)
+        )
         previous: list[pulumi.Resource] = []
         for subject in subjects:
             key = credential_name(subject)
             # Azure rejects concurrent writes of credentials under one identity: create them in turn.
             credential = managedidentity.FederatedIdentityCredential(
-                f"{resource_name}-{key}", federated_identity_credential_resource_name=key,
-                resource_name_=identity.name, resource_group_name=self._rg_name, issuer=GITHUB_OIDC_ISSUER,
-                audiences=[AUDIENCE], subject=subject, opts=child(self, depends_on=previous))
+                f"{resource_name}-{key}",
+                federated_identity_credential_resource_name=key,
+                resource_name_=identity.name,
+                resource_group_name=self._rg_name,
+                issuer=GITHUB_OIDC_ISSUER,
+                audiences=[AUDIENCE],
+                subject=subject,
+                opts=child(self, depends_on=previous),
+            )
             previous = [credential]
         return identity
 
     def _assign(self, resource_name: str, principal_id, guid: str, description: str) -> None:
         authorization.RoleAssignment(
-            resource_name, principal_id=principal_id, principal_type="ServicePrincipal",
+            resource_name,
+            principal_id=principal_id,
+            principal_type="ServicePrincipal",
             role_definition_id=self._client.subscription_id.apply(lambda s: definition_id(s, guid)),
-            scope=self._rg_id, description=description, opts=child(self))
+            scope=self._rg_id,
+            description=description,
+            opts=child(self),
+        )

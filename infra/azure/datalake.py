@@ -36,16 +36,25 @@ class DataLake(pulumi.ComponentResource):
     `encryption_scope_name` (the CMK scope every container must use; None without CMK) and
     `encryption_scope` (the scope resource, to depend on)."""
 
-    def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], client: Client,
-                 cmk_key_id: pulumi.Input[str] | None = None, cmk_key_uri: pulumi.Input[str] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        resource_group_name: pulumi.Input[str],
+        client: Client,
+        cmk_key_id: pulumi.Input[str] | None = None,
+        cmk_key_uri: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:DataLake", name, None, opts)
         spec = ctx.spec
         access = network_access(spec.network.mode, spec.network.allowed_cidrs)
         encryption: dict = {
             "require_infrastructure_encryption": True,  # double encryption at rest
-            "services": {"blob": {"enabled": True, "key_type": "Account"},
-                         "file": {"enabled": True, "key_type": "Account"}},
+            "services": {
+                "blob": {"enabled": True, "key_type": "Account"},
+                "file": {"enabled": True, "key_type": "Account"},
+            },
             "key_source": "Microsoft.Storage",
         }
         self.account = storage.StorageAccount(
@@ -95,8 +104,11 @@ class DataLake(pulumi.ComponentResource):
             policy={"rules": lifecycle_rules(spec.storage)},
             opts=child(self),
         )
-        scope = self._cmk_scope(name, ctx, resource_group_name, client, cmk_key_id, cmk_key_uri) \
-            if cmk_key_id is not None else None
+        scope = (
+            self._cmk_scope(name, ctx, resource_group_name, client, cmk_key_id, cmk_key_uri)
+            if cmk_key_id is not None
+            else None
+        )
         # The literal name (not scope.name) keeps it known at preview; depends_on keeps the order.
         self.encryption_scope_name = CMK_SCOPE if scope else None
         self.encryption_scope = scope
@@ -120,8 +132,16 @@ class DataLake(pulumi.ComponentResource):
         return cmk_encryption_scope(self, name, ctx, resource_group_name, client, self.account, key_id, key_uri)
 
 
-def cmk_encryption_scope(parent: pulumi.Resource, name: str, ctx: StackContext, resource_group_name,
-                         client: Client, account: storage.StorageAccount, key_id, key_uri) -> storage.EncryptionScope:
+def cmk_encryption_scope(
+    parent: pulumi.Resource,
+    name: str,
+    ctx: StackContext,
+    resource_group_name,
+    client: Client,
+    account: storage.StorageAccount,
+    key_id,
+    key_uri,
+) -> storage.EncryptionScope:
     """Customer-managed key for an account's containers: an encryption scope on the vault key,
     unwrapped by the account's own identity (granted the narrowest crypto role, on the key)."""
     grant = authorization.RoleAssignment(
@@ -129,7 +149,8 @@ def cmk_encryption_scope(parent: pulumi.Resource, name: str, ctx: StackContext, 
         principal_id=account.identity.apply(lambda i: i.principal_id),
         principal_type="ServicePrincipal",
         role_definition_id=client.subscription_id.apply(
-            lambda sub: roles.definition_id(sub, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)),
+            lambda sub: roles.definition_id(sub, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)
+        ),
         scope=key_id,
         description="Storage account wraps/unwraps its customer-managed key",
         opts=child(parent),

@@ -114,23 +114,30 @@ def lifecycle_rules(storage) -> list[dict]:
     if storage.expire_after_days is not None:
         base["delete"] = {"days_after_modification_greater_than": storage.expire_after_days}
     filters = {"blob_types": ["blockBlob"], "prefix_match": ["data/", "artifacts/", "monitoring/"]}
-    rules = [{
-        "name": "tier-and-expire",
-        "enabled": True,
-        "type": "Lifecycle",
-        "definition": {"filters": filters, "actions": {"base_blob": base}},
-    }]
-    if storage.versioning:
-        rules.append({
-            "name": "noncurrent-versions",
+    rules = [
+        {
+            "name": "tier-and-expire",
             "enabled": True,
             "type": "Lifecycle",
-            "definition": {
-                "filters": {"blob_types": ["blockBlob"]},
-                "actions": {"version": {"delete": {
-                    "days_after_creation_greater_than": storage.noncurrent_version_expire_days}}},
-            },
-        })
+            "definition": {"filters": filters, "actions": {"base_blob": base}},
+        }
+    ]
+    if storage.versioning:
+        rules.append(
+            {
+                "name": "noncurrent-versions",
+                "enabled": True,
+                "type": "Lifecycle",
+                "definition": {
+                    "filters": {"blob_types": ["blockBlob"]},
+                    "actions": {
+                        "version": {
+                            "delete": {"days_after_creation_greater_than": storage.noncurrent_version_expire_days}
+                        }
+                    },
+                },
+            }
+        )
     return rules
 
 
@@ -152,14 +159,28 @@ def budget_notifications(thresholds: list[int], emails: list[str]) -> dict[str, 
     """One actual-cost notification per threshold, plus a forecast one at 100 % while the budget
     has room (Azure allows at most five notifications per budget)."""
     if len(thresholds) > MAX_BUDGET_NOTIFICATIONS:
-        raise ValueError(f"Azure budgets take at most {MAX_BUDGET_NOTIFICATIONS} notifications; "
-                         f"got {len(thresholds)} thresholds in budget.alert_thresholds_percent")
-    notes = {f"actual-{t}": {"enabled": True, "operator": "GreaterThanOrEqualTo", "threshold": float(t),
-                             "threshold_type": "Actual", "contact_emails": list(emails)}
-             for t in thresholds}
+        raise ValueError(
+            f"Azure budgets take at most {MAX_BUDGET_NOTIFICATIONS} notifications; "
+            f"got {len(thresholds)} thresholds in budget.alert_thresholds_percent"
+        )
+    notes = {
+        f"actual-{t}": {
+            "enabled": True,
+            "operator": "GreaterThanOrEqualTo",
+            "threshold": float(t),
+            "threshold_type": "Actual",
+            "contact_emails": list(emails),
+        }
+        for t in thresholds
+    }
     if len(notes) < MAX_BUDGET_NOTIFICATIONS:
-        notes["forecast-100"] = {"enabled": True, "operator": "GreaterThan", "threshold": 100.0,
-                                 "threshold_type": "Forecasted", "contact_emails": list(emails)}
+        notes["forecast-100"] = {
+            "enabled": True,
+            "operator": "GreaterThan",
+            "threshold": 100.0,
+            "threshold_type": "Forecasted",
+            "contact_emails": list(emails),
+        }
     return notes
 
 

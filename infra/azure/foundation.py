@@ -48,8 +48,10 @@ class Foundation(pulumi.ComponentResource):
         )
         self.app_insights_id = self.app_insights.id
         self.app_insights_connection_string = pulumi.Output.secret(self.app_insights.connection_string)
-        self.register_outputs({
-            "resource_group_name": self.resource_group_name,
-            "log_analytics_id": self.log_analytics_id,
-            "app_insights_id": self.app_insights_id,
-        })
+        self.register_outputs(
+            {
+                "resource_group_name": self.resource_group_name,
+                "log_analytics_id": self.log_analytics_id,
+                "app_insights_id": self.app_insights_id,
+            }
+        )

@@ -84,13 +84,15 @@ def extension_settings(ctx: StackContext, private: bool) -> dict[str, str]:
         "clusterPurpose": "FastProd" if ctx.is_prod else "DevTest",
     }
     if ctx.spec.serving.active:
-        settings.update({
-            "enableInference": "True",
-            "inferenceRouterServiceType": "LoadBalancer",
-            "inferenceRouterHA": "True" if always_on_nodes(ctx) >= ROUTER_HA_MIN_NODES else "False",
-            "allowInsecureConnections": "False",
-            "sslCname": ctx.spec.azure.scoring_hostname,
-        })
+        settings.update(
+            {
+                "enableInference": "True",
+                "inferenceRouterServiceType": "LoadBalancer",
+                "inferenceRouterHA": "True" if always_on_nodes(ctx) >= ROUTER_HA_MIN_NODES else "False",
+                "allowInsecureConnections": "False",
+                "sslCname": ctx.spec.azure.scoring_hostname,
+            }
+        )
         if private:
             settings["internalLoadBalancerProvider"] = "azure"
     return settings
@@ -111,7 +113,8 @@ def scoring_tls(ctx: StackContext) -> dict[str, pulumi.Input[str]] | None:
             raise pulumi.RunError(
                 f"stack {ctx.stack}: the inference router needs its TLS certificate and key for "
                 f"{ctx.spec.azure.scoring_hostname}: pulumi config set --secret mlops:{TLS_CERT_KEY} "
-                f"< cert.pem and pulumi config set --secret mlops:{TLS_KEY_KEY} < key.pem")
+                f"< cert.pem and pulumi config set --secret mlops:{TLS_KEY_KEY} < key.pem"
+            )
         cert, key = pulumi.Output.secret("<offline>"), pulumi.Output.secret("<offline>")
     return {"sslCertPemFile": cert, "sslKeyPemFile": key}
 
@@ -120,42 +123,65 @@ def instance_types(ctx: StackContext) -> dict[str, ml.InstanceTypeSchemaArgs]:
     """Azure ML instance types pinning workloads to their pools: the default one to the user pool,
     `gpu` (one GPU; AKS adds the toleration for the nvidia.com/gpu taint to pods requesting it)
     to the GPU pool."""
-    types = {DEFAULT_INSTANCE_TYPE: ml.InstanceTypeSchemaArgs(
-        node_selector={POOL_LABEL: "user"},
-        resources=ml.InstanceTypeSchemaResourcesArgs(requests={"cpu": "500m", "memory": "1Gi"},
-                                                     limits={"cpu": "2", "memory": "4Gi"}))}
+    types = {
+        DEFAULT_INSTANCE_TYPE: ml.InstanceTypeSchemaArgs(
+            node_selector={POOL_LABEL: "user"},
+            resources=ml.InstanceTypeSchemaResourcesArgs(
+                requests={"cpu": "500m", "memory": "1Gi"}, limits={"cpu": "2", "memory": "4Gi"}
+            ),
+        )
+    }
     if ctx.spec.kubernetes.gpu_pool is not None:
         types[GPU_INSTANCE_TYPE] = ml.InstanceTypeSchemaArgs(
             node_selector={POOL_LABEL: "gpu"},
             resources=ml.InstanceTypeSchemaResourcesArgs(
-                requests={"cpu": "1", "memory": "4Gi"}, limits={"cpu": "3", "memory": "12Gi", "nvidia.com/gpu": "1"}))
+                requests={"cpu": "1", "memory": "4Gi"}, limits={"cpu": "3", "memory": "12Gi", "nvidia.com/gpu": "1"}
+            ),
+        )
     return types
 
 
 class Kubernetes(pulumi.ComponentResource):
     """`cluster_id`, `cluster_name`, `kubelet_object_id`, `compute_name` (workspace compute)."""
 
-    def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], client: Client, *,
-                 log_analytics_id: pulumi.Input[str], workspace_name: pulumi.Input[str],
-                 subnet_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        resource_group_name: pulumi.Input[str],
+        client: Client,
+        *,
+        log_analytics_id: pulumi.Input[str],
+        workspace_name: pulumi.Input[str],
+        subnet_id: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:Kubernetes", name, None, opts)
         spec, k8s = ctx.spec, ctx.spec.kubernetes
         private = spec.network.mode == PRIVATE
         cluster_name = ctx.name("azure_aks", "inference")
         self.control_plane_identity = managedidentity.UserAssignedIdentity(
-            f"{name}-control-plane", resource_name_=ctx.name("azure_generic", "aks-control-plane"),
-            resource_group_name=resource_group_name, location=spec.region, opts=child(self))
+            f"{name}-control-plane",
+            resource_name_=ctx.name("azure_generic", "aks-control-plane"),
+            resource_group_name=resource_group_name,
+            location=spec.region,
+            opts=child(self),
+        )
         cluster_after: list[pulumi.Resource] = []
         if subnet_id is not None:
-            cluster_after.append(authorization.RoleAssignment(
-                f"{name}-control-plane-subnet",
-                principal_id=self.control_plane_identity.principal_id,
-                principal_type="ServicePrincipal",
-                role_definition_id=client.subscription_id.apply(
-                    lambda sub: roles.definition_id(sub, roles.NETWORK_CONTRIBUTOR)),
-                scope=subnet_id,
-                description="AKS control plane joins nodes and internal load balancers to the subnet",
-                opts=child(self)))
+            cluster_after.append(
+                authorization.RoleAssignment(
+                    f"{name}-control-plane-subnet",
+                    principal_id=self.control_plane_identity.principal_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=client.subscription_id.apply(
+                        lambda sub: roles.definition_id(sub, roles.NETWORK_CONTRIBUTOR)
+                    ),
+                    scope=subnet_id,
+                    description="AKS control plane joins nodes and internal load balancers to the subnet",
+                    opts=child(self),
+                )
+            )
         # Nested pool tags are out of the stack transformation's reach: set them here.
         system_pool = {"name": "system", **pool_settings(ctx, k8s.system_pool, "System"), "tags": dict(ctx.tags)}
         if subnet_id is not None:
@@ -183,38 +209,50 @@ class Kubernetes(pulumi.ComponentResource):
                 "dns_service_ip": dns_ip,
             },
             api_server_access_profile=(
-                {"enable_private_cluster": True} if private
-                else {"authorized_ip_ranges": list(spec.network.allowed_cidrs)} if spec.network.allowed_cidrs
-                else None),
+                {"enable_private_cluster": True}
+                if private
+                else {"authorized_ip_ranges": list(spec.network.allowed_cidrs)}
+                if spec.network.allowed_cidrs
+                else None
+            ),
             addon_profiles={
                 # With Entra ID auth the agent needs the data collection rule + association below.
-                "omsagent": {"enabled": True, "config": {
-                    "logAnalyticsWorkspaceResourceID": log_analytics_id, "useAADAuth": "true"}},
+                "omsagent": {
+                    "enabled": True,
+                    "config": {"logAnalyticsWorkspaceResourceID": log_analytics_id, "useAADAuth": "true"},
+                },
                 "azurepolicy": {"enabled": True},
-                "azureKeyvaultSecretsProvider": {"enabled": True, "config": {
-                    "enableSecretRotation": "true", "rotationPollInterval": "2m"}},
+                "azureKeyvaultSecretsProvider": {
+                    "enabled": True,
+                    "config": {"enableSecretRotation": "true", "rotationPollInterval": "2m"},
+                },
             },
             oidc_issuer_profile={"enabled": True},
-            security_profile={"workload_identity": {"enabled": True},
-                              "image_cleaner": {"enabled": True, "interval_hours": 48}},
+            security_profile={
+                "workload_identity": {"enabled": True},
+                "image_cleaner": {"enabled": True, "interval_hours": 48},
+            },
             auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
             opts=child(self, depends_on=cluster_after),
         )
         self.cluster_id = self.cluster.id
         self.cluster_name = self.cluster.name
-        self.kubelet_object_id = self.cluster.identity_profile.apply(
-            lambda p: p["kubeletidentity"].object_id)
+        self.kubelet_object_id = self.cluster.identity_profile.apply(lambda p: p["kubeletidentity"].object_id)
         self._container_insights(name, ctx, resource_group_name, log_analytics_id)
         # Pools beyond the first are separate resources: AKS refuses to add pools to an existing
         # cluster through the cluster itself, and a pool change then replaces only that pool.
         # They share the subnet, so each waits for the one before it.
         # The literal cluster name (known at preview, so checks can match pools to their cluster)
         # with an explicit dependency on the cluster.
-        self.pools = {"user": self._pool(name, ctx, "user", k8s.user_pool, resource_group_name, subnet_id,
-                                         cluster_name, [self.cluster])}
+        self.pools = {
+            "user": self._pool(
+                name, ctx, "user", k8s.user_pool, resource_group_name, subnet_id, cluster_name, [self.cluster]
+            )
+        }
         if k8s.gpu_pool is not None:
-            self.pools["gpu"] = self._pool(name, ctx, "gpu", k8s.gpu_pool, resource_group_name, subnet_id,
-                                           cluster_name, [self.pools["user"]])
+            self.pools["gpu"] = self._pool(
+                name, ctx, "gpu", k8s.gpu_pool, resource_group_name, subnet_id, cluster_name, [self.pools["user"]]
+            )
         self.extension = kubernetesconfiguration.Extension(
             f"{name}-azureml-extension",
             extension_name="azureml",
@@ -243,16 +281,19 @@ class Kubernetes(pulumi.ComponentResource):
                 resource_id=self.cluster.id,
                 description="AKS cluster with the Azure ML extension (inference and training)",
                 disable_local_auth=True,
-                properties=ml.KubernetesPropertiesArgs(namespace=AML_NAMESPACE,
-                                                       default_instance_type=DEFAULT_INSTANCE_TYPE,
-                                                       instance_types=instance_types(ctx)),
+                properties=ml.KubernetesPropertiesArgs(
+                    namespace=AML_NAMESPACE,
+                    default_instance_type=DEFAULT_INSTANCE_TYPE,
+                    instance_types=instance_types(ctx),
+                ),
             ),
             opts=child(self, depends_on=[self.extension]),
         )
         self.compute_name = self.compute.name
         self.compute_id = self.compute.id
-        self.register_outputs({"cluster_id": self.cluster_id, "cluster_name": self.cluster_name,
-                               "compute_name": self.compute_name})
+        self.register_outputs(
+            {"cluster_id": self.cluster_id, "cluster_name": self.cluster_name, "compute_name": self.compute_name}
+        )
 
     def _container_insights(self, name, ctx, resource_group_name, log_analytics_id) -> None:
         """Container Insights with Entra ID auth reads its settings from a data collection rule
@@ -264,24 +305,38 @@ class Kubernetes(pulumi.ComponentResource):
             resource_group_name=resource_group_name,
             location=ctx.spec.region,
             kind="Linux",
-            data_sources={"extensions": [{
-                "name": "ContainerInsightsExtension", "extension_name": "ContainerInsights",
-                "streams": [CONTAINER_INSIGHTS_STREAM],
-                "extension_settings": {"dataCollectionSettings": {
-                    "interval": "1m", "namespaceFilteringMode": "Off", "enableContainerLogV2": True}}}]},
+            data_sources={
+                "extensions": [
+                    {
+                        "name": "ContainerInsightsExtension",
+                        "extension_name": "ContainerInsights",
+                        "streams": [CONTAINER_INSIGHTS_STREAM],
+                        "extension_settings": {
+                            "dataCollectionSettings": {
+                                "interval": "1m",
+                                "namespaceFilteringMode": "Off",
+                                "enableContainerLogV2": True,
+                            }
+                        },
+                    }
+                ]
+            },
             destinations={"log_analytics": [{"name": "logs", "workspace_resource_id": log_analytics_id}]},
             data_flows=[{"streams": [CONTAINER_INSIGHTS_STREAM], "destinations": ["logs"]}],
-            opts=child(self))
+            opts=child(self),
+        )
         monitor.DataCollectionRuleAssociation(
             f"{name}-container-insights-association",
             association_name="ContainerInsightsExtension",
             resource_uri=self.cluster.id,
             data_collection_rule_id=rule.id,
             description="Container Insights for this cluster",
-            opts=child(self))
+            opts=child(self),
+        )
 
-    def _pool(self, name, ctx, role, pool, resource_group_name, subnet_id, cluster_name,
-              after) -> containerservice.AgentPool:
+    def _pool(
+        self, name, ctx, role, pool, resource_group_name, subnet_id, cluster_name, after
+    ) -> containerservice.AgentPool:
         settings = pool_settings(ctx, pool, "User")
         if subnet_id is not None:
             settings["vnet_subnet_id"] = subnet_id

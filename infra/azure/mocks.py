@@ -22,83 +22,132 @@ _PATHS: dict[str, tuple[str, str]] = {
     "keyvault:Vault": ("Microsoft.KeyVault/vaults/{vaultName}", "vaultName"),
     "keyvault:Key": ("Microsoft.KeyVault/vaults/{vaultName}/keys/{keyName}", "keyName"),
     "managedidentity:UserAssignedIdentity": (
-        "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", "resourceName"),
+        "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
+        "resourceName",
+    ),
     "storage:StorageAccount": ("Microsoft.Storage/storageAccounts/{accountName}", "accountName"),
     "storage:BlobServiceProperties": (
-        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default", "blobServicesName"),
+        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default",
+        "blobServicesName",
+    ),
     "storage:ManagementPolicy": (
-        "Microsoft.Storage/storageAccounts/{accountName}/managementPolicies/default", "managementPolicyName"),
+        "Microsoft.Storage/storageAccounts/{accountName}/managementPolicies/default",
+        "managementPolicyName",
+    ),
     "storage:BlobContainer": (
         "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}",
-        "containerName"),
+        "containerName",
+    ),
     "storage:EncryptionScope": (
         "Microsoft.Storage/storageAccounts/{accountName}/encryptionScopes/{encryptionScopeName}",
-        "encryptionScopeName"),
+        "encryptionScopeName",
+    ),
     "containerregistry:Registry": ("Microsoft.ContainerRegistry/registries/{registryName}", "registryName"),
     "machinelearningservices:Workspace": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}", "workspaceName"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}",
+        "workspaceName",
+    ),
     "machinelearningservices:Compute": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes/{computeName}", "computeName"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes/{computeName}",
+        "computeName",
+    ),
     "machinelearningservices:Datastore": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/datastores/{name}", "name"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/datastores/{name}",
+        "name",
+    ),
     "machinelearningservices:ModelContainer": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}", "name"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}",
+        "name",
+    ),
     "machinelearningservices:ModelVersion": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}/versions/{version}", "version"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}/versions/{version}",
+        "version",
+    ),
     "machinelearningservices:CodeContainer": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/codes/{name}", "name"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/codes/{name}",
+        "name",
+    ),
     "machinelearningservices:CodeVersion": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/codes/{name}/versions/{version}", "name"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/codes/{name}/versions/{version}",
+        "name",
+    ),
     "machinelearningservices:ComponentContainer": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/components/{name}", "name"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/components/{name}",
+        "name",
+    ),
     "machinelearningservices:ComponentVersion": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/components/{name}/versions/{version}", "name"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/components/{name}/versions/{version}",
+        "name",
+    ),
     "machinelearningservices:DataContainer": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/data/{name}", "name"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/data/{name}",
+        "name",
+    ),
     "machinelearningservices:DataVersion": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/data/{name}/versions/{version}", "name"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/data/{name}/versions/{version}",
+        "name",
+    ),
     "storage:Blob": (
         "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}"
-        "/blobs/{blobName}", "blobName"),
+        "/blobs/{blobName}",
+        "blobName",
+    ),
     "machinelearningservices:EnvironmentContainer": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}", "name"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}",
+        "name",
+    ),
     "machinelearningservices:EnvironmentVersion": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}/versions/{version}",
-        "version"),
+        "version",
+    ),
     "machinelearningservices:OnlineEndpoint": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/onlineEndpoints/{endpointName}",
-        "endpointName"),
+        "endpointName",
+    ),
     "machinelearningservices:OnlineDeployment": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/onlineEndpoints/{endpointName}"
-        "/deployments/{deploymentName}", "deploymentName"),
+        "/deployments/{deploymentName}",
+        "deploymentName",
+    ),
     "machinelearningservices:Schedule": (
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/schedules/{name}", "name"),
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/schedules/{name}",
+        "name",
+    ),
     "containerservice:ManagedCluster": ("Microsoft.ContainerService/managedClusters/{resourceName}", "resourceName"),
     "containerservice:AgentPool": (
-        "Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", "agentPoolName"),
+        "Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}",
+        "agentPoolName",
+    ),
     "kubernetesconfiguration:Extension": (
         "Microsoft.ContainerService/managedClusters/{clusterName}/providers/"
-        "Microsoft.KubernetesConfiguration/extensions/{extensionName}", "extensionName"),
+        "Microsoft.KubernetesConfiguration/extensions/{extensionName}",
+        "extensionName",
+    ),
     "monitor:ActionGroup": ("Microsoft.Insights/actionGroups/{actionGroupName}", "actionGroupName"),
     "monitor:MetricAlert": ("Microsoft.Insights/metricAlerts/{ruleName}", "ruleName"),
     "monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules/{ruleName}", "ruleName"),
     "monitor:DataCollectionRule": (
-        "Microsoft.Insights/dataCollectionRules/{dataCollectionRuleName}", "dataCollectionRuleName"),
+        "Microsoft.Insights/dataCollectionRules/{dataCollectionRuleName}",
+        "dataCollectionRuleName",
+    ),
     "web:AppServicePlan": ("Microsoft.Web/serverfarms/{name}", "name"),
     "web:WebApp": ("Microsoft.Web/sites/{name}", "name"),
     "eventgrid:SystemTopic": ("Microsoft.EventGrid/systemTopics/{systemTopicName}", "systemTopicName"),
     "eventgrid:SystemTopicEventSubscription": (
         "Microsoft.EventGrid/systemTopics/{systemTopicName}/eventSubscriptions/{eventSubscriptionName}",
-        "eventSubscriptionName"),
+        "eventSubscriptionName",
+    ),
     "network:VirtualNetwork": ("Microsoft.Network/virtualNetworks/{virtualNetworkName}", "virtualNetworkName"),
     "network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints/{privateEndpointName}", "privateEndpointName"),
     "network:PrivateDnsZoneGroup": (
         "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{privateDnsZoneGroupName}",
-        "privateDnsZoneGroupName"),
+        "privateDnsZoneGroupName",
+    ),
     "privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones/{privateZoneName}", "privateZoneName"),
     "privatedns:VirtualNetworkLink": (
         "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{virtualNetworkLinkName}",
-        "virtualNetworkLinkName"),
+        "virtualNetworkLinkName",
+    ),
 }
 
 
@@ -132,8 +181,7 @@ def arm_id(type_: str, name: str, inputs: dict) -> str | None:
         return None
     path, _ = _PATHS[suffix]
     rg = inputs.get("resourceGroupName", "rg")
-    return (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/"
-            + path.format_map(_Defaults(inputs, name)))
+    return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/" + path.format_map(_Defaults(inputs, name))
 
 
 def _physical_name(type_: str, name: str, inputs: dict) -> str:
@@ -156,7 +204,9 @@ def _identity(type_: str, name: str, identity: Any) -> dict | None:
     if isinstance(assigned, list):
         out["userAssignedIdentities"] = {
             i: {"principalId": stable_guid(str(i), "principal"), "clientId": stable_guid(str(i), "client")}
-            for i in assigned if isinstance(i, str)}
+            for i in assigned
+            if isinstance(i, str)
+        }
     return out
 
 
@@ -164,8 +214,13 @@ def preview_state(type_: str, inputs: dict) -> dict:
     """Echoed preview state: user-assigned identities come back as a map, as the provider returns them."""
     identity = inputs.get("identity")
     if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
-        inputs = {**inputs, "identity": {**identity, "userAssignedIdentities": {
-            i: {} for i in identity["userAssignedIdentities"] if isinstance(i, str)}}}
+        inputs = {
+            **inputs,
+            "identity": {
+                **identity,
+                "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"] if isinstance(i, str)},
+            },
+        }
     return inputs
 
 
@@ -196,7 +251,9 @@ def _key(name, physical, inputs, rid):
 
 
 def _storage(name, physical, inputs, rid):
-    endpoints = {svc: f"https://{physical}.{svc}.core.windows.net/" for svc in ("blob", "dfs", "file", "queue", "table", "web")}
+    endpoints = {
+        svc: f"https://{physical}.{svc}.core.windows.net/" for svc in ("blob", "dfs", "file", "queue", "table", "web")
+    }
     return {"primaryEndpoints": endpoints, "primaryLocation": inputs.get("location")}
 
 
@@ -204,39 +261,64 @@ def _insights(name, physical, inputs, rid):
     key = stable_guid(rid or name, "ikey")
     region = inputs.get("location", "westeurope")
     return {
-        "instrumentationKey": key, "appId": stable_guid(rid or name, "app"),
-        "connectionString": (f"InstrumentationKey={key};IngestionEndpoint=https://{region}-1.in.applicationinsights"
-                             f".azure.com/;LiveEndpoint=https://{region}.livediagnostics.monitor.azure.com/"),
+        "instrumentationKey": key,
+        "appId": stable_guid(rid or name, "app"),
+        "connectionString": (
+            f"InstrumentationKey={key};IngestionEndpoint=https://{region}-1.in.applicationinsights"
+            f".azure.com/;LiveEndpoint=https://{region}.livediagnostics.monitor.azure.com/"
+        ),
     }
 
 
 def _workspace(name, physical, inputs, rid):
     region = inputs.get("location", "westeurope")
-    return {"workspaceId": stable_guid(rid or name, "ws"),
-            "discoveryUrl": f"https://{region}.api.azureml.ms/discovery",
-            "mlFlowTrackingUri": f"azureml://{region}.api.azureml.ms/mlflow/v1.0{rid}"}
+    return {
+        "workspaceId": stable_guid(rid or name, "ws"),
+        "discoveryUrl": f"https://{region}.api.azureml.ms/discovery",
+        "mlFlowTrackingUri": f"azureml://{region}.api.azureml.ms/mlflow/v1.0{rid}",
+    }
 
 
 def _endpoint(name, physical, inputs, rid):
     region = "westeurope"
     host = f"{physical}.{region}.inference.ml.azure.com"
-    return {"properties": {**(inputs.get("properties") or {}), "scoringUri": f"https://{host}/score",
-                           "swaggerUri": f"https://{host}/swagger.json", "provisioningState": "Succeeded"}}
+    return {
+        "properties": {
+            **(inputs.get("properties") or {}),
+            "scoringUri": f"https://{host}/score",
+            "swaggerUri": f"https://{host}/swagger.json",
+            "provisioningState": "Succeeded",
+        }
+    }
 
 
 def _cluster(name, physical, inputs, rid):
     region = inputs.get("location", "westeurope")
-    kubelet = {"objectId": stable_guid(rid or name, "kubelet"), "clientId": stable_guid(rid or name, "kubelet-client"),
-               "resourceId": (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/MC_{physical}/providers/"
-                              f"Microsoft.ManagedIdentity/userAssignedIdentities/{physical}-agentpool")}
-    return {"identityProfile": {"kubeletidentity": kubelet}, "fqdn": f"{physical}-dns.hcp.{region}.azmk8s.io",
-            "nodeResourceGroup": f"MC_{physical}", "oidcIssuerProfile": {
-                "enabled": True, "issuerURL": f"https://{region}.oic.prod-aks.azure.com/{TENANT_ID}/{stable_guid(physical)}/"}}
+    kubelet = {
+        "objectId": stable_guid(rid or name, "kubelet"),
+        "clientId": stable_guid(rid or name, "kubelet-client"),
+        "resourceId": (
+            f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/MC_{physical}/providers/"
+            f"Microsoft.ManagedIdentity/userAssignedIdentities/{physical}-agentpool"
+        ),
+    }
+    return {
+        "identityProfile": {"kubeletidentity": kubelet},
+        "fqdn": f"{physical}-dns.hcp.{region}.azmk8s.io",
+        "nodeResourceGroup": f"MC_{physical}",
+        "oidcIssuerProfile": {
+            "enabled": True,
+            "issuerURL": f"https://{region}.oic.prod-aks.azure.com/{TENANT_ID}/{stable_guid(physical)}/",
+        },
+    }
 
 
 def _user_identity(name, physical, inputs, rid):
-    return {"principalId": stable_guid(rid or name, "principal"), "clientId": stable_guid(rid or name, "client"),
-            "tenantId": TENANT_ID}
+    return {
+        "principalId": stable_guid(rid or name, "principal"),
+        "clientId": stable_guid(rid or name, "client"),
+        "tenantId": TENANT_ID,
+    }
 
 
 def _registry(name, physical, inputs, rid):
@@ -268,6 +350,10 @@ _EXTRA = {
 
 def call(token: str, args: dict) -> dict:
     if token == "azure-native:authorization:getClientConfig":
-        return {"clientId": DEPLOYER_CLIENT_ID, "objectId": DEPLOYER_OBJECT_ID,
-                "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID}
+        return {
+            "clientId": DEPLOYER_CLIENT_ID,
+            "objectId": DEPLOYER_OBJECT_ID,
+            "subscriptionId": SUBSCRIPTION_ID,
+            "tenantId": TENANT_ID,
+        }
     return {}

@@ -33,8 +33,13 @@ class Network(pulumi.ComponentResource):
     """`vnet_id`, `aks_subnet_id`, `endpoints_subnet_id`, `functions_subnet_id`, `training_subnet_id`,
     `zone_ids`."""
 
-    def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        resource_group_name: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:Network", name, None, opts)
         plan = subnet_plan(ctx.spec.network.cidr)
         self.resource_group_name = resource_group_name
@@ -45,14 +50,30 @@ class Network(pulumi.ComponentResource):
             location=ctx.spec.region,
             address_space={"address_prefixes": [ctx.spec.network.cidr]},
             subnets=[
-                {"name": "aks", "address_prefix": plan.aks, "default_outbound_access": False,
-                 "service_endpoints": [{"service": "Microsoft.Storage"}, {"service": "Microsoft.KeyVault"}]},
-                {"name": "endpoints", "address_prefix": plan.endpoints, "default_outbound_access": False,
-                 "private_endpoint_network_policies": "Enabled"},
-                {"name": "functions", "address_prefix": plan.functions, "default_outbound_access": False,
-                 "delegations": [{"name": "flex", "service_name": "Microsoft.App/environments"}]},
-                {"name": "training", "address_prefix": plan.training, "default_outbound_access": False,
-                 "service_endpoints": [{"service": "Microsoft.Storage"}, {"service": "Microsoft.KeyVault"}]},
+                {
+                    "name": "aks",
+                    "address_prefix": plan.aks,
+                    "default_outbound_access": False,
+                    "service_endpoints": [{"service": "Microsoft.Storage"}, {"service": "Microsoft.KeyVault"}],
+                },
+                {
+                    "name": "endpoints",
+                    "address_prefix": plan.endpoints,
+                    "default_outbound_access": False,
+                    "private_endpoint_network_policies": "Enabled",
+                },
+                {
+                    "name": "functions",
+                    "address_prefix": plan.functions,
+                    "default_outbound_access": False,
+                    "delegations": [{"name": "flex", "service_name": "Microsoft.App/environments"}],
+                },
+                {
+                    "name": "training",
+                    "address_prefix": plan.training,
+                    "default_outbound_access": False,
+                    "service_endpoints": [{"service": "Microsoft.Storage"}, {"service": "Microsoft.KeyVault"}],
+                },
             ],
             opts=child(self),
         )
@@ -65,12 +86,21 @@ class Network(pulumi.ComponentResource):
         for zone in sorted({z for zones in ZONES.values() for z in zones}):
             key = zone.removeprefix("privatelink.").split(".")[0] + "-" + zone.split(".")[-2]
             dns = privatedns.PrivateZone(
-                f"{name}-zone-{key}", private_zone_name=zone, resource_group_name=resource_group_name,
-                location="global", opts=child(self))
+                f"{name}-zone-{key}",
+                private_zone_name=zone,
+                resource_group_name=resource_group_name,
+                location="global",
+                opts=child(self),
+            )
             privatedns.VirtualNetworkLink(
-                f"{name}-zone-{key}-link", private_zone_name=dns.name, resource_group_name=resource_group_name,
-                location="global", virtual_network={"id": self.vnet.id}, registration_enabled=False,
-                opts=child(self))
+                f"{name}-zone-{key}-link",
+                private_zone_name=dns.name,
+                resource_group_name=resource_group_name,
+                location="global",
+                virtual_network={"id": self.vnet.id},
+                registration_enabled=False,
+                opts=child(self),
+            )
             self.zone_ids[zone] = dns.id
         self.register_outputs({"vnet_id": self.vnet_id})
 
@@ -78,8 +108,14 @@ class Network(pulumi.ComponentResource):
 class PrivateEndpoints(pulumi.ComponentResource):
     """One private endpoint (with DNS registration) per Target in the endpoints subnet."""
 
-    def __init__(self, name: str, ctx: StackContext, net: Network, targets: list[Target],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        net: Network,
+        targets: list[Target],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:PrivateEndpoints", name, None, opts)
         self.endpoints = {}
         for target in targets:
@@ -89,9 +125,9 @@ class PrivateEndpoints(pulumi.ComponentResource):
                 resource_group_name=net.resource_group_name,
                 location=ctx.spec.region,
                 subnet={"id": net.endpoints_subnet_id},
-                private_link_service_connections=[{
-                    "name": target.key, "private_link_service_id": target.resource_id,
-                    "group_ids": [target.group]}],
+                private_link_service_connections=[
+                    {"name": target.key, "private_link_service_id": target.resource_id, "group_ids": [target.group]}
+                ],
                 opts=child(self),
             )
             network.PrivateDnsZoneGroup(
@@ -99,8 +135,9 @@ class PrivateEndpoints(pulumi.ComponentResource):
                 private_dns_zone_group_name="default",
                 private_endpoint_name=endpoint.name,
                 resource_group_name=net.resource_group_name,
-                private_dns_zone_configs=[{"name": z.replace(".", "-"), "private_dns_zone_id": net.zone_ids[z]}
-                                          for z in ZONES[target.group]],
+                private_dns_zone_configs=[
+                    {"name": z.replace(".", "-"), "private_dns_zone_id": net.zone_ids[z]} for z in ZONES[target.group]
+                ],
                 opts=child(self),
             )
             self.endpoints[target.key] = endpoint

@@ -37,15 +37,27 @@ BUILT_IN_MODULES = frozenset({"authorization", "resources"})
 
 def required_providers(spec: Spec) -> list[str]:
     """Namespaces the stack's resources and the services behind them need."""
-    namespaces = {"Microsoft.Insights", "Microsoft.OperationalInsights", "Microsoft.Storage", "Microsoft.KeyVault",
-                  "Microsoft.ContainerRegistry", "Microsoft.MachineLearningServices", "Microsoft.Consumption",
-                  "Microsoft.ManagedIdentity"}
+    namespaces = {
+        "Microsoft.Insights",
+        "Microsoft.OperationalInsights",
+        "Microsoft.Storage",
+        "Microsoft.KeyVault",
+        "Microsoft.ContainerRegistry",
+        "Microsoft.MachineLearningServices",
+        "Microsoft.Consumption",
+        "Microsoft.ManagedIdentity",
+    }
     if spec.network.mode == "private":
         namespaces.add("Microsoft.Network")
     if spec.kubernetes.enabled:
         # The cluster's nodes are VM scale sets; the azurepolicy add-on reports to Policy Insights.
-        namespaces |= {"Microsoft.ContainerService", "Microsoft.KubernetesConfiguration", "Microsoft.Compute",
-                       "Microsoft.Network", "Microsoft.PolicyInsights"}
+        namespaces |= {
+            "Microsoft.ContainerService",
+            "Microsoft.KubernetesConfiguration",
+            "Microsoft.Compute",
+            "Microsoft.Network",
+            "Microsoft.PolicyInsights",
+        }
     if spec.storage.customer_managed_keys:
         # A CMK workspace keeps its metadata in Cosmos DB and Azure AI Search in a Microsoft-managed
         # resource group of this subscription (learn.microsoft.com/azure/machine-learning/

@@ -18,8 +18,13 @@ def registry_sku(ctx: StackContext) -> str:
 class Registry(pulumi.ComponentResource):
     """`registry_id`, `login_server`."""
 
-    def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        resource_group_name: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:Registry", name, None, opts)
         sku = registry_sku(ctx)
         premium = sku == "Premium"
@@ -39,7 +44,9 @@ class Registry(pulumi.ComponentResource):
             policies={
                 "retention_policy": {"days": 30, "status": "enabled"},
                 "export_policy": {"status": "disabled"},
-            } if premium else None,
+            }
+            if premium
+            else None,
             opts=stateful(ctx, self),
         )
         self.registry_id = self.registry.id

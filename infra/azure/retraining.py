@@ -28,9 +28,17 @@ TRAINING_DATA = "azureml://datastores/lake_data/paths/ingest/"
 EVENT_FUNCTION = "drift_event"
 
 
-def app_settings(ctx: StackContext, *, blob_endpoint: pulumi.Input[str], subscription_id: pulumi.Input[str],
-                 resource_group: pulumi.Input[str], workspace: pulumi.Input[str],
-                 insights_connection: pulumi.Input[str], drift_rule: str, pipeline_component: str) -> list[dict]:
+def app_settings(
+    ctx: StackContext,
+    *,
+    blob_endpoint: pulumi.Input[str],
+    subscription_id: pulumi.Input[str],
+    resource_group: pulumi.Input[str],
+    workspace: pulumi.Input[str],
+    insights_connection: pulumi.Input[str],
+    drift_rule: str,
+    pipeline_component: str,
+) -> list[dict]:
     m = ctx.spec.monitoring
     model = ctx.spec.serving.model_name or "model"
     settings = {
@@ -58,12 +66,24 @@ class Retraining(pulumi.ComponentResource):
     """`function_app_id`, `principal_id`, `alert_trigger_url`, `event_function_id`, `host_account_id`,
     `containers` (role -> its host containers, for the function's grants)."""
 
-    def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], *,
-                 client: Client, workspace_name: pulumi.Input[str],
-                 insights_connection: pulumi.Input[str], drift_rule: str,
-                 package_url: pulumi.Input[str], package: pulumi.Resource, pipeline_component: str,
-                 cmk_key_id: pulumi.Input[str] | None = None, cmk_key_uri: pulumi.Input[str] | None = None,
-                 subnet_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        resource_group_name: pulumi.Input[str],
+        *,
+        client: Client,
+        workspace_name: pulumi.Input[str],
+        insights_connection: pulumi.Input[str],
+        drift_rule: str,
+        package_url: pulumi.Input[str],
+        package: pulumi.Resource,
+        pipeline_component: str,
+        cmk_key_id: pulumi.Input[str] | None = None,
+        cmk_key_uri: pulumi.Input[str] | None = None,
+        subnet_id: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:Retraining", name, None, opts)
         spec = ctx.spec
         subscription_id = client.subscription_id
@@ -83,16 +103,27 @@ class Retraining(pulumi.ComponentResource):
             default_to_o_auth_authentication=True,
             allow_cross_tenant_replication=False,
             public_network_access=access.public_network_access,
-            network_rule_set={"default_action": access.default_action, "bypass": "AzureServices",
-                              "ip_rules": [{"i_p_address_or_range": r, "action": "Allow"} for r in access.ip_ranges]},
-            encryption={"require_infrastructure_encryption": True, "key_source": "Microsoft.Storage",
-                        "services": {"blob": {"enabled": True, "key_type": "Account"}}},
+            network_rule_set={
+                "default_action": access.default_action,
+                "bypass": "AzureServices",
+                "ip_rules": [{"i_p_address_or_range": r, "action": "Allow"} for r in access.ip_ranges],
+            },
+            encryption={
+                "require_infrastructure_encryption": True,
+                "key_source": "Microsoft.Storage",
+                "services": {"blob": {"enabled": True, "key_type": "Account"}},
+            },
             identity=SYSTEM_ASSIGNED,
             opts=stateful(ctx, self),
         )
         # With customer-managed keys the host containers are pinned to the stack key like the lake's.
-        scope = cmk_encryption_scope(self, name, ctx, resource_group_name, client, self.host_account,
-                                     cmk_key_id, cmk_key_uri) if cmk_key_id is not None else None
+        scope = (
+            cmk_encryption_scope(
+                self, name, ctx, resource_group_name, client, self.host_account, cmk_key_id, cmk_key_uri
+            )
+            if cmk_key_id is not None
+            else None
+        )
         pinned = {"default_encryption_scope": CMK_SCOPE, "deny_encryption_scope_override": True} if scope else {}
         self.host_account_id = self.host_account.id
         host_blob = self.host_account.primary_endpoints.apply(lambda e: e.blob)
@@ -114,13 +145,24 @@ class Retraining(pulumi.ComponentResource):
             account_name=self.host_account.name,
             resource_group_name=resource_group_name,
             management_policy_name="default",
-            policy={"rules": [{
-                "name": "expire-claims", "enabled": True, "type": "Lifecycle",
-                "definition": {
-                    "filters": {"blob_types": ["blockBlob"], "prefix_match": [f"{HOST_CONTAINERS['state']}/claims/"]},
-                    "actions": {"base_blob": {"delete": {"days_after_modification_greater_than": CLAIM_RETENTION_DAYS}}},
-                },
-            }]},
+            policy={
+                "rules": [
+                    {
+                        "name": "expire-claims",
+                        "enabled": True,
+                        "type": "Lifecycle",
+                        "definition": {
+                            "filters": {
+                                "blob_types": ["blockBlob"],
+                                "prefix_match": [f"{HOST_CONTAINERS['state']}/claims/"],
+                            },
+                            "actions": {
+                                "base_blob": {"delete": {"days_after_modification_greater_than": CLAIM_RETENTION_DAYS}}
+                            },
+                        },
+                    }
+                ]
+            },
             opts=child(self),
         )
         plan = web.AppServicePlan(
@@ -145,11 +187,13 @@ class Retraining(pulumi.ComponentResource):
             client_cert_enabled=False,
             virtual_network_subnet_id=subnet_id,
             function_app_config={
-                "deployment": {"storage": {
-                    "type": "blobContainer",
-                    "value": package_url,
-                    "authentication": {"type": "SystemAssignedIdentity"},
-                }},
+                "deployment": {
+                    "storage": {
+                        "type": "blobContainer",
+                        "value": package_url,
+                        "authentication": {"type": "SystemAssignedIdentity"},
+                    }
+                },
                 "runtime": {"name": "python", "version": "3.11"},
                 "scale_and_concurrency": {"maximum_instance_count": 40, "instance_memory_mb": 2048},
             },
@@ -158,10 +202,15 @@ class Retraining(pulumi.ComponentResource):
                 "ftps_state": "Disabled",
                 "http20_enabled": True,
                 "app_settings": app_settings(
-                    ctx, blob_endpoint=host_blob, subscription_id=subscription_id,
-                    resource_group=resource_group_name, workspace=workspace_name,
-                    insights_connection=insights_connection, drift_rule=drift_rule,
-                    pipeline_component=pipeline_component),
+                    ctx,
+                    blob_endpoint=host_blob,
+                    subscription_id=subscription_id,
+                    resource_group=resource_group_name,
+                    workspace=workspace_name,
+                    insights_connection=insights_connection,
+                    drift_rule=drift_rule,
+                    pipeline_component=pipeline_component,
+                ),
             },
             opts=child(self, depends_on=[package]),
         )

@@ -52,17 +52,30 @@ def scale_settings(min_replicas: int, max_replicas: int, target: int):
     """Autoscale between min and max replicas when they differ, else a fixed count."""
     if max_replicas > min_replicas:
         return ml.TargetUtilizationScaleSettingsArgs(
-            scale_type="TargetUtilization", min_instances=min_replicas, max_instances=max_replicas,
-            polling_interval="PT10S", target_utilization_percentage=target)
+            scale_type="TargetUtilization",
+            min_instances=min_replicas,
+            max_instances=max_replicas,
+            polling_interval="PT10S",
+            target_utilization_percentage=target,
+        )
     return ml.DefaultScaleSettingsArgs(scale_type="Default")
 
 
 class Serving(pulumi.ComponentResource):
     """`endpoint_name`, `scoring_uri`, `endpoint_id`, `deployment_id`, `endpoint_principal_id`."""
 
-    def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], *,
-                 workspace_name: pulumi.Input[str], workspace_id: pulumi.Input[str], compute_id: pulumi.Input[str],
-                 code_id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        resource_group_name: pulumi.Input[str],
+        *,
+        workspace_name: pulumi.Input[str],
+        workspace_id: pulumi.Input[str],
+        compute_id: pulumi.Input[str],
+        code_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:Serving", name, None, opts)
         spec, serving = ctx.spec, ctx.spec.serving
         common = {"workspace_name": workspace_name, "resource_group_name": resource_group_name}
@@ -72,20 +85,34 @@ class Serving(pulumi.ComponentResource):
         # names it): a registry asset by its azureml://registries id, a workspace version by ARM id.
         # No ModelContainer here: the first run that registered a version created it, and a second
         # create would fail on the existing model.
-        model_id = (version.asset_id if version.registry
-                    else pulumi.Output.concat(workspace_id, "/models/", version.name, "/versions/", version.version))
+        model_id = (
+            version.asset_id
+            if version.registry
+            else pulumi.Output.concat(workspace_id, "/models/", version.name, "/versions/", version.version)
+        )
         served = version.asset_id
         # The serving image: the spec's own, else one built (on the training cluster in private
         # stacks) with what the reference scoring script and the data collector need.
         env = ml.EnvironmentContainer(
-            f"{name}-environment", name=f"{model_name}-serving",
-            properties={"description": "Serving image"}, **common, opts=child(self))
-        env_properties = ({"image": serving.image, "os_type": "Linux"} if serving.image
-                          else {"image": SERVING_BASE_IMAGE, "conda_file": SERVING_CONDA, "os_type": "Linux"})
+            f"{name}-environment",
+            name=f"{model_name}-serving",
+            properties={"description": "Serving image"},
+            **common,
+            opts=child(self),
+        )
+        env_properties = (
+            {"image": serving.image, "os_type": "Linux"}
+            if serving.image
+            else {"image": SERVING_BASE_IMAGE, "conda_file": SERVING_CONDA, "os_type": "Linux"}
+        )
         environment_id = ml.EnvironmentVersion(
-            f"{name}-environment-version", name=env.name,
+            f"{name}-environment-version",
+            name=env.name,
             version=model_version(serving.image or SERVING_BASE_IMAGE + SERVING_CONDA),
-            properties=env_properties, **common, opts=child(self)).id
+            properties=env_properties,
+            **common,
+            opts=child(self),
+        ).id
         endpoint_name = ctx.name("azure_key_vault", "scoring")
         data_ids = {c: self._collected_data(name, common, endpoint_name, c) for c in COLLECTIONS}
         self.endpoint = ml.OnlineEndpoint(
@@ -125,20 +152,25 @@ class Serving(pulumi.ComponentResource):
                 app_insights_enabled=True,
                 egress_public_network_access="Disabled" if spec.network.mode == "private" else "Enabled",
                 request_settings=ml.OnlineRequestSettingsArgs(
-                    request_timeout="PT5S", max_concurrent_requests_per_instance=2),
+                    request_timeout="PT5S", max_concurrent_requests_per_instance=2
+                ),
                 scale_settings=scale_settings(serving.min_replicas, serving.max_replicas, 70),
                 data_collector=ml.DataCollectorArgs(
                     # ARM-created deployments get no collected-data assets (azure-ai-ml registers them
                     # client-side): the stack creates them and names them here.
-                    collections={c: ml.CollectionArgs(data_collection_mode="Enabled", sampling_rate=sampling,
-                                                      data_id=data_ids[c])
-                                 for c in COLLECTIONS},
+                    collections={
+                        c: ml.CollectionArgs(
+                            data_collection_mode="Enabled", sampling_rate=sampling, data_id=data_ids[c]
+                        )
+                        for c in COLLECTIONS
+                    },
                     request_logging=ml.RequestLoggingArgs(capture_headers=["x-request-id"]),
                     rolling_rate="Hour",
                 ),
                 description=f"{model_name} ({served})",
             ),
-            **common, opts=child(self),
+            **common,
+            opts=child(self),
         )
         self.deployment_id = self.deployment.id
         self.deployment_name = self.deployment.name
@@ -149,11 +181,19 @@ class Serving(pulumi.ComponentResource):
         which the monitor reads as its production data."""
         asset = collected_data_asset(endpoint_name, collection).removeprefix("azureml:").rsplit(":", 1)[0]
         container = ml.DataContainer(
-            f"{name}-collected-{collection}", name=asset,
+            f"{name}-collected-{collection}",
+            name=asset,
             properties={"data_type": "uri_folder", "description": f"Collected {collection} of {endpoint_name}"},
-            **common, opts=child(self))
+            **common,
+            opts=child(self),
+        )
         return ml.DataVersion(
-            f"{name}-collected-{collection}-version", name=container.name, version="1",
-            properties=ml.UriFolderDataVersionArgs(data_type="uri_folder",
-                                                   data_uri=collector_path(endpoint_name, collection)),
-            **common, opts=child(self)).id
+            f"{name}-collected-{collection}-version",
+            name=container.name,
+            version="1",
+            properties=ml.UriFolderDataVersionArgs(
+                data_type="uri_folder", data_uri=collector_path(endpoint_name, collection)
+            ),
+            **common,
+            opts=child(self),
+        ).id

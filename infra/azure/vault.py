@@ -21,8 +21,14 @@ class KeyVault(pulumi.ComponentResource):
     the Azure ML workspace's own customer-managed encryption (`workspace_key_resource_id` is its
     ARM id, the scope for grants on it)."""
 
-    def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str],
-                 client: Client, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        resource_group_name: pulumi.Input[str],
+        client: Client,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:KeyVault", name, None, opts)
         spec = ctx.spec
         access = network_access(spec.network.mode, spec.network.allowed_cidrs)
@@ -43,8 +49,11 @@ class KeyVault(pulumi.ComponentResource):
                 "enabled_for_template_deployment": False,
                 "public_network_access": access.public_network_access,
                 # AzureServices: storage (CMK unwrap) and Azure ML are trusted services.
-                "network_acls": {"default_action": access.default_action, "bypass": "AzureServices",
-                                 "ip_rules": [{"value": r} for r in access.ip_ranges]},
+                "network_acls": {
+                    "default_action": access.default_action,
+                    "bypass": "AzureServices",
+                    "ip_rules": [{"value": r} for r in access.ip_ranges],
+                },
             },
             opts=stateful(ctx, self),
         )

@@ -24,13 +24,24 @@ class Workspace(pulumi.ComponentResource):
     """`workspace_id`, `workspace_name`, `principal_id` (system identity), `studio_url`,
     `training_compute_name`, `datastore_names` (container role -> datastore name)."""
 
-    def __init__(self, name: str, ctx: StackContext, resource_group_name: pulumi.Input[str], *,
-                 storage_account_id: pulumi.Input[str], storage_account_name: pulumi.Input[str],
-                 container_names: dict[str, pulumi.Input[str]], vault_id: pulumi.Input[str],
-                 app_insights_id: pulumi.Input[str], registry_id: pulumi.Input[str],
-                 client: Client, cmk_key_id: pulumi.Input[str] | None = None,
-                 cmk_key_resource_id: pulumi.Input[str] | None = None,
-                 training_subnet_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        resource_group_name: pulumi.Input[str],
+        *,
+        storage_account_id: pulumi.Input[str],
+        storage_account_name: pulumi.Input[str],
+        container_names: dict[str, pulumi.Input[str]],
+        vault_id: pulumi.Input[str],
+        app_insights_id: pulumi.Input[str],
+        registry_id: pulumi.Input[str],
+        client: Client,
+        cmk_key_id: pulumi.Input[str] | None = None,
+        cmk_key_resource_id: pulumi.Input[str] | None = None,
+        training_subnet_id: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:azure:Workspace", name, None, opts)
         spec = ctx.spec
         private = spec.network.mode == PRIVATE
@@ -62,8 +73,12 @@ class Workspace(pulumi.ComponentResource):
             image_build_compute=TRAINING_CLUSTER if private else None,
             hbi_workspace=ctx.is_prod,
             # Customer-managed key for the workspace's own metadata stores (set at creation only).
-            encryption={"status": "Enabled", "key_vault_properties": {
-                "key_vault_arm_id": vault_id, "key_identifier": cmk_key_id}} if cmk_key_id is not None else None,
+            encryption={
+                "status": "Enabled",
+                "key_vault_properties": {"key_vault_arm_id": vault_id, "key_identifier": cmk_key_id},
+            }
+            if cmk_key_id is not None
+            else None,
             v1_legacy_mode=False,
             opts=stateful(ctx, self, depends_on=before),
         )
@@ -135,10 +150,12 @@ class Workspace(pulumi.ComponentResource):
             principal_id=ctx.spec.azure.cosmos_db_object_id,
             principal_type="ServicePrincipal",
             role_definition_id=client.subscription_id.apply(
-                lambda sub: roles.definition_id(sub, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)),
+                lambda sub: roles.definition_id(sub, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)
+            ),
             scope=key_resource_id,
             description="Azure Cosmos DB (workspace metadata) wraps/unwraps with the workspace key",
-            opts=child(self))
+            opts=child(self),
+        )
 
 
 def managed_network(ctx: StackContext) -> dict | None:

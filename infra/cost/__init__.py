@@ -89,5 +89,18 @@ def estimate(plan: Any, spec: Any = None) -> dict[str, Any]:
     return estimate_resources(plan.cloud, environment, [r for r in plan.resources if r.custom])
 
 
-__all__ = ["ESTIMATORS", "EXCLUDED", "LOG_GB", "REGISTRY_GB", "STORAGE_GB", "TRAINING_NODE_HOURS", "Item",
-           "PipelineJob", "Res", "assumptions", "estimate", "estimate_resources", "sagemaker_pipeline_jobs"]
+__all__ = [
+    "ESTIMATORS",
+    "EXCLUDED",
+    "LOG_GB",
+    "REGISTRY_GB",
+    "STORAGE_GB",
+    "TRAINING_NODE_HOURS",
+    "Item",
+    "PipelineJob",
+    "Res",
+    "assumptions",
+    "estimate",
+    "estimate_resources",
+    "sagemaker_pipeline_jobs",
+]

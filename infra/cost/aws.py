@@ -32,12 +32,17 @@ def _endpoint_config(r: Res, env: str) -> Iterable[Item]:
         if not isinstance(v, dict):
             continue
         if v.get("serverlessConfig"):
-            yield Item(r.urn, 0.0, 0.0, f"variant {v.get('variantName')!r}: serverless, billed per "
-                       "invocation (excluded); nothing when idle")
+            yield Item(
+                r.urn,
+                0.0,
+                0.0,
+                f"variant {v.get('variantName')!r}: serverless, billed per invocation (excluded); nothing when idle",
+            )
         else:
             count = num(v.get("initialInstanceCount"), 1)
-            yield compute(r.urn, "aws", v.get("instanceType"), count, False,
-                          f"endpoint variant {v.get('variantName')!r}")
+            yield compute(
+                r.urn, "aws", v.get("instanceType"), count, False, f"endpoint variant {v.get('variantName')!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class PipelineJob:
     """A job step of a SageMaker pipeline definition, with parameter references resolved."""
 
     name: str
-    type: str                 # Training | Processing
+    type: str  # Training | Processing
     instance_type: Any
     instance_count: Any
     spot: bool
@@ -62,8 +67,9 @@ def sagemaker_pipeline_jobs(definition: Any) -> list[PipelineJob]:
         return []
     if not isinstance(doc, dict):
         return []
-    defaults = {f"Parameters.{p.get('Name')}": p.get("DefaultValue")
-                for p in doc.get("Parameters") or [] if isinstance(p, dict)}
+    defaults = {
+        f"Parameters.{p.get('Name')}": p.get("DefaultValue") for p in doc.get("Parameters") or [] if isinstance(p, dict)
+    }
 
     def value(v: Any) -> Any:
         return defaults.get(v["Get"], UNKNOWN) if isinstance(v, dict) and "Get" in v else v
@@ -79,10 +85,19 @@ def sagemaker_pipeline_jobs(definition: Any) -> list[PipelineJob]:
                 walk(args.get("IfSteps"))
                 walk(args.get("ElseSteps"))
             elif step.get("Type") in ("Training", "Processing"):
-                config = args.get("ResourceConfig") or (args.get("ProcessingResources") or {}).get("ClusterConfig") or {}
-                jobs.append(PipelineJob(str(step.get("Name")), step["Type"], value(config.get("InstanceType")),
-                                        value(config.get("InstanceCount")),
-                                        value(args.get("EnableManagedSpotTraining")) is True))
+                config = (
+                    args.get("ResourceConfig") or (args.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+                )
+                jobs.append(
+                    PipelineJob(
+                        str(step.get("Name")),
+                        step["Type"],
+                        value(config.get("InstanceType")),
+                        value(config.get("InstanceCount")),
+                        value(args.get("EnableManagedSpotTraining")) is True,
+                    )
+                )
+
     walk(doc.get("Steps"))
     return jobs
 
@@ -90,7 +105,9 @@ def sagemaker_pipeline_jobs(definition: Any) -> list[PipelineJob]:
 def _pipeline(r: Res, env: str) -> Iterable[Item]:
     definition = r.props.get("pipelineDefinition")
     if definition == UNKNOWN:  # in a preview the definition embeds ARNs the provider has not returned yet
-        yield Item(r.urn, 0.0, 0.0, f"SageMaker pipeline {r.urn.rsplit('::', 1)[-1]!r}: definition {UNKNOWN_UNTIL_DEPLOY}")
+        yield Item(
+            r.urn, 0.0, 0.0, f"SageMaker pipeline {r.urn.rsplit('::', 1)[-1]!r}: definition {UNKNOWN_UNTIL_DEPLOY}"
+        )
         return
     jobs = sagemaker_pipeline_jobs(definition)
     hours = TRAINING_NODE_HOURS[env] / max(1, len(jobs))
@@ -102,17 +119,23 @@ def _pipeline(r: Res, env: str) -> Iterable[Item]:
             continue
         count = num(job.instance_count, 1)
         rate = sku.usd_per_hour * (catalog.spot_fraction("aws") if job.spot else 1.0)
-        yield Item(r.urn, hours * count * rate, 0.0,
-                   f"{what}: assumed {hours:.1f} h/month ({TRAINING_NODE_HOURS[env]} node-hours split over "
-                   f"{len(jobs)} job steps) x {count:g} x {sku.name} x {sku.usd_per_hour:g} USD/h"
-                   + (f" x {catalog.spot_fraction('aws'):g} spot" if job.spot else "") + "; idle: nothing runs")
+        yield Item(
+            r.urn,
+            hours * count * rate,
+            0.0,
+            f"{what}: assumed {hours:.1f} h/month ({TRAINING_NODE_HOURS[env]} node-hours split over "
+            f"{len(jobs)} job steps) x {count:g} x {sku.name} x {sku.usd_per_hour:g} USD/h"
+            + (f" x {catalog.spot_fraction('aws'):g} spot" if job.spot else "")
+            + "; idle: nothing runs",
+        )
 
 
 def _vpc_endpoint(r: Res, env: str) -> Iterable[Item]:
     if r.props.get("vpcEndpointType") == "Interface":
         azs = max(1, len(r.props.get("subnetIds") or []))
-        yield fee(r.urn, "aws", "vpc_interface_endpoint_hour", azs * HOURS, "ENI-hours",
-                  f"interface endpoint in {azs} AZ(s)")
+        yield fee(
+            r.urn, "aws", "vpc_interface_endpoint_hour", azs * HOURS, "ENI-hours", f"interface endpoint in {azs} AZ(s)"
+        )
 
 
 def _bucket(r: Res, env: str) -> Iterable[Item]:

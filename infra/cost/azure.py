@@ -46,8 +46,15 @@ def _pools(urn: str, pool: Mapping[str, Any], name: str, env: str) -> Iterable[I
     item = _pool(urn, pool, name)
     yield item
     if pool.get("enableAutoScaling"):
-        yield from burst(urn, "azure", pool.get("vmSize"), num(pool.get("minCount")),
-                         pool.get("scaleSetPriority") == "Spot", env, f"AKS pool {name!r} scale-from-zero work")
+        yield from burst(
+            urn,
+            "azure",
+            pool.get("vmSize"),
+            num(pool.get("minCount")),
+            pool.get("scaleSetPriority") == "Spot",
+            env,
+            f"AKS pool {name!r} scale-from-zero work",
+        )
 
 
 def _agent_pool(r: Res, env: str) -> Iterable[Item]:

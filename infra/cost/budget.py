@@ -40,6 +40,8 @@ def over_budget(stack: StackFile, cache: PlanCache | None = None) -> str | None:
     budget = stack.spec.budget.monthly_usd
     if monthly <= budget:
         return None
-    return (f"{display(stack.path)}: {config_path(('budget', 'monthly_usd'))}: {budget:g} USD is below the "
-            f"estimated monthly cost of {monthly:.2f} USD (`mlops plan {stack.name}` itemizes it); raise the "
-            "budget or shrink always-on compute")
+    return (
+        f"{display(stack.path)}: {config_path(('budget', 'monthly_usd'))}: {budget:g} USD is below the "
+        f"estimated monthly cost of {monthly:.2f} USD (`mlops plan {stack.name}` itemizes it); raise the "
+        "budget or shrink always-on compute"
+    )

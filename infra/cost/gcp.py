@@ -48,8 +48,9 @@ def _node_pool(r: Res, env: str) -> Iterable[Item]:
         count = num(r.props.get("nodeCount"), num(r.props.get("initialNodeCount"), 1)) * _zones(r.props)
     yield compute(r.urn, "gcp", node.get("machineType"), count, spot, f"node pool {name!r} at its minimum")
     if auto:
-        yield from burst(r.urn, "gcp", node.get("machineType"), count, spot, env,
-                         f"node pool {name!r} scale-from-zero work")
+        yield from burst(
+            r.urn, "gcp", node.get("machineType"), count, spot, env, f"node pool {name!r} scale-from-zero work"
+        )
 
 
 def _bucket(r: Res, env: str) -> Iterable[Item]:

@@ -14,10 +14,10 @@ UNKNOWN = "<unknown>"
 UNKNOWN_UNTIL_DEPLOY = "unknown until deploy, not priced"  # in an Item's basis; estimate() lists these
 
 # Assumptions per environment, stated in every estimate.
-STORAGE_GB = {"dev": 50, "staging": 200, "prod": 1000}          # per bucket / storage account
-REGISTRY_GB = {"dev": 5, "staging": 20, "prod": 50}             # per image repository
-TRAINING_NODE_HOURS = {"dev": 20, "staging": 40, "prod": 120}   # scale-from-zero training, per month
-LOG_GB = {"dev": 2, "staging": 10, "prod": 50}                  # log ingestion per workspace
+STORAGE_GB = {"dev": 50, "staging": 200, "prod": 1000}  # per bucket / storage account
+REGISTRY_GB = {"dev": 5, "staging": 20, "prod": 50}  # per image repository
+TRAINING_NODE_HOURS = {"dev": 20, "staging": 40, "prod": 120}  # scale-from-zero training, per month
+LOG_GB = {"dev": 2, "staging": 10, "prod": 50}  # log ingestion per workspace
 
 # Fees the shared catalog does not carry (USD, list prices, with sources).
 EXTRA_FEES: dict[str, tuple[float, str]] = {
@@ -67,16 +67,16 @@ def sku_of(cloud: str, name: Any) -> catalog.Sku | None:
     return catalog.known_sku(cloud, str(name)) if name not in (None, UNKNOWN) else None
 
 
-def compute(urn: str, cloud: str, sku_name: Any, count: float, spot: bool, what: str,
-            idle_count: float | None = None) -> Item:
+def compute(
+    urn: str, cloud: str, sku_name: Any, count: float, spot: bool, what: str, idle_count: float | None = None
+) -> Item:
     sku = sku_of(cloud, sku_name)
     if sku is None:
         return Item(urn, 0.0, 0.0, f"{what}: SKU {sku_name!r} not in the catalog, not priced")
     rate = sku.usd_per_hour * (catalog.spot_fraction(cloud) if spot else 1.0)
     idle = count if idle_count is None else idle_count
     price = f"{sku.usd_per_hour:g} USD/h" + (f" x {catalog.spot_fraction(cloud):g} spot" if spot else "")
-    return Item(urn, count * rate * HOURS, idle * rate * HOURS,
-                f"{what}: {count:g} x {sku.name} x {HOURS} h x {price}")
+    return Item(urn, count * rate * HOURS, idle * rate * HOURS, f"{what}: {count:g} x {sku.name} x {HOURS} h x {price}")
 
 
 def fee(urn: str, cloud: str, name: str, quantity: float, unit: str, what: str, idle: bool = True) -> Item:
@@ -96,9 +96,14 @@ def scale_from_zero(urn: str, cloud: str, sku_name: Any, env: str, spot: bool, w
     if sku is None:
         return Item(urn, 0.0, 0.0, f"{what}: SKU {sku_name!r} not in the catalog, not priced")
     rate = sku.usd_per_hour * (catalog.spot_fraction(cloud) if spot else 1.0)
-    return Item(urn, hours * rate, 0.0,
-                f"{what}: assumed {hours} node-hours/month x {sku.name} x {sku.usd_per_hour:g} USD/h"
-                + (f" x {catalog.spot_fraction(cloud):g} spot" if spot else "") + "; idle: scaled to zero")
+    return Item(
+        urn,
+        hours * rate,
+        0.0,
+        f"{what}: assumed {hours} node-hours/month x {sku.name} x {sku.usd_per_hour:g} USD/h"
+        + (f" x {catalog.spot_fraction(cloud):g} spot" if spot else "")
+        + "; idle: scaled to zero",
+    )
 
 
 def burst(urn: str, cloud: str, sku_name: Any, minimum: float, spot: bool, env: str, what: str) -> list[Item]:
@@ -108,13 +113,17 @@ def burst(urn: str, cloud: str, sku_name: Any, minimum: float, spot: bool, env: 
 
 def fixed(cloud: str, fee_name: str, unit: str, what: str, quantity: float = 1) -> Estimator:
     """An estimator for a flat monthly catalog fee per resource."""
+
     def estimate(r: Res, env: str) -> Iterable[Item]:
         yield fee(r.urn, cloud, fee_name, quantity, unit, what)
+
     return estimate
 
 
 def nat(fee_name: str, what: str) -> Estimator:
     """An estimator for an always-on gateway billed per hour."""
+
     def estimate(r: Res, env: str) -> Iterable[Item]:
         yield extra_fee(r.urn, fee_name, HOURS, "gateway-hours", what)
+
     return estimate

@@ -54,24 +54,41 @@ def compare_documents(base: dict | None, now: dict | None, table: Rules | None =
     changes: dict[str, ResourceChange] = {}
     for urn in before.keys() & after.keys():
         old, new = before[urn], after[urn]
-        props = [PropertyChange(p, a, b, table.forces_replacement(new["type"], p))
-                 for p, a, b in diff_values(old["inputs"], new["inputs"])]
+        props = [
+            PropertyChange(p, a, b, table.forces_replacement(new["type"], p))
+            for p, a, b in diff_values(old["inputs"], new["inputs"])
+        ]
         if props:
             action = REPLACE if any(c.forces_replacement for c in props) else UPDATE
-            changes[urn] = ResourceChange(action, urn, new["type"], new["name"], table.is_stateful(new["type"]),
-                                          bool(old.get("protect")), props)
+            changes[urn] = ResourceChange(
+                action, urn, new["type"], new["name"], table.is_stateful(new["type"]), bool(old.get("protect")), props
+            )
     _propagate_provider_replacements(changes, before, after)
     added = [after[u] for u in sorted(after.keys() - before.keys())]
     for urn in sorted(before.keys() - after.keys()):
         old = before[urn]
         moved = next((a for a in added if _same_thing(old, a, table)), None)
-        reason = (f"its URN changed (now {moved['urn']}): pulumi deletes it and creates the new one unless "
-                  "the new resource has `aliases=[...]` naming the old URN") if moved else ""
-        changes[urn] = ResourceChange(DELETE, urn, old["type"], old["name"], table.is_stateful(old["type"]),
-                                      bool(old.get("protect")), reason=reason)
+        reason = (
+            (
+                f"its URN changed (now {moved['urn']}): pulumi deletes it and creates the new one unless "
+                "the new resource has `aliases=[...]` naming the old URN"
+            )
+            if moved
+            else ""
+        )
+        changes[urn] = ResourceChange(
+            DELETE,
+            urn,
+            old["type"],
+            old["name"],
+            table.is_stateful(old["type"]),
+            bool(old.get("protect")),
+            reason=reason,
+        )
     for new in added:
-        changes[new["urn"]] = ResourceChange(CREATE, new["urn"], new["type"], new["name"],
-                                             table.is_stateful(new["type"]))
+        changes[new["urn"]] = ResourceChange(
+            CREATE, new["urn"], new["type"], new["name"], table.is_stateful(new["type"])
+        )
     return sorted(changes.values(), key=lambda c: (not c.at_risk, ACTION_ORDER[c.action], c.name, c.urn))
 
 
@@ -88,8 +105,15 @@ def _propagate_provider_replacements(changes: dict[str, ResourceChange], before:
         change = changes.get(urn)
         if change is None:
             old = before[urn]
-            changes[urn] = ResourceChange(REPLACE, urn, old["type"], old["name"], rules().is_stateful(old["type"]),
-                                          bool(old.get("protect")), reason=reason)
+            changes[urn] = ResourceChange(
+                REPLACE,
+                urn,
+                old["type"],
+                old["name"],
+                rules().is_stateful(old["type"]),
+                bool(old.get("protect")),
+                reason=reason,
+            )
         else:
             change.action, change.reason = REPLACE, reason
 

@@ -40,23 +40,34 @@ def git_root(root: Path) -> Path:
 
 
 def resolve_commit(root: Path, ref: str) -> str:
-    done = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0 or not done.stdout.strip():
-        raise DiffError(f"BASE_REF {ref!r}: not a commit in {root} (fetch it first, e.g. "
-                        f"`git fetch origin {ref}`, or use origin/{ref})")
+        raise DiffError(
+            f"BASE_REF {ref!r}: not a commit in {root} (fetch it first, e.g. "
+            f"`git fetch origin {ref}`, or use origin/{ref})"
+        )
     return done.stdout.strip()
 
 
 def _is_stack_file(rel: str) -> bool:
     path = Path(rel)
-    return (len(path.parts) == 2 and path.parts[0] == "stacks" and path.name.startswith("Pulumi.")
-            and path.suffix in (".yaml", ".yml"))
+    return (
+        len(path.parts) == 2
+        and path.parts[0] == "stacks"
+        and path.name.startswith("Pulumi.")
+        and path.suffix in (".yaml", ".yml")
+    )
 
 
 def _exists_at(root: Path, commit: str, rel: str) -> bool:
-    return subprocess.run(["git", "-C", str(root), "cat-file", "-e", f"{commit}:./{rel}"],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(["git", "-C", str(root), "cat-file", "-e", f"{commit}:./{rel}"], capture_output=True).returncode
+        == 0
+    )
 
 
 def changed_paths(root: Path, commit: str, paths: tuple[str, ...]) -> dict[str, str]:
@@ -77,10 +88,10 @@ class Selection:
     @dataclass
     class Stack:
         name: str
-        status: str             # added | removed | modified | code | selected
-        display: str            # stack file path as shown
-        base_path: str | None   # project-relative path at base, None if absent there
-        path: Path | None       # the working-tree file, None if deleted
+        status: str  # added | removed | modified | code | selected
+        display: str  # stack file path as shown
+        base_path: str | None  # project-relative path at base, None if absent there
+        path: Path | None  # the working-tree file, None if deleted
 
     stacks: list[Stack] = field(default_factory=list)
     code_changed: list[str] = field(default_factory=list)
@@ -101,20 +112,25 @@ def select_stacks(root: Path, commit: str, refs: list[str] | None) -> Selection:
             if base is None and not path.is_file():
                 raise DiffError(f"{ref}: no stack file {stackfile.display(path)} in the working tree or at base")
             status = "added" if base is None else "removed" if not path.is_file() else "selected"
-            selection.stacks.append(Selection.Stack(stackfile.stack_name_of(path), status, rel or str(path), base,
-                                                    path if path.is_file() else None))
+            selection.stacks.append(
+                Selection.Stack(
+                    stackfile.stack_name_of(path), status, rel or str(path), base, path if path.is_file() else None
+                )
+            )
         selection.note = "stacks given on the command line"
         return selection
     at_base: list[str] = []
     stack_changes = {rel: s for rel, s in changed_paths(root, commit, ("stacks",)).items() if _is_stack_file(rel)}
     if code:
-        at_base = [rel for rel in git(root, "ls-tree", "--name-only", commit, "stacks/").splitlines()
-                   if _is_stack_file(rel)]
+        at_base = [
+            rel for rel in git(root, "ls-tree", "--name-only", commit, "stacks/").splitlines() if _is_stack_file(rel)
+        ]
         now = [f"stacks/{p.name}" for p in stackfile.all_stack_paths(root)]
         for rel in sorted(set(at_base) | set(now)):
             stack_changes.setdefault(rel, "code")
-        selection.note = (f"{len(code)} file(s) under {', '.join(CODE_PATHS)} changed: every stack is affected "
-                          "and planned")
+        selection.note = (
+            f"{len(code)} file(s) under {', '.join(CODE_PATHS)} changed: every stack is affected and planned"
+        )
     else:
         selection.note = "stack files changed since base"
     for rel, status in sorted(stack_changes.items()):
@@ -122,8 +138,11 @@ def select_stacks(root: Path, commit: str, refs: list[str] | None) -> Selection:
         exists_now = path.is_file()
         at_base_too = status in ("M", "T", "D") or (status == "code" and rel in at_base)
         label = {"A": "added", "D": "removed", "code": "code"}.get(status, "modified")
-        selection.stacks.append(Selection.Stack(stackfile.stack_name_of(path), label, rel,
-                                                rel if at_base_too else None, path if exists_now else None))
+        selection.stacks.append(
+            Selection.Stack(
+                stackfile.stack_name_of(path), label, rel, rel if at_base_too else None, path if exists_now else None
+            )
+        )
     return selection
 
 

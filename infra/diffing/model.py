@@ -21,14 +21,14 @@ class PropertyChange:
 
 @dataclass
 class ResourceChange:
-    action: str                       # create | update | replace | delete
+    action: str  # create | update | replace | delete
     urn: str
     type: str
     name: str
-    stateful: bool = False            # holds data (infra/data/replace_on_change.yaml `stateful`)
-    protected: bool = False           # `protect` in the base plan: pulumi refuses to delete/replace it
+    stateful: bool = False  # holds data (infra/data/replace_on_change.yaml `stateful`)
+    protected: bool = False  # `protect` in the base plan: pulumi refuses to delete/replace it
     changes: list[PropertyChange] = field(default_factory=list)
-    reason: str = ""                  # why it is replaced or deleted, when not plain
+    reason: str = ""  # why it is replaced or deleted, when not plain
 
     @property
     def at_risk(self) -> bool:
@@ -43,8 +43,8 @@ class ResourceChange:
 @dataclass
 class StackDiff:
     stack: str
-    path: str                         # the stack file, relative to the project
-    status: str                       # added | removed | modified | code (only code changed) | selected
+    path: str  # the stack file, relative to the project
+    status: str  # added | removed | modified | code (only code changed) | selected
     cloud: str | None = None
     environment: str | None = None
     resources: list[ResourceChange] = field(default_factory=list)
@@ -78,7 +78,7 @@ class DiffReport:
     base_commit: str
     stacks: list[StackDiff]
     code_changed: list[str] = field(default_factory=list)  # infra/, policies/ ... files changed since base
-    note: str = ""                                        # how the stacks were selected
+    note: str = ""  # how the stacks were selected
 
     def document(self) -> dict[str, Any]:
         stacks = []
@@ -89,5 +89,10 @@ class DiffReport:
             for r, rdoc in zip(s.resources, doc["resources"], strict=True):
                 rdoc["at_risk"] = r.at_risk
             stacks.append(doc)
-        return {"base_ref": self.base_ref, "base_commit": self.base_commit, "code_changed": self.code_changed,
-                "note": self.note, "stacks": stacks}
+        return {
+            "base_ref": self.base_ref,
+            "base_commit": self.base_commit,
+            "code_changed": self.code_changed,
+            "note": self.note,
+            "stacks": stacks,
+        }

@@ -83,12 +83,17 @@ def plan_in_subprocess(root: Path, paths: list[str]) -> dict[str, dict[str, Any]
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop("PYTHONPATH", None)
         try:
-            done = sp.run([sys.executable, "-c", PLAN_SCRIPT, str(root), str(out), *paths], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT_S)
+            done = sp.run(
+                [sys.executable, "-c", PLAN_SCRIPT, str(root), str(out), *paths],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_S,
+            )
         except sp.TimeoutExpired:
             return {p: {"document": None, "error": f"planning timed out after {TIMEOUT_S} s"} for p in paths}
         if done.returncode != 0 or not out.is_file():
             tail = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-            return {p: {"document": None, "error": f"planning with the code in {root} failed: {tail}"}
-                    for p in paths}
+            return {p: {"document": None, "error": f"planning with the code in {root} failed: {tail}"} for p in paths}
         return json.loads(out.read_text())

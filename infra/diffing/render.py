@@ -11,18 +11,20 @@ from infra.diffing.rules import DATA_FILE
 
 MARKER = "<!-- mlops-diff -->"
 SYMBOL = {CREATE: "+", UPDATE: "~", REPLACE: "+-", DELETE: "-"}
-MAX_PROPS = 8          # changed inputs shown per resource
-MAX_RESOURCES = 150    # resources listed per stack in markdown (a PR comment holds 65,536 characters)
+MAX_PROPS = 8  # changed inputs shown per resource
+MAX_RESOURCES = 150  # resources listed per stack in markdown (a PR comment holds 65,536 characters)
 VALUE_CHARS = 60
-NOTE = (f"Replacement is predicted from `{DATA_FILE}`, a conservative approximation of the providers' "
-        "ForceNew schema (offline, no provider is asked); `pulumi preview` against the real state is the authority.")
+NOTE = (
+    f"Replacement is predicted from `{DATA_FILE}`, a conservative approximation of the providers' "
+    "ForceNew schema (offline, no provider is asked); `pulumi preview` against the real state is the authority."
+)
 
 
 def value(v: Any) -> str:
     if v is None:
         return "(unset)"
     text = json.dumps(v, sort_keys=True, default=str)
-    return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS - 1] + "…"
+    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
 
 
 def values(old: Any, new: Any) -> tuple[str, str]:
@@ -37,8 +39,9 @@ def values(old: Any, new: Any) -> tuple[str, str]:
     start = max(0, min(same - VALUE_CHARS // 3, max(len(a), len(b)) - VALUE_CHARS))
 
     def window(text: str) -> str:
-        part = text[start:start + VALUE_CHARS]
+        part = text[start : start + VALUE_CHARS]
         return ("…" if start else "") + part + ("…" if start + VALUE_CHARS < len(text) else "")
+
     return window(a), window(b)
 
 
@@ -53,8 +56,10 @@ def delta(v: float | None) -> str:
 def summary(s: StackDiff) -> str:
     if s.error:
         return "could not be planned"
-    counts = f"{s.count(CREATE)} to add, {s.count(UPDATE)} to change, {s.count(REPLACE)} to replace, " \
-             f"{s.count(DELETE)} to delete"
+    counts = (
+        f"{s.count(CREATE)} to add, {s.count(UPDATE)} to change, {s.count(REPLACE)} to replace, "
+        f"{s.count(DELETE)} to delete"
+    )
     return counts if s.resources else "no resource changes"
 
 
@@ -76,8 +81,10 @@ def risk_reason(r: ResourceChange) -> str:
 
 
 def _props(r: ResourceChange) -> list[str]:
-    lines = [f"{c.path}: {' -> '.join(values(c.old, c.new))}{' (forces replacement)' if c.forces_replacement else ''}"
-             for c in r.changes[:MAX_PROPS]]
+    lines = [
+        f"{c.path}: {' -> '.join(values(c.old, c.new))}{' (forces replacement)' if c.forces_replacement else ''}"
+        for c in r.changes[:MAX_PROPS]
+    ]
     if len(r.changes) > MAX_PROPS:
         lines.append(f"... and {len(r.changes) - MAX_PROPS} more")
     return lines
@@ -128,21 +135,29 @@ def render_diff_markdown(report: DiffReport) -> str:
         lines += [f"_{report.note}_", ""]
     risks = [(s, r) for s in report.stacks for r in s.at_risk]
     if risks:
-        lines += [f"### ⚠ Data at risk ({len(risks)})", "", "| stack | resource | type | what happens |",
-                  "| --- | --- | --- | --- |"]
+        lines += [
+            f"### ⚠ Data at risk ({len(risks)})",
+            "",
+            "| stack | resource | type | what happens |",
+            "| --- | --- | --- | --- |",
+        ]
         lines += [f"| {s.stack} | {_code(r.name)} | {_code(r.type)} | {_md(risk_reason(r))} |" for s, r in risks]
         lines.append("")
     if not report.stacks:
         lines += ["No stack changed.", ""]
     else:
-        lines += ["| stack | status | add | change | replace | delete | cost/month before | after | delta |",
-                  "| --- | --- | --: | --: | --: | --: | --: | --: | --: |"]
+        lines += [
+            "| stack | status | add | change | replace | delete | cost/month before | after | delta |",
+            "| --- | --- | --: | --: | --: | --: | --: | --: | --: |",
+        ]
         for s in report.stacks:
             if s.error:
                 lines.append(f"| {s.stack} | ❌ could not be planned | | | | | | | |")
                 continue
-            lines.append(f"| {s.stack} | {s.status} | {s.count(CREATE)} | {s.count(UPDATE)} | {s.count(REPLACE)} "
-                         f"| {s.count(DELETE)} | {money(s.cost_before)} | {money(s.cost_after)} | {delta(s.cost_delta)} |")
+            lines.append(
+                f"| {s.stack} | {s.status} | {s.count(CREATE)} | {s.count(UPDATE)} | {s.count(REPLACE)} "
+                f"| {s.count(DELETE)} | {money(s.cost_before)} | {money(s.cost_after)} | {delta(s.cost_delta)} |"
+            )
         lines.append("")
     for s in report.stacks:
         lines += _stack_markdown(s)
@@ -155,11 +170,16 @@ def _stack_markdown(s: StackDiff) -> list[str]:
         return [f"### ❌ {s.stack}", "", f"`{s.path}`: {_md(s.error)}", ""]
     if not s.resources:
         return []
-    lines = [f"<details><summary><b>{s.stack}</b> ({s.cloud}, {s.environment}): {summary(s)}; cost "
-             f"{_md(cost_line(s))}</summary>", ""]
+    lines = [
+        f"<details><summary><b>{s.stack}</b> ({s.cloud}, {s.environment}): {summary(s)}; cost "
+        f"{_md(cost_line(s))}</summary>",
+        "",
+    ]
     if s.mandatory_after is not None and s.mandatory_before != s.mandatory_after:
-        lines += [f"Mandatory policy violations: {s.mandatory_before or 0} -> {s.mandatory_after} "
-                  f"(`mlops check {s.stack}`)", ""]
+        lines += [
+            f"Mandatory policy violations: {s.mandatory_before or 0} -> {s.mandatory_after} (`mlops check {s.stack}`)",
+            "",
+        ]
     lines += ["| | resource | type | details |", "| --- | --- | --- | --- |"]
     for r in s.resources[:MAX_RESOURCES]:
         details = "<br>".join(_md(p) for p in ([r.reason] if r.reason else []) + _props(r))

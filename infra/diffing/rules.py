@@ -46,8 +46,13 @@ class Rules:
         top_key = top.group(0) if top else path
         if top_key in self.never:
             return False
-        if (type_.startswith("azure-native:") and top_key.endswith("Name") and "." not in path
-                and "[" not in path and top_key not in self.azure_not_id):
+        if (
+            type_.startswith("azure-native:")
+            and top_key.endswith("Name")
+            and "." not in path
+            and "[" not in path
+            and top_key not in self.azure_not_id
+        ):
             return True  # a segment of the Azure resource id
         for entry in self.replace_paths(type_):
             if entry == "*" or _covers(entry, path) or _covers(path, entry):

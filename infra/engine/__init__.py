@@ -13,8 +13,12 @@ if TYPE_CHECKING:
     from infra.engine.plan import Plan, PlannedResource
     from infra.engine.runner import PlanError, plan_stack
 
-_HOMES = {"Plan": "infra.engine.plan", "PlannedResource": "infra.engine.plan",
-          "PlanError": "infra.engine.runner", "plan_stack": "infra.engine.runner"}
+_HOMES = {
+    "Plan": "infra.engine.plan",
+    "PlannedResource": "infra.engine.plan",
+    "PlanError": "infra.engine.runner",
+    "plan_stack": "infra.engine.runner",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -32,20 +32,22 @@ class CapturingMonitor(MockMonitor):
         if request.type == STACK_TYPE:
             self.stack_urn = response.urn
             return response
-        self.captured.append(PlannedResource(
-            urn=response.urn,
-            type=request.type,
-            name=request.name,
-            custom=bool(request.custom),
-            inputs=from_struct(request.object),
-            parent=request.parent or None,
-            dependencies=list(request.dependencies),
-            provider=_provider_urn(request.provider),
-            protect=bool(request.protect),
-            retain_on_delete=bool(request.retainOnDelete),
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
-            outputs=from_struct(response.object),
-        ))
+        self.captured.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                inputs=from_struct(request.object),
+                parent=request.parent or None,
+                dependencies=list(request.dependencies),
+                provider=_provider_urn(request.provider),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                outputs=from_struct(response.object),
+            )
+        )
         return response
 
     def RegisterResourceOutputs(self, request):  # noqa: N802

@@ -25,9 +25,16 @@ class PlannedResource:
 
     def document(self) -> dict[str, Any]:
         return {
-            "urn": self.urn, "type": self.type, "name": self.name, "custom": self.custom,
-            "inputs": self.inputs, "parent": self.parent, "dependencies": self.dependencies,
-            "provider": self.provider, "protect": self.protect, "retainOnDelete": self.retain_on_delete,
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "inputs": self.inputs,
+            "parent": self.parent,
+            "dependencies": self.dependencies,
+            "provider": self.provider,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
         }
 
 
@@ -70,7 +77,9 @@ class Plan:
 
     def document(self, cost: dict | None = None, violations: list[dict] | None = None) -> dict[str, Any]:
         return {
-            "stack": self.stack, "cloud": self.cloud, "environment": self.environment,
+            "stack": self.stack,
+            "cloud": self.cloud,
+            "environment": self.environment,
             "resources": [r.document() for r in self.resources],
             "outputs": self.outputs,
             "cost": cost if cost is not None else {"monthly_usd": 0.0, "items": []},

@@ -65,8 +65,18 @@ def _drop_sdk_type_aliases(args: pulumi.ResourceTransformationArgs):
     aliases = args.opts.aliases
     if not aliases:
         return None
-    kept = [a for a in aliases if not (isinstance(a, pulumi.Alias) and a.type_ is not None and a.name is ...
-                                       and a.parent is ... and a.stack is ... and a.project is ...)]
+    kept = [
+        a
+        for a in aliases
+        if not (
+            isinstance(a, pulumi.Alias)
+            and a.type_ is not None
+            and a.name is ...
+            and a.parent is ...
+            and a.stack is ...
+            and a.project is ...
+        )
+    ]
     if len(kept) == len(aliases):
         return None
     opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions())
@@ -100,8 +110,10 @@ def _offline_runtime() -> Iterator[None]:
     from pulumi.runtime import stack as sdk_stack
     from pulumi.runtime.proto import source_pb2
 
-    saved = {(sdk_resource, "_get_stack_trace"): getattr(sdk_resource, "_get_stack_trace", None),
-             (sdk_stack, "asyncio"): getattr(sdk_stack, "asyncio", None)}
+    saved = {
+        (sdk_resource, "_get_stack_trace"): getattr(sdk_resource, "_get_stack_trace", None),
+        (sdk_stack, "asyncio"): getattr(sdk_stack, "asyncio", None),
+    }
     if None in saved.values():  # an SDK without these internals: plan without shortcuts
         yield
         return
@@ -124,16 +136,18 @@ def _offline(program: Callable[[], None]) -> Callable[[], None]:
 
 def _plan_in_context(stack: StackFile, preview: bool, program: Callable[[], None]) -> Plan:
     monitor = CapturingMonitor(PlanMocks(stack.spec.cloud, preview))
-    configure(MockSettings(
-        monitor=monitor,
-        monitor_features=set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures),
-        engine=MockEngine(_quiet_logger()),
-        project=PROJECT,
-        stack=stack.name,
-        dry_run=preview,
-        organization="organization",
-        callbacks=None,
-    ))
+    configure(
+        MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures),
+            engine=MockEngine(_quiet_logger()),
+            project=PROJECT,
+            stack=stack.name,
+            dry_run=preview,
+            organization="organization",
+            callbacks=None,
+        )
+    )
     set_all_config({SPEC_KEY: json.dumps(stack.raw_spec)})
     loop = asyncio.new_event_loop()
     previous = _current_loop()
@@ -148,8 +162,14 @@ def _plan_in_context(stack: StackFile, preview: bool, program: Callable[[], None
     finally:
         _close(loop)
         asyncio.set_event_loop(previous)
-    return Plan(stack.name, stack.spec.cloud, stack.spec.environment,
-                tree_order(monitor.captured, monitor.stack_urn), monitor.stack_outputs, monitor.stack_urn)
+    return Plan(
+        stack.name,
+        stack.spec.cloud,
+        stack.spec.environment,
+        tree_order(monitor.captured, monitor.stack_urn),
+        monitor.stack_outputs,
+        monitor.stack_urn,
+    )
 
 
 def _current_loop() -> asyncio.AbstractEventLoop | None:

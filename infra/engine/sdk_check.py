@@ -21,8 +21,12 @@ from pulumi import _types
 
 from infra.engine.plan import Plan
 
-_SDK_PACKAGES = {"aws": "pulumi_aws", "azure-native": "pulumi_azure_native", "gcp": "pulumi_gcp",
-                 "kubernetes": "pulumi_kubernetes"}
+_SDK_PACKAGES = {
+    "aws": "pulumi_aws",
+    "azure-native": "pulumi_azure_native",
+    "gcp": "pulumi_gcp",
+    "kubernetes": "pulumi_kubernetes",
+}
 _SKIPPED_PREFIXES = ("pulumi-python:dynamic", "mlops:", "pulumi:pulumi:")
 
 
@@ -76,8 +80,7 @@ def unknown_keys(token: str, inputs: dict[str, Any]) -> list[str]:
 
 def check_plan(plan: Plan) -> list[str]:
     """One line per unknown key or type across the whole plan."""
-    return [f"{r.urn}: {problem}" for r in plan.resources if r.custom
-            for problem in unknown_keys(r.type, r.inputs)]
+    return [f"{r.urn}: {problem}" for r in plan.resources if r.custom for problem in unknown_keys(r.type, r.inputs)]
 
 
 def _walk(cls: type, value: dict[str, Any], path: str):

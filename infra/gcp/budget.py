@@ -23,17 +23,24 @@ MAX_CHANNELS = 5  # the Budgets API accepts at most five monitoring channels
 
 
 def threshold_rules(budget: BudgetSpec) -> list[dict]:
-    return [{"threshold_percent": p / 100, "spend_basis": "CURRENT_SPEND"}
-            for p in budget.alert_thresholds_percent]
+    return [{"threshold_percent": p / 100, "spend_basis": "CURRENT_SPEND"} for p in budget.alert_thresholds_percent]
 
 
 class Budget(pulumi.ComponentResource):
-    def __init__(self, name: str, ctx: StackContext, services: Services, project_number: pulumi.Input[str],
-                 channels: Sequence[pulumi.Input[str]], opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        services: Services,
+        project_number: pulumi.Input[str],
+        channels: Sequence[pulumi.Input[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:gcp:Budget", name, None, opts)
         spec = ctx.spec
         self.budget = gcp.billing.Budget(
-            f"{name}-monthly", billing_account=spec.gcp.billing_account,
+            f"{name}-monthly",
+            billing_account=spec.gcp.billing_account,
             display_name=f"{ctx.tags['stack']} monthly"[:60],
             budget_filter={
                 "projects": [pulumi.Output.concat("projects/", project_number)],
@@ -41,7 +48,10 @@ class Budget(pulumi.ComponentResource):
             },
             amount={"specified_amount": {"currency_code": "USD", "units": str(round(spec.budget.monthly_usd))}},
             threshold_rules=threshold_rules(spec.budget),
-            all_updates_rule={"monitoring_notification_channels": list(channels)[:MAX_CHANNELS],
-                              "disable_default_iam_recipients": False},
-            opts=child(self, services.apis("billingbudgets")))
+            all_updates_rule={
+                "monitoring_notification_channels": list(channels)[:MAX_CHANNELS],
+                "disable_default_iam_recipients": False,
+            },
+            opts=child(self, services.apis("billingbudgets")),
+        )
         self.register_outputs({"budget": self.budget.id})

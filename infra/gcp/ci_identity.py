@@ -27,10 +27,14 @@ from infra.gcp.common import child
 from infra.gcp.identity import ADMIN_PROJECT_ROLES, CUSTOM_ROLES, FUNCTION_SOURCES_ROLE, PROJECT_GRANTS, custom_role_id
 from infra.spec.model import GITHUB_OIDC_ISSUER, CiSpec
 
-ATTRIBUTE_MAPPING = {"google.subject": "assertion.sub", "attribute.repository": "assertion.repository",
-                     "attribute.repository_id": "assertion.repository_id",
-                     "attribute.repository_owner_id": "assertion.repository_owner_id",
-                     "attribute.ref": "assertion.ref", "attribute.event_name": "assertion.event_name"}
+ATTRIBUTE_MAPPING = {
+    "google.subject": "assertion.sub",
+    "attribute.repository": "assertion.repository",
+    "attribute.repository_id": "assertion.repository_id",
+    "attribute.repository_owner_id": "assertion.repository_owner_id",
+    "attribute.ref": "assertion.ref",
+    "attribute.event_name": "assertion.event_name",
+}
 PREVIEW_ROLES: dict[str, str] = {
     "roles/browser": "project metadata and the resource hierarchy",
     "roles/storage.bucketViewer": "bucket settings (not objects)",
@@ -52,8 +56,8 @@ DEPLOY_ROLES: dict[str, str] = {
     "roles/artifactregistry.admin": "creating repositories is a project permission",
     "roles/iam.serviceAccountAdmin": "creates the stack's service accounts and their act-as bindings",
     "roles/iam.serviceAccountUser": "Vertex, Workbench, GKE and Functions resources run as the stack's "
-                                    "service accounts, created by this same deployment (conditioned to "
-                                    "those accounts: never the default compute account)",
+    "service accounts, created by this same deployment (conditioned to "
+    "those accounts: never the default compute account)",
     "roles/iam.roleAdmin": "the stack's custom roles (the retraining function's pipeline runner)",
     "roles/resourcemanager.projectIamAdmin": "the stack's project-level grants (conditioned to those roles)",
     "roles/serviceusage.serviceUsageAdmin": "enables the APIs the stack uses",
@@ -62,7 +66,7 @@ DEPLOY_ROLES: dict[str, str] = {
     "roles/compute.networkAdmin": "VPC, subnets, router and NAT",
     "roles/container.clusterAdmin": "GKE clusters and node pools (no access to Kubernetes objects)",
     "roles/container.developer": "the workload namespaces and Kubernetes service accounts in the stack's "
-                                 "cluster, reached through its DNS endpoint (container.clusters.connect)",
+    "cluster, reached through its DNS endpoint (container.clusters.connect)",
     "roles/monitoring.alertPolicyEditor": "drift, latency and error alert policies",
     "roles/monitoring.notificationChannelEditor": "alert e-mail channels",
     "roles/monitoring.dashboardEditor": "the stack dashboard",
@@ -80,12 +84,16 @@ PROJECT_LEVEL_BY_NECESSITY = ("roles/storage.admin", "roles/artifactregistry.adm
 
 def grantable_roles_condition(custom_roles: list[str] = ()) -> dict[str, str]:
     """IAM condition: project IAM changes may only add/remove the roles this stack grants."""
-    roles = sorted({role for grants in PROJECT_GRANTS.values() for role, _ in grants}
-                   | {role for role, _ in ADMIN_PROJECT_ROLES} | {FUNCTION_SOURCES_ROLE, *custom_roles})
-    return {"title": "stack-project-grants-only",
-            "description": "Only the project roles that the stack's service accounts receive",
-            "expression": ("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', [])"
-                           f".hasOnly({json.dumps(roles)})")}
+    roles = sorted(
+        {role for grants in PROJECT_GRANTS.values() for role, _ in grants}
+        | {role for role, _ in ADMIN_PROJECT_ROLES}
+        | {FUNCTION_SOURCES_ROLE, *custom_roles}
+    )
+    return {
+        "title": "stack-project-grants-only",
+        "description": "Only the project roles that the stack's service accounts receive",
+        "expression": (f"api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly({json.dumps(roles)})"),
+    }
 
 
 def not_ci_accounts_condition(ids: list[str]) -> dict[str, str]:
@@ -95,20 +103,25 @@ def not_ci_accounts_condition(ids: list[str]) -> dict[str, str]:
     either); project-level permissions such as iam.serviceAccounts.create are unaffected.
     """
     clauses = " || ".join(f"resource.name.endsWith({json.dumps('/' + i)})" for i in sorted(ids))
-    return {"title": "not-the-ci-accounts", "description": "CI trust is changed by administrators only",
-            "expression": f"!({clauses})"}
+    return {
+        "title": "not-the-ci-accounts",
+        "description": "CI trust is changed by administrators only",
+        "expression": f"!({clauses})",
+    }
 
 
 def stack_accounts_condition(ids: list[str]) -> dict[str, str]:
     """IAM condition: act as the stack's own workload accounts only (`ids`: their e-mails and
     unique ids), never as the default compute account or any other account of the project."""
     clauses = " || ".join(f"resource.name.endsWith({json.dumps('/' + i)})" for i in sorted(ids))
-    return {"title": "stack-accounts-only", "description": "Only the service accounts this stack creates",
-            "expression": clauses}
+    return {
+        "title": "stack-accounts-only",
+        "description": "Only the service accounts this stack creates",
+        "expression": clauses,
+    }
 
 
-def attribute_condition(repository: str, repository_id: int | None = None,
-                        owner_id: int | None = None) -> str:
+def attribute_condition(repository: str, repository_id: int | None = None, owner_id: int | None = None) -> str:
     """The token's repository by name and, where given, by its numeric ids (GitHub's advice: a
     name can be reused by a new repository or owner, the ids cannot)."""
     clauses = [f"assertion.repository == {json.dumps(repository)}"]
@@ -124,23 +137,46 @@ class CiIdentity(pulumi.ComponentResource):
     preview_email: pulumi.Output[str] | None
     deploy_email: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: StackContext, repository_id: pulumi.Input[str], ci: CiSpec,
-                 workload_accounts: list[gcp.serviceaccount.Account],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        repository_id: pulumi.Input[str],
+        ci: CiSpec,
+        workload_accounts: list[gcp.serviceaccount.Account],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:gcp:CiIdentity", name, None, opts)
         project = ctx.spec.gcp.project_id
-        apis = [gcp.projects.Service(f"{name}-api-{key}", project=project, service=f"{key}.googleapis.com",
-                                     disable_on_destroy=False, opts=child(self))
-                for key in ("sts", "iamcredentials")]
+        apis = [
+            gcp.projects.Service(
+                f"{name}-api-{key}",
+                project=project,
+                service=f"{key}.googleapis.com",
+                disable_on_destroy=False,
+                opts=child(self),
+            )
+            for key in ("sts", "iamcredentials")
+        ]
         pool = gcp.iam.WorkloadIdentityPool(
-            f"{name}-pool", project=project, workload_identity_pool_id=ctx.name("gcp_service_account", "ci-github"),
-            display_name="GitHub Actions", description=f"GitHub Actions of {ci.repository} for stack {ctx.stack}",
-            opts=child(self, apis))
+            f"{name}-pool",
+            project=project,
+            workload_identity_pool_id=ctx.name("gcp_service_account", "ci-github"),
+            display_name="GitHub Actions",
+            description=f"GitHub Actions of {ci.repository} for stack {ctx.stack}",
+            opts=child(self, apis),
+        )
         provider = gcp.iam.WorkloadIdentityPoolProvider(
-            f"{name}-github", project=project, workload_identity_pool_id=pool.workload_identity_pool_id,
-            workload_identity_pool_provider_id="github", display_name="GitHub OIDC",
-            attribute_mapping=ATTRIBUTE_MAPPING, attribute_condition=attribute_condition(ci.repository, ci.repository_id, ci.repository_owner_id),
-            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=GITHUB_OIDC_ISSUER), opts=child(self))
+            f"{name}-github",
+            project=project,
+            workload_identity_pool_id=pool.workload_identity_pool_id,
+            workload_identity_pool_provider_id="github",
+            display_name="GitHub OIDC",
+            attribute_mapping=ATTRIBUTE_MAPPING,
+            attribute_condition=attribute_condition(ci.repository, ci.repository_id, ci.repository_owner_id),
+            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=GITHUB_OIDC_ISSUER),
+            opts=child(self),
+        )
         self.workload_identity_provider = provider.name
         self._project, self._pool, self._ctx, self._ci = project, pool, ctx, ci
         self._workload_ids = [v for a in workload_accounts for v in (a.email, a.unique_id)]
@@ -150,49 +186,89 @@ class CiIdentity(pulumi.ComponentResource):
             preview = self._account(f"{name}-preview", "ci-preview", ci.preview_subjects, PREVIEW_ROLES)
             accounts.append(preview)
             gcp.artifactregistry.RepositoryIamMember(
-                f"{name}-preview-repo-reader", project=project, location=ctx.spec.region, repository=repository_id,
-                role="roles/artifactregistry.reader", member=preview.member, opts=child(self))
+                f"{name}-preview-repo-reader",
+                project=project,
+                location=ctx.spec.region,
+                repository=repository_id,
+                role="roles/artifactregistry.reader",
+                member=preview.member,
+                opts=child(self),
+            )
             self._state(f"{name}-preview", preview.member, write=False)
             self.preview_email = preview.email
         deploy = self._account(f"{name}-deploy", "ci-deploy", ci.deploy_subjects, DEPLOY_ROLES, accounts)
         self._state(f"{name}-deploy", deploy.member, write=True)
         self.deploy_email = deploy.email
-        self.register_outputs({"workload_identity_provider": self.workload_identity_provider,
-                               "preview_email": self.preview_email, "deploy_email": self.deploy_email})
+        self.register_outputs(
+            {
+                "workload_identity_provider": self.workload_identity_provider,
+                "preview_email": self.preview_email,
+                "deploy_email": self.deploy_email,
+            }
+        )
 
-    def _account(self, prefix: str, purpose: str, subjects: list[str], roles: dict[str, str],
-                 protected: list[gcp.serviceaccount.Account] | None = None):
+    def _account(
+        self,
+        prefix: str,
+        purpose: str,
+        subjects: list[str],
+        roles: dict[str, str],
+        protected: list[gcp.serviceaccount.Account] | None = None,
+    ):
         account = gcp.serviceaccount.Account(
-            prefix, project=self._project, account_id=self._ctx.name("gcp_service_account", purpose),
+            prefix,
+            project=self._project,
+            account_id=self._ctx.name("gcp_service_account", purpose),
             display_name=f"{self._ctx.spec.team} {self._ctx.spec.environment}: GitHub Actions {purpose}",
-            opts=child(self))
+            opts=child(self),
+        )
         for subject in subjects:
             gcp.serviceaccount.IAMMember(
                 f"{prefix}-wif-{subject.split(':', 2)[2].replace(':', '-').replace('/', '-')}",
-                service_account_id=account.name, role="roles/iam.workloadIdentityUser",
-                member=self._pool.name.apply(lambda pool, s=subject: f"principal://iam.googleapis.com/{pool}/subject/{s}"),
-                opts=child(self))
+                service_account_id=account.name,
+                role="roles/iam.workloadIdentityUser",
+                member=self._pool.name.apply(
+                    lambda pool, s=subject: f"principal://iam.googleapis.com/{pool}/subject/{s}"
+                ),
+                opts=child(self),
+            )
         ids = [v for a in [*(protected or []), account] for v in (a.email, a.unique_id)]
         spec = self._ctx.spec
-        custom = [f"projects/{self._project}/roles/{custom_role_id(spec.team, spec.environment, key)}"
-                  for key in CUSTOM_ROLES]
-        conditions = {"roles/resourcemanager.projectIamAdmin": grantable_roles_condition(custom),
-                      "roles/iam.serviceAccountAdmin": pulumi.Output.all(*ids).apply(not_ci_accounts_condition),
-                      "roles/iam.serviceAccountUser": pulumi.Output.all(*self._workload_ids).apply(
-                          stack_accounts_condition)}
+        custom = [
+            f"projects/{self._project}/roles/{custom_role_id(spec.team, spec.environment, key)}" for key in CUSTOM_ROLES
+        ]
+        conditions = {
+            "roles/resourcemanager.projectIamAdmin": grantable_roles_condition(custom),
+            "roles/iam.serviceAccountAdmin": pulumi.Output.all(*ids).apply(not_ci_accounts_condition),
+            "roles/iam.serviceAccountUser": pulumi.Output.all(*self._workload_ids).apply(stack_accounts_condition),
+        }
         for role in roles:
             condition = conditions.get(role)
-            gcp.projects.IAMMember(f"{prefix}-{role.split('/')[-1]}", project=self._project, role=role,
-                                   member=account.member, condition=condition, opts=child(self))
+            gcp.projects.IAMMember(
+                f"{prefix}-{role.split('/')[-1]}",
+                project=self._project,
+                role=role,
+                member=account.member,
+                condition=condition,
+                opts=child(self),
+            )
         return account
 
     def _state(self, prefix: str, member: pulumi.Output[str], write: bool) -> None:
         ci = self._ci
         if ci.state_bucket:
             gcp.storage.BucketIAMMember(
-                f"{prefix}-state", bucket=ci.state_bucket, member=member, opts=child(self),
-                role="roles/storage.objectUser" if write else "roles/storage.objectViewer")
+                f"{prefix}-state",
+                bucket=ci.state_bucket,
+                member=member,
+                opts=child(self),
+                role="roles/storage.objectUser" if write else "roles/storage.objectViewer",
+            )
         if ci.state_key:
             gcp.kms.CryptoKeyIAMMember(
-                f"{prefix}-state-key", crypto_key_id=ci.state_key, member=member, opts=child(self),
-                role="roles/cloudkms.cryptoKeyEncrypterDecrypter" if write else "roles/cloudkms.cryptoKeyDecrypter")
+                f"{prefix}-state-key",
+                crypto_key_id=ci.state_key,
+                member=member,
+                opts=child(self),
+                role="roles/cloudkms.cryptoKeyEncrypterDecrypter" if write else "roles/cloudkms.cryptoKeyDecrypter",
+            )

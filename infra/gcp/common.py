@@ -20,11 +20,13 @@ def child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -
     return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
 
 
-def stateful(ctx: StackContext, parent: pulumi.Resource,
-             depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+def stateful(
+    ctx: StackContext, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
+) -> pulumi.ResourceOptions:
     """Options for a data store or key: protected and retained on delete in prod."""
-    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
-                                  protect=ctx.is_prod, retain_on_delete=ctx.is_prod)
+    return pulumi.ResourceOptions(
+        parent=parent, depends_on=list(depends_on), protect=ctx.is_prod, retain_on_delete=ctx.is_prod
+    )
 
 
 def zone_of(region: str) -> str:
@@ -39,5 +41,6 @@ def member(kind: str, email: pulumi.Input[str]) -> pulumi.Output[str]:
 
 def propagation_wait(name: str, parent: pulumi.Resource, grants: Sequence[pulumi.Resource]) -> pulumiverse_time.Sleep:
     """A resource that exists IAM_PROPAGATION after `grants`: depend on it to use them."""
-    return pulumiverse_time.Sleep(name, create_duration=IAM_PROPAGATION,
-                                  opts=pulumi.ResourceOptions(parent=parent, depends_on=list(grants)))
+    return pulumiverse_time.Sleep(
+        name, create_duration=IAM_PROPAGATION, opts=pulumi.ResourceOptions(parent=parent, depends_on=list(grants))
+    )

@@ -26,25 +26,32 @@ def lifecycle_rules(storage: StorageSpec, tiered: bool = True) -> list[dict]:
     only), prune old versions (all)."""
     rules = _tiering(storage) if tiered else []
     if storage.versioning:
-        rules.append({
-            "action": {"type": "Delete"},
-            "condition": {"days_since_noncurrent_time": storage.noncurrent_version_expire_days,
-                          "with_state": "ARCHIVED"},
-        })
+        rules.append(
+            {
+                "action": {"type": "Delete"},
+                "condition": {
+                    "days_since_noncurrent_time": storage.noncurrent_version_expire_days,
+                    "with_state": "ARCHIVED",
+                },
+            }
+        )
     return rules
 
 
 def _tiering(storage: StorageSpec) -> list[dict]:
-    rules: list[dict] = [{
-        "action": {"type": "SetStorageClass", "storage_class": "NEARLINE"},
-        "condition": {"age": storage.infrequent_access_after_days, "matches_storage_classes": ["STANDARD"]},
-    }]
+    rules: list[dict] = [
+        {
+            "action": {"type": "SetStorageClass", "storage_class": "NEARLINE"},
+            "condition": {"age": storage.infrequent_access_after_days, "matches_storage_classes": ["STANDARD"]},
+        }
+    ]
     if storage.archive_after_days is not None:
-        rules.append({
-            "action": {"type": "SetStorageClass", "storage_class": "ARCHIVE"},
-            "condition": {"age": storage.archive_after_days,
-                          "matches_storage_classes": ["STANDARD", "NEARLINE"]},
-        })
+        rules.append(
+            {
+                "action": {"type": "SetStorageClass", "storage_class": "ARCHIVE"},
+                "condition": {"age": storage.archive_after_days, "matches_storage_classes": ["STANDARD", "NEARLINE"]},
+            }
+        )
     if storage.expire_after_days is not None:
         rules.append({"action": {"type": "Delete"}, "condition": {"age": storage.expire_after_days}})
     return rules
@@ -53,8 +60,14 @@ def _tiering(storage: StorageSpec) -> list[dict]:
 class DataLake(pulumi.ComponentResource):
     """Three buckets with uniform access and enforced public access prevention."""
 
-    def __init__(self, name: str, ctx: StackContext, services: Services,
-                 encryption: Encryption | None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        services: Services,
+        encryption: Encryption | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:gcp:DataLake", name, None, opts)
         storage = ctx.spec.storage
         depends = services.apis("storage") + (encryption.grants if encryption else [])
@@ -72,7 +85,8 @@ class DataLake(pulumi.ComponentResource):
                 encryption={"default_kms_key_name": encryption.key_id} if encryption else None,
                 # Only throwaway dev stacks may delete a bucket that still holds objects.
                 force_destroy=ctx.spec.environment == "dev",
-                opts=stateful(ctx, self, depends))
+                opts=stateful(ctx, self, depends),
+            )
             for role in BUCKET_ROLES
         }
         self.data = self.buckets["data"]

@@ -28,6 +28,7 @@ DEPLOY_TIMEOUT_SECONDS = 3600
 def _session() -> Any:  # pragma: no cover - real credentials at `pulumi up`
     import google.auth
     from google.auth.transport.requests import AuthorizedSession
+
     credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
     return AuthorizedSession(credentials)
 
@@ -51,13 +52,19 @@ def _wait(session: Any, region: str, operation: dict, sleep=time.sleep) -> dict:
 
 
 def deploy_request(props: dict) -> dict:
-    return {"deployedModel": {
-        "model": props["model_version"], "displayName": props["display_name"],
-        "serviceAccount": props["service_account"],
-        "dedicatedResources": {"machineSpec": {"machineType": props["machine_type"]},
-                               "minReplicaCount": int(props["min_replicas"]),
-                               "maxReplicaCount": int(props["max_replicas"])}},
-        "trafficSplit": {"0": 100}}
+    return {
+        "deployedModel": {
+            "model": props["model_version"],
+            "displayName": props["display_name"],
+            "serviceAccount": props["service_account"],
+            "dedicatedResources": {
+                "machineSpec": {"machineType": props["machine_type"]},
+                "minReplicaCount": int(props["min_replicas"]),
+                "maxReplicaCount": int(props["max_replicas"]),
+            },
+        },
+        "trafficSplit": {"0": 100},
+    }
 
 
 def _service_attachment(session: Any, props: dict, deployed_model_id: str) -> str:
@@ -70,16 +77,20 @@ def _service_attachment(session: Any, props: dict, deployed_model_id: str) -> st
 
 
 def deploy(session: Any, props: dict, sleep=time.sleep) -> dict:
-    response = session.post(f"{_base(props['region'])}/{props['endpoint']}:deployModel",
-                            json=deploy_request(props), timeout=60)
+    response = session.post(
+        f"{_base(props['region'])}/{props['endpoint']}:deployModel", json=deploy_request(props), timeout=60
+    )
     response.raise_for_status()
     deployed = _wait(session, props["region"], response.json(), sleep)["deployedModel"]["id"]
     return {**props, "deployed_model_id": deployed, "service_attachment": _service_attachment(session, props, deployed)}
 
 
 def undeploy(session: Any, props: dict, sleep=time.sleep) -> None:
-    response = session.post(f"{_base(props['region'])}/{props['endpoint']}:undeployModel",
-                            json={"deployedModelId": props["deployed_model_id"]}, timeout=60)
+    response = session.post(
+        f"{_base(props['region'])}/{props['endpoint']}:undeployModel",
+        json={"deployedModelId": props["deployed_model_id"]},
+        timeout=60,
+    )
     if response.status_code == 404:
         return  # already gone
     response.raise_for_status()
@@ -97,8 +108,9 @@ class DeployedModelProvider(pulumi.dynamic.ResourceProvider):
     def diff(self, _id: str, olds: dict, news: dict) -> pulumi.dynamic.DiffResult:
         changed = [k for k in DEPLOYMENT_KEYS if str(olds.get(k)) != str(news.get(k))]
         replaced = [k for k in ("endpoint", "region") if olds.get(k) != news.get(k)]
-        return pulumi.dynamic.DiffResult(changes=bool(changed or replaced), replaces=replaced,
-                                         delete_before_replace=False)
+        return pulumi.dynamic.DiffResult(
+            changes=bool(changed or replaced), replaces=replaced, delete_before_replace=False
+        )
 
     def update(self, _id: str, olds: dict, news: dict) -> pulumi.dynamic.UpdateResult:
         session = _session()
@@ -114,10 +126,34 @@ class DeployedModel(pulumi.dynamic.Resource):
     deployed_model_id: pulumi.Output[str]
     service_attachment: pulumi.Output[str]
 
-    def __init__(self, name: str, *, endpoint: pulumi.Input[str], region: str, model_version: str,
-                 display_name: str, machine_type: str, min_replicas: int, max_replicas: int,
-                 service_account: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
-        super().__init__(DeployedModelProvider(), name, {
-            "endpoint": endpoint, "region": region, "model_version": model_version, "display_name": display_name,
-            "machine_type": machine_type, "min_replicas": min_replicas, "max_replicas": max_replicas,
-            "service_account": service_account, "deployed_model_id": None, "service_attachment": None}, opts)
+    def __init__(
+        self,
+        name: str,
+        *,
+        endpoint: pulumi.Input[str],
+        region: str,
+        model_version: str,
+        display_name: str,
+        machine_type: str,
+        min_replicas: int,
+        max_replicas: int,
+        service_account: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__(
+            DeployedModelProvider(),
+            name,
+            {
+                "endpoint": endpoint,
+                "region": region,
+                "model_version": model_version,
+                "display_name": display_name,
+                "machine_type": machine_type,
+                "min_replicas": min_replicas,
+                "max_replicas": max_replicas,
+                "service_account": service_account,
+                "deployed_model_id": None,
+                "service_attachment": None,
+            },
+            opts,
+        )

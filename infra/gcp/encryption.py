@@ -57,36 +57,48 @@ class Encryption(pulumi.ComponentResource):
 
     key_id: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: StackContext, services: Services,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, ctx: StackContext, services: Services, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:Encryption", name, None, opts)
         project, region = ctx.spec.gcp.project_id, ctx.spec.region
         apis = services.apis("cloudkms")
         self.key_ring = gcp.kms.KeyRing(
-            f"{name}-ring", name=ctx.name("gcp_generic", "keys"), project=project, location=region,
-            opts=stateful(ctx, self, apis))
+            f"{name}-ring",
+            name=ctx.name("gcp_generic", "keys"),
+            project=project,
+            location=region,
+            opts=stateful(ctx, self, apis),
+        )
         self.key = gcp.kms.CryptoKey(
-            f"{name}-key", name=ctx.name("gcp_generic", "data"), key_ring=self.key_ring.id,
-            purpose="ENCRYPT_DECRYPT", rotation_period=ROTATION_PERIOD,
+            f"{name}-key",
+            name=ctx.name("gcp_generic", "data"),
+            key_ring=self.key_ring.id,
+            purpose="ENCRYPT_DECRYPT",
+            rotation_period=ROTATION_PERIOD,
             version_template={"algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION", "protection_level": "SOFTWARE"},
-            opts=stateful(ctx, self))
+            opts=stateful(ctx, self),
+        )
         self.agents: dict[str, pulumi.Output[str]] = {
             "storage": gcp.storage.get_project_service_account_output(
-                project=project, opts=pulumi.InvokeOutputOptions(
-                    parent=self, depends_on=services.apis("storage"))).member,
+                project=project, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=services.apis("storage"))
+            ).member,
             # BigQuery's encryption agent, likewise created by its lookup (the capture dataset's CMEK).
             "bigquery": gcp.bigquery.get_default_service_account_output(
-                project=project, opts=pulumi.InvokeOutputOptions(
-                    parent=self, depends_on=services.apis("bigquery"))).member,
+                project=project, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=services.apis("bigquery"))
+            ).member,
         }
         for agent, api in GENERATED.items():
-            identity = gcp.projects.ServiceIdentity(f"{name}-{agent}-agent", project=project, service=api,
-                                                    opts=child(self, services.apis(agent)))
+            identity = gcp.projects.ServiceIdentity(
+                f"{name}-{agent}-agent", project=project, service=api, opts=child(self, services.apis(agent))
+            )
             self.agents[agent] = identity.member
         self.grants = [
             gcp.kms.CryptoKeyIAMMember(
-                f"{name}-{agent}-use", crypto_key_id=self.key.id,
-                role="roles/cloudkms.cryptoKeyEncrypterDecrypter", member=member, opts=child(self))
+                f"{name}-{agent}-use",
+                crypto_key_id=self.key.id,
+                role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                member=member,
+                opts=child(self),
+            )
             for agent, member in self.agents.items()
         ]
         self.key_id = self.key.id

@@ -37,21 +37,36 @@ def _p(i: dict) -> str:
 def _account(name: str, i: dict) -> dict:
     email = f"{i['accountId']}@{_p(i)}.iam.gserviceaccount.com"
     path = f"projects/{_p(i)}/serviceAccounts/{email}"
-    return {"email": email, "name": path, "id": path, "uniqueId": _digits(email, 21),
-            "member": f"serviceAccount:{email}"}
+    return {
+        "email": email,
+        "name": path,
+        "id": path,
+        "uniqueId": _digits(email, 21),
+        "member": f"serviceAccount:{email}",
+    }
 
 
 def _bucket(name: str, i: dict) -> dict:
     n = i.get("name") or name
-    return {"id": n, "name": n, "url": f"gs://{n}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{n}",
-            "project": _p(i), "projectNumber": PROJECT_NUMBER}
+    return {
+        "id": n,
+        "name": n,
+        "url": f"gs://{n}",
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{n}",
+        "project": _p(i),
+        "projectNumber": PROJECT_NUMBER,
+    }
 
 
 def _bucket_object(name: str, i: dict) -> dict:
     obj = i.get("name") or name
-    return {"id": f"{i.get('bucket')}-{obj}", "name": obj, "md5hash": "bW9jay1tZDU=",
-            "selfLink": f"https://www.googleapis.com/storage/v1/b/{i.get('bucket')}/o/{obj}",
-            "mediaLink": f"https://storage.googleapis.com/download/storage/v1/b/{i.get('bucket')}/o/{obj}"}
+    return {
+        "id": f"{i.get('bucket')}-{obj}",
+        "name": obj,
+        "md5hash": "bW9jay1tZDU=",
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{i.get('bucket')}/o/{obj}",
+        "mediaLink": f"https://storage.googleapis.com/download/storage/v1/b/{i.get('bucket')}/o/{obj}",
+    }
 
 
 def _key_ring(name: str, i: dict) -> dict:
@@ -63,9 +78,13 @@ def _crypto_key(name: str, i: dict) -> dict:
 
 
 # generateServiceIdentity answers with the agent's real domain; most are gcp-sa-<service>.
-_AGENT_DOMAINS = {"container": "container-engine-robot", "compute": "compute-system",
-                  "monitoring": "gcp-sa-monitoring-notification", "cloudfunctions": "gcf-admin-robot",
-                  "run": "serverless-robot-prod"}
+_AGENT_DOMAINS = {
+    "container": "container-engine-robot",
+    "compute": "compute-system",
+    "monitoring": "gcp-sa-monitoring-notification",
+    "cloudfunctions": "gcf-admin-robot",
+    "run": "serverless-robot-prod",
+}
 
 
 def _service_identity(name: str, i: dict) -> dict:
@@ -81,8 +100,7 @@ def _repository(name: str, i: dict) -> dict:
 
 def _network(name: str, i: dict) -> dict:
     path = f"projects/{_p(i)}/global/networks/{i.get('name') or name}"
-    return {"id": path, "selfLink": f"{COMPUTE}/{path}", "gatewayIpv4": "10.0.0.1",
-            "numericId": _digits(path)}
+    return {"id": path, "selfLink": f"{COMPUTE}/{path}", "gatewayIpv4": "10.0.0.1", "numericId": _digits(path)}
 
 
 def _subnetwork(name: str, i: dict) -> dict:
@@ -95,6 +113,7 @@ def _regional(kind: str) -> Callable[[str, dict], dict]:
     def outputs(name: str, i: dict) -> dict:
         path = f"projects/{_p(i)}/regions/{i.get('region')}/{kind}/{i.get('name') or name}"
         return {"id": path, "selfLink": f"{COMPUTE}/{path}"}
+
     return outputs
 
 
@@ -102,6 +121,7 @@ def _located(kind: str, key: str = "name", location: str = "region") -> Callable
     def outputs(name: str, i: dict) -> dict:
         path = f"projects/{_p(i)}/locations/{i.get(location) or DEFAULT_REGION}/{kind}/{i.get(key) or name}"
         return {"id": path, "name": i.get(key) or path, "createTime": "2025-01-01T00:00:00Z"}
+
     return outputs
 
 
@@ -120,26 +140,43 @@ def _endpoint(name: str, i: dict) -> dict:
 
 def _workbench(name: str, i: dict) -> dict:
     path = f"projects/{_p(i)}/locations/{i.get('location')}/instances/{i.get('name') or name}"
-    return {"id": path, "state": "ACTIVE", "proxyUri": f"{_digits(name, 12)}-dot-{DEFAULT_REGION}.notebooks.googleusercontent.com"}
+    return {
+        "id": path,
+        "state": "ACTIVE",
+        "proxyUri": f"{_digits(name, 12)}-dot-{DEFAULT_REGION}.notebooks.googleusercontent.com",
+    }
 
 
 def _cluster(name: str, i: dict) -> dict:
     path = f"projects/{_p(i)}/locations/{i.get('location')}/clusters/{i.get('name') or name}"
     uid = hashlib.sha256(path.encode()).hexdigest()[:32]
-    dns = {"endpoint": f"gke-{uid}.{i.get('location')}.gke.goog",
-           "allowExternalTraffic": (i.get("controlPlaneEndpointsConfig") or {}).get(
-               "dnsEndpointConfig", {}).get("allowExternalTraffic", False)}
-    return {"id": path, "endpoint": "34.118.20.7", "masterVersion": "1.31.5-gke.1023000",
-            "controlPlaneEndpointsConfig": {**(i.get("controlPlaneEndpointsConfig") or {}), "dnsEndpointConfig": dns},
-            "selfLink": f"https://container.googleapis.com/v1/{path}", "servicesIpv4Cidr": "10.40.192.0/19",
-            "labelFingerprint": "a9dc16a7", "operation": ""}
+    dns = {
+        "endpoint": f"gke-{uid}.{i.get('location')}.gke.goog",
+        "allowExternalTraffic": (i.get("controlPlaneEndpointsConfig") or {})
+        .get("dnsEndpointConfig", {})
+        .get("allowExternalTraffic", False),
+    }
+    return {
+        "id": path,
+        "endpoint": "34.118.20.7",
+        "masterVersion": "1.31.5-gke.1023000",
+        "controlPlaneEndpointsConfig": {**(i.get("controlPlaneEndpointsConfig") or {}), "dnsEndpointConfig": dns},
+        "selfLink": f"https://container.googleapis.com/v1/{path}",
+        "servicesIpv4Cidr": "10.40.192.0/19",
+        "labelFingerprint": "a9dc16a7",
+        "operation": "",
+    }
 
 
 def _node_pool(name: str, i: dict) -> dict:
-    return {"id": f"{i.get('location')}/{i.get('cluster')}/{i.get('name') or name}",
-            "instanceGroupUrls": [f"{COMPUTE}/projects/{_p(i)}/zones/{i.get('location')}-a/"
-                                  f"instanceGroupManagers/gke-{i.get('name') or name}-grp"],
-            "version": "1.31.5-gke.1023000"}
+    return {
+        "id": f"{i.get('location')}/{i.get('cluster')}/{i.get('name') or name}",
+        "instanceGroupUrls": [
+            f"{COMPUTE}/projects/{_p(i)}/zones/{i.get('location')}-a/"
+            f"instanceGroupManagers/gke-{i.get('name') or name}-grp"
+        ],
+        "version": "1.31.5-gke.1023000",
+    }
 
 
 def _topic(name: str, i: dict) -> dict:
@@ -148,9 +185,13 @@ def _topic(name: str, i: dict) -> dict:
 
 def _function(name: str, i: dict) -> dict:
     fn = i.get("name") or name
-    return {"id": f"projects/{_p(i)}/locations/{i.get('location')}/functions/{fn}", "state": "ACTIVE",
-            "environment": "GEN_2", "url": f"https://{i.get('location')}-{_p(i)}.cloudfunctions.net/{fn}",
-            "updateTime": "2025-01-01T00:00:00Z"}
+    return {
+        "id": f"projects/{_p(i)}/locations/{i.get('location')}/functions/{fn}",
+        "state": "ACTIVE",
+        "environment": "GEN_2",
+        "url": f"https://{i.get('location')}-{_p(i)}.cloudfunctions.net/{fn}",
+        "updateTime": "2025-01-01T00:00:00Z",
+    }
 
 
 def _job(name: str, i: dict) -> dict:
@@ -162,6 +203,7 @@ def _numbered(kind: str, numbered_project: bool = False) -> Callable[[str, dict]
         project = PROJECT_NUMBER if numbered_project else _p(i)
         path = f"projects/{project}/{kind}/{_uuid(name) if kind == 'dashboards' else _digits(name)}"
         return {"id": path, "name": path}
+
     return outputs
 
 
@@ -185,23 +227,39 @@ _OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
     "gcp:serviceaccount/account:Account": _account,
     "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": lambda n, i: {
         "name": f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{i['workloadIdentityPoolId']}",
-        "state": "ACTIVE"},
+        "state": "ACTIVE",
+    },
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": lambda n, i: {
-        "name": (f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{i['workloadIdentityPoolId']}"
-                 f"/providers/{i['workloadIdentityPoolProviderId']}"), "state": "ACTIVE"},
+        "name": (
+            f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{i['workloadIdentityPoolId']}"
+            f"/providers/{i['workloadIdentityPoolProviderId']}"
+        ),
+        "state": "ACTIVE",
+    },
     "gcp:projects/iAMCustomRole:IAMCustomRole": lambda n, i: {
-        "id": f"projects/{_p(i)}/roles/{i.get('roleId')}", "name": f"projects/{_p(i)}/roles/{i.get('roleId')}",
-        "deleted": False},
+        "id": f"projects/{_p(i)}/roles/{i.get('roleId')}",
+        "name": f"projects/{_p(i)}/roles/{i.get('roleId')}",
+        "deleted": False,
+    },
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
     "gcp:compute/router:Router": _regional("routers"),
     "gcp:compute/address:Address": lambda n, i: {**_regional("addresses")(n, i), "address": "10.40.64.5"},
     # The deployed-model dynamic resource (infra/gcp/deployed_model.py): what deployModel answers.
-    "pulumi-python:dynamic:Resource": lambda n, i: {
-        "deployed_model_id": _digits(n), "service_attachment": (
-            f"projects/{_digits(n, 12)}-tp/regions/{str(i.get('endpoint', '')).split('/')[3:4] and str(i.get('endpoint')).split('/')[3]}"
-            f"/serviceAttachments/gkedpm-{_digits(n, 20)}")} if "model_version" in i else {},
-    "gcp:compute/routerNat:RouterNat": lambda n, i: {"id": f"{_p(i)}/{i.get('region')}/{i.get('router')}/{i.get('name')}"},
+    "pulumi-python:dynamic:Resource": lambda n, i: (
+        {
+            "deployed_model_id": _digits(n),
+            "service_attachment": (
+                f"projects/{_digits(n, 12)}-tp/regions/{str(i.get('endpoint', '')).split('/')[3:4] and str(i.get('endpoint')).split('/')[3]}"
+                f"/serviceAttachments/gkedpm-{_digits(n, 20)}"
+            ),
+        }
+        if "model_version" in i
+        else {}
+    ),
+    "gcp:compute/routerNat:RouterNat": lambda n, i: {
+        "id": f"{_p(i)}/{i.get('region')}/{i.get('router')}/{i.get('name')}"
+    },
     "gcp:vertex/aiMetadataStore:AiMetadataStore": _located("metadataStores"),
     "gcp:vertex/aiTensorboard:AiTensorboard": _tensorboard,
     "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore": _located("featureOnlineStores"),
@@ -233,11 +291,22 @@ def computed_outputs(type_: str, name: str, inputs: dict) -> dict:
 def call(token: str, args: dict) -> dict[str, Any]:
     project = args.get("projectId") or args.get("project") or DEFAULT_PROJECT
     if token == "gcp:organizations/getProject:getProject":
-        return {"id": f"projects/{project}", "projectId": project, "number": PROJECT_NUMBER,
-                "name": project, "labels": {}, "autoCreateNetwork": True}
+        return {
+            "id": f"projects/{project}",
+            "projectId": project,
+            "number": PROJECT_NUMBER,
+            "name": project,
+            "labels": {},
+            "autoCreateNetwork": True,
+        }
     if token == "gcp:organizations/getClientConfig:getClientConfig":
-        return {"id": "mock", "project": project, "region": DEFAULT_REGION, "zone": f"{DEFAULT_REGION}-a",
-                "accessToken": "mock-access-token"}
+        return {
+            "id": "mock",
+            "project": project,
+            "region": DEFAULT_REGION,
+            "zone": f"{DEFAULT_REGION}-a",
+            "accessToken": "mock-access-token",
+        }
     if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
         email = f"service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
         return {"id": email, "emailAddress": email, "member": f"serviceAccount:{email}", "project": project}

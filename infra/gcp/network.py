@@ -44,8 +44,7 @@ class Network(pulumi.ComponentResource):
     network: pulumi.Input[str]
     subnetwork: pulumi.Input[str]
 
-    def __init__(self, name: str, ctx: StackContext, services: Services,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, ctx: StackContext, services: Services, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:Network", name, None, opts)
         gcp_spec, region = ctx.spec.gcp, ctx.spec.region
         self.plan = subnet_plan(ctx.spec.network.cidr)
@@ -55,30 +54,55 @@ class Network(pulumi.ComponentResource):
             self.register_outputs({"network": self.network})
             return
         vpc = gcp.compute.Network(
-            f"{name}-vpc", name=ctx.name("gcp_generic", "vpc"), project=gcp_spec.project_id,
-            auto_create_subnetworks=False, routing_mode="REGIONAL",
-            opts=child(self, services.apis("compute")))
+            f"{name}-vpc",
+            name=ctx.name("gcp_generic", "vpc"),
+            project=gcp_spec.project_id,
+            auto_create_subnetworks=False,
+            routing_mode="REGIONAL",
+            opts=child(self, services.apis("compute")),
+        )
         subnet = gcp.compute.Subnetwork(
-            f"{name}-subnet", name=ctx.name("gcp_generic", "nodes"), project=gcp_spec.project_id,
-            region=region, network=vpc.id, ip_cidr_range=self.plan.nodes,
+            f"{name}-subnet",
+            name=ctx.name("gcp_generic", "nodes"),
+            project=gcp_spec.project_id,
+            region=region,
+            network=vpc.id,
+            ip_cidr_range=self.plan.nodes,
             private_ip_google_access=True,
-            secondary_ip_ranges=[{"range_name": PODS_RANGE, "ip_cidr_range": self.plan.pods},
-                                 {"range_name": SERVICES_RANGE, "ip_cidr_range": self.plan.services}],
+            secondary_ip_ranges=[
+                {"range_name": PODS_RANGE, "ip_cidr_range": self.plan.pods},
+                {"range_name": SERVICES_RANGE, "ip_cidr_range": self.plan.services},
+            ],
             # Flow logs for investigations, at a cost that stays small: 10-minute aggregation, 10 %
             # of flows, no extra metadata (5 s / 50 % / all metadata logs and bills ~60x as much).
-            log_config={"aggregation_interval": FLOW_LOG_INTERVAL, "flow_sampling": FLOW_LOG_SAMPLING,
-                        "metadata": "EXCLUDE_ALL_METADATA"},
-            opts=child(self))
+            log_config={
+                "aggregation_interval": FLOW_LOG_INTERVAL,
+                "flow_sampling": FLOW_LOG_SAMPLING,
+                "metadata": "EXCLUDE_ALL_METADATA",
+            },
+            opts=child(self),
+        )
         router = gcp.compute.Router(
-            f"{name}-router", name=ctx.name("gcp_generic", "router"), project=gcp_spec.project_id,
-            region=region, network=vpc.id, opts=child(self))
+            f"{name}-router",
+            name=ctx.name("gcp_generic", "router"),
+            project=gcp_spec.project_id,
+            region=region,
+            network=vpc.id,
+            opts=child(self),
+        )
         # Private nodes and notebooks have no external IPs: NAT gives them egress (images, pip).
         gcp.compute.RouterNat(
-            f"{name}-nat", name=ctx.name("gcp_generic", "nat"), project=gcp_spec.project_id,
-            region=region, router=router.name, nat_ip_allocate_option="AUTO_ONLY",
+            f"{name}-nat",
+            name=ctx.name("gcp_generic", "nat"),
+            project=gcp_spec.project_id,
+            region=region,
+            router=router.name,
+            nat_ip_allocate_option="AUTO_ONLY",
             source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
             subnetworks=[{"name": subnet.id, "source_ip_ranges_to_nats": ["ALL_IP_RANGES"]}],
-            log_config={"enable": True, "filter": "ERRORS_ONLY"}, opts=child(self))
+            log_config={"enable": True, "filter": "ERRORS_ONLY"},
+            opts=child(self),
+        )
         self.network, self.subnetwork = vpc.id, subnet.id
         self.network_name = vpc.name
         self.register_outputs({"network": vpc.id, "subnetwork": subnet.id})

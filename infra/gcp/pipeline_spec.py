@@ -19,9 +19,11 @@ SCHEMA_VERSION = "2.1.0"
 TRAINING_IMAGE = "us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-3:latest"
 TASK = "train-and-register"
 # Unpack the bundle from the /gcs mount and run the step from it (stdlib only).
-BOOTSTRAP = ("import runpy, sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall('/tmp/code'); "
-             "sys.path.insert(0, '/tmp/code'); sys.argv = sys.argv[1:]; "
-             "runpy.run_path('/tmp/code/train_and_register.py', run_name='__main__')")
+BOOTSTRAP = (
+    "import runpy, sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall('/tmp/code'); "
+    "sys.path.insert(0, '/tmp/code'); sys.argv = sys.argv[1:]; "
+    "runpy.run_path('/tmp/code/train_and_register.py', run_name='__main__')"
+)
 
 
 def resources(size_class: str) -> dict:
@@ -29,13 +31,36 @@ def resources(size_class: str) -> dict:
     return {"cpuLimit": float(spec["vcpus"]), "memoryLimit": float(spec["memory_gib"])}
 
 
-def pipeline_spec(*, name: str, bundle_uri: str, package: str, model: str, region: str, artifacts_uri: str,
-                  size_class: str, labels: dict[str, str], kms_key: str = "") -> dict:
+def pipeline_spec(
+    *,
+    name: str,
+    bundle_uri: str,
+    package: str,
+    model: str,
+    region: str,
+    artifacts_uri: str,
+    size_class: str,
+    labels: dict[str, str],
+    kms_key: str = "",
+) -> dict:
     """`bundle_uri` and `artifacts_uri` are gs:// URIs; `model` is the Vertex model resource name."""
-    args = [f"/gcs/{bundle_uri.removeprefix('gs://')}", "--package", package, "--model", model,
-            "--region", region, "--artifacts", artifacts_uri,
-            "--run-id", "{{$.pipeline_job_uuid}}", "--labels", json.dumps(labels, sort_keys=True),
-            "--data-uri", "{{$.inputs.parameters['training_data_uri']}}"]
+    args = [
+        f"/gcs/{bundle_uri.removeprefix('gs://')}",
+        "--package",
+        package,
+        "--model",
+        model,
+        "--region",
+        region,
+        "--artifacts",
+        artifacts_uri,
+        "--run-id",
+        "{{$.pipeline_job_uuid}}",
+        "--labels",
+        json.dumps(labels, sort_keys=True),
+        "--data-uri",
+        "{{$.inputs.parameters['training_data_uri']}}",
+    ]
     if kms_key:
         args += ["--kms-key", kms_key]
     component = f"comp-{TASK}"
@@ -47,15 +72,37 @@ def pipeline_spec(*, name: str, bundle_uri: str, package: str, model: str, regio
         "root": {
             # The run's data: the retraining function passes the ingested data location; empty trains
             # the reference workload on its synthetic data.
-            "inputDefinitions": {"parameters": {"training_data_uri": {
-                "parameterType": "STRING", "defaultValue": "", "isOptional": True}}},
-            "dag": {"tasks": {TASK: {
-                "taskInfo": {"name": TASK}, "componentRef": {"name": component},
-                "inputs": {"parameters": {"training_data_uri": {"componentInputParameter": "training_data_uri"}}}}}},
+            "inputDefinitions": {
+                "parameters": {"training_data_uri": {"parameterType": "STRING", "defaultValue": "", "isOptional": True}}
+            },
+            "dag": {
+                "tasks": {
+                    TASK: {
+                        "taskInfo": {"name": TASK},
+                        "componentRef": {"name": component},
+                        "inputs": {
+                            "parameters": {"training_data_uri": {"componentInputParameter": "training_data_uri"}}
+                        },
+                    }
+                }
+            },
         },
-        "components": {component: {"executorLabel": executor, "inputDefinitions": {"parameters": {
-            "training_data_uri": {"parameterType": "STRING"}}}}},
-        "deploymentSpec": {"executors": {executor: {"container": {
-            "image": TRAINING_IMAGE, "command": ["python3", "-c", BOOTSTRAP], "args": args,
-            "resources": resources(size_class)}}}},
+        "components": {
+            component: {
+                "executorLabel": executor,
+                "inputDefinitions": {"parameters": {"training_data_uri": {"parameterType": "STRING"}}},
+            }
+        },
+        "deploymentSpec": {
+            "executors": {
+                executor: {
+                    "container": {
+                        "image": TRAINING_IMAGE,
+                        "command": ["python3", "-c", BOOTSTRAP],
+                        "args": args,
+                        "resources": resources(size_class),
+                    }
+                }
+            }
+        },
     }

@@ -26,8 +26,9 @@ def budget_provider(project: str, region: str) -> gcp.Provider:
     quota project"); this provider bills the budget's calls to the stack's project, whose
     billingbudgets API the budget waits for. Scoped to the budget alone: with it stack-wide, the
     very first call (enabling serviceusage itself) would be billed to a project whose APIs are off."""
-    return gcp.Provider("gcp-budget", project=project, region=region, billing_project=project,
-                        user_project_override=True)
+    return gcp.Provider(
+        "gcp-budget", project=project, region=region, billing_project=project, user_project_override=True
+    )
 
 
 def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
@@ -39,29 +40,50 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     provider = gcp.Provider("gcp", project=project, region=spec.region)
     top = pulumi.ResourceOptions(providers=[provider])
     project_number = gcp.organizations.get_project_output(
-        project_id=project, opts=pulumi.InvokeOptions(provider=provider)).number
+        project_id=project, opts=pulumi.InvokeOptions(provider=provider)
+    ).number
 
     services = Services("services", ctx, opts=top)
-    encryption = (Encryption("encryption", ctx, services, opts=top)
-                  if spec.storage.customer_managed_keys else None)
+    encryption = Encryption("encryption", ctx, services, opts=top) if spec.storage.customer_managed_keys else None
     datalake = DataLake("datalake", ctx, services, encryption, opts=top)
     registry = Registry("registry", ctx, services, encryption, opts=top)
     identity = Identity("identity", ctx, services, datalake, registry, project_number, opts=top)
     network = Network("network", ctx, services, opts=top)
     vertex = Vertex("vertex", ctx, services, encryption, identity, network, opts=top)
     Workbench("workbench", ctx, services, identity, network, encryption, opts=top)
-    kubernetes = (Kubernetes("kubernetes", ctx, services, identity, network, encryption, opts=top)
-                  if spec.kubernetes.enabled else None)
+    kubernetes = (
+        Kubernetes("kubernetes", ctx, services, identity, network, encryption, opts=top)
+        if spec.kubernetes.enabled
+        else None
+    )
     drift_policy = f"{spec.team} {spec.environment}: model drift"
-    retraining = Retraining("retraining", ctx, services, datalake, registry, identity, encryption, vertex,
-                            drift_policy, opts=top)
+    retraining = Retraining(
+        "retraining", ctx, services, datalake, registry, identity, encryption, vertex, drift_policy, opts=top
+    )
     monitoring = Monitoring(
-        "monitoring", ctx, services, topic=retraining.topic,
-        function_name=retraining.function_name, drift_policy=drift_policy,
-        endpoint_id=vertex.endpoint_id, cluster_name=kubernetes.cluster_name if kubernetes else None, opts=top)
-    Budget("budget", ctx, services, project_number, monitoring.channel_ids,
-           opts=pulumi.ResourceOptions(providers=[budget_provider(project, spec.region)]))
-    ci = CiIdentity("ci", ctx, registry.repository_id, spec.ci, list(identity.accounts.values()), opts=top) if spec.ci else None
+        "monitoring",
+        ctx,
+        services,
+        topic=retraining.topic,
+        function_name=retraining.function_name,
+        drift_policy=drift_policy,
+        endpoint_id=vertex.endpoint_id,
+        cluster_name=kubernetes.cluster_name if kubernetes else None,
+        opts=top,
+    )
+    Budget(
+        "budget",
+        ctx,
+        services,
+        project_number,
+        monitoring.channel_ids,
+        opts=pulumi.ResourceOptions(providers=[budget_provider(project, spec.region)]),
+    )
+    ci = (
+        CiIdentity("ci", ctx, registry.repository_id, spec.ci, list(identity.accounts.values()), opts=top)
+        if spec.ci
+        else None
+    )
 
     return {
         "project_id": project,

@@ -42,10 +42,14 @@ class Services(pulumi.ComponentResource):
         project = ctx.spec.gcp.project_id
         self.enabled: dict[str, gcp.projects.Service] = {
             key: gcp.projects.Service(
-                f"{name}-{key}", project=project, service=api,
+                f"{name}-{key}",
+                project=project,
+                service=api,
                 # Other stacks or people may use the same APIs: leave them on when this stack goes.
-                disable_on_destroy=False, disable_dependent_services=False,
-                opts=child(self))
+                disable_on_destroy=False,
+                disable_dependent_services=False,
+                opts=child(self),
+            )
             for key, api in APIS.items()
         }
         self.register_outputs({"apis": sorted(APIS.values())})

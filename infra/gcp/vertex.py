@@ -26,9 +26,13 @@ CAPTURE_TABLE = "request_response_logging"
 
 
 def logging_config(capture_percent: int, project: str, dataset: pulumi.Input[str]) -> dict:
-    return {"enabled": True, "sampling_rate": capture_percent / 100,
-            "bigquery_destination": {"output_uri": pulumi.Output.concat("bq://", project, ".", dataset, ".",
-                                                                         CAPTURE_TABLE)}}
+    return {
+        "enabled": True,
+        "sampling_rate": capture_percent / 100,
+        "bigquery_destination": {
+            "output_uri": pulumi.Output.concat("bq://", project, ".", dataset, ".", CAPTURE_TABLE)
+        },
+    }
 
 
 def endpoint_id(team: str, environment: str, purpose: str) -> str:
@@ -41,16 +45,18 @@ def endpoint_access(mode: str, project: str) -> dict:
     """Private stacks reach the endpoint only through Private Service Connect from their own
     project; public stacks get a dedicated (isolated, TLS) public DNS name."""
     if mode == "private":
-        return {"private_service_connect_config": {"enable_private_service_connect": True,
-                                                   "project_allowlists": [project]}}
+        return {
+            "private_service_connect_config": {"enable_private_service_connect": True, "project_allowlists": [project]}
+        }
     return {"dedicated_endpoint_enabled": True}
 
 
 METADATA_STORE = "default"
 
 
-def metadata_store(resource_name: str, ctx: StackContext, cmek: dict | None,
-                   opts: pulumi.ResourceOptions) -> gcp.vertex.AiMetadataStore:
+def metadata_store(
+    resource_name: str, ctx: StackContext, cmek: dict | None, opts: pulumi.ResourceOptions
+) -> gcp.vertex.AiMetadataStore:
     """Pipelines and experiments record lineage only in the store named `default`, which Vertex
     creates on first use; its encryption is chosen at creation and never changes. `create` makes
     it (a fresh project: the only way to get it under the stack's key); `adopt` imports the
@@ -60,11 +66,22 @@ def metadata_store(resource_name: str, ctx: StackContext, cmek: dict | None,
     if ctx.spec.gcp.metadata_store == "adopt":
         store_id = f"projects/{project}/locations/{region}/metadataStores/{METADATA_STORE}"
         return gcp.vertex.AiMetadataStore(
-            resource_name, name=METADATA_STORE, project=project, region=region, deletion_policy="ABANDON",
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(import_=store_id)))
+            resource_name,
+            name=METADATA_STORE,
+            project=project,
+            region=region,
+            deletion_policy="ABANDON",
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(import_=store_id)),
+        )
     return gcp.vertex.AiMetadataStore(
-        resource_name, name=METADATA_STORE, project=project, region=region,
-        description=f"ML metadata of {ctx.spec.team} ({ctx.spec.environment})", encryption_spec=cmek, opts=opts)
+        resource_name,
+        name=METADATA_STORE,
+        project=project,
+        region=region,
+        description=f"ML metadata of {ctx.spec.team} ({ctx.spec.environment})",
+        encryption_spec=cmek,
+        opts=opts,
+    )
 
 
 class Vertex(pulumi.ComponentResource):
@@ -72,24 +89,47 @@ class Vertex(pulumi.ComponentResource):
 
     endpoint_id: pulumi.Output[str] | None
 
-    def __init__(self, name: str, ctx: StackContext, services: Services, encryption: Encryption | None,
-                 identity: Identity, network: Network, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        services: Services,
+        encryption: Encryption | None,
+        identity: Identity,
+        network: Network,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:gcp:Vertex", name, None, opts)
         spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
         cmek = {"kms_key_name": encryption.key_id} if encryption else None
         depends = services.apis("aiplatform") + (encryption.grants if encryption else [])
         self.metadata_store = metadata_store(f"{name}-metadata", ctx, cmek, stateful(ctx, self, depends))
         self.tensorboard = gcp.vertex.AiTensorboard(
-            f"{name}-tensorboard", display_name=ctx.name("gcp_generic", "tensorboard"), project=project,
-            region=region, encryption_spec=cmek, opts=child(self, depends))
+            f"{name}-tensorboard",
+            display_name=ctx.name("gcp_generic", "tensorboard"),
+            project=project,
+            region=region,
+            encryption_spec=cmek,
+            opts=child(self, depends),
+        )
         self.feature_store = None
         if spec.gcp.feature_store:
             self.feature_store = gcp.vertex.AiFeatureOnlineStore(
-                f"{name}-features", name=ctx.name("gcp_generic", "features").replace("-", "_"),
-                project=project, region=region,
-                bigtable={"auto_scaling": {"min_node_count": 1, "max_node_count": 3 if ctx.is_prod else 1,
-                                           "cpu_utilization_target": 60}},
-                encryption_spec=cmek, force_destroy=not ctx.is_prod, opts=stateful(ctx, self, depends))
+                f"{name}-features",
+                name=ctx.name("gcp_generic", "features").replace("-", "_"),
+                project=project,
+                region=region,
+                bigtable={
+                    "auto_scaling": {
+                        "min_node_count": 1,
+                        "max_node_count": 3 if ctx.is_prod else 1,
+                        "cpu_utilization_target": 60,
+                    }
+                },
+                encryption_spec=cmek,
+                force_destroy=not ctx.is_prod,
+                opts=stateful(ctx, self, depends),
+            )
         self.endpoint = None
         self.endpoint_id = None
         self.capture_table: pulumi.Output[str] | None = None
@@ -97,50 +137,89 @@ class Vertex(pulumi.ComponentResource):
         self.private_endpoint_ip: pulumi.Output[str] | None = None
         if spec.serving.active:
             self.captures = gcp.bigquery.Dataset(
-                f"{name}-captures", dataset_id=ctx.name("gcp_generic", "captures").replace("-", "_"),
-                project=project, location=region, description="Request-response log of the serving endpoint",
+                f"{name}-captures",
+                dataset_id=ctx.name("gcp_generic", "captures").replace("-", "_"),
+                project=project,
+                location=region,
+                description="Request-response log of the serving endpoint",
                 default_encryption_configuration={"kms_key_name": encryption.key_id} if encryption else None,
                 delete_contents_on_destroy=not ctx.is_prod,
-                opts=stateful(ctx, self, services.apis("bigquery") + (encryption.grants if encryption else [])))
+                opts=stateful(ctx, self, services.apis("bigquery") + (encryption.grants if encryption else [])),
+            )
             self.capture_table = pulumi.Output.concat(project, ".", self.captures.dataset_id, ".", CAPTURE_TABLE)
             # The drift check reads the log; nothing but the endpoint writes it.
-            self.capture_readers = [gcp.bigquery.DatasetIamMember(
-                f"{name}-captures-retrain-reader", project=project, dataset_id=self.captures.dataset_id,
-                role="roles/bigquery.dataViewer", member=pulumi.Output.concat("serviceAccount:", identity.emails["retrain"]),
-                opts=child(self))]
+            self.capture_readers = [
+                gcp.bigquery.DatasetIamMember(
+                    f"{name}-captures-retrain-reader",
+                    project=project,
+                    dataset_id=self.captures.dataset_id,
+                    role="roles/bigquery.dataViewer",
+                    member=pulumi.Output.concat("serviceAccount:", identity.emails["retrain"]),
+                    opts=child(self),
+                )
+            ]
             self.endpoint = gcp.vertex.AiEndpoint(
-                f"{name}-endpoint", name=endpoint_id(spec.team, spec.environment, "serving"),
-                display_name=ctx.name("gcp_generic", "serving"), project=project, location=region,
-                region=region, description=f"Online predictions for {spec.serving.model_name}",
-                encryption_spec=cmek, **endpoint_access(spec.network.mode, project),
+                f"{name}-endpoint",
+                name=endpoint_id(spec.team, spec.environment, "serving"),
+                display_name=ctx.name("gcp_generic", "serving"),
+                project=project,
+                location=region,
+                region=region,
+                description=f"Online predictions for {spec.serving.model_name}",
+                encryption_spec=cmek,
+                **endpoint_access(spec.network.mode, project),
                 predict_request_response_logging_config=logging_config(
-                    spec.serving.data_capture_percent, project, self.captures.dataset_id),
-                opts=child(self, depends))
+                    spec.serving.data_capture_percent, project, self.captures.dataset_id
+                ),
+                opts=child(self, depends),
+            )
             self.endpoint_id = self.endpoint.name
             serving = spec.serving
             self.deployed = DeployedModel(
-                f"{name}-deployed", endpoint=self.endpoint.id, region=region, model_version=serving.model_version.ref,
-                display_name=ctx.name("gcp_generic", serving.model_name), machine_type=spec.sku(serving.size_class,
-                                                                                              serving.sku).name,
-                min_replicas=serving.min_replicas, max_replicas=serving.max_replicas,
+                f"{name}-deployed",
+                endpoint=self.endpoint.id,
+                region=region,
+                model_version=serving.model_version.ref,
+                display_name=ctx.name("gcp_generic", serving.model_name),
+                machine_type=spec.sku(serving.size_class, serving.sku).name,
+                min_replicas=serving.min_replicas,
+                max_replicas=serving.max_replicas,
                 service_account=identity.emails["serving"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=identity.grants["serving"]))
+                opts=pulumi.ResourceOptions(parent=self, depends_on=identity.grants["serving"]),
+            )
             if spec.network.mode == "private":
                 self._consumer_endpoint(name, ctx, network)
-        self.register_outputs({"metadata_store": self.metadata_store.id,
-                               "private_endpoint_ip": self.private_endpoint_ip,
-                               "tensorboard": self.tensorboard.id,
-                               "endpoint_id": self.endpoint_id})
+        self.register_outputs(
+            {
+                "metadata_store": self.metadata_store.id,
+                "private_endpoint_ip": self.private_endpoint_ip,
+                "tensorboard": self.tensorboard.id,
+                "endpoint_id": self.endpoint_id,
+            }
+        )
 
     def _consumer_endpoint(self, name: str, ctx: StackContext, network: Network) -> None:
         """A Private Service Connect endpoint in the stack's subnet for the deployed model's
         service attachment: the address clients in the VPC send predictions to."""
         project, region = ctx.spec.gcp.project_id, ctx.spec.region
         address = gcp.compute.Address(
-            f"{name}-psc-address", name=ctx.name("gcp_generic", "serving-psc"), project=project, region=region,
-            address_type="INTERNAL", subnetwork=network.subnetwork, opts=child(self))
+            f"{name}-psc-address",
+            name=ctx.name("gcp_generic", "serving-psc"),
+            project=project,
+            region=region,
+            address_type="INTERNAL",
+            subnetwork=network.subnetwork,
+            opts=child(self),
+        )
         gcp.compute.ForwardingRule(
-            f"{name}-psc-endpoint", name=ctx.name("gcp_generic", "serving-psc"), project=project, region=region,
-            network=network.network, ip_address=address.id, load_balancing_scheme="",
-            target=self.deployed.service_attachment, opts=child(self))
+            f"{name}-psc-endpoint",
+            name=ctx.name("gcp_generic", "serving-psc"),
+            project=project,
+            region=region,
+            network=network.network,
+            ip_address=address.id,
+            load_balancing_scheme="",
+            target=self.deployed.service_attachment,
+            opts=child(self),
+        )
         self.private_endpoint_ip = address.address

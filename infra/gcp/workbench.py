@@ -23,9 +23,16 @@ def owner_email(person: Person) -> str | None:
 
 
 class Workbench(pulumi.ComponentResource):
-    def __init__(self, name: str, ctx: StackContext, services: Services, identity: Identity,
-                 network: Network, encryption: Encryption | None,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        ctx: StackContext,
+        services: Services,
+        identity: Identity,
+        network: Network,
+        encryption: Encryption | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("mlops:gcp:Workbench", name, None, opts)
         spec = ctx.spec
         self.instances: dict[str, gcp.workbench.Instance] = {}
@@ -37,23 +44,32 @@ class Workbench(pulumi.ComponentResource):
         disk = {"disk_size_gb": str(DISK_SIZE_GB), "disk_type": "PD_BALANCED"}
         if encryption:
             disk.update(disk_encryption="CMEK", kms_key=encryption.key_id)
-        depends = (services.apis("notebooks", "compute") + (encryption.grants if encryption else [])
-                   + identity.grants["notebooks"])  # the instance runs as notebooks from its first boot
+        depends = (
+            services.apis("notebooks", "compute")
+            + (encryption.grants if encryption else [])
+            + identity.grants["notebooks"]
+        )  # the instance runs as notebooks from its first boot
         for person in spec.access.data_scientists:
             email = owner_email(person)
             if email is None:
                 continue
             self.instances[person.name] = gcp.workbench.Instance(
-                f"{name}-{person.name}", name=ctx.name("gcp_generic", f"wb-{person.name}"),
-                project=spec.gcp.project_id, location=zone_of(spec.region), instance_owners=[email],
+                f"{name}-{person.name}",
+                name=ctx.name("gcp_generic", f"wb-{person.name}"),
+                project=spec.gcp.project_id,
+                location=zone_of(spec.region),
+                instance_owners=[email],
                 disable_proxy_access=False,
                 gce_setup={
                     "machine_type": machine,
                     "disable_public_ip": True,
                     "network_interfaces": [{"network": network.network, "subnet": network.subnetwork}],
                     "service_accounts": [{"email": identity.emails["notebooks"]}],
-                    "shielded_instance_config": {"enable_secure_boot": True, "enable_vtpm": True,
-                                                 "enable_integrity_monitoring": True},
+                    "shielded_instance_config": {
+                        "enable_secure_boot": True,
+                        "enable_vtpm": True,
+                        "enable_integrity_monitoring": True,
+                    },
                     "boot_disk": disk,
                     "data_disks": disk,
                     "metadata": {
@@ -62,5 +78,6 @@ class Workbench(pulumi.ComponentResource):
                         "notebook-disable-downloads": "true",
                     },
                 },
-                opts=child(self, depends))
+                opts=child(self, depends),
+            )
         self.register_outputs({"instances": sorted(self.instances)})

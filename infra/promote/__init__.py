@@ -33,8 +33,9 @@ def _fail(where: str, path: str, message: str) -> StackError:
     return StackError([f"{where}: {path}: {message}"])
 
 
-def choose_version(source: StackFile, version: str | None, latest_approved: bool,
-                   approved_by: str | None, sagemaker=None) -> tuple[str, str | None]:
+def choose_version(
+    source: StackFile, version: str | None, latest_approved: bool, approved_by: str | None, sagemaker=None
+) -> tuple[str, str | None]:
     """(ref, approver) to promote: --version, else the registry's latest approved, else what the
     source stack serves."""
     shown = stackfile.display(source.path)
@@ -51,8 +52,11 @@ def choose_version(source: StackFile, version: str | None, latest_approved: bool
         return ref, approved_by or approver
     served = source.spec.serving.model_version
     if served is None:
-        raise _fail(shown, "mlops:spec.serving.model_version",
-                    f"{source.name} serves no version yet; pass --version REF or --latest-approved")
+        raise _fail(
+            shown,
+            "mlops:spec.serving.model_version",
+            f"{source.name} serves no version yet; pass --version REF or --latest-approved",
+        )
     return served.ref, approved_by or served.approved_by
 
 
@@ -61,23 +65,37 @@ def _cross_workspace(source: StackFile, target: StackFile, ref: str) -> str | No
     if source.spec.cloud == "azure" and source.name != target.name:
         parsed = versions.parse("azure", ref)
         if parsed.registry is None:
-            return (f"{ref} is a model of {source.name}'s own workspace, which {target.name} cannot read; "
-                    "share it into an Azure ML registry (az ml model share) and promote "
-                    "--version azureml://registries/<registry>/models/<name>/versions/<version>")
+            return (
+                f"{ref} is a model of {source.name}'s own workspace, which {target.name} cannot read; "
+                "share it into an Azure ML registry (az ml model share) and promote "
+                "--version azureml://registries/<registry>/models/<name>/versions/<version>"
+            )
     return None
 
 
-def promote(source_ref: str, target_ref: str, *, version: str | None = None, latest_approved: bool = False,
-            approved_by: str | None = None, approved_at: str | None = None, sagemaker=None) -> Promotion:
+def promote(
+    source_ref: str,
+    target_ref: str,
+    *,
+    version: str | None = None,
+    latest_approved: bool = False,
+    approved_by: str | None = None,
+    approved_at: str | None = None,
+    sagemaker=None,
+) -> Promotion:
     source, target = stackfile.load(source_ref), stackfile.load(target_ref)
     shown = stackfile.display(target.path)
     problems = []
     if source.spec.cloud != target.spec.cloud:
-        problems.append(f"{shown}: mlops:spec.cloud: {target.name} runs on {target.spec.cloud}; a version "
-                        f"registered on {source.spec.cloud} ({source.name}) cannot serve there")
+        problems.append(
+            f"{shown}: mlops:spec.cloud: {target.name} runs on {target.spec.cloud}; a version "
+            f"registered on {source.spec.cloud} ({source.name}) cannot serve there"
+        )
     if source.spec.team != target.spec.team:
-        problems.append(f"{shown}: mlops:spec.team: {target.name} belongs to team {target.spec.team}, "
-                        f"{source.name} to {source.spec.team}; promote between stacks of one team")
+        problems.append(
+            f"{shown}: mlops:spec.team: {target.name} belongs to team {target.spec.team}, "
+            f"{source.name} to {source.spec.team}; promote between stacks of one team"
+        )
     if problems:
         raise StackError(problems)
     ref, approver = choose_version(source, version, latest_approved, approved_by, sagemaker)

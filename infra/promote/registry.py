@@ -25,16 +25,23 @@ def model_package_group(spec: Spec, stack: str) -> str:
 def latest_approved(spec: Spec, stack: str, sagemaker: Any | None = None) -> tuple[str, str | None]:
     """(model package ARN, who approved it if SageMaker recorded it) of the newest approved version."""
     if spec.cloud != "aws":
-        raise RegistryError(f"--latest-approved reads SageMaker model package approvals; on {spec.cloud} "
-                            "pass --version (or promote the version the source stack serves)")
+        raise RegistryError(
+            f"--latest-approved reads SageMaker model package approvals; on {spec.cloud} "
+            "pass --version (or promote the version the source stack serves)"
+        )
     group = model_package_group(spec, stack)
     try:
         if sagemaker is None:
             import boto3
 
             sagemaker = boto3.client("sagemaker", region_name=spec.region)
-        page = sagemaker.list_model_packages(ModelPackageGroupName=group, ModelApprovalStatus="Approved",
-                                             SortBy="CreationTime", SortOrder="Descending", MaxResults=1)
+        page = sagemaker.list_model_packages(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="Approved",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=1,
+        )
     except Exception as exc:  # botocore errors, missing credentials, no network: one line for the user
         raise RegistryError(f"cannot read model package group {group}: {exc}") from None
     packages = page.get("ModelPackageSummaryList", [])

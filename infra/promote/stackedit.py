@@ -31,13 +31,14 @@ class VersionRecord:
 
     def lines(self, indent: str) -> list[str]:
         q = json.dumps  # a JSON string is a valid double-quoted YAML scalar
-        return [f"{indent}{PROMOTED_MARK} from {self.promoted_from}, approved by {self.approved_by} "
-                f"on {self.approved_at}.",
-                f"{indent}model_version:",
-                f"{indent}  ref: {q(self.ref)}",
-                f"{indent}  promoted_from: {q(self.promoted_from)}",
-                f"{indent}  approved_by: {q(self.approved_by)}",
-                f"{indent}  approved_at: {q(self.approved_at)}"]
+        return [
+            f"{indent}{PROMOTED_MARK} from {self.promoted_from}, approved by {self.approved_by} on {self.approved_at}.",
+            f"{indent}model_version:",
+            f"{indent}  ref: {q(self.ref)}",
+            f"{indent}  promoted_from: {q(self.promoted_from)}",
+            f"{indent}  approved_by: {q(self.approved_by)}",
+            f"{indent}  approved_at: {q(self.approved_at)}",
+        ]
 
 
 def _indent(line: str) -> int:
@@ -88,8 +89,9 @@ def set_model_version(text: str, record: VersionRecord) -> str:
     spec_end = _block_end(lines, spec)
     serving = _child(lines, spec, spec_end, "serving")
     if serving is None:
-        indent = " " * next((_indent(lines[i]) for i in range(spec + 1, spec_end) if _is_content(lines[i])),
-                            _indent(lines[spec]) + 2)
+        indent = " " * next(
+            (_indent(lines[i]) for i in range(spec + 1, spec_end) if _is_content(lines[i])), _indent(lines[spec]) + 2
+        )
         new = [f"{indent}serving:", *record.lines(indent + "  ")]
         lines[spec_end:spec_end] = new
         return "\n".join(lines) + "\n"
@@ -99,11 +101,13 @@ def set_model_version(text: str, record: VersionRecord) -> str:
     serving_end = _block_end(lines, serving)
     existing = _child(lines, serving, serving_end, "model_version")
     if existing is None:
-        depth = next((_indent(lines[i]) for i in range(serving + 1, serving_end) if _is_content(lines[i])),
-                     _indent(lines[serving]) + 2)
+        depth = next(
+            (_indent(lines[i]) for i in range(serving + 1, serving_end) if _is_content(lines[i])),
+            _indent(lines[serving]) + 2,
+        )
         # The commented default `mlops new` writes (`# model_version: null`) gives way to the value.
-        kept = [line for line in lines[serving + 1:serving_end] if not _COMMENTED_DEFAULT.match(line)]
-        lines[serving + 1:serving_end] = kept + record.lines(" " * depth)
+        kept = [line for line in lines[serving + 1 : serving_end] if not _COMMENTED_DEFAULT.match(line)]
+        lines[serving + 1 : serving_end] = kept + record.lines(" " * depth)
         return "\n".join(lines) + "\n"
     start, end = existing, _block_end(lines, existing)
     while start > 0 and lines[start - 1].strip().startswith(PROMOTED_MARK):

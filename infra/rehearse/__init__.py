@@ -20,8 +20,7 @@ from infra import stackfile
 from infra.rehearse.base import Adapter, StageFailed
 from infra.rehearse.lifecycle import Lifecycle, Outcome
 
-__all__ = ["Adapter", "Outcome", "RehearseError", "StageFailed", "exit_code", "rehearse", "render_json",
-           "render_text"]
+__all__ = ["Adapter", "Outcome", "RehearseError", "StageFailed", "exit_code", "rehearse", "render_json", "render_text"]
 
 
 class RehearseError(Exception):
@@ -44,15 +43,21 @@ def rehearse(ref: str, *, drift: bool = True, plan=None) -> Outcome:
     try:
         import sklearn  # noqa: F401
     except ModuleNotFoundError:
-        raise RehearseError(["rehearse trains the reference workload: pip install 'mlops-platform[workload]'"]) from None
+        raise RehearseError(
+            ["rehearse trains the reference workload: pip install 'mlops-platform[workload]'"]
+        ) from None
     try:
         loaded = stackfile.load(ref)
     except stackfile.StackError as exc:
         raise RehearseError(exc.lines) from None
     shown = stackfile.display(loaded.path)
     if not loaded.spec.serving.active:
-        raise RehearseError([f"{shown}: mlops:spec.serving.model_version: {loaded.name} serves no model "
-                             "(day 0 or serving disabled): there is no loop to rehearse until a version is promoted"])
+        raise RehearseError(
+            [
+                f"{shown}: mlops:spec.serving.model_version: {loaded.name} serves no model "
+                "(day 0 or serving disabled): there is no loop to rehearse until a version is promoted"
+            ]
+        )
     try:
         plan = plan or plan_stack(loaded)
     except CloudUnavailable as exc:
@@ -83,9 +88,12 @@ def render_text(outcome: Outcome) -> str:
     if failed is not None:
         lines.append(f"FAILED at stage '{failed.name}'")
     elif outcome.behaved:
-        lines.append(f"ok: drift detected {str(outcome.drift_detected).lower()}, "
-                     f"retraining started {str(outcome.retraining_started).lower()}")
+        lines.append(
+            f"ok: drift detected {str(outcome.drift_detected).lower()}, "
+            f"retraining started {str(outcome.retraining_started).lower()}"
+        )
     else:
-        lines.append(f"FAILED: drift detected {outcome.drift_detected}, retraining started "
-                     f"{outcome.retraining_started}")
+        lines.append(
+            f"FAILED: drift detected {outcome.drift_detected}, retraining started {outcome.retraining_started}"
+        )
     return "\n".join(lines)

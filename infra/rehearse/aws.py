@@ -100,8 +100,13 @@ class AwsAdapter(Adapter):
     def settings(self) -> LoopSettings:
         spec = self.stack.spec
         features = list(spec.aws.drift_features) if spec.aws and spec.aws.drift_features else None
-        return LoopSettings(spec.monitoring.drift_threshold, spec.monitoring.retrain_cooldown_hours, features,
-                            self.capture_location(), spec.monitoring.retrain_on_drift)
+        return LoopSettings(
+            spec.monitoring.drift_threshold,
+            spec.monitoring.retrain_cooldown_hours,
+            features,
+            self.capture_location(),
+            spec.monitoring.retrain_on_drift,
+        )
 
     def capture_location(self) -> str:
         configs = resources(self.plan, ENDPOINT_CONFIG)
@@ -113,15 +118,23 @@ class AwsAdapter(Adapter):
             batch = (job.inputs.get("dataQualityJobInput") or {}).get("batchTransformInput")
             if batch:
                 return batch["dataCapturedDestinationS3Uri"].rstrip("/")
-        raise StageFailed("the endpoint captures nothing (no data capture configuration) and no monitoring job "
-                          "reads batch-transform captures: the drift check has no data")
+        raise StageFailed(
+            "the endpoint captures nothing (no data capture configuration) and no monitoring job "
+            "reads batch-transform captures: the drift check has no data"
+        )
 
     def _bucket(self, name: str) -> str:
         try:
             self.s3.head_bucket(Bucket=name)
         except Exception:
-            self.s3.create_bucket(Bucket=name, **({} if self.region == "us-east-1" else
-                                                  {"CreateBucketConfiguration": {"LocationConstraint": self.region}}))
+            self.s3.create_bucket(
+                Bucket=name,
+                **(
+                    {}
+                    if self.region == "us-east-1"
+                    else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+                ),
+            )
         return name
 
     # --- registry -----------------------------------------------------------------------------
@@ -136,8 +149,11 @@ class AwsAdapter(Adapter):
         self._versions += 1
         prefix = f"models/rehearsal/v{self._versions}"
         uris = {}
-        for name, path in (("model.tar.gz", trained.packages["sagemaker"]), ("baseline.json", trained.baseline_path),
-                           ("metrics.json", trained.metrics_path)):
+        for name, path in (
+            ("model.tar.gz", trained.packages["sagemaker"]),
+            ("baseline.json", trained.baseline_path),
+            ("metrics.json", trained.metrics_path),
+        ):
             self.s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=path.read_bytes())
             uris[name] = f"s3://{bucket}/{prefix}/{name}"
         groups = self.sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
@@ -145,15 +161,21 @@ class AwsAdapter(Adapter):
             self.sagemaker.create_model_package_group(ModelPackageGroupName=group)
         image = self._inference_image()
         arn = self.sagemaker.create_model_package(
-            ModelPackageGroupName=group, ModelApprovalStatus="Approved",
-            InferenceSpecification={"Containers": [{"Image": image, "ModelDataUrl": uris["model.tar.gz"],
-                                                    "Environment": dict(SAGEMAKER_ENVIRONMENT)}],
-                                    "SupportedContentTypes": ["text/csv", "application/json"],
-                                    "SupportedResponseMIMETypes": ["application/json"]},
-            ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json",
-                                                          "S3Uri": uris["metrics.json"]}}},
-            DriftCheckBaselines={"ModelDataQuality": {"Statistics": {"ContentType": "application/json",
-                                                                     "S3Uri": uris["baseline.json"]}}},
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="Approved",
+            InferenceSpecification={
+                "Containers": [
+                    {"Image": image, "ModelDataUrl": uris["model.tar.gz"], "Environment": dict(SAGEMAKER_ENVIRONMENT)}
+                ],
+                "SupportedContentTypes": ["text/csv", "application/json"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+            ModelMetrics={
+                "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": uris["metrics.json"]}}
+            },
+            DriftCheckBaselines={
+                "ModelDataQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": uris["baseline.json"]}}
+            },
         )["ModelPackageArn"]
         return arn
 
@@ -169,7 +191,10 @@ class AwsAdapter(Adapter):
     def write_capture(self, records, predictions, when) -> str:
         bucket, prefix = _split(self.capture_location())
         self._bucket(bucket)
-        lines = [capture.sagemaker_line(r, p, self.feature_order, when=when) for r, p in zip(records, predictions, strict=True)]
+        lines = [
+            capture.sagemaker_line(r, p, self.feature_order, when=when)
+            for r, p in zip(records, predictions, strict=True)
+        ]
         key = f"{prefix}/{when:%Y/%m/%d/%H}/{when:%M-%S}-{uuid.uuid4()}.jsonl"
         self.s3.put_object(Bucket=bucket, Key=key, Body="\n".join(lines).encode())
         return f"s3://{bucket}/{prefix}/"
@@ -196,8 +221,9 @@ class AwsAdapter(Adapter):
             if result is None:
                 continue
             operator, threshold = alarm.inputs.get("comparisonOperator"), float(alarm.inputs["threshold"])
-            if (operator == "GreaterThanThreshold" and result.psi > threshold) or \
-                    (operator == "GreaterThanOrEqualToThreshold" and result.psi >= threshold):
+            if (operator == "GreaterThanThreshold" and result.psi > threshold) or (
+                operator == "GreaterThanOrEqualToThreshold" and result.psi >= threshold
+            ):
                 firing.append(alarm.inputs["name"])
         return firing
 
@@ -205,20 +231,31 @@ class AwsAdapter(Adapter):
         alarm = self._composite()
         stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         return {
-            "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change",
-            "source": "aws.cloudwatch", "account": alarm.outputs["arn"].split(":")[4],
-            "time": when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": self.region,
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "CloudWatch Alarm State Change",
+            "source": "aws.cloudwatch",
+            "account": alarm.outputs["arn"].split(":")[4],
+            "time": when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
             "resources": [alarm.outputs["arn"]],
-            "detail": {"alarmName": alarm.inputs["alarmName"],
-                       "state": {"value": state, "reason": reason, "timestamp": stamp},
-                       "previousState": {"value": previous, "reason": "", "timestamp": stamp},
-                       "configuration": {"alarmRule": alarm.inputs["alarmRule"],
-                                         "description": alarm.inputs.get("alarmDescription", "")}},
+            "detail": {
+                "alarmName": alarm.inputs["alarmName"],
+                "state": {"value": state, "reason": reason, "timestamp": stamp},
+                "previousState": {"value": previous, "reason": "", "timestamp": stamp},
+                "configuration": {
+                    "alarmRule": alarm.inputs["alarmRule"],
+                    "description": alarm.inputs.get("alarmDescription", ""),
+                },
+            },
         }
 
     def alert(self, report, when):
-        alarms = [a for a in resources(self.plan, METRIC_ALARM)
-                  if a.inputs.get("metricName", "").startswith(DRIFT_METRIC_PREFIX)]
+        alarms = [
+            a
+            for a in resources(self.plan, METRIC_ALARM)
+            if a.inputs.get("metricName", "").startswith(DRIFT_METRIC_PREFIX)
+        ]
         if not alarms:
             return None
         firing = self._firing_features(report)
@@ -244,13 +281,17 @@ class AwsAdapter(Adapter):
     def _ready_pipeline(self, env: dict[str, str]) -> dict:
         pipeline = one(self.plan, PIPELINE, "SageMaker pipeline")
         if pipeline.inputs.get("pipelineName") != env.get("PIPELINE_NAME"):
-            raise StageFailed(f"the function starts {env.get('PIPELINE_NAME')!r} but the stack's pipeline is "
-                              f"{pipeline.inputs.get('pipelineName')!r}")
+            raise StageFailed(
+                f"the function starts {env.get('PIPELINE_NAME')!r} but the stack's pipeline is "
+                f"{pipeline.inputs.get('pipelineName')!r}"
+            )
         definition = as_json(pipeline.inputs["pipelineDefinition"])
         if not self._pipeline_ready:
-            self.sagemaker.create_pipeline(PipelineName=pipeline.inputs["pipelineName"],
-                                           PipelineDefinition=json.dumps(definition),
-                                           RoleArn=pipeline.inputs["roleArn"])
+            self.sagemaker.create_pipeline(
+                PipelineName=pipeline.inputs["pipelineName"],
+                PipelineDefinition=json.dumps(definition),
+                RoleArn=pipeline.inputs["roleArn"],
+            )
             topic = env.get("TOPIC_ARN", "")
             self.sns.create_topic(Name=topic.rsplit(":", 1)[-1])
             self._pipeline_ready = True
@@ -259,8 +300,12 @@ class AwsAdapter(Adapter):
     def _alarm_rule(self):
         """The EventBridge rule on the drift alarm's state change (the stack also has a scheduled
         re-check rule and others on other events)."""
-        rules = [r for r in resources(self.plan, RULE) if r.inputs.get("eventPattern")
-                 and "CloudWatch Alarm State Change" in as_json(r.inputs["eventPattern"]).get("detail-type", [])]
+        rules = [
+            r
+            for r in resources(self.plan, RULE)
+            if r.inputs.get("eventPattern")
+            and "CloudWatch Alarm State Change" in as_json(r.inputs["eventPattern"]).get("detail-type", [])
+        ]
         if len(rules) != 1:
             raise StageFailed(f"the plan has {len(rules)} EventBridge rules on the drift alarm; expected one")
         return rules[0]
@@ -281,16 +326,21 @@ class AwsAdapter(Adapter):
             return Delivery(False, result["reason"])
         arn = result["executionArn"]
         declared = {p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters", [])}
-        passed = {p["Name"]: p["Value"] for p in self.sagemaker.list_pipeline_parameters_for_execution(
-            PipelineExecutionArn=arn).get("PipelineParameters", [])}
+        passed = {
+            p["Name"]: p["Value"]
+            for p in self.sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn).get(
+                "PipelineParameters", []
+            )
+        }
         unknown = sorted(set(passed) - set(declared))
         if unknown:
             raise StageFailed(f"the handler passes parameters the pipeline does not declare: {', '.join(unknown)}")
         data = passed.get("InputDataUri", declared.get("InputDataUri"))
         start, end = passed.get("DataWindowStart", ""), passed.get("DataWindowEnd", "")
         if self._written is not None and not self._in_window(self._written, start, end):
-            raise StageFailed(f"the run's data window {start or '-'} .. {end or '-'} leaves out the new data "
-                              f"{self._written}")
+            raise StageFailed(
+                f"the run's data window {start or '-'} .. {end or '-'} leaves out the new data {self._written}"
+            )
         return Delivery(True, f"{result['reason']}; data window {start} .. {end}", arn.rsplit("/", 1)[-1], data)
 
     @staticmethod

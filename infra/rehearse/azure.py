@@ -44,9 +44,18 @@ class FakeJobClient:
 
     def submit_pipeline(self, component, experiment, compute, tags, inputs=None, model_name=None) -> str:
         name = f"retrain-{len(self.jobs) + 1}"
-        self.jobs.append({"name": name, "component": component, "experiment": experiment, "compute": compute,
-                          "tags": dict(tags), "inputs": dict(inputs or {}), "model_name": model_name,
-                          "created": self.now})
+        self.jobs.append(
+            {
+                "name": name,
+                "component": component,
+                "experiment": experiment,
+                "compute": compute,
+                "tags": dict(tags),
+                "inputs": dict(inputs or {}),
+                "model_name": model_name,
+                "created": self.now,
+            }
+        )
         return name
 
     now: dt.datetime = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
@@ -81,11 +90,13 @@ class MemoryContainer:
                 if name not in container.blobs:
                     raise _BlobError(404)
                 data, etag = container.blobs[name]
-                return type("Download", (), {"readall": lambda _: data,
-                                             "properties": type("P", (), {"etag": etag})()})()
+                return type(
+                    "Download", (), {"readall": lambda _: data, "properties": type("P", (), {"etag": etag})()}
+                )()
 
             def upload_blob(self, data, overwrite=False, etag=None, match_condition=None):
                 container.upload_blob(name, data, overwrite, etag, match_condition)
+
         return _Blob()
 
 
@@ -97,8 +108,10 @@ def _matches(event: dict, subscription_filter: dict) -> bool:
         return False
     for f in subscription_filter.get("advancedFilters") or []:
         if f.get("operatorType") != "StringContains":
-            raise StageFailed(f"the event subscription uses advanced filter {f.get('operatorType')}, "
-                              "which the rehearsal does not evaluate")
+            raise StageFailed(
+                f"the event subscription uses advanced filter {f.get('operatorType')}, "
+                "which the rehearsal does not evaluate"
+            )
         value: object = event
         for part in f["key"].split("."):
             value = value.get(part) if isinstance(value, dict) else None
@@ -131,16 +144,21 @@ class AzureAdapter(Adapter):
         if not schedules:
             raise StageFailed("the plan has no model-monitor schedule")
         signals = schedules[0].inputs["properties"]["action"]["monitorDefinition"]["signals"]
-        values = {t["threshold"]["value"] for s in signals.values() if s.get("signalType") == "DataDrift"
-                  for t in s.get("metricThresholds", [])}
+        values = {
+            t["threshold"]["value"]
+            for s in signals.values()
+            if s.get("signalType") == "DataDrift"
+            for t in s.get("metricThresholds", [])
+        }
         if len(values) != 1:
             raise StageFailed(f"the drift signal has thresholds {sorted(values)}; expected one")
         return float(values.pop())
 
     def settings(self) -> LoopSettings:
         m = self.stack.spec.monitoring
-        return LoopSettings(self._threshold(), m.retrain_cooldown_hours, None, self._capture_prefix(),
-                            m.retrain_on_drift)
+        return LoopSettings(
+            self._threshold(), m.retrain_cooldown_hours, None, self._capture_prefix(), m.retrain_on_drift
+        )
 
     def _capture_prefix(self) -> str:
         deployment = one(self.plan, DEPLOYMENT, "online deployment")
@@ -156,22 +174,33 @@ class AzureAdapter(Adapter):
         self.feature_order = json.loads(trained.baseline_path.read_text())["feature_order"]
         name = self.stack.spec.serving.model_name
         version = str(len(self.models) + 1)
-        self.models[version] = {"path": str(trained.packages["azureml"] / "model"),
-                                "properties": {"metrics": trained.metrics_path.read_text(),
-                                               "baseline": trained.baseline_path.read_text()}}
+        self.models[version] = {
+            "path": str(trained.packages["azureml"] / "model"),
+            "properties": {"metrics": trained.metrics_path.read_text(), "baseline": trained.baseline_path.read_text()},
+        }
         return f"azureml:{name}:{version}"
 
     # --- capture --------------------------------------------------------------------------------
 
     def write_capture(self, records, predictions, when) -> str:
         deployment = one(self.plan, DEPLOYMENT, "online deployment")
-        source = capture.azure_source("<subscription>", deployment.inputs["resourceGroupName"], "workspace",
-                                      deployment.inputs["endpointName"], deployment.inputs["deploymentName"])
+        source = capture.azure_source(
+            "<subscription>",
+            deployment.inputs["resourceGroupName"],
+            "workspace",
+            deployment.inputs["endpointName"],
+            deployment.inputs["deploymentName"],
+        )
         batch = 10  # the collector logs one DataFrame per request
-        lines = [capture.azure_line("model_inputs", records[i:i + batch], source=source, when=when,
-                                    correlation_id=str(uuid.uuid4())) for i in range(0, len(records), batch)]
-        path = capture.azure_blob_path(deployment.inputs["endpointName"], deployment.inputs["deploymentName"],
-                                       "model_inputs", when)
+        lines = [
+            capture.azure_line(
+                "model_inputs", records[i : i + batch], source=source, when=when, correlation_id=str(uuid.uuid4())
+            )
+            for i in range(0, len(records), batch)
+        ]
+        path = capture.azure_blob_path(
+            deployment.inputs["endpointName"], deployment.inputs["deploymentName"], "model_inputs", when
+        )
         self.blobs[path] = "\n".join(lines)
         return f"azureml://datastores/workspaceblobstore/paths/{self._capture_prefix()}"
 
@@ -188,8 +217,9 @@ class AzureAdapter(Adapter):
         app = resources(self.plan, WEBAPP)[0]
         for sub in resources(self.plan, EVENT_SUBSCRIPTION):
             destination = sub.inputs.get("destination") or {}
-            if (destination.get("endpointType") == "AzureFunction"
-                    and str(destination.get("resourceId", "")).startswith(f"{app.outputs.get('id')}/functions/")):
+            if destination.get("endpointType") == "AzureFunction" and str(destination.get("resourceId", "")).startswith(
+                f"{app.outputs.get('id')}/functions/"
+            ):
                 return sub
         raise StageFailed("no Event Grid subscription delivers the workspace's run events to the retraining function")
 
@@ -203,16 +233,25 @@ class AzureAdapter(Adapter):
             tags[THRESHOLD_TAG] = BREACHED
         return {
             "id": str(uuid.uuid4()),
-            "topic": (f"/subscriptions/<subscription>/resourceGroups/{deployment.inputs['resourceGroupName']}"
-                      f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"),
+            "topic": (
+                f"/subscriptions/<subscription>/resourceGroups/{deployment.inputs['resourceGroupName']}"
+                f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
+            ),
             "subject": f"experiments/{uuid.uuid4()}/runs/{run}",
             "eventType": RUN_STATUS_CHANGED,
             "eventTime": when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
-            "data": {"experimentId": str(uuid.uuid4()), "experimentName": "model-monitor", "runId": run,
-                     "runType": None, "runTags": tags,
-                     "runProperties": {"max_psi": f"{report.score:.3f}"} if report else {},
-                     "runStatus": "Failed" if breached else "Completed"},
-            "dataVersion": "2", "metadataVersion": "1"}
+            "data": {
+                "experimentId": str(uuid.uuid4()),
+                "experimentName": "model-monitor",
+                "runId": run,
+                "runType": None,
+                "runTags": tags,
+                "runProperties": {"max_psi": f"{report.score:.3f}"} if report else {},
+                "runStatus": "Failed" if breached else "Completed",
+            },
+            "dataVersion": "2",
+            "metadataVersion": "1",
+        }
 
     def alert(self, report, when):
         return self._run_event(True, report, when) if report.score > self._threshold() else None
@@ -242,8 +281,7 @@ class AzureAdapter(Adapter):
         self.jobs.now = now
         # What the function's Event Grid trigger hands to the handler (runtime/function_app.py).
         event = {"id": payload["id"], "eventType": payload["eventType"], "data": payload["data"]}
-        outcome = handle(event, self.jobs, BlobLedger(self.ledger_blobs, MemoryContainer.IF_NOT_MODIFIED),
-                         config, now)
+        outcome = handle(event, self.jobs, BlobLedger(self.ledger_blobs, MemoryContainer.IF_NOT_MODIFIED), config, now)
         if outcome.action != "started":
             return Delivery(False, f"{outcome.action}: {outcome.detail}")
         job = self.jobs.jobs[-1]

@@ -134,8 +134,14 @@ class GcpAdapter(Adapter):
         from infra.gcp.runtime.main import Handler
 
         self._publish_pipeline_spec()
-        return Handler(self._config(), self.store, self._captures(), self.vertex, clock=lambda: now,
-                       emit=lambda severity, event, **fields: self.logs.append((severity, event, fields)))
+        return Handler(
+            self._config(),
+            self.store,
+            self._captures(),
+            self.vertex,
+            clock=lambda: now,
+            emit=lambda severity, event, **fields: self.logs.append((severity, event, fields)),
+        )
 
     def _publish_pipeline_spec(self) -> None:
         """What the stack uploads at PIPELINE_SPEC_URI (the plan holds it as a BucketObject)."""
@@ -152,12 +158,20 @@ class GcpAdapter(Adapter):
         if uri != f"gs://{spec.inputs['bucket']}/{spec.inputs['name']}":
             raise StageFailed(f"PIPELINE_SPEC_URI {uri} is not the spec the plan uploads")
         from infra.context import StackContext
+
         ctx = StackContext(self.stack.spec, self.stack.name)
-        self.store.objects[uri] = json.dumps(pipeline_spec(
-            name="rehearsal", bundle_uri=f"gs://{code.inputs['bucket']}/{code.inputs['name']}",
-            package=self.stack.spec.training.workload.package, model=retraining.model_resource(ctx),
-            region=self.stack.spec.region, artifacts_uri=f"gs://{self.plan.outputs.get('artifacts_bucket')}/models",
-            size_class=self.stack.spec.training.size_class, labels={}))
+        self.store.objects[uri] = json.dumps(
+            pipeline_spec(
+                name="rehearsal",
+                bundle_uri=f"gs://{code.inputs['bucket']}/{code.inputs['name']}",
+                package=self.stack.spec.training.workload.package,
+                model=retraining.model_resource(ctx),
+                region=self.stack.spec.region,
+                artifacts_uri=f"gs://{self.plan.outputs.get('artifacts_bucket')}/models",
+                size_class=self.stack.spec.training.size_class,
+                labels={},
+            )
+        )
 
     # --- registry -------------------------------------------------------------------------------
 
@@ -167,11 +181,16 @@ class GcpAdapter(Adapter):
         self.versions += 1
         spec = self.stack.spec
         served = self._config().model_version
-        model = served.split("@")[0] if served else \
-            f"projects/{spec.gcp.project_id}/locations/{spec.region}/models/{spec.serving.model_name}"
+        model = (
+            served.split("@")[0]
+            if served
+            else f"projects/{spec.gcp.project_id}/locations/{spec.region}/models/{spec.serving.model_name}"
+        )
         first = int(served.split("@")[1]) if served else 1  # versions count on from the served one
         version = f"{model}@{first + self.versions - 1}"
-        folder = f"gs://{self.plan.outputs.get('artifacts_bucket')}/models/{spec.serving.model_name}/run-{self.versions}"
+        folder = (
+            f"gs://{self.plan.outputs.get('artifacts_bucket')}/models/{spec.serving.model_name}/run-{self.versions}"
+        )
         self.store.objects[f"{folder}/baseline.json"] = trained.baseline_path.read_text()
         self.vertex.artifacts[version] = folder
         self.feature_order = json.loads(trained.baseline_path.read_text())["feature_order"]
@@ -193,18 +212,28 @@ class GcpAdapter(Adapter):
         table = self._logged_table()
         batch = 5
         logged = when - timedelta(minutes=5)
-        self.bigquery.tables.setdefault(table, []).extend([
-            capture.vertex_row(records[i:i + batch], predictions[i:i + batch], self.feature_order,
-                               endpoint=f"projects/p/locations/r/endpoints/{self.plan.outputs.get('endpoint_id')}",
-                               deployed_model_id="1", when=logged, request_id=i)
-            for i in range(0, len(records), batch)])
+        self.bigquery.tables.setdefault(table, []).extend(
+            [
+                capture.vertex_row(
+                    records[i : i + batch],
+                    predictions[i : i + batch],
+                    self.feature_order,
+                    endpoint=f"projects/p/locations/r/endpoints/{self.plan.outputs.get('endpoint_id')}",
+                    deployed_model_id="1",
+                    when=logged,
+                    request_id=i,
+                )
+                for i in range(0, len(records), batch)
+            ]
+        )
         self.captured_at = when
         return table
 
     def read_capture(self):
         config = self._config()
-        records, skipped = self._captures().read(self.captured_at - timedelta(hours=config.window_hours),
-                                                 self.captured_at, self.feature_order)
+        records, skipped = self._captures().read(
+            self.captured_at - timedelta(hours=config.window_hours), self.captured_at, self.feature_order
+        )
         return capture.Capture(records=records, skipped=skipped)
 
     def check_drift(self, window, baseline) -> DriftReport:
@@ -217,10 +246,13 @@ class GcpAdapter(Adapter):
         if outcome == "skipped":
             return DriftReport("no_data", self._config().drift_threshold, 0, 0.0)
         threshold = fields["threshold"]
-        features = {name: FeatureDrift(name, "", psi, 0.0, "", fields["samples"], 0.0, 0.0, psi > threshold)
-                    for name, psi in fields["features"].items()}
-        return DriftReport(outcome if outcome == "drift" else "ok", threshold, fields["samples"],
-                           fields["drift_score"], features)
+        features = {
+            name: FeatureDrift(name, "", psi, 0.0, "", fields["samples"], 0.0, 0.0, psi > threshold)
+            for name, psi in fields["features"].items()
+        }
+        return DriftReport(
+            outcome if outcome == "drift" else "ok", threshold, fields["samples"], fields["drift_score"], features
+        )
 
     # --- alert ----------------------------------------------------------------------------------
 
@@ -233,12 +265,16 @@ class GcpAdapter(Adapter):
 
     def _channel_topic(self, policy) -> str:
         channels = {c.outputs.get("id"): c for c in resources(self.plan, CHANNEL)}
-        topics = [channels[c].inputs["labels"]["topic"] for c in policy.inputs.get("notificationChannels", [])
-                  if c in channels and channels[c].inputs.get("type") == "pubsub"]
+        topics = [
+            channels[c].inputs["labels"]["topic"]
+            for c in policy.inputs.get("notificationChannels", [])
+            if c in channels and channels[c].inputs.get("type") == "pubsub"
+        ]
         trigger = (self._function().inputs.get("eventTrigger") or {}).get("pubsubTopic")
         if trigger not in topics:
-            raise StageFailed(f"the drift policy notifies {topics or 'no Pub/Sub topic'}, not the function's "
-                              f"trigger topic {trigger}")
+            raise StageFailed(
+                f"the drift policy notifies {topics or 'no Pub/Sub topic'}, not the function's trigger topic {trigger}"
+            )
         return trigger
 
     def _incident(self, state: str, score: float, when: datetime) -> dict:
@@ -249,23 +285,37 @@ class GcpAdapter(Adapter):
         project = self.stack.spec.gcp.project_id
         incident_id = f"0.{uuid.uuid4().hex[:12]}"
         function = self._function().inputs["name"]
-        document = {"incident": {
-            "incident_id": incident_id, "scoping_project_id": project, "scoping_project_number": 123456789012,
-            "url": f"https://console.cloud.google.com/monitoring/alerting/incidents/{incident_id}?project={project}",
-            "started_at": int(when.timestamp()), "ended_at": None if state == "open" else int(when.timestamp()),
-            "state": state, "summary": f"Log match condition fired: {condition['displayName']}",
-            "resource": {"type": "cloud_run_revision", "labels": {"project_id": project, "service_name": function}},
-            "resource_type_display_name": "Cloud Run Revision", "resource_display_name": function,
-            "metric": {"type": "", "displayName": ""},
-            "policy_name": policy.inputs["displayName"], "condition_name": condition["displayName"],
-            "condition": {"name": f"projects/{project}/alertPolicies/1/conditions/1",
-                          "displayName": condition["displayName"],
-                          "conditionMatchedLog": condition["conditionMatchedLog"]},
-            "severity": policy.inputs.get("severity", "No severity"),
-            "documentation": policy.inputs.get("documentation", {})}, "version": "1.2"}
+        document = {
+            "incident": {
+                "incident_id": incident_id,
+                "scoping_project_id": project,
+                "scoping_project_number": 123456789012,
+                "url": f"https://console.cloud.google.com/monitoring/alerting/incidents/{incident_id}?project={project}",
+                "started_at": int(when.timestamp()),
+                "ended_at": None if state == "open" else int(when.timestamp()),
+                "state": state,
+                "summary": f"Log match condition fired: {condition['displayName']}",
+                "resource": {"type": "cloud_run_revision", "labels": {"project_id": project, "service_name": function}},
+                "resource_type_display_name": "Cloud Run Revision",
+                "resource_display_name": function,
+                "metric": {"type": "", "displayName": ""},
+                "policy_name": policy.inputs["displayName"],
+                "condition_name": condition["displayName"],
+                "condition": {
+                    "name": f"projects/{project}/alertPolicies/1/conditions/1",
+                    "displayName": condition["displayName"],
+                    "conditionMatchedLog": condition["conditionMatchedLog"],
+                },
+                "severity": policy.inputs.get("severity", "No severity"),
+                "documentation": policy.inputs.get("documentation", {}),
+            },
+            "version": "1.2",
+        }
         data = base64.b64encode(json.dumps(document).encode()).decode()
-        return {"message": {"data": data, "attributes": {}, "messageId": str(uuid.uuid4())},
-                "subscription": "eventarc-trigger"}
+        return {
+            "message": {"data": data, "attributes": {}, "messageId": str(uuid.uuid4())},
+            "subscription": "eventarc-trigger",
+        }
 
     def alert(self, report, when):
         """Cloud Logging evaluates the policy's log filter on the check's entry: an incident opens
@@ -277,9 +327,12 @@ class GcpAdapter(Adapter):
         if not entries:
             return None
         _, fields = entries[-1]
-        entry = {"resource.type": "cloud_run_revision", "resource.labels.service_name": self._function().inputs["name"],
-                 "jsonPayload.event": "drift_check",
-                 "jsonPayload.drifted": "true" if fields.get("drifted") else "false"}
+        entry = {
+            "resource.type": "cloud_run_revision",
+            "resource.labels.service_name": self._function().inputs["name"],
+            "jsonPayload.event": "drift_check",
+            "jsonPayload.drifted": "true" if fields.get("drifted") else "false",
+        }
         for key, value in re.findall(r'([\w.]+) = "?([\w.-]+)"?', condition["filter"]):
             if entry.get(key) != value:
                 return None

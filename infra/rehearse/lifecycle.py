@@ -56,9 +56,13 @@ class Outcome:
 
     def document(self) -> dict:
         """The rehearse JSON contract."""
-        return {"stack": self.stack, "cloud": self.cloud,
-                "stages": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in self.stages],
-                "drift_detected": self.drift_detected, "retraining_started": self.retraining_started}
+        return {
+            "stack": self.stack,
+            "cloud": self.cloud,
+            "stages": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in self.stages],
+            "drift_detected": self.drift_detected,
+            "retraining_started": self.retraining_started,
+        }
 
 
 class Lifecycle:
@@ -84,23 +88,31 @@ class Lifecycle:
 
     def run(self) -> Outcome:
         """Each stage in order; the first that breaks ends the run (and names itself)."""
-        stages = [("generate data", self._generate), ("train and evaluate", self._train_v1),
-                  ("write baseline", self._baseline), ("register version", self._register), ("shift data", self._shift),
-                  ("serve and capture", self._serve), ("drift check", self._check), ("alert", self._alert),
-                  ("retraining", self._retrain)]
+        stages = [
+            ("generate data", self._generate),
+            ("train and evaluate", self._train_v1),
+            ("write baseline", self._baseline),
+            ("register version", self._register),
+            ("shift data", self._shift),
+            ("serve and capture", self._serve),
+            ("drift check", self._check),
+            ("alert", self._alert),
+            ("retraining", self._retrain),
+        ]
         for name, body in stages:
             if not self.stage(name, body):
                 return self.outcome
         if not self.drift:
             self.skip("cooldown", "retrain new version", "promote")
             return self.outcome
-        for name, body in (("cooldown", self._cooldown), ("retrain new version", self._new_version),
-                           ("promote", self._promote_v2)):
+        for name, body in (
+            ("cooldown", self._cooldown),
+            ("retrain new version", self._new_version),
+            ("promote", self._promote_v2),
+        ):
             if not self.stage(name, body):
                 return self.outcome
         return self.outcome
-
-
 
     def _generate(self) -> str:
         self.ctx["training"] = data.generate(TRAINING_ROWS, seed=self.seed)
@@ -116,8 +128,10 @@ class Lifecycle:
         settings = self.adapter.settings()
         missing = [f for f in settings.features or [] if f not in document["features"]]
         if missing:
-            raise StageFailed(f"the stack checks features {', '.join(missing)} that the workload's baseline "
-                              f"does not have ({', '.join(document['features'])})")
+            raise StageFailed(
+                f"the stack checks features {', '.join(missing)} that the workload's baseline "
+                f"does not have ({', '.join(document['features'])})"
+            )
         self.ctx["baseline"] = document
         return f"baseline.json next to the model: {len(document['features'])} features"
 
@@ -128,8 +142,11 @@ class Lifecycle:
     def _shift(self) -> str:
         amount = SHIFT if self.drift else 0.0
         self.ctx["window"] = data.generate(WINDOW_ROWS, seed=self.seed + 1, shift=amount)
-        return (f"production window of {WINDOW_ROWS} rows shifted by {amount}" if self.drift
-                else f"production window of {WINDOW_ROWS} rows from the training population (--no-drift)")
+        return (
+            f"production window of {WINDOW_ROWS} rows shifted by {amount}"
+            if self.drift
+            else f"production window of {WINDOW_ROWS} rows from the training population (--no-drift)"
+        )
 
     def _serve(self) -> str:
         from mlops_workload.train import load, matrix
@@ -144,18 +161,24 @@ class Lifecycle:
     def _check(self) -> str:
         captured = self.adapter.read_capture()
         if not captured.records:
-            raise StageFailed(f"the drift check read no records from the capture ({captured.skipped} lines "
-                              "it could not parse): the capture format does not match")
+            raise StageFailed(
+                f"the drift check read no records from the capture ({captured.skipped} lines "
+                "it could not parse): the capture format does not match"
+            )
         report = self.adapter.check_drift(captured.records, self.ctx["baseline"])
         self.ctx["report"] = report
         self.outcome.drift_detected = report.drifted
-        summary = (f"max PSI {report.score:.3f} vs threshold {report.threshold:g} over {report.window_rows} "
-                   f"records" + (f"; drifted: {', '.join(report.drifted_features)}" if report.drifted else ""))
+        summary = f"max PSI {report.score:.3f} vs threshold {report.threshold:g} over {report.window_rows} records" + (
+            f"; drifted: {', '.join(report.drifted_features)}" if report.drifted else ""
+        )
         if report.status == "no_data":
             raise StageFailed(f"no data to compare: {summary}")
         if report.drifted != self.drift:
-            why = ("the threshold does not catch a real shift" if self.drift
-                   else "the threshold flags the training population itself")
+            why = (
+                "the threshold does not catch a real shift"
+                if self.drift
+                else "the threshold flags the training population itself"
+            )
             raise StageFailed(f"{summary}: {why}")
         return summary
 
@@ -166,8 +189,9 @@ class Lifecycle:
         if not self.drift and payload is not None:
             raise StageFailed("no drift, yet the stack's alert condition fires")
         self.ctx["alert"] = payload
-        return (f"alert raised: {self._describe(payload)}" if payload is not None
-                else "the alert condition does not fire")
+        return (
+            f"alert raised: {self._describe(payload)}" if payload is not None else "the alert condition does not fire"
+        )
 
     def _retrain(self) -> str:
         window = self.adapter.write_training_window(self.ctx["window"], self.now)
@@ -182,8 +206,9 @@ class Lifecycle:
                 raise StageFailed(f"no drift, yet the handler started a run: {delivery.detail}")
             return f"nothing started: {delivery.detail}"
         if delivery.data_window is None or not window.startswith(delivery.data_window):
-            raise StageFailed(f"the run {delivery.run} reads {delivery.data_window}, which does not hold the "
-                              f"new data window {window}")
+            raise StageFailed(
+                f"the run {delivery.run} reads {delivery.data_window}, which does not hold the new data window {window}"
+            )
         return f"started {delivery.run} on {delivery.data_window} (holds {window})"
 
     def _cooldown(self) -> str:
@@ -198,7 +223,9 @@ class Lifecycle:
         labelled = data.generate(TRAINING_ROWS, seed=self.seed + 2, shift=SHIFT)
         self.ctx["trained2"] = self._train(labelled, "v2")
         self.ctx["v2"] = self.adapter.register(self.ctx["trained2"], self.now)
-        return f"AUC {self.ctx['trained2'].metrics['auc']:.3f}; registered {self.ctx['v2']} with its metrics and baseline"
+        return (
+            f"AUC {self.ctx['trained2'].metrics['auc']:.3f}; registered {self.ctx['v2']} with its metrics and baseline"
+        )
 
     def _promote_v2(self) -> str:
         return self._promote(self.ctx["v2"])
@@ -222,8 +249,9 @@ class Lifecycle:
         copy = folder / self.stack.path.name
         shutil.copyfile(self.stack.path, copy)
         try:
-            result = promote(str(copy), str(copy), version=ref, approved_by="rehearsal",
-                             approved_at=self.now.date().isoformat())
+            result = promote(
+                str(copy), str(copy), version=ref, approved_by="rehearsal", approved_at=self.now.date().isoformat()
+            )
             promoted = stackfile.load(str(copy)).spec
         except StackError as exc:
             raise StageFailed("; ".join(exc.lines)) from None

@@ -17,14 +17,34 @@ from infra.spec import Spec
 from infra.spec.defaults import environment_defaults
 from infra.spec.model import baseline_monthly_usd
 
-TEAMS = ("fraud", "churn", "search", "ranking", "pricing", "forecast", "vision", "speech", "risk", "ads",
-         "growth", "supply", "claims", "credit", "recsys", "nlp")
-REGIONS = {"aws": ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1"),
-           "azure": ("westeurope", "eastus", "northeurope", "uksouth"),
-           "gcp": ("us-central1", "europe-west1", "us-east1", "europe-west4")}
-PRINCIPALS = {"aws": "arn:aws:iam::123456789012:role/{team}-ds",
-              "azure": "2f6d1c8e-9a4b-4c1e-8f3a-{n:012x}",
-              "gcp": "group:{team}-ds@example.com"}
+TEAMS = (
+    "fraud",
+    "churn",
+    "search",
+    "ranking",
+    "pricing",
+    "forecast",
+    "vision",
+    "speech",
+    "risk",
+    "ads",
+    "growth",
+    "supply",
+    "claims",
+    "credit",
+    "recsys",
+    "nlp",
+)
+REGIONS = {
+    "aws": ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1"),
+    "azure": ("westeurope", "eastus", "northeurope", "uksouth"),
+    "gcp": ("us-central1", "europe-west1", "us-east1", "europe-west4"),
+}
+PRINCIPALS = {
+    "aws": "arn:aws:iam::123456789012:role/{team}-ds",
+    "azure": "2f6d1c8e-9a4b-4c1e-8f3a-{n:012x}",
+    "gcp": "group:{team}-ds@example.com",
+}
 FEATURES = ("amount", "account_age_days", "merchant_risk", "session_length", "basket_size", "country")
 
 
@@ -51,17 +71,25 @@ def _cpu_classes(env: str) -> list[str]:
 def _spec(rng: random.Random, i: int, team: str, cloud: str, env: str) -> dict[str, Any]:
     defaults = environment_defaults(cloud, env)
     raw: dict[str, Any] = {
-        "team": team, "cloud": cloud, "environment": env, "region": rng.choice(REGIONS[cloud]),
-        "owner": f"{team}@example.com", "cost_center": f"CC-{1000 + i}",
+        "team": team,
+        "cloud": cloud,
+        "environment": env,
+        "region": rng.choice(REGIONS[cloud]),
+        "owner": f"{team}@example.com",
+        "cost_center": f"CC-{1000 + i}",
         "tags": {"data-classification": rng.choice(["internal", "confidential"])},
-        "training": {"size_class": rng.choice(_cpu_classes(env)),
-                     # GCP trains on one machine (a Vertex AI pipeline task): validate refuses more.
-                     "max_nodes": 1 if cloud == "gcp" else rng.randint(1, _limit("max-training-nodes", env)),
-                     "idle_scale_down_minutes": rng.choice([10, 15, 30])},
-        "monitoring": {"drift_threshold": rng.choice([0.1, 0.2, 0.3]),
-                       "schedule": rng.choice(["hourly", "daily"]),
-                       "alert_emails": [f"{team}-oncall@example.com"],
-                       "retrain_cooldown_hours": rng.choice([24, 48, 72])},
+        "training": {
+            "size_class": rng.choice(_cpu_classes(env)),
+            # GCP trains on one machine (a Vertex AI pipeline task): validate refuses more.
+            "max_nodes": 1 if cloud == "gcp" else rng.randint(1, _limit("max-training-nodes", env)),
+            "idle_scale_down_minutes": rng.choice([10, 15, 30]),
+        },
+        "monitoring": {
+            "drift_threshold": rng.choice([0.1, 0.2, 0.3]),
+            "schedule": rng.choice(["hourly", "daily"]),
+            "alert_emails": [f"{team}-oncall@example.com"],
+            "retrain_cooldown_hours": rng.choice([24, 48, 72]),
+        },
         "storage": {"noncurrent_version_expire_days": rng.choice([30, 60, 90])},
         "access": {"data_scientists": [{"name": "ds-1", "principal": PRINCIPALS[cloud].format(team=team, n=i)}]},
     }
@@ -74,17 +102,21 @@ def _spec(rng: random.Random, i: int, team: str, cloud: str, env: str) -> dict[s
     if cloud == "gcp":
         raw["gcp"] = {"project_id": _project_id(team, env), "billing_account": "01A2B3-C4D5E6-F7A8B9"}
     if cloud == "azure":
-        raw["azure"] = {"cosmos_db_object_id": "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a",
-                        "scoring_hostname": f"{team}-{env}.ml.example.internal"}
+        raw["azure"] = {
+            "cosmos_db_object_id": "5e0c2f1a-7b3d-4c8e-9f6a-2d1b0c3e4f5a",
+            "scoring_hostname": f"{team}-{env}.ml.example.internal",
+        }
     raw["budget"] = {"monthly_usd": _budget(raw, env, defaults)}
     return raw
 
 
 def _model_version(cloud: str, env: str, team: str, region: str, number: int) -> dict[str, str]:
     """A registered version in the stack's own registry, as each cloud names it."""
-    ref = {"aws": f"arn:aws:sagemaker:{region}:123456789012:model-package/{team}-{env}-models/{number}",
-           "azure": f"azureml:model:{number}",
-           "gcp": f"projects/{_project_id(team, env)}/locations/{region}/models/model@{number}"}[cloud]
+    ref = {
+        "aws": f"arn:aws:sagemaker:{region}:123456789012:model-package/{team}-{env}-models/{number}",
+        "azure": f"azureml:model:{number}",
+        "gcp": f"projects/{_project_id(team, env)}/locations/{region}/models/model@{number}",
+    }[cloud]
     return {"ref": ref}
 
 
@@ -95,9 +127,14 @@ def _project_id(team: str, env: str) -> str:
 def _serving(rng: random.Random, cloud: str, env: str, defaults: dict, team: str, region: str) -> dict[str, Any]:
     low = defaults["serving"]["min_replicas"]
     high = max(low, rng.randint(low, min(low + 3, _limit("max-serving-replicas", env))))
-    serving = {"enabled": True, "model_name": f"model-{rng.randrange(100)}",
-               "model_version": _model_version(cloud, env, team, region, rng.randint(1, 9)),
-               "size_class": rng.choice(_cpu_classes(env)), "min_replicas": low, "max_replicas": high}
+    serving = {
+        "enabled": True,
+        "model_name": f"model-{rng.randrange(100)}",
+        "model_version": _model_version(cloud, env, team, region, rng.randint(1, 9)),
+        "size_class": rng.choice(_cpu_classes(env)),
+        "min_replicas": low,
+        "max_replicas": high,
+    }
     if cloud == "aws" and env == "dev":
         serving["serverless"] = rng.random() < 0.7
     return serving
@@ -108,8 +145,11 @@ def _pools(rng: random.Random, env: str, defaults: dict) -> dict[str, Any]:
     user = defaults["kubernetes"]["user_pool"]
     pools: dict[str, Any] = {"user_pool": {"max_nodes": rng.randint(max(1, user["min_nodes"]), cap)}}
     if env == "prod" and rng.random() < 0.4:
-        pools["gpu_pool"] = {"size_class": "gpu-small", "min_nodes": 0,
-                             "max_nodes": rng.randint(1, _limit("max-gpu-pool-nodes", env))}
+        pools["gpu_pool"] = {
+            "size_class": "gpu-small",
+            "min_nodes": 0,
+            "max_nodes": rng.randint(1, _limit("max-gpu-pool-nodes", env)),
+        }
     return pools
 
 

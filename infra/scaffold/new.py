@@ -18,21 +18,39 @@ from infra.stackfile import StackError, config_path
 
 DEFAULT_REGIONS = {"aws": "us-east-1", "azure": "westeurope", "gcp": "us-central1"}
 # Spec paths the options set, for messages that name the option rather than the config path.
-OPTIONS = {("team",): "--team", ("cloud",): "--cloud", ("environment",): "--env", ("region",): "--region",
-           ("owner",): "--owner", ("cost_center",): "--cost-center", ("gcp", "project_id"): "--project-id",
-           ("gcp", "billing_account"): "--billing-account", ("azure", "cosmos_db_object_id"): "--cosmos-db-object-id"}
+OPTIONS = {
+    ("team",): "--team",
+    ("cloud",): "--cloud",
+    ("environment",): "--env",
+    ("region",): "--region",
+    ("owner",): "--owner",
+    ("cost_center",): "--cost-center",
+    ("gcp", "project_id"): "--project-id",
+    ("gcp", "billing_account"): "--billing-account",
+    ("azure", "cosmos_db_object_id"): "--cosmos-db-object-id",
+}
 
 
 def stack_name(team: str, cloud: str, env: str) -> str:
     return f"{team}-{cloud}-{env}"
 
 
-def new_stack(team: str, cloud: str, env: str, from_stack: str | None = None, root: Path | None = None, *,
-              owner: str, cost_center: str, region: str | None = None, project_id: str | None = None,
-              billing_account: str | None = None, cosmos_db_object_id: str | None = None) -> Path:
+def new_stack(
+    team: str,
+    cloud: str,
+    env: str,
+    from_stack: str | None = None,
+    root: Path | None = None,
+    *,
+    owner: str,
+    cost_center: str,
+    region: str | None = None,
+    project_id: str | None = None,
+    billing_account: str | None = None,
+    cosmos_db_object_id: str | None = None,
+) -> Path:
     """Write a new team stack file and return its path; StackError (one line per problem) if refused."""
-    identity = _identity(team, cloud, env, owner, cost_center, region, project_id, billing_account,
-                         cosmos_db_object_id)
+    identity = _identity(team, cloud, env, owner, cost_center, region, project_id, billing_account, cosmos_db_object_id)
     name = stack_name(team, cloud, env)
     path = stackfile.stacks_dir(root) / f"Pulumi.{name}.yaml"
     shown = stackfile.display(path)
@@ -51,8 +69,9 @@ def new_stack(team: str, cloud: str, env: str, from_stack: str | None = None, ro
     return path
 
 
-def _identity(team, cloud, env, owner, cost_center, region, project_id, billing_account,
-              cosmos_db_object_id=None) -> dict:
+def _identity(
+    team, cloud, env, owner, cost_center, region, project_id, billing_account, cosmos_db_object_id=None
+) -> dict:
     """The identity part of the spec from the options, validated by the schema itself."""
     problems = []
     if cloud == "gcp":
@@ -63,9 +82,14 @@ def _identity(team, cloud, env, owner, cost_center, region, project_id, billing_
         problems.append("--project-id/--billing-account: only apply to gcp stacks")
     if cosmos_db_object_id and cloud != "azure":
         problems.append("--cosmos-db-object-id: only applies to azure stacks")
-    raw: dict[str, Any] = {"team": team, "cloud": cloud, "environment": env,
-                           "region": region or DEFAULT_REGIONS.get(cloud, ""), "owner": owner,
-                           "cost_center": cost_center}
+    raw: dict[str, Any] = {
+        "team": team,
+        "cloud": cloud,
+        "environment": env,
+        "region": region or DEFAULT_REGIONS.get(cloud, ""),
+        "owner": owner,
+        "cost_center": cost_center,
+    }
     if cloud == "gcp" and not problems:
         raw["gcp"] = {"project_id": project_id, "billing_account": billing_account}
     if cloud == "azure" and cosmos_db_object_id and not problems:
@@ -89,7 +113,7 @@ def _option_line(line: str, raw: dict) -> str:
             value = raw
             for key in loc:
                 value = value.get(key) if isinstance(value, dict) else None
-            message = line[len(prefix):]
+            message = line[len(prefix) :]
             message = message.rsplit(" (got ", 1)[0] if message.endswith(")") and " (got " in message else message
             return f"{option} {value!r}: {message}"
     return line
@@ -113,9 +137,13 @@ def _adapted_copy(ref: str, root: Path | None, identity: dict, keep_region: bool
     fields the schema rejects in this environment dropped (so its default applies)."""
     source = stackfile.load(ref, root)
     if source.spec.cloud != identity["cloud"]:
-        raise StackError([f"--from {ref}: is {CLOUD_NAMES[source.spec.cloud]} stack; "
-                          f"{CLOUD_NAMES[identity['cloud']]} stack cannot "
-                          f"be copied from it (use --cloud {source.spec.cloud} or another stack)"])
+        raise StackError(
+            [
+                f"--from {ref}: is {CLOUD_NAMES[source.spec.cloud]} stack; "
+                f"{CLOUD_NAMES[identity['cloud']]} stack cannot "
+                f"be copied from it (use --cloud {source.spec.cloud} or another stack)"
+            ]
+        )
     raw = _with_identity(copy.deepcopy(source.raw_spec), identity, keep_region)
     env, notes, g = identity["environment"], [], guardrails.rules()
     for path in list(guardrails.set_fields(raw)):
@@ -124,7 +152,9 @@ def _adapted_copy(ref: str, root: Path | None, identity: dict, keep_region: bool
             notes.append(f"{guardrails.dotted(path)} dropped (set by the platform)")
     if _has(raw, ("serving", "model_version")):
         _drop(raw, ("serving", "model_version"))  # a new stack starts at day 0: it serves nothing yet
-        notes.append("serving.model_version dropped (a new stack starts at day 0; mlops promote names its first version)")
+        notes.append(
+            "serving.model_version dropped (a new stack starts at day 0; mlops promote names its first version)"
+        )
     if source.spec.team != identity["team"] and _has(raw, ("access", "data_scientists")):
         _drop(raw, ("access", "data_scientists"))  # another team's people get no access to this stack
         notes.append(f"access.data_scientists dropped (people of team {source.spec.team}); add your own")
@@ -141,17 +171,24 @@ def _adapted_copy(ref: str, root: Path | None, identity: dict, keep_region: bool
         notes.extend(n for n in fixed if n)
         if not any(fixed):
             break
-    shown = stackfile.display(stackfile.stacks_dir(root) / f"Pulumi.{stack_name(identity['team'], identity['cloud'], env)}.yaml")
+    shown = stackfile.display(
+        stackfile.stacks_dir(root) / f"Pulumi.{stack_name(identity['team'], identity['cloud'], env)}.yaml"
+    )
     stackfile.validate_spec(raw, shown)
     raise StackError([f"{shown}: {config_path(p)}: {m}" for p, m in guardrails.check(raw, Spec.model_validate(raw))])
 
 
 def _superseded_removed(notes: list[str]) -> list[str]:
     """Drop a note about a field when a later note drops a section that holds it."""
+
     def field(note: str) -> str:
         return note.split(" ", 1)[0]
-    return [n for i, n in enumerate(notes)
-            if not any(" dropped " in m and field(n).startswith(field(m) + ".") for m in notes[i + 1:])]
+
+    return [
+        n
+        for i, n in enumerate(notes)
+        if not any(" dropped " in m and field(n).startswith(field(m) + ".") for m in notes[i + 1 :])
+    ]
 
 
 def _error_paths(exc: ValidationError) -> list[tuple]:
@@ -179,7 +216,9 @@ def _fix(raw: dict, path: tuple, env: str, message: str) -> str | None:
             _get(raw, path[:-1])[path[-1]] = bound.limit(env)
             return f"{field} {old} -> {bound.limit(env)} (guardrail '{bound.name}' in {env})"
     _drop(raw, path)
-    return f"{field} dropped ({'outside a guardrail' if 'guardrail' in message else message}); the {env} default applies"
+    return (
+        f"{field} dropped ({'outside a guardrail' if 'guardrail' in message else message}); the {env} default applies"
+    )
 
 
 def _has(raw: dict, path: tuple) -> bool:
@@ -203,5 +242,3 @@ def _drop(raw: dict, path: tuple) -> None:
     del parent[path[-1]]
     if not parent and len(path) > 1:  # an emptied section sets nothing: remove it too
         _drop(raw, path[:-1])
-
-

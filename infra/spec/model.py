@@ -45,14 +45,14 @@ PATTERN_HELP = {
     EMAIL_PATTERN: "use an e-mail address such as team@example.com",
     COST_CENTER_PATTERN: "use letters, digits, '_' and '-'",
     TAG_KEY_PATTERN: "tag keys must be valid on every cloud: lowercase letters, digits, '_' and '-', "
-                     "starting with a letter",
+    "starting with a letter",
     TAG_VALUE_PATTERN: "tag values must be valid on every cloud: lowercase letters, digits, '_' and '-'",
     GITHUB_REPOSITORY_PATTERN: "use the GitHub repository as owner/name, e.g. acme/ml-platform-stacks",
     GIT_BRANCH_PATTERN: "use an exact branch name such as main or release/v2 (letters, digits, '.', '_', '-', '/'; "
-                        "no wildcards)",
+    "no wildcards)",
     GITHUB_ENVIRONMENT_PATTERN: "use an exact GitHub environment name (letters, digits, '.', '_', '-'; no wildcards)",
     AWS_OIDC_PROVIDER_PATTERN: "use the ARN of the account's GitHub OIDC provider, e.g. "
-                               "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+    "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
 }
 
 Slug = Annotated[str, StringConstraints(min_length=2, max_length=24, pattern=SLUG_PATTERN)]
@@ -70,12 +70,15 @@ _SKU_PATTERNS = {
     "gcp": r"^[a-z][a-z0-9]*-[a-z0-9-]+$",
 }
 _PRINCIPAL_PATTERNS = {
-    "aws": (r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$",
-            "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/DataScientist"),
-    "azure": (r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-              "an Entra ID object id (GUID)"),
-    "gcp": (r"^(user|group|serviceAccount):[^@\s]+@[^@\s]+$",
-            "an IAM member such as user:alice@example.com or group:ml@example.com"),
+    "aws": (
+        r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$",
+        "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/DataScientist",
+    ),
+    "azure": (r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "an Entra ID object id (GUID)"),
+    "gcp": (
+        r"^(user|group|serviceAccount):[^@\s]+@[^@\s]+$",
+        "an IAM member such as user:alice@example.com or group:ml@example.com",
+    ),
 }
 
 
@@ -102,8 +105,9 @@ class StorageSpec(Strict):
     versioning: bool = True
     infrequent_access_after_days: int = Field(30, ge=1, le=3650)
     archive_after_days: int | None = Field(180, ge=1, le=3650)
-    expire_after_days: int | None = Field(None, ge=1, le=36500,
-                                          description="Delete current objects after N days; null keeps them.")
+    expire_after_days: int | None = Field(
+        None, ge=1, le=36500, description="Delete current objects after N days; null keeps them."
+    )
     noncurrent_version_expire_days: int = Field(30, ge=1, le=3650)
     customer_managed_keys: bool = False
     log_retention_days: int = Field(30, ge=7, le=730)
@@ -112,14 +116,22 @@ class StorageSpec(Strict):
     def _ordered_tiers(self) -> StorageSpec:
         problems: list[tuple[Path, str]] = []
         if self.archive_after_days is not None and self.archive_after_days <= self.infrequent_access_after_days:
-            problems.append((("archive_after_days",),
-                             f"archive_after_days ({self.archive_after_days}) must be greater than "
-                             f"infrequent_access_after_days ({self.infrequent_access_after_days})"))
+            problems.append(
+                (
+                    ("archive_after_days",),
+                    f"archive_after_days ({self.archive_after_days}) must be greater than "
+                    f"infrequent_access_after_days ({self.infrequent_access_after_days})",
+                )
+            )
         last_tier = self.archive_after_days or self.infrequent_access_after_days
         if self.expire_after_days is not None and self.expire_after_days <= last_tier:
-            problems.append((("expire_after_days",),
-                             f"expire_after_days ({self.expire_after_days}) must be greater than the last "
-                             f"tiering step ({last_tier} days), or null to keep objects"))
+            problems.append(
+                (
+                    ("expire_after_days",),
+                    f"expire_after_days ({self.expire_after_days}) must be greater than the last "
+                    f"tiering step ({last_tier} days), or null to keep objects",
+                )
+            )
         _raise_if(problems)
         return self
 
@@ -138,8 +150,10 @@ class WorkloadSpec(Strict):
 
     package: Annotated[str, StringConstraints(pattern=PYTHON_PACKAGE_PATTERN)] = "mlops_workload"
     path: Annotated[str, StringConstraints(pattern=RELATIVE_PATH_PATTERN)] | None = Field(
-        None, description="Folder holding the package, relative to the project root; null for the "
-                          "installed reference workload (package mlops_workload).")
+        None,
+        description="Folder holding the package, relative to the project root; null for the "
+        "installed reference workload (package mlops_workload).",
+    )
 
 
 class TrainingSpec(Strict):
@@ -164,14 +178,18 @@ class ModelVersion(Strict):
 
     ref: Annotated[str, StringConstraints(min_length=3, max_length=1024, pattern=r"^\S+$")] = Field(
         description="aws: model package ARN; azure: azureml:<name>:<version> or "
-                    "azureml://registries/<r>/models/<name>/versions/<v>; gcp: "
-                    "projects/<p>/locations/<l>/models/<id>@<version>.")
+        "azureml://registries/<r>/models/<name>/versions/<v>; gcp: "
+        "projects/<p>/locations/<l>/models/<id>@<version>."
+    )
     promoted_from: Annotated[str, StringConstraints(pattern=STACK_REF_PATTERN)] | None = Field(
-        None, description="Stack the version was promoted from (written by mlops promote).")
+        None, description="Stack the version was promoted from (written by mlops promote)."
+    )
     approved_by: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\n]+$")] | None = Field(
-        None, description="Who approved the version (registry approver or reviewer).")
+        None, description="Who approved the version (registry approver or reviewer)."
+    )
     approved_at: Annotated[str, StringConstraints(pattern=ISO_TIME_PATTERN)] | None = Field(
-        None, description="When it was approved (ISO 8601).")
+        None, description="When it was approved (ISO 8601)."
+    )
 
     @field_validator("approved_at", mode="before")
     @classmethod
@@ -188,8 +206,10 @@ class ServingSpec(Strict):
     model_name: Slug | None = None
     image: Image | None = None
     model_version: ModelVersion | None = Field(
-        None, description="The registered model version to serve; null (day 0) creates the platform and "
-                          "serves nothing until `mlops promote` names a first approved version.")
+        None,
+        description="The registered model version to serve; null (day 0) creates the platform and "
+        "serves nothing until `mlops promote` names a first approved version.",
+    )
     size_class: SizeClass = "cpu-small"
     sku: str | None = None
     serverless: bool = False
@@ -203,17 +223,35 @@ class ServingSpec(Strict):
     def _coherent(self) -> ServingSpec:
         problems: list[tuple[Path, str]] = []
         if self.enabled and self.model_name is None:
-            problems.append((("model_name",), "serving is enabled but no model_name is set; "
-                             "name the model or set serving.enabled: false"))
+            problems.append(
+                (
+                    ("model_name",),
+                    "serving is enabled but no model_name is set; name the model or set serving.enabled: false",
+                )
+            )
         if self.min_replicas > self.max_replicas:
-            problems.append((("max_replicas",), f"min_replicas ({self.min_replicas}) is greater than "
-                             f"max_replicas ({self.max_replicas}); raise max_replicas or lower min_replicas"))
+            problems.append(
+                (
+                    ("max_replicas",),
+                    f"min_replicas ({self.min_replicas}) is greater than "
+                    f"max_replicas ({self.max_replicas}); raise max_replicas or lower min_replicas",
+                )
+            )
         if self.model_version is not None and not self.enabled:
-            problems.append((("model_version",), "a model_version is named but serving is disabled; "
-                             "set serving.enabled: true or remove model_version"))
+            problems.append(
+                (
+                    ("model_version",),
+                    "a model_version is named but serving is disabled; "
+                    "set serving.enabled: true or remove model_version",
+                )
+            )
         if self.enabled and not self.serverless and self.min_replicas < 1:
-            problems.append((("min_replicas",), "a provisioned endpoint needs min_replicas >= 1; "
-                             "use serverless: true (AWS) to scale to zero"))
+            problems.append(
+                (
+                    ("min_replicas",),
+                    "a provisioned endpoint needs min_replicas >= 1; use serverless: true (AWS) to scale to zero",
+                )
+            )
         _raise_if(problems)
         return self
 
@@ -239,8 +277,11 @@ class NodePoolSpec(Strict):
 
     @model_validator(mode="after")
     def _bounds(self) -> NodePoolSpec:
-        _raise_if([(("max_nodes",), f"min_nodes ({self.min_nodes}) is greater than max_nodes "
-                   f"({self.max_nodes})")] if self.min_nodes > self.max_nodes else [])
+        _raise_if(
+            [(("max_nodes",), f"min_nodes ({self.min_nodes}) is greater than max_nodes ({self.max_nodes})")]
+            if self.min_nodes > self.max_nodes
+            else []
+        )
         return self
 
 
@@ -270,8 +311,9 @@ class KubernetesSpec(Strict):
             problems.append((("system_pool", "min_nodes"), "the system pool needs at least 1 node"))
         for name in ("system_pool", "user_pool"):
             if catalog.is_gpu_class(getattr(self, name).size_class):
-                problems.append(((name, "size_class"), f"{name} must use a cpu-* size class; "
-                                 "add a gpu_pool for GPU workloads"))
+                problems.append(
+                    ((name, "size_class"), f"{name} must use a cpu-* size class; add a gpu_pool for GPU workloads")
+                )
         if self.gpu_pool is not None and not catalog.is_gpu_class(self.gpu_pool.size_class):
             problems.append((("gpu_pool", "size_class"), "gpu_pool must use a gpu-* size class"))
         _raise_if(problems)
@@ -314,7 +356,9 @@ class NetworkSpec(Strict):
     @model_validator(mode="after")
     def _cidrs(self) -> NetworkSpec:
         problems: list[tuple[Path, str]] = []
-        for path, value in [(("cidr",), self.cidr)] + [(("allowed_cidrs", i), c) for i, c in enumerate(self.allowed_cidrs)]:
+        for path, value in [(("cidr",), self.cidr)] + [
+            (("allowed_cidrs", i), c) for i, c in enumerate(self.allowed_cidrs)
+        ]:
             try:
                 net = ipaddress.ip_network(value, strict=True)
             except ValueError as exc:
@@ -351,35 +395,54 @@ class CiSpec(Strict):
     matched exactly: no wildcards.
     """
 
-    repository: GitHubRepository = Field(description="GitHub repository (owner/name) whose workflows may "
-                                                     "assume the identities.")
+    repository: GitHubRepository = Field(
+        description="GitHub repository (owner/name) whose workflows may assume the identities."
+    )
     deploy_branches: list[GitBranch] = Field(["main"], description="Branches whose push workflows may deploy.")
     environments: list[GitHubEnvironment] = Field(
-        [], description="GitHub environments whose jobs may deploy (protect them with required reviewers "
-                        "and deployment branch rules).")
+        [],
+        description="GitHub environments whose jobs may deploy (protect them with required reviewers "
+        "and deployment branch rules).",
+    )
     pull_request_previews: bool = Field(True, description="Create the read-only identity for PR previews.")
     aws_oidc_provider_arn: Annotated[str, StringConstraints(pattern=AWS_OIDC_PROVIDER_PATTERN)] | None = Field(
-        None, description="An AWS account has one GitHub OIDC provider: name the existing one, or leave null "
-                          "to create it in this stack.")
+        None,
+        description="An AWS account has one GitHub OIDC provider: name the existing one, or leave null "
+        "to create it in this stack.",
+    )
     state_bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")] | None = Field(
-        None, description="Bucket of a self-managed Pulumi state backend (S3 or GCS bucket name) that the "
-                          "identities may read (preview) and write (deploy); null for Pulumi Cloud.")
+        None,
+        description="Bucket of a self-managed Pulumi state backend (S3 or GCS bucket name) that the "
+        "identities may read (preview) and write (deploy); null for Pulumi Cloud.",
+    )
     state_key: str | None = Field(
-        None, description="Secrets-provider key of the state backend (AWS KMS key ARN or GCP KMS key name) "
-                          "that the identities may use; null for passphrase/Pulumi Cloud.")
+        None,
+        description="Secrets-provider key of the state backend (AWS KMS key ARN or GCP KMS key name) "
+        "that the identities may use; null for passphrase/Pulumi Cloud.",
+    )
     repository_id: int | None = Field(
-        None, ge=1, description="Numeric id of the repository (`gh api repos/OWNER/NAME --jq .id`): a "
-                                "repository re-created under the same name has another id. Required on gcp.")
+        None,
+        ge=1,
+        description="Numeric id of the repository (`gh api repos/OWNER/NAME --jq .id`): a "
+        "repository re-created under the same name has another id. Required on gcp.",
+    )
     repository_owner_id: int | None = Field(
-        None, ge=1, description="Numeric id of the repository's owner (`gh api repos/OWNER/NAME --jq .owner.id`). "
-                                "Required on gcp.")
+        None,
+        ge=1,
+        description="Numeric id of the repository's owner (`gh api repos/OWNER/NAME --jq .owner.id`). Required on gcp.",
+    )
 
     @model_validator(mode="after")
     def _subjects(self) -> CiSpec:
         problems: list[tuple[Path, str]] = []
         if not self.deploy_branches:
-            problems.append((("deploy_branches",), "at least one deploy branch is required (e.g. [main]); "
-                                                  "remove the ci section to create no CI identities"))
+            problems.append(
+                (
+                    ("deploy_branches",),
+                    "at least one deploy branch is required (e.g. [main]); "
+                    "remove the ci section to create no CI identities",
+                )
+            )
         for key in ("deploy_branches", "environments"):
             values = getattr(self, key)
             for i, value in enumerate(values):
@@ -389,8 +452,7 @@ class CiSpec(Strict):
             if ".." in branch or branch.startswith(("/", "-", ".")) or branch.endswith(("/", ".", ".lock")):
                 problems.append((("deploy_branches", i), f"{branch!r} is not a valid git branch name"))
             if branch.startswith("refs/"):
-                problems.append((("deploy_branches", i), f"give the branch name without refs/heads/ "
-                                                         f"(got {branch!r})"))
+                problems.append((("deploy_branches", i), f"give the branch name without refs/heads/ (got {branch!r})"))
         _raise_if(problems)
         return self
 
@@ -402,8 +464,9 @@ class CiSpec(Strict):
     @property
     def deploy_subjects(self) -> list[str]:
         """OIDC `sub` claims of workflows on the deploy branches and of jobs in the environments."""
-        return ([f"repo:{self.repository}:ref:refs/heads/{b}" for b in self.deploy_branches]
-                + [f"repo:{self.repository}:environment:{e}" for e in self.environments])
+        return [f"repo:{self.repository}:ref:refs/heads/{b}" for b in self.deploy_branches] + [
+            f"repo:{self.repository}:environment:{e}" for e in self.environments
+        ]
 
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
@@ -413,21 +476,31 @@ class AwsSettings(Strict):
     vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")] | None = None
     subnet_ids: list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = []
     drift_features: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,200}$")]] = Field(
-        [], max_length=20,
+        [],
+        max_length=20,
         description="Features whose Model Monitor metric feature_baseline_drift_<name> is alarmed on "
-                    "(CloudWatch has no wildcard alarm); empty means no drift alarm and no retraining.")
+        "(CloudWatch has no wildcard alarm); empty means no drift alarm and no retraining.",
+    )
     drift_check: Literal["lambda", "model_monitor"] = Field(
-        "lambda", description="How drift is computed: `lambda` (a scheduled function running the shared drift "
-                              "engine on the endpoint's data capture; works on every account) or `model_monitor` "
-                              "(SageMaker Model Monitor, closed to new customers since 2026-07-30: only for "
-                              "accounts that already use it).")
+        "lambda",
+        description="How drift is computed: `lambda` (a scheduled function running the shared drift "
+        "engine on the endpoint's data capture; works on every account) or `model_monitor` "
+        "(SageMaker Model Monitor, closed to new customers since 2026-07-30: only for "
+        "accounts that already use it).",
+    )
     budget_scope: Literal["account", "stack_tag"] = Field(
-        "account", description="What the monthly budget counts: the whole account (counts from day 0) or the "
-                               "`stack` cost-allocation tag (counts only once the tag is activated in the "
-                               "management account, which cannot happen before the tag has been in use ~24 h).")
-    retrain_window_days: int = Field(30, ge=1, le=3650,
-                                     description="Days of data up to the drift alarm that a drift-triggered "
-                                                 "retraining run trains on (pipeline DataWindowStart/End).")
+        "account",
+        description="What the monthly budget counts: the whole account (counts from day 0) or the "
+        "`stack` cost-allocation tag (counts only once the tag is activated in the "
+        "management account, which cannot happen before the tag has been in use ~24 h).",
+    )
+    retrain_window_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="Days of data up to the drift alarm that a drift-triggered "
+        "retraining run trains on (pipeline DataWindowStart/End).",
+    )
 
 
 GUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -439,13 +512,17 @@ COSMOS_DB_APP_ID = "a232010e-820c-4083-83bb-3ace5fc29d0b"
 class AzureSettings(Strict):
     subnet_id: Annotated[str, StringConstraints(pattern=r"^/subscriptions/.+/subnets/.+$")] | None = None
     cosmos_db_object_id: Annotated[str, StringConstraints(pattern=GUID_PATTERN)] | None = Field(
-        None, description="Object id of the Azure Cosmos DB service principal in this tenant "
-                          f"(`az ad sp show --id {COSMOS_DB_APP_ID} --query id -o tsv`); a workspace with a "
-                          "customer-managed key needs it to grant Cosmos DB access to the key first.")
+        None,
+        description="Object id of the Azure Cosmos DB service principal in this tenant "
+        f"(`az ad sp show --id {COSMOS_DB_APP_ID} --query id -o tsv`); a workspace with a "
+        "customer-managed key needs it to grant Cosmos DB access to the key first.",
+    )
     scoring_hostname: Annotated[str, StringConstraints(max_length=253, pattern=HOSTNAME_PATTERN)] | None = Field(
-        None, description="DNS name clients use for the AKS inference router (the ML extension's sslCname); "
-                          "its certificate and key are the stack's secrets mlops:scoringTlsCertificate and "
-                          "mlops:scoringTlsKey (PEM).")
+        None,
+        description="DNS name clients use for the AKS inference router (the ML extension's sslCname); "
+        "its certificate and key are the stack's secrets mlops:scoringTlsCertificate and "
+        "mlops:scoringTlsKey (PEM).",
+    )
 
 
 class GcpSettings(Strict):
@@ -456,9 +533,11 @@ class GcpSettings(Strict):
     subnetwork: str | None = None
     feature_store: bool = False
     metadata_store: Literal["create", "adopt"] = Field(
-        "create", description="Vertex AI keeps pipeline and experiment lineage in the region's store named "
-                              "`default`, which Vertex creates on first use: `create` (a fresh project) makes "
-                              "it with the stack's key; `adopt` imports the one that already exists.")
+        "create",
+        description="Vertex AI keeps pipeline and experiment lineage in the region's store named "
+        "`default`, which Vertex creates on first use: `create` (a fresh project) makes "
+        "it with the stack's key; `adopt` imports the one that already exists.",
+    )
 
 
 RULE_NAME_PATTERN = r"^(aws|azure|gcp)(-[a-z0-9]+)+$"
@@ -473,9 +552,11 @@ class Waiver(Strict):
     """An approved, expiring exception to one policy rule for one resource (`*`: every resource)."""
 
     rule: Annotated[str, StringConstraints(pattern=RULE_NAME_PATTERN)] = Field(
-        description="The policy rule waived, e.g. aws-stack-code-require-upload.")
+        description="The policy rule waived, e.g. aws-stack-code-require-upload."
+    )
     resource: Annotated[str, StringConstraints(pattern=LOGICAL_NAME_PATTERN)] = Field(
-        description="The logical resource name (last part of its URN), or * for every resource.")
+        description="The logical resource name (last part of its URN), or * for every resource."
+    )
     reason: Annotated[str, StringConstraints(min_length=10, max_length=500)]
     approved_by: Email
     expires: Annotated[date, Field(strict=False, description="ISO date; the waiver applies through that day (UTC).")]
@@ -492,9 +573,13 @@ class PolicySpec(Strict):
         today, seen = utc_today(), set()
         for i, w in enumerate(self.waivers):
             if w.expires < today:
-                problems.append((("waivers", i, "expires"),
-                                 f"waiver of {w.rule} for {w.resource!r} expired on {w.expires.isoformat()}; "
-                                 "fix the violation, or renew the waiver (new expires, approved again)"))
+                problems.append(
+                    (
+                        ("waivers", i, "expires"),
+                        f"waiver of {w.rule} for {w.resource!r} expired on {w.expires.isoformat()}; "
+                        "fix the violation, or renew the waiver (new expires, approved again)",
+                    )
+                )
             if (w.rule, w.resource) in seen:
                 problems.append((("waivers", i), f"duplicate waiver of {w.rule} for {w.resource!r}"))
             seen.add((w.rule, w.resource))
@@ -583,27 +668,45 @@ def _cloud_section_rule(spec: Spec):
 
 
 _STATE_KEY_PATTERNS = {
-    "aws": (r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$",
-            "a KMS key ARN, e.g. arn:aws:kms:us-east-1:123456789012:key/<key id>"),
-    "gcp": (r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/[a-z0-9-]+/keyRings/[A-Za-z0-9_-]+"
-            r"/cryptoKeys/[A-Za-z0-9_-]+$",
-            "a KMS key name, e.g. projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>"),
+    "aws": (
+        r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$",
+        "a KMS key ARN, e.g. arn:aws:kms:us-east-1:123456789012:key/<key id>",
+    ),
+    "gcp": (
+        r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/[a-z0-9-]+/keyRings/[A-Za-z0-9_-]+"
+        r"/cryptoKeys/[A-Za-z0-9_-]+$",
+        "a KMS key name, e.g. projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>",
+    ),
 }
 
 
 def _gcp_rule(spec: Spec):
     if spec.cloud == "gcp" and spec.training.spot:
-        yield ("training", "spot"), ("a Vertex AI pipeline task runs on an on-demand machine (the pipeline spec "
-                                     "has no Spot scheduling); set training.spot: false")
+        yield (
+            ("training", "spot"),
+            (
+                "a Vertex AI pipeline task runs on an on-demand machine (the pipeline spec "
+                "has no Spot scheduling); set training.spot: false"
+            ),
+        )
     if spec.cloud == "gcp" and spec.training.max_nodes != 1:
-        yield ("training", "max_nodes"), (f"the GCP training pipeline runs the workload on one machine; set "
-                                          f"training.max_nodes: 1 (got {spec.training.max_nodes}) and size it with "
-                                          "training.size_class")
+        yield (
+            ("training", "max_nodes"),
+            (
+                f"the GCP training pipeline runs the workload on one machine; set "
+                f"training.max_nodes: 1 (got {spec.training.max_nodes}) and size it with "
+                "training.size_class"
+            ),
+        )
     if spec.gcp and spec.gcp.metadata_store == "adopt" and spec.storage.customer_managed_keys:
-        yield ("gcp", "metadata_store"), (
-            "an existing `default` metadata store keeps the encryption it was created with (Vertex makes it "
-            "with a Google-managed key) and cannot be re-keyed; delete it first (README, GCP) and use create, "
-            "or use a project whose Vertex AI was never used")
+        yield (
+            ("gcp", "metadata_store"),
+            (
+                "an existing `default` metadata store keeps the encryption it was created with (Vertex makes it "
+                "with a Google-managed key) and cannot be re-keyed; delete it first (README, GCP) and use create, "
+                "or use a project whose Vertex AI was never used"
+            ),
+        )
 
 
 def _ci_rule(spec: Spec):
@@ -613,15 +716,28 @@ def _ci_rule(spec: Spec):
     if spec.cloud == "gcp":
         for key, claim in (("repository_id", ".id"), ("repository_owner_id", ".owner.id")):
             if getattr(ci, key) is None:
-                yield ("ci", key), (f"the GCP workload identity provider also checks the token's numeric {key} "
-                                    "(a renamed or re-created repository keeps the name, not the id); set it "
-                                    f"from `gh api repos/{ci.repository} --jq {claim}`")
+                yield (
+                    ("ci", key),
+                    (
+                        f"the GCP workload identity provider also checks the token's numeric {key} "
+                        "(a renamed or re-created repository keeps the name, not the id); set it "
+                        f"from `gh api repos/{ci.repository} --jq {claim}`"
+                    ),
+                )
     if ci.aws_oidc_provider_arn and spec.cloud != "aws":
-        yield ("ci", "aws_oidc_provider_arn"), f"aws_oidc_provider_arn does not apply to {_CLOUD_NAMES[spec.cloud]} stack; remove it"
+        yield (
+            ("ci", "aws_oidc_provider_arn"),
+            f"aws_oidc_provider_arn does not apply to {_CLOUD_NAMES[spec.cloud]} stack; remove it",
+        )
     for key in ("state_bucket", "state_key"):
         if getattr(ci, key) is not None and spec.cloud not in _STATE_KEY_PATTERNS:
-            yield ("ci", key), (f"{key} applies to aws and gcp stacks; on azure grant the CI identities access "
-                                "to the state storage account where it is bootstrapped, and remove it")
+            yield (
+                ("ci", key),
+                (
+                    f"{key} applies to aws and gcp stacks; on azure grant the CI identities access "
+                    "to the state storage account where it is bootstrapped, and remove it"
+                ),
+            )
     if ci.state_key is not None and spec.cloud in _STATE_KEY_PATTERNS:
         pattern, example = _STATE_KEY_PATTERNS[spec.cloud]
         if not re.fullmatch(pattern, ci.state_key):
@@ -630,6 +746,7 @@ def _ci_rule(spec: Spec):
 
 def _workloads():
     """(path, size_class, sku override, used?) for every compute workload in a spec."""
+
     def pick(spec: Spec):
         k = spec.kubernetes
         yield ("training",), spec.training.size_class, spec.training.sku, True
@@ -638,6 +755,7 @@ def _workloads():
             pool = getattr(k, name)
             if pool is not None:
                 yield ("kubernetes", name), pool.size_class, pool.sku, k.enabled
+
     return pick
 
 
@@ -646,11 +764,19 @@ def _sku_rule(spec: Spec):
         if sku is None:
             continue
         if not re.fullmatch(_SKU_PATTERNS[spec.cloud], sku):
-            yield path + ("sku",), f"{sku!r} is not {_CLOUD_NAMES[spec.cloud]} SKU name (pattern {_SKU_PATTERNS[spec.cloud]})"
+            yield (
+                path + ("sku",),
+                f"{sku!r} is not {_CLOUD_NAMES[spec.cloud]} SKU name (pattern {_SKU_PATTERNS[spec.cloud]})",
+            )
         elif catalog.known_sku(spec.cloud, sku) is None:
             hint = difflib.get_close_matches(sku, catalog.known_sku_names(spec.cloud), n=1)
-            yield path + ("sku",), (f"{sku!r} is not in the price catalog (infra/data/catalog.yaml)"
-                                    + (f"; did you mean {hint[0]!r}?" if hint else "; add it with its price"))
+            yield (
+                path + ("sku",),
+                (
+                    f"{sku!r} is not in the price catalog (infra/data/catalog.yaml)"
+                    + (f"; did you mean {hint[0]!r}?" if hint else "; add it with its price")
+                ),
+            )
 
 
 def _gpu_rule(spec: Spec):
@@ -659,9 +785,13 @@ def _gpu_rule(spec: Spec):
     for path, size_class, sku, used in _workloads()(spec):
         gpu = spec.sku(size_class, sku).gpus > 0 if _known(spec, sku) else catalog.is_gpu_class(size_class)
         if used and gpu:
-            yield path + ("sku" if sku else "size_class",), (
-                f"GPU compute is not allowed in {spec.environment} stacks by default; "
-                "use a cpu-* size class or set allow_gpu: true")
+            yield (
+                path + ("sku" if sku else "size_class",),
+                (
+                    f"GPU compute is not allowed in {spec.environment} stacks by default; "
+                    "use a cpu-* size class or set allow_gpu: true"
+                ),
+            )
 
 
 def _known(spec: Spec, sku: str | None) -> bool:
@@ -674,8 +804,10 @@ def _environment_rule(spec: Spec):
     if spec.serving.enabled and spec.serving.serverless:
         yield ("serving", "serverless"), "prod serving must be provisioned (serverless: false) for predictable latency"
     if spec.serving.enabled and spec.serving.min_replicas < 2:
-        yield ("serving", "min_replicas"), (f"prod serving needs at least 2 replicas for availability "
-                                            f"(got {spec.serving.min_replicas})")
+        yield (
+            ("serving", "min_replicas"),
+            (f"prod serving needs at least 2 replicas for availability (got {spec.serving.min_replicas})"),
+        )
     if spec.network.mode != "private":
         yield ("network", "mode"), "prod stacks must use private networking (network.mode: private)"
     if not spec.storage.versioning:
@@ -686,21 +818,35 @@ def _environment_rule(spec: Spec):
 
 def _aws_key_rule(spec: Spec):
     if spec.cloud == "aws" and not spec.storage.customer_managed_keys:
-        yield ("storage", "customer_managed_keys"), (
-            "AWS stacks need their customer managed key (1 USD/month): CloudWatch alarms can publish only to an "
-            "SNS topic encrypted with a customer managed key (the AWS managed aws/sns key cannot be opened to "
-            "cloudwatch.amazonaws.com), and the alerts are the drift loop; set customer_managed_keys: true")
+        yield (
+            ("storage", "customer_managed_keys"),
+            (
+                "AWS stacks need their customer managed key (1 USD/month): CloudWatch alarms can publish only to an "
+                "SNS topic encrypted with a customer managed key (the AWS managed aws/sns key cannot be opened to "
+                "cloudwatch.amazonaws.com), and the alerts are the drift loop; set customer_managed_keys: true"
+            ),
+        )
 
 
 def _cloud_feature_rule(spec: Spec):
     if spec.serving.serverless and spec.cloud != "aws" and spec.serving.enabled:
-        yield ("serving", "serverless"), (f"serverless endpoints are only offered on aws; on {spec.cloud} "
-                                          "set serverless: false (and min_replicas >= 1) or disable serving")
+        yield (
+            ("serving", "serverless"),
+            (
+                f"serverless endpoints are only offered on aws; on {spec.cloud} "
+                "set serverless: false (and min_replicas >= 1) or disable serving"
+            ),
+        )
     if spec.cloud == "azure" and spec.kubernetes.system_pool.spot:
         yield ("kubernetes", "system_pool", "spot"), "AKS system node pools cannot use spot VMs; set spot: false"
     if spec.kubernetes.enabled and spec.cloud == "aws":
         yield ("kubernetes", "enabled"), "the AWS architecture serves on SageMaker; set kubernetes.enabled: false"
-    if spec.serving.enabled and spec.cloud in ("azure", "gcp") and not spec.kubernetes.enabled and spec.cloud == "azure":
+    if (
+        spec.serving.enabled
+        and spec.cloud in ("azure", "gcp")
+        and not spec.kubernetes.enabled
+        and spec.cloud == "azure"
+    ):
         yield ("kubernetes", "enabled"), "Azure serving runs on the AKS cluster; enable kubernetes or disable serving"
 
 
@@ -730,27 +876,43 @@ def _azure_rule(spec: Spec):
         return
     settings = spec.azure or AzureSettings()
     if spec.storage.customer_managed_keys and settings.cosmos_db_object_id is None:
-        yield ("azure", "cosmos_db_object_id"), (
-            "a workspace with customer-managed keys needs the object id of this tenant's Azure Cosmos DB "
-            f"service principal (az ad sp show --id {COSMOS_DB_APP_ID} --query id -o tsv)")
+        yield (
+            ("azure", "cosmos_db_object_id"),
+            (
+                "a workspace with customer-managed keys needs the object id of this tenant's Azure Cosmos DB "
+                f"service principal (az ad sp show --id {COSMOS_DB_APP_ID} --query id -o tsv)"
+            ),
+        )
     if spec.kubernetes.enabled:
         vcpus, memory = aml_extension_capacity(spec)
         if vcpus < AML_EXTENSION_MIN_VCPUS or memory < AML_EXTENSION_MIN_MEMORY_GIB:
-            yield ("kubernetes", "system_pool", "min_nodes"), (
-                f"the Azure ML extension needs {AML_EXTENSION_MIN_VCPUS} vCPUs and {AML_EXTENSION_MIN_MEMORY_GIB} GB "
-                f"on non-spot nodes; the system and user pools give {vcpus} vCPUs / {memory:g} GB at their "
-                "minimum: use a larger size_class or more min_nodes")
+            yield (
+                ("kubernetes", "system_pool", "min_nodes"),
+                (
+                    f"the Azure ML extension needs {AML_EXTENSION_MIN_VCPUS} vCPUs and {AML_EXTENSION_MIN_MEMORY_GIB} GB "
+                    f"on non-spot nodes; the system and user pools give {vcpus} vCPUs / {memory:g} GB at their "
+                    "minimum: use a larger size_class or more min_nodes"
+                ),
+            )
     if spec.kubernetes.enabled:
         for name in ("user_pool", "gpu_pool"):
             pool = getattr(spec.kubernetes, name)
             if pool is not None and pool.spot:
-                yield ("kubernetes", name, "spot"), (
-                    "Azure ML workloads never land on AKS spot nodes (instance types created through ARM "
-                    "carry no toleration for the spot taint); set spot: false and min_nodes: 0 to scale to zero")
+                yield (
+                    ("kubernetes", name, "spot"),
+                    (
+                        "Azure ML workloads never land on AKS spot nodes (instance types created through ARM "
+                        "carry no toleration for the spot taint); set spot: false and min_nodes: 0 to scale to zero"
+                    ),
+                )
     if spec.serving.active and settings.scoring_hostname is None:
-        yield ("azure", "scoring_hostname"), (
-            "AKS serving needs the DNS name clients use for the inference router (its TLS certificate is "
-            "issued for it); set azure.scoring_hostname")
+        yield (
+            ("azure", "scoring_hostname"),
+            (
+                "AKS serving needs the DNS name clients use for the inference router (its TLS certificate is "
+                "issued for it); set azure.scoring_hostname"
+            ),
+        )
 
 
 def _model_version_rule(spec: Spec):
@@ -764,16 +926,31 @@ def _model_version_rule(spec: Spec):
         yield path, str(exc)
         return
     if isinstance(parsed, versions.SageMakerModelPackage) and parsed.region != spec.region:
-        yield path, (f"the model package is in {parsed.region} but the stack serves in {spec.region}; "
-                     "SageMaker models are regional: register the version in the stack's region")
+        yield (
+            path,
+            (
+                f"the model package is in {parsed.region} but the stack serves in {spec.region}; "
+                "SageMaker models are regional: register the version in the stack's region"
+            ),
+        )
     if isinstance(parsed, versions.VertexModelVersion):
         if parsed.region != spec.region:
-            yield path, (f"the model is in {parsed.region} but the endpoint is in {spec.region}; copy it "
-                         f"(gcloud ai models copy --region={spec.region}) and name the copy")
+            yield (
+                path,
+                (
+                    f"the model is in {parsed.region} but the endpoint is in {spec.region}; copy it "
+                    f"(gcloud ai models copy --region={spec.region}) and name the copy"
+                ),
+            )
         elif spec.gcp is not None and parsed.project != spec.gcp.project_id and not parsed.project.isdigit():
-            yield path, (f"the model is in project {parsed.project} but the stack is {spec.gcp.project_id}; "
-                         "Vertex endpoints serve models of their own project: copy it (gcloud ai models copy "
-                         f"--project={spec.gcp.project_id}) and name the copy")
+            yield (
+                path,
+                (
+                    f"the model is in project {parsed.project} but the stack is {spec.gcp.project_id}; "
+                    "Vertex endpoints serve models of their own project: copy it (gcloud ai models copy "
+                    f"--project={spec.gcp.project_id}) and name the copy"
+                ),
+            )
 
 
 def _principal_rule(spec: Spec):
@@ -783,16 +960,27 @@ def _principal_rule(spec: Spec):
         seen: set[str] = set()
         for i, person in enumerate(people):
             if not re.fullmatch(pattern, person.principal):
-                yield ("access", group, i, "principal"), (
-                    f"{person.principal!r} is not {_CLOUD_NAMES[spec.cloud]} principal; expected {example}")
+                yield (
+                    ("access", group, i, "principal"),
+                    (f"{person.principal!r} is not {_CLOUD_NAMES[spec.cloud]} principal; expected {example}"),
+                )
             if person.name in seen:
                 yield ("access", group, i, "name"), f"duplicate name {person.name!r}"
             seen.add(person.name)
 
 
 def _naming_rule(spec: Spec):
-    services = [s for s in RULES if s.startswith({"aws": ("s3", "sagemaker", "iam", "lambda", "ecr", "aws"),
-                                                 "azure": ("azure",), "gcp": ("gcs", "gcp", "gke")}[spec.cloud])]
+    services = [
+        s
+        for s in RULES
+        if s.startswith(
+            {
+                "aws": ("s3", "sagemaker", "iam", "lambda", "ecr", "aws"),
+                "azure": ("azure",),
+                "gcp": ("gcs", "gcp", "gke"),
+            }[spec.cloud]
+        )
+    ]
     for service in services:
         try:
             physical_name(service, spec.team, spec.environment, "artifacts")
@@ -804,9 +992,13 @@ def _naming_rule(spec: Spec):
 def _budget_rule(spec: Spec):
     floor, basis = baseline_monthly_usd(spec)
     if spec.budget.monthly_usd < floor:
-        yield ("budget", "monthly_usd"), (
-            f"{spec.budget.monthly_usd:g} USD is below the always-on cost of this stack "
-            f"(~{floor:.0f} USD/month: {basis}); raise the budget or shrink those resources")
+        yield (
+            ("budget", "monthly_usd"),
+            (
+                f"{spec.budget.monthly_usd:g} USD is below the always-on cost of this stack "
+                f"(~{floor:.0f} USD/month: {basis}); raise the budget or shrink those resources"
+            ),
+        )
 
 
 def baseline_monthly_usd(spec: Spec) -> tuple[float, str]:
@@ -814,16 +1006,21 @@ def baseline_monthly_usd(spec: Spec) -> tuple[float, str]:
     parts: list[tuple[float, str]] = []
     if spec.serving.active and not spec.serving.serverless:
         sku = _priced(spec, spec.serving.size_class, spec.serving.sku)
-        parts.append((spec.serving.min_replicas * sku.usd_per_hour * catalog.HOURS_PER_MONTH,
-                      f"{spec.serving.min_replicas} x {sku.name} serving"))
+        parts.append(
+            (
+                spec.serving.min_replicas * sku.usd_per_hour * catalog.HOURS_PER_MONTH,
+                f"{spec.serving.min_replicas} x {sku.name} serving",
+            )
+        )
     if spec.kubernetes.enabled:
         for name in ("system_pool", "user_pool", "gpu_pool"):
             pool = getattr(spec.kubernetes, name)
             if pool is not None and pool.min_nodes:
                 sku = _priced(spec, pool.size_class, pool.sku)
                 price = sku.usd_per_hour * (catalog.spot_fraction(spec.cloud) if pool.spot else 1)
-                parts.append((pool.min_nodes * price * catalog.HOURS_PER_MONTH,
-                              f"{pool.min_nodes} x {sku.name} {name}"))
+                parts.append(
+                    (pool.min_nodes * price * catalog.HOURS_PER_MONTH, f"{pool.min_nodes} x {sku.name} {name}")
+                )
     total = sum(p for p, _ in parts)
     return total, ", ".join(b for _, b in parts) or "nothing always-on"
 
@@ -832,6 +1029,19 @@ def _priced(spec: Spec, size_class: str, sku: str | None) -> catalog.Sku:
     return spec.sku(size_class, sku if _known(spec, sku) else None)
 
 
-_RULES = [_region_rule, _cloud_section_rule, _aws_key_rule, _sku_rule, _gpu_rule, _environment_rule,
-          _cloud_feature_rule, _principal_rule, _naming_rule, _budget_rule, _ci_rule, _model_version_rule,
-          _azure_rule, _gcp_rule]
+_RULES = [
+    _region_rule,
+    _cloud_section_rule,
+    _aws_key_rule,
+    _sku_rule,
+    _gpu_rule,
+    _environment_rule,
+    _cloud_feature_rule,
+    _principal_rule,
+    _naming_rule,
+    _budget_rule,
+    _ci_rule,
+    _model_version_rule,
+    _azure_rule,
+    _gcp_rule,
+]

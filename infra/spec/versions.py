@@ -21,19 +21,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_AWS = re.compile(r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):(\d{12}):model-package/"
-                  r"([A-Za-z0-9](?:-*[A-Za-z0-9]){0,62})/(\d+)$")
+_AWS = re.compile(
+    r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):(\d{12}):model-package/"
+    r"([A-Za-z0-9](?:-*[A-Za-z0-9]){0,62})/(\d+)$"
+)
 _AZURE_WORKSPACE = re.compile(r"^azureml:([A-Za-z0-9][A-Za-z0-9_.-]{0,254}):([A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")
-_AZURE_REGISTRY = re.compile(r"^azureml://registries/([A-Za-z0-9][A-Za-z0-9_-]{1,32})/models/"
-                             r"([A-Za-z0-9][A-Za-z0-9_.-]{0,254})/versions/([A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")
-_GCP = re.compile(r"^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|\d{1,20})/locations/([a-z0-9-]+)/models/"
-                  r"([a-z0-9][a-z0-9_-]{0,127})@(\d{1,20})$")
+_AZURE_REGISTRY = re.compile(
+    r"^azureml://registries/([A-Za-z0-9][A-Za-z0-9_-]{1,32})/models/"
+    r"([A-Za-z0-9][A-Za-z0-9_.-]{0,254})/versions/([A-Za-z0-9][A-Za-z0-9_.-]{0,63})$"
+)
+_GCP = re.compile(
+    r"^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|\d{1,20})/locations/([a-z0-9-]+)/models/"
+    r"([a-z0-9][a-z0-9_-]{0,127})@(\d{1,20})$"
+)
 
 EXAMPLES = {
     "aws": "a SageMaker model package ARN, e.g. "
-           "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detection-prod-models/3",
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detection-prod-models/3",
     "azure": "an Azure ML model asset, e.g. azureml:churn-model:4 (this workspace) or "
-             "azureml://registries/<registry>/models/churn-model/versions/4 (a shared registry)",
+    "azureml://registries/<registry>/models/churn-model/versions/4 (a shared registry)",
     "gcp": "a Vertex AI model version, e.g. projects/<project>/locations/us-central1/models/<model id>@2",
 }
 

@@ -23,11 +23,20 @@ _COMPANION_RULES = (
     ("versioning", "aws:s3/bucketVersioning:BucketVersioning"),
     ("tls-policy", "aws:s3/bucketPolicy:BucketPolicy"),
 )
-_MONITORS = ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
-             "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
-STATEFUL = (BUCKET, "aws:kms/key:Key", "aws:ecr/repository:Repository",
-            "aws:sagemaker/modelPackageGroup:ModelPackageGroup", "aws:sagemaker/featureGroup:FeatureGroup",
-            "aws:dynamodb/table:Table", "aws:efs/fileSystem:FileSystem")
+_MONITORS = (
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
+)
+STATEFUL = (
+    BUCKET,
+    "aws:kms/key:Key",
+    "aws:ecr/repository:Repository",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
+    "aws:sagemaker/featureGroup:FeatureGroup",
+    "aws:dynamodb/table:Table",
+    "aws:efs/fileSystem:FileSystem",
+)
 ECR = "aws:ecr/repository:Repository"
 ECR_DOC = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/security-best-practices.html"
 NOTEBOOK = "aws:sagemaker/notebookInstance:NotebookInstance"
@@ -49,8 +58,11 @@ def _sse(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 def _public_access_block(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    off = [k for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-           if props.get(k) is not True and not is_unknown(props.get(k))]
+    off = [
+        k
+        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        if props.get(k) is not True and not is_unknown(props.get(k))
+    ]
     if off:
         yield f"public access block settings not enabled: {', '.join(off)}"
 
@@ -62,7 +74,10 @@ def _versioning(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 def _kms_key(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    if props.get("enableKeyRotation") is not True and str(props.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT")) == "SYMMETRIC_DEFAULT":
+    if (
+        props.get("enableKeyRotation") is not True
+        and str(props.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT")) == "SYMMETRIC_DEFAULT"
+    ):
         yield "KMS key rotation is off: set enableKeyRotation=True"
 
 
@@ -87,8 +102,11 @@ def _ecr_scan(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 def _ecr_immutable(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    if ctx.env != "dev" and props.get("imageTagMutability") not in ("IMMUTABLE", None) \
-            and known(props.get("imageTagMutability")):
+    if (
+        ctx.env != "dev"
+        and props.get("imageTagMutability") not in ("IMMUTABLE", None)
+        and known(props.get("imageTagMutability"))
+    ):
         yield f"{ctx.env} image tags must be IMMUTABLE"
 
 
@@ -139,7 +157,9 @@ def _function_kms(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 def _sagemaker_vpc(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    vpc = props.get("vpcConfig") if ctx.type == "aws:sagemaker/model:Model" else dig(props, "networkConfig", "vpcConfig")
+    vpc = (
+        props.get("vpcConfig") if ctx.type == "aws:sagemaker/model:Model" else dig(props, "networkConfig", "vpcConfig")
+    )
     if ctx.env != "dev" and not vpc:
         yield f"{ctx.env} SageMaker containers must run in the stack's VPC (vpcConfig)"
 
@@ -153,8 +173,10 @@ def _vpc_flow_logs(resources: list[StackResource], ctx: Ctx):
     logs = [r for r in resources if r.type == "aws:ec2/flowLog:FlowLog"]
     for vpc in (r for r in resources if r.type == "aws:ec2/vpc:Vpc"):
         if not any(vpc.urn in f.property_dependencies.get("vpcId", []) for f in logs):
-            yield ("VPC has no flow log (aws.ec2.FlowLog with vpc_id): rejected traffic and exfiltration go unseen",
-                   vpc.urn)
+            yield (
+                "VPC has no flow log (aws.ec2.FlowLog with vpc_id): rejected traffic and exfiltration go unseen",
+                vpc.urn,
+            )
 
 
 def _function_error_alarms(resources: list[StackResource], ctx: Ctx):
@@ -163,9 +185,15 @@ def _function_error_alarms(resources: list[StackResource], ctx: Ctx):
         name = fn.props.get("name")
         if is_unknown(name):
             continue
-        on_errors = [a for a in alarms if str(a.props.get("metricName")) == "Errors" and (
-            fn.urn in a.property_dependencies.get("dimensions", []) or
-            (isinstance(a.props.get("dimensions"), dict) and a.props["dimensions"].get("FunctionName") == name))]
+        on_errors = [
+            a
+            for a in alarms
+            if str(a.props.get("metricName")) == "Errors"
+            and (
+                fn.urn in a.property_dependencies.get("dimensions", [])
+                or (isinstance(a.props.get("dimensions"), dict) and a.props["dimensions"].get("FunctionName") == name)
+            )
+        ]
         if not on_errors:
             yield ("function has no CloudWatch alarm on its Errors metric: failed runs go unnoticed", fn.urn)
 
@@ -207,6 +235,7 @@ def _bucket_companion(type_: str):
                 good = [s for s in good if _denies_insecure_transport(s)]
             if not good:
                 yield (f"bucket has no {what.removeprefix('a ')} targeting it", bucket.urn)
+
     return check
 
 
@@ -226,91 +255,251 @@ def _endpoint_monitor(resources: list[StackResource], ctx: Ctx):
 
 
 RULES: list[Rule] = [
-    simple("aws-s3-bucketsse-require-kms", C, "data-protection",
-           "Buckets are encrypted by default; outside dev with the stack's KMS key.",
-           "Use BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms and the stack key.",
-           ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",),
-           _sse, "high", S3_DOC),
-    simple("aws-s3-bucketpublicaccessblock-require-all", C, "data-protection",
-           "Public access blocks enable all four settings.",
-           "Set blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets to true.",
-           ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",), _public_access_block, "critical", S3_DOC),
-    simple("aws-s3-bucketversioning-require-enabled", C, "data-protection",
-           "Bucket versioning is Enabled.", "Set versioningConfiguration.status to Enabled.",
-           ("aws:s3/bucketVersioning:BucketVersioning",), _versioning, "high", S3_DOC),
-    simple("aws-kms-key-require-rotation", C, "data-protection",
-           "KMS keys rotate yearly.", "Set enableKeyRotation=True.",
-           ("aws:kms/key:Key",), _kms_key, "high", "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html"),
-    simple("aws-kms-key-require-deletion-window", C, "data-protection",
-           "Prod keys have a 30-day deletion window.", "Set deletionWindowInDays=30 in prod.",
-           ("aws:kms/key:Key",), _kms_window, "high", "https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html"),
-    simple("aws-sagemaker-endpointconfig-require-kms", C, "data-protection",
-           "Outside dev, provisioned endpoint volumes and data capture use the stack's KMS key.",
-           "Set kmsKeyArn and dataCaptureConfig.kmsKeyId to the stack key.",
-           (ENDPOINT_CONFIG,), _endpoint_kms, "high"),
-    simple("aws-ecr-repository-require-scan-on-push", C, "data-protection",
-           "Repositories scan images on push.", "Set imageScanningConfiguration.scanOnPush=True.",
-           (ECR,), _ecr_scan, "medium", ECR_DOC),
-    simple("aws-ecr-repository-require-immutable-tags", C, "data-protection",
-           "Outside dev, repository tags are immutable.", "Set imageTagMutability IMMUTABLE.",
-           (ECR,), _ecr_immutable, "medium", ECR_DOC),
-    simple("aws-ecr-repository-require-kms", C, "data-protection",
-           "Outside dev, images are encrypted with KMS.", "Set encryptionConfigurations [{encryptionType: KMS, kmsKey}].",
-           (ECR,), _ecr_kms, "medium", ECR_DOC),
-    simple("aws-sns-topic-require-kms", C, "data-protection",
-           "Outside dev, alert topics are encrypted with KMS.", "Set kmsMasterKeyId.",
-           ("aws:sns/topic:Topic",), _sns, "medium"),
-    simple("aws-sagemaker-notebook-deny-root-access", C, "data-protection",
-           "Notebook instances have no root access.", "Set rootAccess Disabled.",
-           (NOTEBOOK,), _notebook, "high"),
-    simple("aws-sagemaker-notebook-deny-direct-internet", C, "data-protection",
-           "Outside dev, notebook instances have no direct internet access.", "Set directInternetAccess Disabled.",
-           (NOTEBOOK,), _notebook_internet, "high"),
-    simple("aws-sagemaker-domain-require-vpc-only", C, "data-protection",
-           "Outside dev, Studio domains are VpcOnly.", "Set appNetworkAccessType VpcOnly.",
-           ("aws:sagemaker/domain:Domain",), _domain, "high"),
-    simple("aws-sagemaker-domain-require-kms", C, "data-protection",
-           "Outside dev, Studio domain storage is encrypted with the stack's key.", "Set kmsKeyId.",
-           ("aws:sagemaker/domain:Domain",), _domain_kms, "high"),
-    simple("aws-cloudwatch-loggroup-require-kms", C, "data-protection",
-           "Outside dev, log groups are encrypted with the stack's KMS key.",
-           "Set kmsKeyId to the stack key (its key policy must allow logs.<region>.amazonaws.com).",
-           ("aws:cloudwatch/logGroup:LogGroup",), _log_group_kms, "medium",
-           "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
-    simple("aws-sqs-queue-require-kms", C, "data-protection",
-           "Outside dev, SQS queues (the retraining dead-letter queues hold alarm events) are encrypted with the "
-           "stack's KMS key.", "Set kmsMasterKeyId to the stack key.", ("aws:sqs/queue:Queue",), _queue_kms, "medium",
-           "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-server-side-encryption.html"),
-    simple("aws-lambda-function-require-kms", C, "data-protection",
-           "Outside dev, functions encrypt their environment variables with the stack's KMS key.",
-           "Set kmsKeyArn to the stack key.", ("aws:lambda/function:Function",), _function_kms, "medium",
-           "https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html"),
-    simple("aws-sagemaker-containers-require-vpc", C, "data-protection",
-           "Outside dev, SageMaker models and monitoring jobs run in the stack's VPC.",
-           "Set vpcConfig (models) / networkConfig.vpcConfig (monitoring jobs) with the private subnets.",
-           ("aws:sagemaker/model:Model", "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"),
-           _sagemaker_vpc, "high", "https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html"),
-    simple("aws-ec2-subnet-deny-public-ip", C, "data-protection",
-           "Subnets do not give instances public IPs.", "Set mapPublicIpOnLaunch=False.",
-           ("aws:ec2/subnet:Subnet",), _subnet_public_ip, "high",
-           "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-ip-addressing.html"),
-    Rule("aws-stack-vpcs-require-flow-logs", C, "data-protection",
-         "Every VPC the stack creates has a flow log.",
-         "Create an aws.ec2.FlowLog for the VPC (to a log group with retention and the stack key).",
-         "medium", "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs.html", stack_check=_vpc_flow_logs),
-    Rule("aws-stack-functions-require-error-alarm", C, "data-protection",
-         "Every Lambda function has a CloudWatch alarm on its Errors metric.",
-         "Add an aws.cloudwatch.MetricAlarm on AWS/Lambda Errors with dimension FunctionName, to the alert topic.",
-         "medium", "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html",
-         stack_check=_function_error_alarms),
+    simple(
+        "aws-s3-bucketsse-require-kms",
+        C,
+        "data-protection",
+        "Buckets are encrypted by default; outside dev with the stack's KMS key.",
+        "Use BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms and the stack key.",
+        ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",),
+        _sse,
+        "high",
+        S3_DOC,
+    ),
+    simple(
+        "aws-s3-bucketpublicaccessblock-require-all",
+        C,
+        "data-protection",
+        "Public access blocks enable all four settings.",
+        "Set blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets to true.",
+        ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",),
+        _public_access_block,
+        "critical",
+        S3_DOC,
+    ),
+    simple(
+        "aws-s3-bucketversioning-require-enabled",
+        C,
+        "data-protection",
+        "Bucket versioning is Enabled.",
+        "Set versioningConfiguration.status to Enabled.",
+        ("aws:s3/bucketVersioning:BucketVersioning",),
+        _versioning,
+        "high",
+        S3_DOC,
+    ),
+    simple(
+        "aws-kms-key-require-rotation",
+        C,
+        "data-protection",
+        "KMS keys rotate yearly.",
+        "Set enableKeyRotation=True.",
+        ("aws:kms/key:Key",),
+        _kms_key,
+        "high",
+        "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html",
+    ),
+    simple(
+        "aws-kms-key-require-deletion-window",
+        C,
+        "data-protection",
+        "Prod keys have a 30-day deletion window.",
+        "Set deletionWindowInDays=30 in prod.",
+        ("aws:kms/key:Key",),
+        _kms_window,
+        "high",
+        "https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html",
+    ),
+    simple(
+        "aws-sagemaker-endpointconfig-require-kms",
+        C,
+        "data-protection",
+        "Outside dev, provisioned endpoint volumes and data capture use the stack's KMS key.",
+        "Set kmsKeyArn and dataCaptureConfig.kmsKeyId to the stack key.",
+        (ENDPOINT_CONFIG,),
+        _endpoint_kms,
+        "high",
+    ),
+    simple(
+        "aws-ecr-repository-require-scan-on-push",
+        C,
+        "data-protection",
+        "Repositories scan images on push.",
+        "Set imageScanningConfiguration.scanOnPush=True.",
+        (ECR,),
+        _ecr_scan,
+        "medium",
+        ECR_DOC,
+    ),
+    simple(
+        "aws-ecr-repository-require-immutable-tags",
+        C,
+        "data-protection",
+        "Outside dev, repository tags are immutable.",
+        "Set imageTagMutability IMMUTABLE.",
+        (ECR,),
+        _ecr_immutable,
+        "medium",
+        ECR_DOC,
+    ),
+    simple(
+        "aws-ecr-repository-require-kms",
+        C,
+        "data-protection",
+        "Outside dev, images are encrypted with KMS.",
+        "Set encryptionConfigurations [{encryptionType: KMS, kmsKey}].",
+        (ECR,),
+        _ecr_kms,
+        "medium",
+        ECR_DOC,
+    ),
+    simple(
+        "aws-sns-topic-require-kms",
+        C,
+        "data-protection",
+        "Outside dev, alert topics are encrypted with KMS.",
+        "Set kmsMasterKeyId.",
+        ("aws:sns/topic:Topic",),
+        _sns,
+        "medium",
+    ),
+    simple(
+        "aws-sagemaker-notebook-deny-root-access",
+        C,
+        "data-protection",
+        "Notebook instances have no root access.",
+        "Set rootAccess Disabled.",
+        (NOTEBOOK,),
+        _notebook,
+        "high",
+    ),
+    simple(
+        "aws-sagemaker-notebook-deny-direct-internet",
+        C,
+        "data-protection",
+        "Outside dev, notebook instances have no direct internet access.",
+        "Set directInternetAccess Disabled.",
+        (NOTEBOOK,),
+        _notebook_internet,
+        "high",
+    ),
+    simple(
+        "aws-sagemaker-domain-require-vpc-only",
+        C,
+        "data-protection",
+        "Outside dev, Studio domains are VpcOnly.",
+        "Set appNetworkAccessType VpcOnly.",
+        ("aws:sagemaker/domain:Domain",),
+        _domain,
+        "high",
+    ),
+    simple(
+        "aws-sagemaker-domain-require-kms",
+        C,
+        "data-protection",
+        "Outside dev, Studio domain storage is encrypted with the stack's key.",
+        "Set kmsKeyId.",
+        ("aws:sagemaker/domain:Domain",),
+        _domain_kms,
+        "high",
+    ),
+    simple(
+        "aws-cloudwatch-loggroup-require-kms",
+        C,
+        "data-protection",
+        "Outside dev, log groups are encrypted with the stack's KMS key.",
+        "Set kmsKeyId to the stack key (its key policy must allow logs.<region>.amazonaws.com).",
+        ("aws:cloudwatch/logGroup:LogGroup",),
+        _log_group_kms,
+        "medium",
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
+    ),
+    simple(
+        "aws-sqs-queue-require-kms",
+        C,
+        "data-protection",
+        "Outside dev, SQS queues (the retraining dead-letter queues hold alarm events) are encrypted with the "
+        "stack's KMS key.",
+        "Set kmsMasterKeyId to the stack key.",
+        ("aws:sqs/queue:Queue",),
+        _queue_kms,
+        "medium",
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-server-side-encryption.html",
+    ),
+    simple(
+        "aws-lambda-function-require-kms",
+        C,
+        "data-protection",
+        "Outside dev, functions encrypt their environment variables with the stack's KMS key.",
+        "Set kmsKeyArn to the stack key.",
+        ("aws:lambda/function:Function",),
+        _function_kms,
+        "medium",
+        "https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html",
+    ),
+    simple(
+        "aws-sagemaker-containers-require-vpc",
+        C,
+        "data-protection",
+        "Outside dev, SageMaker models and monitoring jobs run in the stack's VPC.",
+        "Set vpcConfig (models) / networkConfig.vpcConfig (monitoring jobs) with the private subnets.",
+        ("aws:sagemaker/model:Model", "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"),
+        _sagemaker_vpc,
+        "high",
+        "https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html",
+    ),
+    simple(
+        "aws-ec2-subnet-deny-public-ip",
+        C,
+        "data-protection",
+        "Subnets do not give instances public IPs.",
+        "Set mapPublicIpOnLaunch=False.",
+        ("aws:ec2/subnet:Subnet",),
+        _subnet_public_ip,
+        "high",
+        "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-ip-addressing.html",
+    ),
+    Rule(
+        "aws-stack-vpcs-require-flow-logs",
+        C,
+        "data-protection",
+        "Every VPC the stack creates has a flow log.",
+        "Create an aws.ec2.FlowLog for the VPC (to a log group with retention and the stack key).",
+        "medium",
+        "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs.html",
+        stack_check=_vpc_flow_logs,
+    ),
+    Rule(
+        "aws-stack-functions-require-error-alarm",
+        C,
+        "data-protection",
+        "Every Lambda function has a CloudWatch alarm on its Errors metric.",
+        "Add an aws.cloudwatch.MetricAlarm on AWS/Lambda Errors with dimension FunctionName, to the alert topic.",
+        "medium",
+        "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html",
+        stack_check=_function_error_alarms,
+    ),
     protect_rule(C, STATEFUL),
-    *[Rule(f"aws-stack-s3-buckets-require-{suffix}", C, "data-protection",
-           f"Every S3 bucket has {_COMPANIONS[type_]} targeting it.",
-           f"Create a {type_.rsplit(':', 1)[-1]} for each bucket with bucket=<bucket>.id.",
-           "critical", S3_DOC, stack_check=_bucket_companion(type_))
-      for suffix, type_ in _COMPANION_RULES],
-    Rule("aws-stack-endpoints-require-monitor", C, "data-protection",
-         "Every SageMaker endpoint has a monitor: a CloudWatch alarm or Model Monitor schedule.",
-         "Add alarms on the endpoint's latency/errors (and a monitoring schedule where supported).",
-         "medium", stack_check=_endpoint_monitor),
+    *[
+        Rule(
+            f"aws-stack-s3-buckets-require-{suffix}",
+            C,
+            "data-protection",
+            f"Every S3 bucket has {_COMPANIONS[type_]} targeting it.",
+            f"Create a {type_.rsplit(':', 1)[-1]} for each bucket with bucket=<bucket>.id.",
+            "critical",
+            S3_DOC,
+            stack_check=_bucket_companion(type_),
+        )
+        for suffix, type_ in _COMPANION_RULES
+    ],
+    Rule(
+        "aws-stack-endpoints-require-monitor",
+        C,
+        "data-protection",
+        "Every SageMaker endpoint has a monitor: a CloudWatch alarm or Model Monitor schedule.",
+        "Add alarms on the endpoint's latency/errors (and a monitoring schedule where supported).",
+        "medium",
+        stack_check=_endpoint_monitor,
+    ),
 ]

@@ -13,19 +13,25 @@ from policies.objects import CODE_SETTING, Uploads, object_uri
 MODEL = "aws:sagemaker/model:Model"
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 FUNCTION = "aws:lambda/function:Function"
-PERMISSION_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                    "aws:iam/policyAttachment:PolicyAttachment")
+PERMISSION_TYPES = (
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+)
 # Inputs through which a service assumes a role (SageMaker, Lambda, EventBridge, Step Functions ...).
 ROLE_USE_KEYS = ("role", "roleArn", "executionRoleArn", "executionRole", "serviceRole", "serviceRoleArn")
 # CreateEndpoint downloads the artifact and fails when it is missing; pulumi-aws waits for InService.
 MODEL_DOC = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html"
 CODE_DOC = "https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps.html"
 # "Changes that I make are not always immediately visible": IAM is eventually consistent.
-IAM_DOC = ("https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html"
-           "#troubleshoot_general_eventual-consistency")
+IAM_DOC = (
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html"
+    "#troubleshoot_general_eventual-consistency"
+)
 
 
 # ---- serving resources whose artifact nothing creates --------------------------------------------
+
 
 def _model_artifacts(model: StackResource, uploads: Uploads) -> Iterator[tuple[str, object]]:
     containers = [model.props.get("primaryContainer"), *as_list(model.props.get("containers"))]
@@ -43,12 +49,16 @@ def _serving_artifacts(resources: list[StackResource], ctx: Ctx):
     for model in (r for r in resources if r.type == MODEL):
         for where, location in _model_artifacts(model, uploads):
             if uploads.missing(location):
-                yield (f"{where} {location} is in a bucket this stack creates, and nothing in the plan uploads it: "
-                       "the endpoint fails on the first deploy; serve a registered model package "
-                       "(primaryContainer.modelPackageName) or upload the artifact as a BucketObject", model.urn)
+                yield (
+                    f"{where} {location} is in a bucket this stack creates, and nothing in the plan uploads it: "
+                    "the endpoint fails on the first deploy; serve a registered model package "
+                    "(primaryContainer.modelPackageName) or upload the artifact as a BucketObject",
+                    model.urn,
+                )
 
 
 # ---- code that nothing uploads ---------------------------------------------------------------------
+
 
 def _steps(steps) -> Iterator[dict]:
     for step in as_list(steps):
@@ -73,11 +83,19 @@ def pipeline_code(definition) -> Iterator[tuple[str, str, bool]]:
             s3 = (item or {}).get("S3Input") or {}
             if (item or {}).get("InputName") == "code" or str(s3.get("LocalPath", "")).rstrip("/").endswith("/code"):
                 if isinstance(s3.get("S3Uri"), str):
-                    yield step.get("Name", "?"), s3["S3Uri"], s3.get("S3DataType") == "S3Prefix" and s3["S3Uri"].endswith("/")
+                    yield (
+                        step.get("Name", "?"),
+                        s3["S3Uri"],
+                        s3.get("S3DataType") == "S3Prefix" and s3["S3Uri"].endswith("/"),
+                    )
         for channel in as_list(args.get("InputDataConfig")):  # a training step's code channel
             s3 = dig(channel or {}, "DataSource", "S3DataSource") or {}
             if (channel or {}).get("ChannelName") == "code" and isinstance(s3.get("S3Uri"), str):
-                yield step.get("Name", "?"), s3["S3Uri"], s3.get("S3DataType") == "S3Prefix" and s3["S3Uri"].endswith("/")
+                yield (
+                    step.get("Name", "?"),
+                    s3["S3Uri"],
+                    s3.get("S3DataType") == "S3Prefix" and s3["S3Uri"].endswith("/"),
+                )
         submit = dig(args, "HyperParameters", "sagemaker_submit_directory")
         if isinstance(submit, str):
             yield step.get("Name", "?"), submit.strip('"'), False
@@ -90,11 +108,18 @@ def _code_uploads(resources: list[StackResource], ctx: Ctx):
             for step, uri, prefix in pipeline_code(r.props.get("pipelineDefinition")):
                 location = uploads.parse(uri, prefix)
                 if uploads.missing(location):
-                    yield (f"step {step!r} downloads its code from {location}, which nothing in the plan uploads: "
-                           "the first pipeline run fails", r.urn)
+                    yield (
+                        f"step {step!r} downloads its code from {location}, which nothing in the plan uploads: "
+                        "the first pipeline run fails",
+                        r.urn,
+                    )
         elif r.type == FUNCTION:
             bucket, key = r.props.get("s3Bucket"), r.props.get("s3Key")
-            if isinstance(bucket, str) and isinstance(key, str) and uploads.missing(uploads.parse(f"s3://{bucket}/{key}")):
+            if (
+                isinstance(bucket, str)
+                and isinstance(key, str)
+                and uploads.missing(uploads.parse(f"s3://{bucket}/{key}"))
+            ):
                 yield f"function code s3://{bucket}/{key} is not uploaded by any resource in the plan", r.urn
             for name, value in sorted((dig(r.props, "environment", "variables") or {}).items()):
                 if CODE_SETTING.search(name) and object_uri(value) and uploads.missing(uploads.parse(value)):
@@ -102,6 +127,7 @@ def _code_uploads(resources: list[StackResource], ctx: Ctx):
 
 
 # ---- identities used before their permissions are attached ------------------------------------------
+
 
 def _role_of(permission: StackResource, role: StackResource) -> bool:
     name = role.props.get("name")
@@ -136,32 +162,56 @@ def _permissions_first(resources: list[StackResource], ctx: Ctx):
             if key is None:
                 continue
             ancestors = graph.ancestors(user.urn)
-            missing = [p for p in permissions if _role_of(p, role) and p.urn not in ancestors
-                       and user.urn not in graph.ancestors(p.urn)]
+            missing = [
+                p
+                for p in permissions
+                if _role_of(p, role) and p.urn not in ancestors and user.urn not in graph.ancestors(p.urn)
+            ]
             if missing:
-                yield (f"{key} uses role {short(role.urn)} but the resource does not wait for "
-                       f"{', '.join(short(p.urn) for p in missing)}, which give the role its permissions: "
-                       "it can start before they exist", user.urn)
+                yield (
+                    f"{key} uses role {short(role.urn)} but the resource does not wait for "
+                    f"{', '.join(short(p.urn) for p in missing)}, which give the role its permissions: "
+                    "it can start before they exist",
+                    user.urn,
+                )
 
 
 RULES: list[Rule] = [
-    Rule("aws-stack-sagemaker-model-require-artifact", C, "deployability",
-         "SageMaker models serve an artifact that exists: a registered model package, or an S3 object the "
-         "plan uploads or that lives outside the stack's own (new, empty) buckets.",
-         "Serve a registered model version (serving.model_version -> primaryContainer.modelPackageName); "
-         "with no version, create no Model/EndpointConfig/Endpoint.",
-         "critical", MODEL_DOC, stack_check=_serving_artifacts),
-    Rule("aws-stack-code-require-upload", C, "deployability",
-         "Pipeline steps and functions run code that the plan uploads (S3 BucketObject) when it lives in a "
-         "bucket the stack creates: processing code inputs, sagemaker_submit_directory, Lambda s3Key and "
-         "code-naming environment variables (TEMPLATE, CODE, SCRIPT, PACKAGE, SOURCE, COMPONENT).",
-         "Upload the code with aws.s3.BucketObjectv2 (infra/code_assets.py archives) and reference that "
-         "object's bucket/key.",
-         "high", CODE_DOC, stack_check=_code_uploads),
-    Rule("aws-stack-identities-require-permissions-first", C, "deployability",
-         "A resource that runs as an IAM role (SageMaker model, pipeline, monitor, Lambda ...) waits for "
-         "every RolePolicy/attachment that gives the role its permissions.",
-         "Make the resource depend on the role's policies: pass depends_on=[role_policy] or take the role "
-         "ARN from an Output that combines the role and its policy ids.",
-         "high", IAM_DOC, stack_check=_permissions_first),
+    Rule(
+        "aws-stack-sagemaker-model-require-artifact",
+        C,
+        "deployability",
+        "SageMaker models serve an artifact that exists: a registered model package, or an S3 object the "
+        "plan uploads or that lives outside the stack's own (new, empty) buckets.",
+        "Serve a registered model version (serving.model_version -> primaryContainer.modelPackageName); "
+        "with no version, create no Model/EndpointConfig/Endpoint.",
+        "critical",
+        MODEL_DOC,
+        stack_check=_serving_artifacts,
+    ),
+    Rule(
+        "aws-stack-code-require-upload",
+        C,
+        "deployability",
+        "Pipeline steps and functions run code that the plan uploads (S3 BucketObject) when it lives in a "
+        "bucket the stack creates: processing code inputs, sagemaker_submit_directory, Lambda s3Key and "
+        "code-naming environment variables (TEMPLATE, CODE, SCRIPT, PACKAGE, SOURCE, COMPONENT).",
+        "Upload the code with aws.s3.BucketObjectv2 (infra/code_assets.py archives) and reference that "
+        "object's bucket/key.",
+        "high",
+        CODE_DOC,
+        stack_check=_code_uploads,
+    ),
+    Rule(
+        "aws-stack-identities-require-permissions-first",
+        C,
+        "deployability",
+        "A resource that runs as an IAM role (SageMaker model, pipeline, monitor, Lambda ...) waits for "
+        "every RolePolicy/attachment that gives the role its permissions.",
+        "Make the resource depend on the role's policies: pass depends_on=[role_policy] or take the role "
+        "ARN from an Output that combines the role and its policy ids.",
+        "high",
+        IAM_DOC,
+        stack_check=_permissions_first,
+    ),
 ]

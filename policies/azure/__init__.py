@@ -7,4 +7,11 @@ from policies.azure._shared import C
 from policies.common import budget_rules, tagging_rules
 from policies.core import Rule
 
-RULES: list[Rule] = [*iam.RULES, *cost.RULES, *data_protection.RULES, *deployability.RULES, *budget_rules(C), *tagging_rules(C)]
+RULES: list[Rule] = [
+    *iam.RULES,
+    *cost.RULES,
+    *data_protection.RULES,
+    *deployability.RULES,
+    *budget_rules(C),
+    *tagging_rules(C),
+]

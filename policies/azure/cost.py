@@ -9,8 +9,11 @@ from policies.azure._shared import AGENT_POOL, CLUSTER, COMPUTE, REGISTRY, C, P,
 from policies.common import SKU_PARAMS, count_problem, simple, sku_problems
 from policies.core import Ctx, Rule, as_list, dig, is_unknown, known
 
-AKS_PARAMS = {**SKU_PARAMS, "require_spot": {"dev": True, "staging": False, "prod": False},
-              "scale_to_zero": {"dev": True, "staging": False, "prod": False}}
+AKS_PARAMS = {
+    **SKU_PARAMS,
+    "require_spot": {"dev": True, "staging": False, "prod": False},
+    "scale_to_zero": {"dev": True, "staging": False, "prod": False},
+}
 
 
 def _pools(props: Mapping[str, Any], ctx: Ctx) -> list[tuple[str, Mapping[str, Any]]]:
@@ -74,8 +77,9 @@ def _aml_sizes(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 def _aml_nodes(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     inner = _training_cluster(props)
     if inner is not None:
-        yield from count_problem((inner.get("scaleSettings") or {}).get("maxNodeCount"), ctx, "max_nodes",
-                                 "training cluster maxNodeCount")
+        yield from count_problem(
+            (inner.get("scaleSettings") or {}).get("maxNodeCount"), ctx, "max_nodes", "training cluster maxNodeCount"
+        )
 
 
 def _aml_low_priority(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
@@ -99,42 +103,131 @@ def _log_retention(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 RULES: list[Rule] = [
-    simple("azure-containerservice-restrict-vm-sizes", C, "cost",
-           "AKS pools use catalogued VM sizes; no GPU sizes in dev.",
-           "Use a cpu-* size class for the pools or drop the GPU pool in dev.",
-           (CLUSTER, AGENT_POOL), _aks_skus, "medium", params=SKU_PARAMS),
-    simple("azure-containerservice-limit-node-counts", C, "cost",
-           "AKS pool node counts stay under the environment's cap.",
-           "Lower kubernetes.*_pool.max_nodes.", (CLUSTER, AGENT_POOL), _aks_counts, "medium", params=SKU_PARAMS),
-    simple("azure-containerservice-agentpool-require-spot", C, "cost",
-           "In dev, user pools run on Spot VMs.", "Set scaleSetPriority Spot (kubernetes.*_pool.spot) for dev user pools.",
-           (CLUSTER, AGENT_POOL), _aks_spot, "medium", params=AKS_PARAMS),
-    simple("azure-containerservice-agentpool-require-autoscale", C, "cost",
-           "User pools autoscale.", "Set enableAutoScaling with minCount/maxCount.",
-           (CLUSTER, AGENT_POOL), _aks_autoscale, "medium", params=AKS_PARAMS),
-    simple("azure-containerservice-agentpool-require-scale-to-zero", C, "cost",
-           "In dev, user pools scale to zero.", "Set minCount 0 (kubernetes.*_pool.min_nodes: 0) for dev user pools.",
-           (CLUSTER, AGENT_POOL), _aks_scale_to_zero, "medium", params=AKS_PARAMS),
-    simple("azure-machinelearningservices-compute-require-scale-to-zero", C, "cost",
-           "Training clusters scale to zero.", "Set scaleSettings.minNodeCount 0.",
-           (COMPUTE,), _aml_scale_to_zero, "medium", params=AKS_PARAMS),
-    simple("azure-machinelearningservices-compute-restrict-vm-sizes", C, "cost",
-           "Training clusters use catalogued VM sizes; no GPU sizes in dev.",
-           "Use a cpu-* training.size_class or a catalogued training.sku.",
-           (COMPUTE,), _aml_sizes, "medium", params=AKS_PARAMS),
-    simple("azure-machinelearningservices-compute-limit-node-count", C, "cost",
-           "Training clusters stay under the environment's node cap.", "Lower training.max_nodes.",
-           (COMPUTE,), _aml_nodes, "medium", params=AKS_PARAMS),
-    simple("azure-machinelearningservices-compute-require-low-priority", C, "cost",
-           "In dev, training clusters use low-priority VMs.", "Set training.spot: true for dev.",
-           (COMPUTE,), _aml_low_priority, "medium", params=AKS_PARAMS),
-    simple("azure-containerregistry-registry-restrict-sku", C, "cost",
-           "Premium registries only where private networking needs them (not dev).",
-           "Use Basic or Standard in dev.", (REGISTRY,), _acr_sku, "low",
-           params={"registry_skus": {"dev": ["Basic", "Standard"], "staging": ["Basic", "Standard", "Premium"],
-                                     "prod": ["Basic", "Standard", "Premium"]}}),
-    simple("azure-operationalinsights-workspace-require-retention", C, "cost",
-           "Log Analytics workspaces set a retention at most the environment's maximum.",
-           "Set storage.log_retention_days in the spec.", (P + "operationalinsights:Workspace",),
-           _log_retention, "low", params={"max_days": {"dev": 90, "staging": 365, "prod": 730}}),
+    simple(
+        "azure-containerservice-restrict-vm-sizes",
+        C,
+        "cost",
+        "AKS pools use catalogued VM sizes; no GPU sizes in dev.",
+        "Use a cpu-* size class for the pools or drop the GPU pool in dev.",
+        (CLUSTER, AGENT_POOL),
+        _aks_skus,
+        "medium",
+        params=SKU_PARAMS,
+    ),
+    simple(
+        "azure-containerservice-limit-node-counts",
+        C,
+        "cost",
+        "AKS pool node counts stay under the environment's cap.",
+        "Lower kubernetes.*_pool.max_nodes.",
+        (CLUSTER, AGENT_POOL),
+        _aks_counts,
+        "medium",
+        params=SKU_PARAMS,
+    ),
+    simple(
+        "azure-containerservice-agentpool-require-spot",
+        C,
+        "cost",
+        "In dev, user pools run on Spot VMs.",
+        "Set scaleSetPriority Spot (kubernetes.*_pool.spot) for dev user pools.",
+        (CLUSTER, AGENT_POOL),
+        _aks_spot,
+        "medium",
+        params=AKS_PARAMS,
+    ),
+    simple(
+        "azure-containerservice-agentpool-require-autoscale",
+        C,
+        "cost",
+        "User pools autoscale.",
+        "Set enableAutoScaling with minCount/maxCount.",
+        (CLUSTER, AGENT_POOL),
+        _aks_autoscale,
+        "medium",
+        params=AKS_PARAMS,
+    ),
+    simple(
+        "azure-containerservice-agentpool-require-scale-to-zero",
+        C,
+        "cost",
+        "In dev, user pools scale to zero.",
+        "Set minCount 0 (kubernetes.*_pool.min_nodes: 0) for dev user pools.",
+        (CLUSTER, AGENT_POOL),
+        _aks_scale_to_zero,
+        "medium",
+        params=AKS_PARAMS,
+    ),
+    simple(
+        "azure-machinelearningservices-compute-require-scale-to-zero",
+        C,
+        "cost",
+        "Training clusters scale to zero.",
+        "Set scaleSettings.minNodeCount 0.",
+        (COMPUTE,),
+        _aml_scale_to_zero,
+        "medium",
+        params=AKS_PARAMS,
+    ),
+    simple(
+        "azure-machinelearningservices-compute-restrict-vm-sizes",
+        C,
+        "cost",
+        "Training clusters use catalogued VM sizes; no GPU sizes in dev.",
+        "Use a cpu-* training.size_class or a catalogued training.sku.",
+        (COMPUTE,),
+        _aml_sizes,
+        "medium",
+        params=AKS_PARAMS,
+    ),
+    simple(
+        "azure-machinelearningservices-compute-limit-node-count",
+        C,
+        "cost",
+        "Training clusters stay under the environment's node cap.",
+        "Lower training.max_nodes.",
+        (COMPUTE,),
+        _aml_nodes,
+        "medium",
+        params=AKS_PARAMS,
+    ),
+    simple(
+        "azure-machinelearningservices-compute-require-low-priority",
+        C,
+        "cost",
+        "In dev, training clusters use low-priority VMs.",
+        "Set training.spot: true for dev.",
+        (COMPUTE,),
+        _aml_low_priority,
+        "medium",
+        params=AKS_PARAMS,
+    ),
+    simple(
+        "azure-containerregistry-registry-restrict-sku",
+        C,
+        "cost",
+        "Premium registries only where private networking needs them (not dev).",
+        "Use Basic or Standard in dev.",
+        (REGISTRY,),
+        _acr_sku,
+        "low",
+        params={
+            "registry_skus": {
+                "dev": ["Basic", "Standard"],
+                "staging": ["Basic", "Standard", "Premium"],
+                "prod": ["Basic", "Standard", "Premium"],
+            }
+        },
+    ),
+    simple(
+        "azure-operationalinsights-workspace-require-retention",
+        C,
+        "cost",
+        "Log Analytics workspaces set a retention at most the environment's maximum.",
+        "Set storage.log_retention_days in the spec.",
+        (P + "operationalinsights:Workspace",),
+        _log_retention,
+        "low",
+        params={"max_days": {"dev": 90, "staging": 365, "prod": 730}},
+    ),
 ]

@@ -27,8 +27,11 @@ def _storage_public(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 def _storage_network(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    if ctx.env != "dev" and props.get("publicNetworkAccess") != "Disabled" \
-            and dig(props, "networkRuleSet", "defaultAction") != "Deny":
+    if (
+        ctx.env != "dev"
+        and props.get("publicNetworkAccess") != "Disabled"
+        and dig(props, "networkRuleSet", "defaultAction") != "Deny"
+    ):
         yield f"{ctx.env} storage accounts must deny public network access"
 
 
@@ -49,16 +52,29 @@ def _storage_cmk(resources: list[StackResource], ctx: Ctx):
     for account in (r for r in resources if r.type == STORAGE):
         if dig(account.props, "encryption", "keySource") == "Microsoft.Keyvault":
             continue
-        scopes = [s for s in resources if s.type == P + "storage:EncryptionScope" and _in_account(s, account) is not False]
-        cmk_scopes = {s.props.get("encryptionScopeName") for s in scopes if s.props.get("source") == "Microsoft.KeyVault"}
-        containers = [c for c in resources if c.type == P + "storage:BlobContainer" and _in_account(c, account) is not False]
+        scopes = [
+            s for s in resources if s.type == P + "storage:EncryptionScope" and _in_account(s, account) is not False
+        ]
+        cmk_scopes = {
+            s.props.get("encryptionScopeName") for s in scopes if s.props.get("source") == "Microsoft.KeyVault"
+        }
+        containers = [
+            c for c in resources if c.type == P + "storage:BlobContainer" and _in_account(c, account) is not False
+        ]
         if any(_in_account(r, account) is None for r in scopes + containers):
             continue  # account names unknown in preview: skip rather than fail
-        pinned = [c for c in containers if c.props.get("defaultEncryptionScope") in cmk_scopes
-                  and c.props.get("denyEncryptionScopeOverride") is True]
+        pinned = [
+            c
+            for c in containers
+            if c.props.get("defaultEncryptionScope") in cmk_scopes
+            and c.props.get("denyEncryptionScopeOverride") is True
+        ]
         if not containers or not cmk_scopes or len(pinned) < len(containers):
-            yield (f"{ctx.env} storage must be encrypted with the stack's Key Vault key: set encryption.keySource "
-                   "Microsoft.Keyvault, or pin every container to a Key Vault encryption scope", account.urn)
+            yield (
+                f"{ctx.env} storage must be encrypted with the stack's Key Vault key: set encryption.keySource "
+                "Microsoft.Keyvault, or pin every container to a Key Vault encryption scope",
+                account.urn,
+            )
 
 
 def _blob_versioning(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
@@ -89,14 +105,20 @@ def _vault_protection(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 def _vault_network(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     p = props.get("properties") or {}
-    if ctx.env != "dev" and p.get("publicNetworkAccess") != "Disabled" \
-            and dig(p, "networkAcls", "defaultAction") != "Deny":
+    if (
+        ctx.env != "dev"
+        and p.get("publicNetworkAccess") != "Disabled"
+        and dig(p, "networkAcls", "defaultAction") != "Deny"
+    ):
         yield f"{ctx.env} key vaults must deny public network access"
 
 
 def _acr_public(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    if ctx.env != "dev" and props.get("publicNetworkAccess") != "Disabled" \
-            and dig(props, "networkRuleSet", "defaultAction") != "Deny":
+    if (
+        ctx.env != "dev"
+        and props.get("publicNetworkAccess") != "Disabled"
+        and dig(props, "networkRuleSet", "defaultAction") != "Deny"
+    ):
         yield f"{ctx.env} registries must deny public network access"
 
 
@@ -123,7 +145,11 @@ def _aks_network_policy(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 def _node_public_ip(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    pools = [props] if ctx.type.endswith(":AgentPool") else [p for p in (props.get("agentPoolProfiles") or []) if isinstance(p, dict)]
+    pools = (
+        [props]
+        if ctx.type.endswith(":AgentPool")
+        else [p for p in (props.get("agentPoolProfiles") or []) if isinstance(p, dict)]
+    )
     for pool in pools:
         if pool.get("enableNodePublicIP") is True:
             yield f"pool {pool.get('name') or pool.get('agentPoolName')!r} gives nodes public IPs (enableNodePublicIP)"
@@ -134,73 +160,182 @@ def _endpoint_monitor(resources: list[StackResource], ctx: Ctx):
         name = ep.props.get("endpointName")
         if is_unknown(name):
             continue
-        found = any(r.type in _MONITORS and (r.depends_on(ep.urn) or (name and name in json.dumps(r.props)))
-                    for r in resources)
+        found = any(
+            r.type in _MONITORS and (r.depends_on(ep.urn) or (name and name in json.dumps(r.props))) for r in resources
+        )
         if not found:
             yield ("online endpoint has no monitor (metric alert, query alert or monitoring schedule)", ep.urn)
 
 
 RULES: list[Rule] = [
-    simple("azure-storage-storageaccount-require-tls", C, "data-protection",
-           "Storage accounts accept HTTPS only with TLS 1.2+.",
-           "Set enableHttpsTrafficOnly=True and minimumTlsVersion TLS1_2.", (STORAGE,), _storage_tls,
-           "high", STORAGE_DOC),
-    simple("azure-storage-storageaccount-deny-public-access", C, "data-protection",
-           "Storage accounts allow no anonymous blob access.", "Set allowBlobPublicAccess=False.",
-           (STORAGE,), _storage_public, "critical", STORAGE_DOC),
-    simple("azure-storage-storageaccount-deny-public-network-access", C, "data-protection",
-           "Outside dev, storage accounts deny public network access.",
-           "Set publicNetworkAccess Disabled (private endpoints) or networkRuleSet.defaultAction Deny.",
-           (STORAGE,), _storage_network, "critical", STORAGE_DOC),
-    Rule("azure-storage-storageaccount-require-cmk", C, "data-protection",
-         "Outside dev, storage is encrypted with the stack's Key Vault key: at account level, or with "
-         "every container pinned to a Key Vault encryption scope.",
-         "Set encryption.keySource Microsoft.Keyvault, or give each container defaultEncryptionScope "
-         "(a Key Vault scope) with denyEncryptionScopeOverride=True.",
-         "high", STORAGE_DOC, stack_check=_storage_cmk),
-    simple("azure-storage-blobserviceproperties-require-versioning", C, "data-protection",
-           "Blob services keep versions.", "Set isVersioningEnabled=True.",
-           (P + "storage:BlobServiceProperties",), _blob_versioning, "high", STORAGE_DOC),
-    simple("azure-storage-blobserviceproperties-require-soft-delete", C, "data-protection",
-           "Blob services soft-delete blobs and containers.",
-           "Set deleteRetentionPolicy and containerDeleteRetentionPolicy (enabled, days).",
-           (P + "storage:BlobServiceProperties",), _blob_soft_delete, "high", STORAGE_DOC),
-    simple("azure-storage-blobcontainer-deny-public-access", C, "data-protection",
-           "Blob containers allow no anonymous access.", "Set publicAccess None.",
-           (P + "storage:BlobContainer",), _container_public, "critical", STORAGE_DOC),
-    simple("azure-keyvault-vault-require-purge-protection", C, "data-protection",
-           "Key vaults keep soft delete and purge protection.", "Set properties.enablePurgeProtection=True.",
-           (VAULT,), _vault_protection, "high"),
-    simple("azure-keyvault-vault-deny-public-network-access", C, "data-protection",
-           "Outside dev, key vaults deny public network access.",
-           "Set properties.publicNetworkAccess Disabled or networkAcls.defaultAction Deny.",
-           (VAULT,), _vault_network, "high"),
-    simple("azure-containerregistry-registry-deny-public-access", C, "data-protection",
-           "Outside dev, registries deny public network access.",
-           "Use Premium with publicNetworkAccess Disabled and a private endpoint.",
-           (REGISTRY,), _acr_public, "high"),
-    simple("azure-machinelearningservices-workspace-deny-public-access", C, "data-protection",
-           "Outside dev, ML workspaces disable public network access.", "Set publicNetworkAccess Disabled.",
-           (WORKSPACE,), _workspace, "high"),
-    simple("azure-machinelearningservices-workspace-require-cmk", C, "data-protection",
-           "In prod, ML workspaces are encrypted with a customer-managed key.",
-           "Set encryption (status Enabled) with the stack's Key Vault key.",
-           (WORKSPACE,), _workspace_cmk, "high"),
-    simple("azure-containerservice-managedcluster-restrict-api-access", C, "data-protection",
-           "Outside dev, the AKS API server is private or limited to authorized IP ranges.",
-           "Set apiServerAccessProfile.enablePrivateCluster or authorizedIPRanges.",
-           (CLUSTER,), _aks_private, "high"),
-    simple("azure-containerservice-managedcluster-require-network-policy", C, "data-protection",
-           "AKS clusters enforce Kubernetes network policies.",
-           "Set networkProfile.networkPolicy (azure, calico or cilium).", (CLUSTER,), _aks_network_policy, "high",
-           "https://learn.microsoft.com/azure/aks/use-network-policies"),
-    simple("azure-containerservice-agentpool-deny-node-public-ip", C, "data-protection",
-           "AKS nodes have no public IPs.", "Set enableNodePublicIP=False on every pool.",
-           (CLUSTER, P + "containerservice:AgentPool"), _node_public_ip, "high",
-           "https://learn.microsoft.com/azure/aks/use-node-public-ips"),
+    simple(
+        "azure-storage-storageaccount-require-tls",
+        C,
+        "data-protection",
+        "Storage accounts accept HTTPS only with TLS 1.2+.",
+        "Set enableHttpsTrafficOnly=True and minimumTlsVersion TLS1_2.",
+        (STORAGE,),
+        _storage_tls,
+        "high",
+        STORAGE_DOC,
+    ),
+    simple(
+        "azure-storage-storageaccount-deny-public-access",
+        C,
+        "data-protection",
+        "Storage accounts allow no anonymous blob access.",
+        "Set allowBlobPublicAccess=False.",
+        (STORAGE,),
+        _storage_public,
+        "critical",
+        STORAGE_DOC,
+    ),
+    simple(
+        "azure-storage-storageaccount-deny-public-network-access",
+        C,
+        "data-protection",
+        "Outside dev, storage accounts deny public network access.",
+        "Set publicNetworkAccess Disabled (private endpoints) or networkRuleSet.defaultAction Deny.",
+        (STORAGE,),
+        _storage_network,
+        "critical",
+        STORAGE_DOC,
+    ),
+    Rule(
+        "azure-storage-storageaccount-require-cmk",
+        C,
+        "data-protection",
+        "Outside dev, storage is encrypted with the stack's Key Vault key: at account level, or with "
+        "every container pinned to a Key Vault encryption scope.",
+        "Set encryption.keySource Microsoft.Keyvault, or give each container defaultEncryptionScope "
+        "(a Key Vault scope) with denyEncryptionScopeOverride=True.",
+        "high",
+        STORAGE_DOC,
+        stack_check=_storage_cmk,
+    ),
+    simple(
+        "azure-storage-blobserviceproperties-require-versioning",
+        C,
+        "data-protection",
+        "Blob services keep versions.",
+        "Set isVersioningEnabled=True.",
+        (P + "storage:BlobServiceProperties",),
+        _blob_versioning,
+        "high",
+        STORAGE_DOC,
+    ),
+    simple(
+        "azure-storage-blobserviceproperties-require-soft-delete",
+        C,
+        "data-protection",
+        "Blob services soft-delete blobs and containers.",
+        "Set deleteRetentionPolicy and containerDeleteRetentionPolicy (enabled, days).",
+        (P + "storage:BlobServiceProperties",),
+        _blob_soft_delete,
+        "high",
+        STORAGE_DOC,
+    ),
+    simple(
+        "azure-storage-blobcontainer-deny-public-access",
+        C,
+        "data-protection",
+        "Blob containers allow no anonymous access.",
+        "Set publicAccess None.",
+        (P + "storage:BlobContainer",),
+        _container_public,
+        "critical",
+        STORAGE_DOC,
+    ),
+    simple(
+        "azure-keyvault-vault-require-purge-protection",
+        C,
+        "data-protection",
+        "Key vaults keep soft delete and purge protection.",
+        "Set properties.enablePurgeProtection=True.",
+        (VAULT,),
+        _vault_protection,
+        "high",
+    ),
+    simple(
+        "azure-keyvault-vault-deny-public-network-access",
+        C,
+        "data-protection",
+        "Outside dev, key vaults deny public network access.",
+        "Set properties.publicNetworkAccess Disabled or networkAcls.defaultAction Deny.",
+        (VAULT,),
+        _vault_network,
+        "high",
+    ),
+    simple(
+        "azure-containerregistry-registry-deny-public-access",
+        C,
+        "data-protection",
+        "Outside dev, registries deny public network access.",
+        "Use Premium with publicNetworkAccess Disabled and a private endpoint.",
+        (REGISTRY,),
+        _acr_public,
+        "high",
+    ),
+    simple(
+        "azure-machinelearningservices-workspace-deny-public-access",
+        C,
+        "data-protection",
+        "Outside dev, ML workspaces disable public network access.",
+        "Set publicNetworkAccess Disabled.",
+        (WORKSPACE,),
+        _workspace,
+        "high",
+    ),
+    simple(
+        "azure-machinelearningservices-workspace-require-cmk",
+        C,
+        "data-protection",
+        "In prod, ML workspaces are encrypted with a customer-managed key.",
+        "Set encryption (status Enabled) with the stack's Key Vault key.",
+        (WORKSPACE,),
+        _workspace_cmk,
+        "high",
+    ),
+    simple(
+        "azure-containerservice-managedcluster-restrict-api-access",
+        C,
+        "data-protection",
+        "Outside dev, the AKS API server is private or limited to authorized IP ranges.",
+        "Set apiServerAccessProfile.enablePrivateCluster or authorizedIPRanges.",
+        (CLUSTER,),
+        _aks_private,
+        "high",
+    ),
+    simple(
+        "azure-containerservice-managedcluster-require-network-policy",
+        C,
+        "data-protection",
+        "AKS clusters enforce Kubernetes network policies.",
+        "Set networkProfile.networkPolicy (azure, calico or cilium).",
+        (CLUSTER,),
+        _aks_network_policy,
+        "high",
+        "https://learn.microsoft.com/azure/aks/use-network-policies",
+    ),
+    simple(
+        "azure-containerservice-agentpool-deny-node-public-ip",
+        C,
+        "data-protection",
+        "AKS nodes have no public IPs.",
+        "Set enableNodePublicIP=False on every pool.",
+        (CLUSTER, P + "containerservice:AgentPool"),
+        _node_public_ip,
+        "high",
+        "https://learn.microsoft.com/azure/aks/use-node-public-ips",
+    ),
     protect_rule(C, STATEFUL),
-    Rule("azure-stack-endpoints-require-monitor", C, "data-protection",
-         "Every online endpoint has a metric alert, query alert or monitoring schedule.",
-         "Add monitor.MetricAlert on the endpoint's latency/errors.", "medium",
-         stack_check=_endpoint_monitor),
+    Rule(
+        "azure-stack-endpoints-require-monitor",
+        C,
+        "data-protection",
+        "Every online endpoint has a metric alert, query alert or monitoring schedule.",
+        "Add monitor.MetricAlert on the endpoint's latency/errors.",
+        "medium",
+        stack_check=_endpoint_monitor,
+    ),
 ]

@@ -37,13 +37,20 @@ def _role(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         return
     guid = str(role).rstrip("/").rsplit("/", 1)[-1].lower()
     if guid in PRIVILEGED_ROLES:
-        yield (f"role assignment grants {PRIVILEGED_ROLES[guid]} ({guid}); "
-               "use a narrower built-in role scoped to the resource")
+        yield (
+            f"role assignment grants {PRIVILEGED_ROLES[guid]} ({guid}); "
+            "use a narrower built-in role scoped to the resource"
+        )
     condition = props.get("condition")
-    if guid == RBAC_ADMINISTRATOR and not is_unknown(condition) and (
-            not condition or "RoleDefinitionId" not in str(condition)):
-        yield ("role assignment grants Role Based Access Control Administrator without a condition on "
-               "RoleDefinitionId; constrain the roles it may assign")
+    if (
+        guid == RBAC_ADMINISTRATOR
+        and not is_unknown(condition)
+        and (not condition or "RoleDefinitionId" not in str(condition))
+    ):
+        yield (
+            "role assignment grants Role Based Access Control Administrator without a condition on "
+            "RoleDefinitionId; constrain the roles it may assign"
+        )
 
 
 def _vault_rbac(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
@@ -99,40 +106,113 @@ def _endpoint_auth(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 RULES: list[Rule] = [
-    simple("azure-authorization-roleassignment-deny-privileged-roles", C, "iam",
-           "No Owner, Contributor or User Access Administrator role assignments for workload identities, "
-           "and Role Based Access Control Administrator only with a condition on the assignable roles.",
-           "Assign a narrow built-in role (e.g. Storage Blob Data Contributor) at the resource scope; "
-           "constrain RBAC Administrator with an ABAC condition on RoleDefinitionId.",
-           (P + "authorization:RoleAssignment",), _role, "critical", RBAC_DOC),
-    simple("azure-keyvault-vault-require-rbac", C, "iam",
-           "Key vaults authorize with Azure RBAC, not access policies.",
-           "Set properties.enableRbacAuthorization=True and grant Key Vault Crypto/Secrets roles.",
-           (VAULT,), _vault_rbac, "high", "https://learn.microsoft.com/azure/key-vault/general/rbac-guide"),
-    simple("azure-containerservice-managedcluster-disable-local-accounts", C, "iam",
-           "AKS clusters disable local accounts.", "Set disableLocalAccounts=True.",
-           (CLUSTER,), _aks_local, "high", "https://learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad"),
-    simple("azure-containerservice-managedcluster-require-entra-rbac", C, "iam",
-           "AKS clusters authenticate with Entra ID and authorize with Azure RBAC.",
-           "Set aadProfile {managed: True, enableAzureRBAC: True}.",
-           (CLUSTER,), _aks_entra, "high", "https://learn.microsoft.com/azure/aks/manage-azure-rbac"),
-    simple("azure-containerregistry-registry-disable-admin-user", C, "iam",
-           "Container registries disable the admin user.",
-           "Set adminUserEnabled=False; grant AcrPull/AcrPush roles to identities.",
-           (REGISTRY,), _acr_admin, "high", "https://learn.microsoft.com/azure/container-registry/container-registry-authentication"),
-    simple("azure-containerregistry-registry-deny-anonymous-pull", C, "iam",
-           "Container registries do not allow anonymous pull.", "Set anonymousPullEnabled=False.",
-           (REGISTRY,), _acr_anonymous, "high", "https://learn.microsoft.com/azure/container-registry/anonymous-pull-access"),
-    simple("azure-storage-storageaccount-disable-shared-key", C, "iam",
-           "Storage accounts disable shared keys so access goes through Entra ID and RBAC.",
-           "Set allowSharedKeyAccess=False.", (STORAGE,), _shared_key, "high", STORAGE_DOC),
-    simple("azure-machinelearningservices-compute-disable-local-auth", C, "iam",
-           "ML compute disables local auth.", "Set properties.disableLocalAuth=True.",
-           (COMPUTE,), _compute_local_auth, "high"),
-    simple("azure-machinelearningservices-compute-deny-public-ssh", C, "iam",
-           "ML compute does not expose SSH publicly.", "Set remoteLoginPortPublicAccess Disabled.",
-           (COMPUTE,), _compute_ssh, "high"),
-    simple("azure-machinelearningservices-onlineendpoint-deny-key-auth", C, "iam",
-           "Online endpoints authenticate with tokens, not static keys.",
-           "Set properties.authMode to AADToken or AMLToken.", (ENDPOINT,), _endpoint_auth, "medium"),
+    simple(
+        "azure-authorization-roleassignment-deny-privileged-roles",
+        C,
+        "iam",
+        "No Owner, Contributor or User Access Administrator role assignments for workload identities, "
+        "and Role Based Access Control Administrator only with a condition on the assignable roles.",
+        "Assign a narrow built-in role (e.g. Storage Blob Data Contributor) at the resource scope; "
+        "constrain RBAC Administrator with an ABAC condition on RoleDefinitionId.",
+        (P + "authorization:RoleAssignment",),
+        _role,
+        "critical",
+        RBAC_DOC,
+    ),
+    simple(
+        "azure-keyvault-vault-require-rbac",
+        C,
+        "iam",
+        "Key vaults authorize with Azure RBAC, not access policies.",
+        "Set properties.enableRbacAuthorization=True and grant Key Vault Crypto/Secrets roles.",
+        (VAULT,),
+        _vault_rbac,
+        "high",
+        "https://learn.microsoft.com/azure/key-vault/general/rbac-guide",
+    ),
+    simple(
+        "azure-containerservice-managedcluster-disable-local-accounts",
+        C,
+        "iam",
+        "AKS clusters disable local accounts.",
+        "Set disableLocalAccounts=True.",
+        (CLUSTER,),
+        _aks_local,
+        "high",
+        "https://learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad",
+    ),
+    simple(
+        "azure-containerservice-managedcluster-require-entra-rbac",
+        C,
+        "iam",
+        "AKS clusters authenticate with Entra ID and authorize with Azure RBAC.",
+        "Set aadProfile {managed: True, enableAzureRBAC: True}.",
+        (CLUSTER,),
+        _aks_entra,
+        "high",
+        "https://learn.microsoft.com/azure/aks/manage-azure-rbac",
+    ),
+    simple(
+        "azure-containerregistry-registry-disable-admin-user",
+        C,
+        "iam",
+        "Container registries disable the admin user.",
+        "Set adminUserEnabled=False; grant AcrPull/AcrPush roles to identities.",
+        (REGISTRY,),
+        _acr_admin,
+        "high",
+        "https://learn.microsoft.com/azure/container-registry/container-registry-authentication",
+    ),
+    simple(
+        "azure-containerregistry-registry-deny-anonymous-pull",
+        C,
+        "iam",
+        "Container registries do not allow anonymous pull.",
+        "Set anonymousPullEnabled=False.",
+        (REGISTRY,),
+        _acr_anonymous,
+        "high",
+        "https://learn.microsoft.com/azure/container-registry/anonymous-pull-access",
+    ),
+    simple(
+        "azure-storage-storageaccount-disable-shared-key",
+        C,
+        "iam",
+        "Storage accounts disable shared keys so access goes through Entra ID and RBAC.",
+        "Set allowSharedKeyAccess=False.",
+        (STORAGE,),
+        _shared_key,
+        "high",
+        STORAGE_DOC,
+    ),
+    simple(
+        "azure-machinelearningservices-compute-disable-local-auth",
+        C,
+        "iam",
+        "ML compute disables local auth.",
+        "Set properties.disableLocalAuth=True.",
+        (COMPUTE,),
+        _compute_local_auth,
+        "high",
+    ),
+    simple(
+        "azure-machinelearningservices-compute-deny-public-ssh",
+        C,
+        "iam",
+        "ML compute does not expose SSH publicly.",
+        "Set remoteLoginPortPublicAccess Disabled.",
+        (COMPUTE,),
+        _compute_ssh,
+        "high",
+    ),
+    simple(
+        "azure-machinelearningservices-onlineendpoint-deny-key-auth",
+        C,
+        "iam",
+        "Online endpoints authenticate with tokens, not static keys.",
+        "Set properties.authMode to AADToken or AMLToken.",
+        (ENDPOINT,),
+        _endpoint_auth,
+        "medium",
+    ),
 ]

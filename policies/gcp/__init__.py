@@ -7,4 +7,11 @@ from policies.core import Rule
 from policies.gcp import cost, data_protection, deployability, iam
 from policies.gcp._shared import C
 
-RULES: list[Rule] = [*iam.RULES, *cost.RULES, *data_protection.RULES, *deployability.RULES, *budget_rules(C), *tagging_rules(C)]
+RULES: list[Rule] = [
+    *iam.RULES,
+    *cost.RULES,
+    *data_protection.RULES,
+    *deployability.RULES,
+    *budget_rules(C),
+    *tagging_rules(C),
+]

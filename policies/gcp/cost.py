@@ -9,8 +9,11 @@ from policies.common import SKU_PARAMS, count_problem, simple, sku_problems
 from policies.core import Ctx, Rule, as_list, dig, is_unknown, known
 from policies.gcp._shared import BUCKET, NODE_POOL, REPOSITORY, C
 
-POOL_PARAMS = {**SKU_PARAMS, "require_spot": {"dev": True, "staging": False, "prod": False},
-               "scale_to_zero": {"dev": True, "staging": False, "prod": False}}
+POOL_PARAMS = {
+    **SKU_PARAMS,
+    "require_spot": {"dev": True, "staging": False, "prod": False},
+    "scale_to_zero": {"dev": True, "staging": False, "prod": False},
+}
 
 
 def is_system_pool(props: Mapping[str, Any]) -> bool:
@@ -50,7 +53,9 @@ def _pool_scale_to_zero(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     if is_system_pool(props):
         return
     node = props.get("nodeConfig") or {}
-    gpu = bool(as_list(node.get("guestAccelerators"))) or str(node.get("machineType", "")).startswith(("g2-", "a2-", "a3-"))
+    gpu = bool(as_list(node.get("guestAccelerators"))) or str(node.get("machineType", "")).startswith(
+        ("g2-", "a2-", "a3-")
+    )
     auto = props.get("autoscaling") or {}
     minimum = auto.get("minNodeCount", auto.get("totalMinNodeCount"))
     if (gpu or ctx.limit("scale_to_zero")) and known(minimum) and float(minimum or 0) > 0:
@@ -68,29 +73,79 @@ def _cleanup(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 RULES: list[Rule] = [
-    simple("gcp-container-nodepool-restrict-machine-types", C, "cost",
-           "Node pools use catalogued machine types; no GPUs in dev.",
-           "Use cpu-* size classes or drop the GPU pool in dev.", (NODE_POOL,), _pool_sku, "medium",
-           params=SKU_PARAMS),
-    simple("gcp-container-nodepool-limit-node-counts", C, "cost",
-           "Node pools stay under the environment's node cap.",
-           "Lower kubernetes.*_pool.max_nodes.", (NODE_POOL,), _pool_counts, "medium", params=SKU_PARAMS),
-    simple("gcp-container-nodepool-require-autoscaling", C, "cost",
-           "Node pools autoscale.", "Set autoscaling (min/max node counts).",
-           (NODE_POOL,), _pool_autoscaling, "medium", params=SKU_PARAMS),
-    simple("gcp-container-nodepool-require-spot", C, "cost",
-           "In dev, workload pools use Spot VMs.", "Set nodeConfig.spot on dev workload pools.",
-           (NODE_POOL,), _pool_spot, "medium", params=POOL_PARAMS),
-    simple("gcp-container-nodepool-require-scale-to-zero", C, "cost",
-           "GPU pools scale to zero, and so do workload pools in dev.",
-           "Set autoscaling min 0 on GPU pools and on dev workload pools.",
-           (NODE_POOL,), _pool_scale_to_zero, "medium", params=POOL_PARAMS),
-    simple("gcp-storage-bucket-require-lifecycle", C, "cost",
-           "Buckets tier or expire objects (lifecycle rules or Autoclass).",
-           "Keep storage.infrequent_access_after_days/archive_after_days in the spec.",
-           (BUCKET,), _lifecycle, "low"),
-    simple("gcp-artifactregistry-repository-require-cleanup", C, "cost",
-           "Repositories delete old images with cleanup policies.",
-           "Add cleanupPolicies (keep the most recent versions, delete untagged).",
-           (REPOSITORY,), _cleanup, "low"),
+    simple(
+        "gcp-container-nodepool-restrict-machine-types",
+        C,
+        "cost",
+        "Node pools use catalogued machine types; no GPUs in dev.",
+        "Use cpu-* size classes or drop the GPU pool in dev.",
+        (NODE_POOL,),
+        _pool_sku,
+        "medium",
+        params=SKU_PARAMS,
+    ),
+    simple(
+        "gcp-container-nodepool-limit-node-counts",
+        C,
+        "cost",
+        "Node pools stay under the environment's node cap.",
+        "Lower kubernetes.*_pool.max_nodes.",
+        (NODE_POOL,),
+        _pool_counts,
+        "medium",
+        params=SKU_PARAMS,
+    ),
+    simple(
+        "gcp-container-nodepool-require-autoscaling",
+        C,
+        "cost",
+        "Node pools autoscale.",
+        "Set autoscaling (min/max node counts).",
+        (NODE_POOL,),
+        _pool_autoscaling,
+        "medium",
+        params=SKU_PARAMS,
+    ),
+    simple(
+        "gcp-container-nodepool-require-spot",
+        C,
+        "cost",
+        "In dev, workload pools use Spot VMs.",
+        "Set nodeConfig.spot on dev workload pools.",
+        (NODE_POOL,),
+        _pool_spot,
+        "medium",
+        params=POOL_PARAMS,
+    ),
+    simple(
+        "gcp-container-nodepool-require-scale-to-zero",
+        C,
+        "cost",
+        "GPU pools scale to zero, and so do workload pools in dev.",
+        "Set autoscaling min 0 on GPU pools and on dev workload pools.",
+        (NODE_POOL,),
+        _pool_scale_to_zero,
+        "medium",
+        params=POOL_PARAMS,
+    ),
+    simple(
+        "gcp-storage-bucket-require-lifecycle",
+        C,
+        "cost",
+        "Buckets tier or expire objects (lifecycle rules or Autoclass).",
+        "Keep storage.infrequent_access_after_days/archive_after_days in the spec.",
+        (BUCKET,),
+        _lifecycle,
+        "low",
+    ),
+    simple(
+        "gcp-artifactregistry-repository-require-cleanup",
+        C,
+        "cost",
+        "Repositories delete old images with cleanup policies.",
+        "Add cleanupPolicies (keep the most recent versions, delete untagged).",
+        (REPOSITORY,),
+        _cleanup,
+        "low",
+    ),
 ]

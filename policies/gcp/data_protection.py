@@ -12,12 +12,23 @@ from policies.core import Ctx, Rule, StackResource, dig, is_unknown, known
 from policies.gcp._shared import BUCKET, CLUSTER, GCS_DOC, GKE_DOC, REPOSITORY, C
 
 _MAX_ROTATION = 90 * 24 * 3600
-STATEFUL = (BUCKET, "gcp:kms/cryptoKey:CryptoKey", "gcp:kms/keyRing:KeyRing", REPOSITORY,
-            "gcp:vertex/aiMetadataStore:AiMetadataStore", "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore",
-            "gcp:vertex/aiDataset:AiDataset", "gcp:bigquery/dataset:Dataset")
-VERTEX = ("gcp:vertex/aiEndpoint:AiEndpoint", "gcp:vertex/aiMetadataStore:AiMetadataStore",
-          "gcp:vertex/aiDataset:AiDataset", "gcp:vertex/aiTensorboard:AiTensorboard",
-          "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore")
+STATEFUL = (
+    BUCKET,
+    "gcp:kms/cryptoKey:CryptoKey",
+    "gcp:kms/keyRing:KeyRing",
+    REPOSITORY,
+    "gcp:vertex/aiMetadataStore:AiMetadataStore",
+    "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore",
+    "gcp:vertex/aiDataset:AiDataset",
+    "gcp:bigquery/dataset:Dataset",
+)
+VERTEX = (
+    "gcp:vertex/aiEndpoint:AiEndpoint",
+    "gcp:vertex/aiMetadataStore:AiMetadataStore",
+    "gcp:vertex/aiDataset:AiDataset",
+    "gcp:vertex/aiTensorboard:AiTensorboard",
+    "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore",
+)
 
 
 def _bucket_cmek(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
@@ -98,8 +109,11 @@ def _flow_logs(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 def _endpoint_private(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
-    if ctx.env != "dev" and dig(props, "privateServiceConnectConfig", "enablePrivateServiceConnect") is not True \
-            and not props.get("network"):
+    if (
+        ctx.env != "dev"
+        and dig(props, "privateServiceConnectConfig", "enablePrivateServiceConnect") is not True
+        and not props.get("network")
+    ):
         yield f"{ctx.env} Vertex endpoints must be private (privateServiceConnectConfig or network)"
 
 
@@ -108,72 +122,199 @@ def _endpoint_monitor(resources: list[StackResource], ctx: Ctx):
         name = ep.props.get("name")
         if is_unknown(name):
             continue
-        found = any(r.type == "gcp:monitoring/alertPolicy:AlertPolicy"
-                    and (r.depends_on(ep.urn) or (name and str(name) in json.dumps(r.props)))
-                    for r in resources)
+        found = any(
+            r.type == "gcp:monitoring/alertPolicy:AlertPolicy"
+            and (r.depends_on(ep.urn) or (name and str(name) in json.dumps(r.props)))
+            for r in resources
+        )
         if not found:
             yield ("Vertex endpoint has no alert policy referencing it", ep.urn)
 
 
 RULES: list[Rule] = [
-    simple("gcp-storage-bucket-require-cmek", C, "data-protection",
-           "Outside dev, buckets are encrypted with the stack's Cloud KMS key.",
-           "Set encryption.defaultKmsKeyName and grant the GCS service agent the key.",
-           (BUCKET,), _bucket_cmek, "high", GCS_DOC),
-    simple("gcp-storage-bucket-enforce-public-access-prevention", C, "data-protection",
-           "Buckets enforce public access prevention.", "Set publicAccessPrevention 'enforced'.",
-           (BUCKET,), _bucket_public, "critical", GCS_DOC),
-    simple("gcp-storage-bucket-require-versioning", C, "data-protection",
-           "Buckets keep versions.", "Set versioning.enabled.", (BUCKET,), _bucket_versioning, "high", GCS_DOC),
-    simple("gcp-storage-bucket-require-soft-delete", C, "data-protection",
-           "Buckets keep soft delete.", "Do not set softDeletePolicy.retentionDurationSeconds 0.",
-           (BUCKET,), _bucket_soft_delete, "high", "https://cloud.google.com/storage/docs/soft-delete"),
-    simple("gcp-storage-bucket-deny-force-destroy", C, "data-protection",
-           "Prod buckets cannot be force-destroyed.", "Set forceDestroy=False in prod.",
-           (BUCKET,), _bucket_force_destroy, "high", GCS_DOC),
-    simple("gcp-container-cluster-require-private-nodes", C, "data-protection",
-           "Outside dev, clusters have private nodes.", "Set privateClusterConfig.enablePrivateNodes.",
-           (CLUSTER,), _cluster_private, "high", GKE_DOC),
-    simple("gcp-container-cluster-require-secret-encryption", C, "data-protection",
-           "Outside dev, clusters encrypt Kubernetes secrets with the stack's key.",
-           "Set databaseEncryption {state: ENCRYPTED, keyName: <stack key>}.",
-           (CLUSTER,), _cluster_secrets, "high", "https://cloud.google.com/kubernetes-engine/docs/how-to/encrypting-secrets"),
-    simple("gcp-container-cluster-require-deletion-protection", C, "data-protection",
-           "Prod clusters keep deletion protection.", "Keep deletionProtection=True in prod.",
-           (CLUSTER,), _cluster_deletion_protection, "high", GKE_DOC),
-    simple("gcp-artifactregistry-repository-require-cmek", C, "data-protection",
-           "Outside dev, repositories are encrypted with the stack's key.", "Set kmsKeyName.",
-           (REPOSITORY,), _repo_cmek, "medium"),
-    simple("gcp-kms-cryptokey-require-rotation", C, "data-protection",
-           "Cloud KMS keys rotate at least every 90 days.", "Set rotationPeriod, e.g. '7776000s'.",
-           ("gcp:kms/cryptoKey:CryptoKey",), _key_rotation, "high", "https://cloud.google.com/kms/docs/key-rotation"),
-    simple("gcp-vertex-resources-require-cmek", C, "data-protection",
-           "Outside dev, Vertex AI endpoints, stores and datasets use the stack's key.",
-           "Set encryptionSpec.kmsKeyName.", VERTEX, _vertex_cmek, "high"),
-    simple("gcp-pubsub-topic-require-cmek", C, "data-protection",
-           "Outside dev, Pub/Sub topics use the stack's key.", "Set kmsKeyName (the Pub/Sub agent needs the key).",
-           ("gcp:pubsub/topic:Topic",), _kms_key_name, "medium", "https://cloud.google.com/pubsub/docs/encryption"),
-    simple("gcp-cloudfunctions-function-require-cmek", C, "data-protection",
-           "Outside dev, Cloud Functions use the stack's key for their source and image.",
-           "Set kmsKeyName (the Cloud Functions and Artifact Registry agents need the key; the build repository "
-           "must be CMEK too).",
-           ("gcp:cloudfunctionsv2/function:Function",), _kms_key_name, "medium",
-           "https://cloud.google.com/functions/docs/securing/cmek"),
-    simple("gcp-container-cluster-require-network-policy", C, "data-protection",
-           "GKE clusters enforce Kubernetes network policies.",
-           "Use Dataplane V2 (datapathProvider ADVANCED_DATAPATH) or networkPolicy.enabled.", (CLUSTER,),
-           _cluster_network_policy, "high", "https://cloud.google.com/kubernetes-engine/docs/how-to/network-policy"),
-    simple("gcp-compute-subnetwork-require-flow-logs", C, "data-protection",
-           "Subnetworks keep VPC flow logs.", "Set logConfig (sampling and interval sized to the environment).",
-           ("gcp:compute/subnetwork:Subnetwork",), _flow_logs, "medium", "https://cloud.google.com/vpc/docs/flow-logs"),
-    simple("gcp-vertex-aiendpoint-require-private", C, "data-protection",
-           "Outside dev, Vertex AI endpoints are private (Private Service Connect or a peered network).",
-           "Set privateServiceConnectConfig.enablePrivateServiceConnect with the project allowlist.",
-           ("gcp:vertex/aiEndpoint:AiEndpoint",), _endpoint_private, "high",
-           "https://cloud.google.com/vertex-ai/docs/predictions/private-service-connect"),
+    simple(
+        "gcp-storage-bucket-require-cmek",
+        C,
+        "data-protection",
+        "Outside dev, buckets are encrypted with the stack's Cloud KMS key.",
+        "Set encryption.defaultKmsKeyName and grant the GCS service agent the key.",
+        (BUCKET,),
+        _bucket_cmek,
+        "high",
+        GCS_DOC,
+    ),
+    simple(
+        "gcp-storage-bucket-enforce-public-access-prevention",
+        C,
+        "data-protection",
+        "Buckets enforce public access prevention.",
+        "Set publicAccessPrevention 'enforced'.",
+        (BUCKET,),
+        _bucket_public,
+        "critical",
+        GCS_DOC,
+    ),
+    simple(
+        "gcp-storage-bucket-require-versioning",
+        C,
+        "data-protection",
+        "Buckets keep versions.",
+        "Set versioning.enabled.",
+        (BUCKET,),
+        _bucket_versioning,
+        "high",
+        GCS_DOC,
+    ),
+    simple(
+        "gcp-storage-bucket-require-soft-delete",
+        C,
+        "data-protection",
+        "Buckets keep soft delete.",
+        "Do not set softDeletePolicy.retentionDurationSeconds 0.",
+        (BUCKET,),
+        _bucket_soft_delete,
+        "high",
+        "https://cloud.google.com/storage/docs/soft-delete",
+    ),
+    simple(
+        "gcp-storage-bucket-deny-force-destroy",
+        C,
+        "data-protection",
+        "Prod buckets cannot be force-destroyed.",
+        "Set forceDestroy=False in prod.",
+        (BUCKET,),
+        _bucket_force_destroy,
+        "high",
+        GCS_DOC,
+    ),
+    simple(
+        "gcp-container-cluster-require-private-nodes",
+        C,
+        "data-protection",
+        "Outside dev, clusters have private nodes.",
+        "Set privateClusterConfig.enablePrivateNodes.",
+        (CLUSTER,),
+        _cluster_private,
+        "high",
+        GKE_DOC,
+    ),
+    simple(
+        "gcp-container-cluster-require-secret-encryption",
+        C,
+        "data-protection",
+        "Outside dev, clusters encrypt Kubernetes secrets with the stack's key.",
+        "Set databaseEncryption {state: ENCRYPTED, keyName: <stack key>}.",
+        (CLUSTER,),
+        _cluster_secrets,
+        "high",
+        "https://cloud.google.com/kubernetes-engine/docs/how-to/encrypting-secrets",
+    ),
+    simple(
+        "gcp-container-cluster-require-deletion-protection",
+        C,
+        "data-protection",
+        "Prod clusters keep deletion protection.",
+        "Keep deletionProtection=True in prod.",
+        (CLUSTER,),
+        _cluster_deletion_protection,
+        "high",
+        GKE_DOC,
+    ),
+    simple(
+        "gcp-artifactregistry-repository-require-cmek",
+        C,
+        "data-protection",
+        "Outside dev, repositories are encrypted with the stack's key.",
+        "Set kmsKeyName.",
+        (REPOSITORY,),
+        _repo_cmek,
+        "medium",
+    ),
+    simple(
+        "gcp-kms-cryptokey-require-rotation",
+        C,
+        "data-protection",
+        "Cloud KMS keys rotate at least every 90 days.",
+        "Set rotationPeriod, e.g. '7776000s'.",
+        ("gcp:kms/cryptoKey:CryptoKey",),
+        _key_rotation,
+        "high",
+        "https://cloud.google.com/kms/docs/key-rotation",
+    ),
+    simple(
+        "gcp-vertex-resources-require-cmek",
+        C,
+        "data-protection",
+        "Outside dev, Vertex AI endpoints, stores and datasets use the stack's key.",
+        "Set encryptionSpec.kmsKeyName.",
+        VERTEX,
+        _vertex_cmek,
+        "high",
+    ),
+    simple(
+        "gcp-pubsub-topic-require-cmek",
+        C,
+        "data-protection",
+        "Outside dev, Pub/Sub topics use the stack's key.",
+        "Set kmsKeyName (the Pub/Sub agent needs the key).",
+        ("gcp:pubsub/topic:Topic",),
+        _kms_key_name,
+        "medium",
+        "https://cloud.google.com/pubsub/docs/encryption",
+    ),
+    simple(
+        "gcp-cloudfunctions-function-require-cmek",
+        C,
+        "data-protection",
+        "Outside dev, Cloud Functions use the stack's key for their source and image.",
+        "Set kmsKeyName (the Cloud Functions and Artifact Registry agents need the key; the build repository "
+        "must be CMEK too).",
+        ("gcp:cloudfunctionsv2/function:Function",),
+        _kms_key_name,
+        "medium",
+        "https://cloud.google.com/functions/docs/securing/cmek",
+    ),
+    simple(
+        "gcp-container-cluster-require-network-policy",
+        C,
+        "data-protection",
+        "GKE clusters enforce Kubernetes network policies.",
+        "Use Dataplane V2 (datapathProvider ADVANCED_DATAPATH) or networkPolicy.enabled.",
+        (CLUSTER,),
+        _cluster_network_policy,
+        "high",
+        "https://cloud.google.com/kubernetes-engine/docs/how-to/network-policy",
+    ),
+    simple(
+        "gcp-compute-subnetwork-require-flow-logs",
+        C,
+        "data-protection",
+        "Subnetworks keep VPC flow logs.",
+        "Set logConfig (sampling and interval sized to the environment).",
+        ("gcp:compute/subnetwork:Subnetwork",),
+        _flow_logs,
+        "medium",
+        "https://cloud.google.com/vpc/docs/flow-logs",
+    ),
+    simple(
+        "gcp-vertex-aiendpoint-require-private",
+        C,
+        "data-protection",
+        "Outside dev, Vertex AI endpoints are private (Private Service Connect or a peered network).",
+        "Set privateServiceConnectConfig.enablePrivateServiceConnect with the project allowlist.",
+        ("gcp:vertex/aiEndpoint:AiEndpoint",),
+        _endpoint_private,
+        "high",
+        "https://cloud.google.com/vertex-ai/docs/predictions/private-service-connect",
+    ),
     protect_rule(C, STATEFUL),
-    Rule("gcp-stack-endpoints-require-monitor", C, "data-protection",
-         "Every Vertex AI endpoint has an alert policy referencing it.",
-         "Add a monitoring.AlertPolicy on the endpoint's latency/error metrics.", "medium",
-         stack_check=_endpoint_monitor),
+    Rule(
+        "gcp-stack-endpoints-require-monitor",
+        C,
+        "data-protection",
+        "Every Vertex AI endpoint has an alert policy referencing it.",
+        "Add a monitoring.AlertPolicy on the endpoint's latency/error metrics.",
+        "medium",
+        stack_check=_endpoint_monitor,
+    ),
 ]

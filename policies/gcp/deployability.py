@@ -21,8 +21,12 @@ WAITS = ("time:index/sleep:Sleep", "command:local:Command", "pulumi-python:dynam
 _IAM = re.compile(r"^gcp:[a-zA-Z0-9]+/[a-zA-Z0-9]+:[A-Za-z]*I[Aa][Mm](Member|Binding)$")
 _AGENT = re.compile(r"^serviceAccount:service-\d+@([a-z0-9-]+)\.iam\.gserviceaccount\.com$")
 # Google-managed service agents that are not named gcp-sa-<api>.
-_AGENT_APIS = {"gs-project-accounts": "storage.googleapis.com", "container-engine-robot": "container.googleapis.com",
-               "compute-system": "compute.googleapis.com", "dataflow-service-producer-prod": "dataflow.googleapis.com"}
+_AGENT_APIS = {
+    "gs-project-accounts": "storage.googleapis.com",
+    "container-engine-robot": "container.googleapis.com",
+    "compute-system": "compute.googleapis.com",
+    "dataflow-service-producer-prod": "dataflow.googleapis.com",
+}
 _USER_METRIC = re.compile(r"logging\.googleapis\.com/user/([A-Za-z0-9_.\-/]+)")
 # Keys at which an input names the service account a resource runs as.
 SA_KEYS = ("serviceAccount", "serviceAccountEmail", "email")
@@ -42,7 +46,7 @@ def agent_api(member) -> tuple[str, str] | None:
         return None
     domain = m.group(1)
     if domain.startswith("gcp-sa-"):
-        return domain, domain[len("gcp-sa-"):].split("-")[0] + ".googleapis.com"
+        return domain, domain[len("gcp-sa-") :].split("-")[0] + ".googleapis.com"
     api = _AGENT_APIS.get(domain)
     return (domain, api) if api else None
 
@@ -66,8 +70,11 @@ def _agent_api_first(resources: list[StackResource], ctx: Ctx):
     for grant, _member, domain, api in _grants(resources):
         service = services.get(api)
         if service is not None and not graph.waits_for(grant, service):
-            yield (f"grant of {grant.props.get('role')} to the {domain} service agent does not wait for "
-                   f"{short(service.urn)} (enables {api}): on a fresh project the agent does not exist yet", grant.urn)
+            yield (
+                f"grant of {grant.props.get('role')} to the {domain} service agent does not wait for "
+                f"{short(service.urn)} (enables {api}): on a fresh project the agent does not exist yet",
+                grant.urn,
+            )
 
 
 def _agent_identity_first(resources: list[StackResource], ctx: Ctx):
@@ -78,11 +85,15 @@ def _agent_identity_first(resources: list[StackResource], ctx: Ctx):
             continue  # agents created with their API (GKE, Compute) or by their own lookup (Cloud Storage)
         ancestors = graph.ancestors(grant.urn)
         if not any(i.urn in ancestors and i.props.get("service") == api for i in identities):
-            yield (f"grant of {grant.props.get('role')} to {member.split(':', 1)[1]} does not wait for a "
-                   f"gcp.projects.ServiceIdentity of {api}: the agent exists only once generated", grant.urn)
+            yield (
+                f"grant of {grant.props.get('role')} to {member.split(':', 1)[1]} does not wait for a "
+                f"gcp.projects.ServiceIdentity of {api}: the agent exists only once generated",
+                grant.urn,
+            )
 
 
 # ---- alerts on log-based metrics created in the same update ----------------------------------------
+
 
 def _metric_alerts_wait(resources: list[StackResource], ctx: Ctx):
     graph = Graph(resources)
@@ -95,8 +106,11 @@ def _metric_alerts_wait(resources: list[StackResource], ctx: Ctx):
         ancestors = graph.ancestors(alert.urn)
         for urn in sorted(used):
             if not any(w.urn in ancestors and urn in graph.ancestors(w.urn) for w in waits):
-                yield (f"alert policy uses log-based metric {short(urn)} created in the same update with nothing "
-                       "waiting in between: the Monitoring API answers 404 for up to 10 minutes", alert.urn)
+                yield (
+                    f"alert policy uses log-based metric {short(urn)} created in the same update with nothing "
+                    "waiting in between: the Monitoring API answers 404 for up to 10 minutes",
+                    alert.urn,
+                )
 
 
 def _metric_names(alert: StackResource) -> set[str]:
@@ -110,13 +124,17 @@ def _metric_names(alert: StackResource) -> set[str]:
 
 # ---- code that nothing uploads ---------------------------------------------------------------------
 
+
 def _function_sources(r: StackResource) -> Iterator[tuple[str, str]]:
     source = dig(r.props, "buildConfig", "source", "storageSource") or {}
     if isinstance(source.get("bucket"), str) and isinstance(source.get("object"), str):
         yield "buildConfig.source", f"gs://{source['bucket']}/{source['object']}"
     if isinstance(r.props.get("sourceArchiveBucket"), str) and isinstance(r.props.get("sourceArchiveObject"), str):
         yield "sourceArchiveObject", f"gs://{r.props['sourceArchiveBucket']}/{r.props['sourceArchiveObject']}"
-    env = {**(dig(r.props, "serviceConfig", "environmentVariables") or {}), **(r.props.get("environmentVariables") or {})}
+    env = {
+        **(dig(r.props, "serviceConfig", "environmentVariables") or {}),
+        **(r.props.get("environmentVariables") or {}),
+    }
     for name, value in sorted(env.items()):
         if CODE_SETTING.search(name) and object_uri(value):
             yield f"environment variable {name}", value
@@ -132,6 +150,7 @@ def _code_uploads(resources: list[StackResource], ctx: Ctx):
 
 
 # ---- identities used before their permissions are granted ------------------------------------------
+
 
 def _email(account: StackResource) -> str | None:
     """The account's e-mail: <accountId>@<project>.iam.gserviceaccount.com (None if unknown)."""
@@ -176,42 +195,77 @@ def _permissions_first(resources: list[StackResource], ctx: Ctx):
             if not _runs_as(user, account, email):
                 continue
             ancestors = graph.ancestors(user.urn)
-            missing = [g for g in grants if _grants_to(g, account, email) and g.urn not in ancestors
-                       and user.urn not in graph.ancestors(g.urn)]
+            missing = [
+                g
+                for g in grants
+                if _grants_to(g, account, email) and g.urn not in ancestors and user.urn not in graph.ancestors(g.urn)
+            ]
             if missing:
-                yield (f"runs as service account {short(account.urn)} but does not wait for its grants "
-                       f"{', '.join(short(g.urn) for g in missing)}: it can start before the roles are granted",
-                       user.urn)
+                yield (
+                    f"runs as service account {short(account.urn)} but does not wait for its grants "
+                    f"{', '.join(short(g.urn) for g in missing)}: it can start before the roles are granted",
+                    user.urn,
+                )
 
 
 RULES: list[Rule] = [
-    Rule("gcp-stack-code-require-upload", C, "deployability",
-         "Cloud Functions build from sources the plan uploads (gcp.storage.BucketObject) when they live in a "
-         "bucket the stack creates, and so does code a function submits (environment variables naming "
-         "TEMPLATE, CODE, SCRIPT, PACKAGE, SOURCE or COMPONENT objects, e.g. a pipeline template).",
-         "Upload the code or compiled pipeline spec as a gcp.storage.BucketObject (infra/code_assets.py) and "
-         "reference that object.",
-         "high", CODE_DOC, stack_check=_code_uploads),
-    Rule("gcp-stack-identities-require-permissions-first", C, "deployability",
-         "A resource that runs as a service account (function build and runtime, node pool, notebook) waits "
-         "for the IAM grants to that account that do not depend on the resource itself.",
-         "Pass depends_on=[grants] to the resource (IAM changes also take minutes to propagate).",
-         "high", IAM_DOC, stack_check=_permissions_first),
-    Rule("gcp-stack-service-agent-grants-require-api", C, "deployability",
-         "A grant to a Google-managed service agent waits for the project Service that enables the agent's API.",
-         "Pass depends_on=[the gcp.projects.Service of that API] to the grant (or to the agent lookup it takes "
-         "its member from).",
-         "high", AGENTS_DOC, stack_check=_agent_api_first),
-    Rule("gcp-stack-service-agent-grants-require-identity", C, "deployability",
-         "A grant to a per-service agent (service-<number>@gcp-sa-<api>...) waits for a gcp.projects.ServiceIdentity "
-         "of that API, which creates the agent (the Cloud Storage agent comes from "
-         "gcp.storage.get_project_service_account instead).",
-         "Create gcp.projects.ServiceIdentity(service=<api>) and take the grant's member from its `member` output.",
-         "high", IDENTITY_DOC, stack_check=_agent_identity_first),
-    Rule("gcp-stack-log-metric-alerts-require-wait", C, "deployability",
-         "An alert policy on a log-based metric created in the same update waits for a wait resource "
-         "(e.g. pulumiverse-time Sleep) that itself waits for the metric.",
-         "Insert a time.Sleep (create_duration of a few minutes, up to 10) that depends on the metric and make "
-         "the alert policy depend on it.",
-         "high", METRIC_DOC, stack_check=_metric_alerts_wait),
+    Rule(
+        "gcp-stack-code-require-upload",
+        C,
+        "deployability",
+        "Cloud Functions build from sources the plan uploads (gcp.storage.BucketObject) when they live in a "
+        "bucket the stack creates, and so does code a function submits (environment variables naming "
+        "TEMPLATE, CODE, SCRIPT, PACKAGE, SOURCE or COMPONENT objects, e.g. a pipeline template).",
+        "Upload the code or compiled pipeline spec as a gcp.storage.BucketObject (infra/code_assets.py) and "
+        "reference that object.",
+        "high",
+        CODE_DOC,
+        stack_check=_code_uploads,
+    ),
+    Rule(
+        "gcp-stack-identities-require-permissions-first",
+        C,
+        "deployability",
+        "A resource that runs as a service account (function build and runtime, node pool, notebook) waits "
+        "for the IAM grants to that account that do not depend on the resource itself.",
+        "Pass depends_on=[grants] to the resource (IAM changes also take minutes to propagate).",
+        "high",
+        IAM_DOC,
+        stack_check=_permissions_first,
+    ),
+    Rule(
+        "gcp-stack-service-agent-grants-require-api",
+        C,
+        "deployability",
+        "A grant to a Google-managed service agent waits for the project Service that enables the agent's API.",
+        "Pass depends_on=[the gcp.projects.Service of that API] to the grant (or to the agent lookup it takes "
+        "its member from).",
+        "high",
+        AGENTS_DOC,
+        stack_check=_agent_api_first,
+    ),
+    Rule(
+        "gcp-stack-service-agent-grants-require-identity",
+        C,
+        "deployability",
+        "A grant to a per-service agent (service-<number>@gcp-sa-<api>...) waits for a gcp.projects.ServiceIdentity "
+        "of that API, which creates the agent (the Cloud Storage agent comes from "
+        "gcp.storage.get_project_service_account instead).",
+        "Create gcp.projects.ServiceIdentity(service=<api>) and take the grant's member from its `member` output.",
+        "high",
+        IDENTITY_DOC,
+        stack_check=_agent_identity_first,
+    ),
+    Rule(
+        "gcp-stack-log-metric-alerts-require-wait",
+        C,
+        "deployability",
+        "An alert policy on a log-based metric created in the same update waits for a wait resource "
+        "(e.g. pulumiverse-time Sleep) that itself waits for the metric.",
+        "Insert a time.Sleep (create_duration of a few minutes, up to 10) that depends on the metric and make "
+        "the alert policy depend on it.",
+        "high",
+        METRIC_DOC,
+        stack_check=_metric_alerts_wait,
+    ),
 ]

@@ -15,7 +15,9 @@ def _iam_only(check):
     def wrapped(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
         if _IAM_TYPE.match(ctx.type):
             yield from check(props, ctx)
+
     return wrapped
+
 
 PROJECT_IAM = ("gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding")
 _IAM_TYPE = re.compile(r"^gcp:[a-zA-Z0-9]+/[a-zA-Z0-9]+:[A-Za-z]*I[Aa][Mm](Member|Binding)$")
@@ -61,12 +63,18 @@ def _narrow(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
     role = props.get("role")
     if not known(role):
         return
-    if (CI_DEPLOY_COMPONENT in ctx.urn and role in CI_DEPLOY_PROJECT_ROLES
-            and all(str(m).startswith("serviceAccount:") for m in _members(props))):
+    if (
+        CI_DEPLOY_COMPONENT in ctx.urn
+        and role in CI_DEPLOY_PROJECT_ROLES
+        and all(str(m).startswith("serviceAccount:") for m in _members(props))
+    ):
         return
     expression = dig(props, "condition", "expression")
-    if (str(role).startswith("roles/storage.object") and known(expression)
-            and ONE_BUCKET_CONDITION.match(str(expression or ""))):
+    if (
+        str(role).startswith("roles/storage.object")
+        and known(expression)
+        and ONE_BUCKET_CONDITION.match(str(expression or ""))
+    ):
         return
     for prefix, instead in NARROWER_SCOPE:
         if str(role).startswith(prefix):
@@ -104,40 +112,107 @@ def _metadata_server(props: Mapping[str, Any], ctx: Ctx) -> Iterable[str]:
 
 
 RULES: list[Rule] = [
-    simple("gcp-iam-member-deny-primitive-roles", C, "iam",
-           "No primitive roles (roles/owner, roles/editor, roles/viewer) on any resource.",
-           "Grant predefined roles such as roles/aiplatform.user or roles/storage.objectViewer.",
-           IAM_TYPES, _iam_only(_primitive), "critical", IAM_DOC),
-    simple("gcp-iam-member-deny-public-members", C, "iam",
-           "No IAM binding to allUsers or allAuthenticatedUsers.",
-           "Bind named users, groups or service accounts.", IAM_TYPES, _iam_only(_public), "critical", IAM_DOC),
-    simple("gcp-projects-iammember-require-narrow-scope", C, "iam",
-           "Roles that a bucket, repository, key or service account binding can grant are not granted "
-           "on the whole project.",
-           "Bind the role on the bucket/repository/key/service account the identity uses (the CI deploy "
-           "service account of an mlops:gcp:CiIdentity may hold storage.admin, artifactregistry.admin and "
-           "iam.serviceAccountUser on the project: it creates those resources; a storage object role may "
-           "be granted on the project with a condition admitting one bucket by name).",
-           PROJECT_IAM, _narrow, "high", IAM_DOC),
-    simple("gcp-serviceaccount-key-deny-creation", C, "iam",
-           "No service account keys.", "Use Workload Identity (GKE, GitHub OIDC) or impersonation.",
-           ("gcp:serviceaccount/key:Key",), _sa_key, "critical",
-           "https://cloud.google.com/iam/docs/best-practices-for-managing-service-account-keys"),
-    simple("gcp-storage-bucket-require-uniform-access", C, "iam",
-           "Buckets use uniform bucket-level access: IAM only, no ACLs.",
-           "Set uniformBucketLevelAccess=True.", (BUCKET,), _uniform, "high", GCS_DOC),
-    simple("gcp-container-cluster-require-workload-identity", C, "iam",
-           "GKE clusters enable Workload Identity.",
-           "Set workloadIdentityConfig.workloadPool to <project>.svc.id.goog.", (CLUSTER,),
-           _workload_identity, "high", GKE_DOC),
-    simple("gcp-container-cluster-deny-legacy-abac", C, "iam",
-           "GKE clusters disable legacy ABAC.", "Set enableLegacyAbac=False (the default).", (CLUSTER,),
-           _legacy_abac, "high", GKE_DOC),
-    simple("gcp-container-nodepool-require-service-account", C, "iam",
-           "Node pools run as a dedicated service account.", "Set nodeConfig.serviceAccount.",
-           (NODE_POOL,), _node_sa, "high", GKE_DOC),
-    simple("gcp-container-nodepool-require-metadata-server", C, "iam",
-           "Node pools expose the GKE metadata server (Workload Identity), not the node's credentials.",
-           "Set nodeConfig.workloadMetadataConfig.mode GKE_METADATA.",
-           (NODE_POOL,), _metadata_server, "high", GKE_DOC),
+    simple(
+        "gcp-iam-member-deny-primitive-roles",
+        C,
+        "iam",
+        "No primitive roles (roles/owner, roles/editor, roles/viewer) on any resource.",
+        "Grant predefined roles such as roles/aiplatform.user or roles/storage.objectViewer.",
+        IAM_TYPES,
+        _iam_only(_primitive),
+        "critical",
+        IAM_DOC,
+    ),
+    simple(
+        "gcp-iam-member-deny-public-members",
+        C,
+        "iam",
+        "No IAM binding to allUsers or allAuthenticatedUsers.",
+        "Bind named users, groups or service accounts.",
+        IAM_TYPES,
+        _iam_only(_public),
+        "critical",
+        IAM_DOC,
+    ),
+    simple(
+        "gcp-projects-iammember-require-narrow-scope",
+        C,
+        "iam",
+        "Roles that a bucket, repository, key or service account binding can grant are not granted "
+        "on the whole project.",
+        "Bind the role on the bucket/repository/key/service account the identity uses (the CI deploy "
+        "service account of an mlops:gcp:CiIdentity may hold storage.admin, artifactregistry.admin and "
+        "iam.serviceAccountUser on the project: it creates those resources; a storage object role may "
+        "be granted on the project with a condition admitting one bucket by name).",
+        PROJECT_IAM,
+        _narrow,
+        "high",
+        IAM_DOC,
+    ),
+    simple(
+        "gcp-serviceaccount-key-deny-creation",
+        C,
+        "iam",
+        "No service account keys.",
+        "Use Workload Identity (GKE, GitHub OIDC) or impersonation.",
+        ("gcp:serviceaccount/key:Key",),
+        _sa_key,
+        "critical",
+        "https://cloud.google.com/iam/docs/best-practices-for-managing-service-account-keys",
+    ),
+    simple(
+        "gcp-storage-bucket-require-uniform-access",
+        C,
+        "iam",
+        "Buckets use uniform bucket-level access: IAM only, no ACLs.",
+        "Set uniformBucketLevelAccess=True.",
+        (BUCKET,),
+        _uniform,
+        "high",
+        GCS_DOC,
+    ),
+    simple(
+        "gcp-container-cluster-require-workload-identity",
+        C,
+        "iam",
+        "GKE clusters enable Workload Identity.",
+        "Set workloadIdentityConfig.workloadPool to <project>.svc.id.goog.",
+        (CLUSTER,),
+        _workload_identity,
+        "high",
+        GKE_DOC,
+    ),
+    simple(
+        "gcp-container-cluster-deny-legacy-abac",
+        C,
+        "iam",
+        "GKE clusters disable legacy ABAC.",
+        "Set enableLegacyAbac=False (the default).",
+        (CLUSTER,),
+        _legacy_abac,
+        "high",
+        GKE_DOC,
+    ),
+    simple(
+        "gcp-container-nodepool-require-service-account",
+        C,
+        "iam",
+        "Node pools run as a dedicated service account.",
+        "Set nodeConfig.serviceAccount.",
+        (NODE_POOL,),
+        _node_sa,
+        "high",
+        GKE_DOC,
+    ),
+    simple(
+        "gcp-container-nodepool-require-metadata-server",
+        C,
+        "iam",
+        "Node pools expose the GKE metadata server (Workload Identity), not the node's credentials.",
+        "Set nodeConfig.workloadMetadataConfig.mode GKE_METADATA.",
+        (NODE_POOL,),
+        _metadata_server,
+        "high",
+        GKE_DOC,
+    ),
 ]

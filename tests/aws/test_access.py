@@ -35,8 +35,12 @@ def test_studio_runs_as_its_own_role_not_the_pipeline_role(plan_for, stack):
 def test_studio_role_has_what_studio_calls_and_no_service_powers(plan_for, stack):
     plan = plan_for(stack)
     granted = _actions(doc(by_name(plan)["identity-studio-policy"]))
-    assert {"sagemaker:CreateApp", "sagemaker:CreateSpace", "sagemaker:DescribeDomain",
-            "sagemaker:DescribeUserProfile"} <= granted
+    assert {
+        "sagemaker:CreateApp",
+        "sagemaker:CreateSpace",
+        "sagemaker:DescribeDomain",
+        "sagemaker:DescribeUserProfile",
+    } <= granted
     assert "iam:PassRole" not in granted
     assert not {"sagemaker:CreateTrainingJob", "sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"} & granted
 
@@ -86,8 +90,10 @@ def test_admins_may_approve_model_versions_of_the_stack_group(plan_for, stack, a
     (st,) = doc(resources["access-model-approver-policy"])["Statement"]
     group = plan.outputs["model_package_group"]
     assert "sagemaker:UpdateModelPackage" in st["Action"]
-    assert st["Resource"] == [f"arn:aws:sagemaker:us-east-1:123456789012:model-package-group/{group}",
-                              f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/*"]
+    assert st["Resource"] == [
+        f"arn:aws:sagemaker:us-east-1:123456789012:model-package-group/{group}",
+        f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/*",
+    ]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -96,16 +102,18 @@ def test_approval_notifies_the_topic_how_to_promote(plan_for, stack):
     rule = one(plan, "aws:cloudwatch/eventRule:EventRule", "access-on-approval")
     pattern = json.loads(rule.inputs["eventPattern"])
     assert pattern["detail-type"] == ["SageMaker Model Package State Change"]
-    assert pattern["detail"] == {"ModelPackageGroupName": [plan.outputs["model_package_group"]],
-                                 "ModelApprovalStatus": ["Approved"]}
+    assert pattern["detail"] == {
+        "ModelPackageGroupName": [plan.outputs["model_package_group"]],
+        "ModelApprovalStatus": ["Approved"],
+    }
     target = one(plan, "aws:cloudwatch/eventTarget:EventTarget", "access-notify-approval")
     assert target.inputs["arn"] == plan.outputs["alert_topic_arn"]
     assert "mlops promote" in target.inputs["inputTransformer"]["inputTemplate"]
     topic_policy = doc(one(plan, "aws:sns/topicPolicy:TopicPolicy"))
     events = [st for st in topic_policy["Statement"] if st.get("Principal") == {"Service": "events.amazonaws.com"}]
-    assert events and events[0]["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":rule/fraud-detection-"
-                                                                                  + rule.inputs["name"].split("-")[2]
-                                                                                  + "-*")
+    assert events and events[0]["Condition"]["ArnLike"]["aws:SourceArn"].endswith(
+        ":rule/fraud-detection-" + rule.inputs["name"].split("-")[2] + "-*"
+    )
 
 
 def test_people_roles_carry_the_workload_boundary_with_ci(plan_for):
@@ -116,9 +124,19 @@ def test_people_roles_carry_the_workload_boundary_with_ci(plan_for):
 
 
 def test_studio_policy_in_vpc_attaches_only_to_the_stack_subnets():
-    scope = policies.StudioScope("aws", "us-east-1", "123456789012", "t-stg-", "arn:aws:s3:::raw", "arn:aws:s3:::art",
-                                 None, "p", "g", subnet_arns=["arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1"],
-                                 security_group_arns=["arn:aws:ec2:us-east-1:123456789012:security-group/sg-1"])
+    scope = policies.StudioScope(
+        "aws",
+        "us-east-1",
+        "123456789012",
+        "t-stg-",
+        "arn:aws:s3:::raw",
+        "arn:aws:s3:::art",
+        None,
+        "p",
+        "g",
+        subnet_arns=["arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1"],
+        security_group_arns=["arn:aws:ec2:us-east-1:123456789012:security-group/sg-1"],
+    )
     statements = {st["Sid"]: st for st in policies.studio_role_policy(scope)["Statement"]}
     assert statements["AttachAppsToStackSubnets"]["Resource"][1:] == scope.subnet_arns + scope.security_group_arns
     assert "UseStackKey" not in statements

@@ -79,8 +79,13 @@ def test_rerun_changes_nothing_and_reports_what_existed(session):
 def test_existing_bucket_is_repaired_and_its_policy_kept(session):
     s3 = _s3(session)
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    own = {"Sid": "Readers", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-           "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    own = {
+        "Sid": "Readers",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/*",
+    }
     s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [own]}))
     result = bootstrap(session, BUCKET, REGION)
     assert f"bucket {BUCKET}" in result.existed
@@ -90,7 +95,9 @@ def test_existing_bucket_is_repaired_and_its_policy_kept(session):
 
 
 def test_accepts_explicit_clients_and_us_east_1(session):
-    clients = Clients(s3=session.client("s3", region_name="us-east-1"), kms=session.client("kms", region_name="us-east-1"))
+    clients = Clients(
+        s3=session.client("s3", region_name="us-east-1"), kms=session.client("kms", region_name="us-east-1")
+    )
     result = bootstrap(clients, "acme-state-use1", "us-east-1")
     assert result.secrets_provider.endswith("?region=us-east-1") and result.changed
 
@@ -104,6 +111,7 @@ def test_bucket_owned_elsewhere_is_a_clear_error():
     class Forbidden:
         def head_bucket(self, Bucket):
             from botocore.exceptions import ClientError
+
             raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
 
     class Kms:

@@ -66,14 +66,16 @@ def test_provider_tagged(plan_for):
 
 def test_preview_trusts_only_pull_requests_of_the_repository(plan_for):
     st = trust(plan_for("aws-staging"), "preview")
-    assert st["Condition"] == {"StringEquals": {f"{HOST}:aud": "sts.amazonaws.com",
-                                                f"{HOST}:sub": [f"repo:{REPO}:pull_request"]}}
+    assert st["Condition"] == {
+        "StringEquals": {f"{HOST}:aud": "sts.amazonaws.com", f"{HOST}:sub": [f"repo:{REPO}:pull_request"]}
+    }
 
 
 def test_deploy_trusts_only_main_and_the_staging_environment(plan_for):
     st = trust(plan_for("aws-staging"), "deploy")
     assert st["Condition"]["StringEquals"][f"{HOST}:sub"] == sorted(
-        [f"repo:{REPO}:ref:refs/heads/main", f"repo:{REPO}:environment:staging"])
+        [f"repo:{REPO}:ref:refs/heads/main", f"repo:{REPO}:environment:staging"]
+    )
 
 
 @pytest.mark.parametrize("which", ["preview", "deploy"])
@@ -130,21 +132,32 @@ def test_deploy_named_resources_are_scoped_to_the_stack_prefix(plan_for):
 def test_every_physical_name_of_the_stack_has_the_prefix(plan_for):
     """The prefix scoping covers the stack: every name the program sets starts with it."""
     plan = plan_for("aws-staging")
-    keys = ("name", "bucket", "alarmName", "pipelineName", "domainName", "userProfileName",
-            "modelPackageGroupName", "dashboardName")
+    keys = (
+        "name",
+        "bucket",
+        "alarmName",
+        "pipelineName",
+        "domainName",
+        "userProfileName",
+        "modelPackageGroupName",
+        "dashboardName",
+    )
     for r in plan.resources:
         for key in keys:
             value = r.inputs.get(key) if r.custom else None
             if isinstance(value, str) and r.type != "aws:iam/rolePolicy:RolePolicy":
-                assert value.removeprefix("alias/").removeprefix("/aws/lambda/").startswith(
-                    "fraud-detection-stg-"), f"{r.urn} {key}={value}"
+                assert value.removeprefix("alias/").removeprefix("/aws/lambda/").startswith("fraud-detection-stg-"), (
+                    f"{r.urn} {key}={value}"
+                )
 
 
 def test_deploy_tag_scoped_statements_require_the_stack_tag(plan_for):
     for st in policy(plan_for("aws-staging"), "deploy")["Statement"]:
         if st["Sid"].endswith("Tagged") or st["Sid"].startswith("Create"):
             tags = {k: v for block in st["Condition"].values() for k, v in block.items()}
-            assert tags in ({"aws:ResourceTag/stack": "aws-staging"}, {"aws:RequestTag/stack": "aws-staging"}), st["Sid"]
+            assert tags in ({"aws:ResourceTag/stack": "aws-staging"}, {"aws:RequestTag/stack": "aws-staging"}), st[
+                "Sid"
+            ]
 
 
 def test_deploy_cannot_change_the_ci_identities(plan_for):
@@ -155,7 +168,9 @@ def test_deploy_cannot_change_the_ci_identities(plan_for):
 
 
 def test_pass_role_only_to_sagemaker_and_lambda(plan_for):
-    st = next(s for s in policy(plan_for("aws-staging"), "deploy")["Statement"] if s["Sid"] == "PassStackRolesToWorkloads")
+    st = next(
+        s for s in policy(plan_for("aws-staging"), "deploy")["Statement"] if s["Sid"] == "PassStackRolesToWorkloads"
+    )
     assert st["Condition"]["StringEquals"]["iam:PassedToService"] == ["lambda.amazonaws.com", "sagemaker.amazonaws.com"]
 
 
@@ -166,8 +181,15 @@ def test_no_wildcard_actions_in_ci_policies(plan_for):
 
 
 def test_state_backend_read_for_preview_write_for_deploy():
-    scope = ci_policies.CiScope("aws", "123456789012", "us-east-1", "t-stg-", "t-stg", state_bucket="state",
-                                state_key="arn:aws:kms:us-east-1:123456789012:key/k")
+    scope = ci_policies.CiScope(
+        "aws",
+        "123456789012",
+        "us-east-1",
+        "t-stg-",
+        "t-stg",
+        state_bucket="state",
+        state_key="arn:aws:kms:us-east-1:123456789012:key/k",
+    )
     preview = {s["Sid"]: s for s in ci_policies.preview_policy(scope)["Statement"]}
     deploy = {s["Sid"]: s for s in ci_policies.deploy_policy(scope)["Statement"]}
     assert preview["StateBackendObjects"]["Action"] == ["s3:GetObject"]
@@ -180,6 +202,7 @@ def test_existing_provider_is_reused_not_created(tmp_path):
 
     from infra import stackfile
     from infra.engine import plan_stack
+
     doc = yaml.safe_load(stackfile.resolve("aws-staging").read_text())
     arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     doc["config"]["mlops:spec"]["ci"]["aws_oidc_provider_arn"] = arn
@@ -199,21 +222,31 @@ def test_policies_fit_the_iam_size_limits(plan_for):
 
 def test_deploy_policy_fits_the_limit_for_the_longest_team_name_and_a_state_backend():
     scope = ci_policies.CiScope(
-        "aws-us-gov", "123456789012", "ap-southeast-2", "a" * 24 + "-stg-", "a" * 24 + "-aws-staging",
+        "aws-us-gov",
+        "123456789012",
+        "ap-southeast-2",
+        "a" * 24 + "-stg-",
+        "a" * 24 + "-aws-staging",
         ci_role_arns=[f"arn:aws-us-gov:iam::123456789012:role/{'a' * 64}"] * 2,
         provider_arn=f"arn:aws-us-gov:iam::123456789012:oidc-provider/{ci_policies.GITHUB_HOST}",
-        state_bucket="s" * 63, state_key="arn:aws-us-gov:kms:ap-southeast-2:123456789012:key/" + "k" * 36,
+        state_bucket="s" * 63,
+        state_key="arn:aws-us-gov:kms:ap-southeast-2:123456789012:key/" + "k" * 36,
         boundary_arn=f"arn:aws-us-gov:iam::123456789012:policy/{'b' * 128}",
         workload_role_arns=[f"arn:aws-us-gov:iam::123456789012:role/{'w' * 64}"] * 2,
-        admin_policy_arns=[f"arn:aws-us-gov:iam::123456789012:policy/{'p' * 128}"] * 3)
+        admin_policy_arns=[f"arn:aws-us-gov:iam::123456789012:policy/{'p' * 128}"] * 3,
+    )
     for part, doc in ci_policies.deploy_policies(scope).items():
         assert len(json.dumps(doc, separators=(",", ":"))) < ci_policies.MANAGED_POLICY_LIMIT, part
 
 
 def test_deploy_may_use_the_stack_key_as_services_need_on_create(plan_for):
     plan = plan_for("aws-staging")
-    statements = [st for r in plan.of_type("aws:iam/policy:Policy") if "ci-deploy" in r.name
-                  for st in json.loads(r.inputs["policy"])["Statement"]]
+    statements = [
+        st
+        for r in plan.of_type("aws:iam/policy:Policy")
+        if "ci-deploy" in r.name
+        for st in json.loads(r.inputs["policy"])["Statement"]
+    ]
     key = plan.outputs["kms_key_arn"]
     on_key = [st for st in statements if st["Resource"] == [key]]
     actions = {a for st in on_key for a in st["Action"]}

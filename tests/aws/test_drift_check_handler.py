@@ -17,9 +17,17 @@ from mlops_workload.features import FEATURE_NAMES  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 6, 30, tzinfo=timezone.utc)
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/t-dev-models/3"
-ENV = {"ENDPOINT_NAME": "t-dev-endpoint", "VARIANT_NAME": "AllTraffic", "CAPTURE_BUCKET": "t-dev-monitoring-1a2b",
-       "CAPTURE_PREFIX": "data-capture", "MODEL_PACKAGE_ARN": PACKAGE, "DRIFT_THRESHOLD": "0.2",
-       "WINDOW_HOURS": "24", "SCHEDULE_NAME": "t-dev-drift-check", "FEATURES": "transaction_amount,channel"}
+ENV = {
+    "ENDPOINT_NAME": "t-dev-endpoint",
+    "VARIANT_NAME": "AllTraffic",
+    "CAPTURE_BUCKET": "t-dev-monitoring-1a2b",
+    "CAPTURE_PREFIX": "data-capture",
+    "MODEL_PACKAGE_ARN": PACKAGE,
+    "DRIFT_THRESHOLD": "0.2",
+    "WINDOW_HOURS": "24",
+    "SCHEDULE_NAME": "t-dev-drift-check",
+    "FEATURES": "transaction_amount,channel",
+}
 
 
 class _Registry:
@@ -30,14 +38,19 @@ class _Registry:
 
     def describe_model_package(self, ModelPackageName):
         assert ModelPackageName == PACKAGE
-        return {"ModelPackageArn": PACKAGE,
-                "DriftCheckBaselines": {"ModelDataQuality": {"Statistics": {"ContentType": "application/json",
-                                                                             "S3Uri": self.uri}}}}
+        return {
+            "ModelPackageArn": PACKAGE,
+            "DriftCheckBaselines": {
+                "ModelDataQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": self.uri}}
+            },
+        }
 
 
 def _rows(n, seed, shift):
-    return [prepare.typed({k: (None if v is None else str(v)) for k, v in r.items()})
-            for r in data.generate(n, seed=seed, shift=shift)]
+    return [
+        prepare.typed({k: (None if v is None else str(v)) for k, v in r.items()})
+        for r in data.generate(n, seed=seed, shift=shift)
+    ]
 
 
 @pytest.fixture
@@ -48,10 +61,16 @@ def aws(monkeypatch):
         s3 = boto3.client("s3", region_name="us-east-1")
         for bucket in ("t-dev-monitoring-1a2b", "artifacts"):
             s3.create_bucket(Bucket=bucket)
-        s3.put_object(Bucket="artifacts", Key="pipeline/runs/x/report/baseline.json",
-                      Body=json.dumps(baseline.compute(_rows(1500, 0, 0.0))))
-        clients = drift_check.Clients(_Registry("s3://artifacts/pipeline/runs/x/report/baseline.json"), s3,
-                                      boto3.client("cloudwatch", region_name="us-east-1"))
+        s3.put_object(
+            Bucket="artifacts",
+            Key="pipeline/runs/x/report/baseline.json",
+            Body=json.dumps(baseline.compute(_rows(1500, 0, 0.0))),
+        )
+        clients = drift_check.Clients(
+            _Registry("s3://artifacts/pipeline/runs/x/report/baseline.json"),
+            s3,
+            boto3.client("cloudwatch", region_name="us-east-1"),
+        )
         yield clients
 
 
@@ -71,10 +90,15 @@ def test_shifted_traffic_publishes_drift_metrics_model_monitor_would(aws):
     result = drift_check.run(aws, ENV, now=NOW)
     assert result["status"] == "drift" and result["rows"] == 400
     metrics = _metrics(aws)
-    assert set(metrics) == {"feature_baseline_drift_transaction_amount", "feature_baseline_drift_channel",
-                            "drift_check_rows"}
-    assert metrics["feature_baseline_drift_channel"] == {"Endpoint": "t-dev-endpoint",
-                                                         "MonitoringSchedule": "t-dev-drift-check"}
+    assert set(metrics) == {
+        "feature_baseline_drift_transaction_amount",
+        "feature_baseline_drift_channel",
+        "drift_check_rows",
+    }
+    assert metrics["feature_baseline_drift_channel"] == {
+        "Endpoint": "t-dev-endpoint",
+        "MonitoringSchedule": "t-dev-drift-check",
+    }
 
 
 def test_unshifted_traffic_is_ok(aws):
@@ -100,5 +124,8 @@ def test_a_version_without_a_baseline_is_an_error(aws):
 
 def test_hour_partitions_cover_the_window():
     prefixes = drift_check.hour_prefixes("data-capture", "ep", "AllTraffic", NOW, 3)
-    assert prefixes == ["data-capture/ep/AllTraffic/2026/12/01/06/", "data-capture/ep/AllTraffic/2026/12/01/05/",
-                        "data-capture/ep/AllTraffic/2026/12/01/04/"]
+    assert prefixes == [
+        "data-capture/ep/AllTraffic/2026/12/01/06/",
+        "data-capture/ep/AllTraffic/2026/12/01/05/",
+        "data-capture/ep/AllTraffic/2026/12/01/04/",
+    ]

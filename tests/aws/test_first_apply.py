@@ -12,8 +12,9 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 
 @pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.parametrize("user,policy", [("training-pipeline", "identity-sagemaker-policy"),
-                                         ("studio-domain", "identity-studio-policy")])
+@pytest.mark.parametrize(
+    "user,policy", [("training-pipeline", "identity-sagemaker-policy"), ("studio-domain", "identity-studio-policy")]
+)
 def test_users_of_the_sagemaker_role_wait_for_its_policy(plan_for, stack, user, policy):
     resources = by_name(plan_for(stack))
     assert resources[policy].urn in resources[user].dependencies, f"{resources[user].urn} starts before {policy}"

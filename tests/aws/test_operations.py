@@ -65,8 +65,9 @@ def test_autoscaling_tracks_invocations_per_instance(plan_for, stack, low, high,
 @pytest.mark.parametrize("stack", STACKS)
 def test_endpoint_uses_its_configuration_and_model(plan_for, stack):
     plan = plan_for(stack)
-    endpoint, config, model = (one(plan, t) for t in ("aws:sagemaker/endpoint:Endpoint", CONFIG,
-                                                      "aws:sagemaker/model:Model"))
+    endpoint, config, model = (
+        one(plan, t) for t in ("aws:sagemaker/endpoint:Endpoint", CONFIG, "aws:sagemaker/model:Model")
+    )
     assert endpoint.inputs["endpointConfigName"] == config.outputs["name"], endpoint.urn
     assert _variant(plan)["modelName"] == model.outputs["name"], config.urn
     assert model.inputs["executionRoleArn"] == plan.outputs["sagemaker_role_arn"], model.urn
@@ -132,8 +133,11 @@ def test_drift_alarms_watch_the_drift_metrics_of_either_path(plan_for, stack):
     namespace = "aws/sagemaker/Endpoints/data-metrics"
     drift = [a for a in of_type(plan, ALARM) if a.name.startswith("observability-drift-")]
     assert len(drift) == 3
-    schedule = (one(plan, SCHEDULE).outputs["name"] if plan.outputs["drift_check"] == "model_monitor"
-                else one(plan, "aws:cloudwatch/eventRule:EventRule", "drift-check-schedule").inputs["name"])
+    schedule = (
+        one(plan, SCHEDULE).outputs["name"]
+        if plan.outputs["drift_check"] == "model_monitor"
+        else one(plan, "aws:cloudwatch/eventRule:EventRule", "drift-check-schedule").inputs["name"]
+    )
     for alarm in drift:
         assert alarm.inputs["namespace"] == namespace, alarm.urn
         assert alarm.inputs["dimensions"]["MonitoringSchedule"] == schedule, alarm.urn
@@ -173,8 +177,11 @@ def test_retraining_function_configuration(plan_for, stack, cooldown):
     variables = dict(function.inputs["environment"]["variables"])
     alarms = set(variables.pop("DRIFT_ALARM_NAMES").split(","))
     assert variables == {
-        "PIPELINE_NAME": plan.outputs["pipeline_name"], "TOPIC_ARN": plan.outputs["alert_topic_arn"],
-        "COOLDOWN_HOURS": cooldown, "DATA_WINDOW_DAYS": "30"}
+        "PIPELINE_NAME": plan.outputs["pipeline_name"],
+        "TOPIC_ARN": plan.outputs["alert_topic_arn"],
+        "COOLDOWN_HOURS": cooldown,
+        "DATA_WINDOW_DAYS": "30",
+    }
     assert alarms == {a.inputs["name"] for a in of_type(plan, ALARM) if a.name.startswith("observability-drift-")}
     assert function.inputs["role"] == by_name(plan)["identity-retrain"].outputs["arn"], function.urn
     log_group = one(plan, "aws:cloudwatch/logGroup:LogGroup", "retraining-logs")
@@ -182,8 +189,9 @@ def test_retraining_function_configuration(plan_for, stack, cooldown):
     assert log_group.inputs["kmsKeyId"] == plan.outputs["kms_key_arn"], log_group.urn
 
 
-@pytest.mark.parametrize("stack,limit,thresholds", [("aws-dev", "300.00", [50, 80, 100]),
-                                                     ("aws-prod", "6000.00", [50, 80, 100, 120])])
+@pytest.mark.parametrize(
+    "stack,limit,thresholds", [("aws-dev", "300.00", [50, 80, 100]), ("aws-prod", "6000.00", [50, 80, 100, 120])]
+)
 def test_budget_counts_from_day_0(plan_for, stack, limit, thresholds):
     """A tag-filtered budget counts $0 until the tag is activated (not possible in the first up)."""
     budget = one(plan_for(stack), "aws:budgets/budget:Budget")
@@ -208,12 +216,18 @@ def test_failed_retraining_events_land_in_the_dead_letter_queue(plan_for, stack)
     queue = one(plan, "aws:sqs/queue:Queue", "retraining-dlq")
     function = one(plan, "aws:lambda/function:Function", "retraining-function")
     assert function.inputs["deadLetterConfig"] == {"targetArn": queue.outputs["arn"]}, function.urn
-    for target in [t for t in of_type(plan, "aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("retraining-")]:
+    for target in [
+        t for t in of_type(plan, "aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("retraining-")
+    ]:
         assert target.inputs["deadLetterConfig"] == {"arn": queue.outputs["arn"]}, target.urn
     policy = doc(one(plan, "aws:sqs/queuePolicy:QueuePolicy"))
     (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "events.amazonaws.com"}
-    rules = {r.outputs["arn"] for r in of_type(plan, "aws:cloudwatch/eventRule:EventRule") if r.name.startswith("retraining-")}
+    rules = {
+        r.outputs["arn"]
+        for r in of_type(plan, "aws:cloudwatch/eventRule:EventRule")
+        if r.name.startswith("retraining-")
+    }
     assert set(allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == rules
     role = doc(one(plan, "aws:iam/rolePolicy:RolePolicy", "identity-retrain-policy"))
     sends = [s for s in role["Statement"] if "sqs:SendMessage" in s["Action"]]
@@ -234,8 +248,9 @@ def test_retraining_failures_alarm(plan_for, stack):
     plan = plan_for(stack)
     errors = one(plan, ALARM, "retraining-errors")
     assert (errors.inputs["namespace"], errors.inputs["metricName"]) == ("AWS/Lambda", "Errors")
-    assert errors.inputs["dimensions"] == {"FunctionName": one(plan, "aws:lambda/function:Function",
-                                                             "retraining-function").outputs["name"]}
+    assert errors.inputs["dimensions"] == {
+        "FunctionName": one(plan, "aws:lambda/function:Function", "retraining-function").outputs["name"]
+    }
     letters = one(plan, ALARM, "retraining-dead-letters")
     assert letters.inputs["dimensions"] == {"QueueName": one(plan, "aws:sqs/queue:Queue").outputs["name"]}
     assert errors.inputs["threshold"] == 0 and letters.inputs["threshold"] == 0
@@ -258,7 +273,9 @@ def test_recheck_expression_uses_the_singular_for_one_hour():
     assert recheck_expression(1) == "rate(1 hour)" and recheck_expression(6) == "rate(6 hours)"
 
 
-@pytest.mark.parametrize("stack,check", [("aws-dev", "lambda"), ("aws-staging", "model_monitor"), ("aws-prod", "lambda")])
+@pytest.mark.parametrize(
+    "stack,check", [("aws-dev", "lambda"), ("aws-staging", "model_monitor"), ("aws-prod", "lambda")]
+)
 def test_each_drift_check_path_is_shown_by_a_reference_stack(plan_for, stack, check):
     plan = plan_for(stack)
     assert plan.outputs["drift_check"] == check
@@ -290,12 +307,23 @@ def test_lambda_bundles_include_the_shared_drift_engine():
     from infra.spec.model import WorkloadSpec
 
     files = code_assets.bundle(WorkloadSpec(), code.RUNTIME_DIR).files
-    assert {"drift_check.py", "retrain.py", "pipeline_step.py", "mlops_workload/drift.py",
-            "mlops_workload/capture.py"} <= set(files)
+    assert {
+        "drift_check.py",
+        "retrain.py",
+        "pipeline_step.py",
+        "mlops_workload/drift.py",
+        "mlops_workload/capture.py",
+    } <= set(files)
 
 
-@pytest.mark.parametrize("stack,metric", [("aws-dev", "drift_check_rows"), ("aws-staging",
-                                          "feature_baseline_drift_transaction_amount"), ("aws-prod", "drift_check_rows")])
+@pytest.mark.parametrize(
+    "stack,metric",
+    [
+        ("aws-dev", "drift_check_rows"),
+        ("aws-staging", "feature_baseline_drift_transaction_amount"),
+        ("aws-prod", "drift_check_rows"),
+    ],
+)
 def test_missing_drift_data_alarms(plan_for, stack, metric):
     """A monitor that never runs must not look healthy: missing drift data is breaching."""
     plan = plan_for(stack)
@@ -314,8 +342,9 @@ def test_failed_training_runs_alarm(plan_for, stack):
     assert alarm.inputs["dimensions"] == {"PipelineName": plan.outputs["pipeline_name"]}
 
 
-@pytest.mark.parametrize("stack,routing", [("aws-dev", "ALL_AT_ONCE"), ("aws-staging", "ALL_AT_ONCE"),
-                                           ("aws-prod", "CANARY")])
+@pytest.mark.parametrize(
+    "stack,routing", [("aws-dev", "ALL_AT_ONCE"), ("aws-staging", "ALL_AT_ONCE"), ("aws-prod", "CANARY")]
+)
 def test_new_versions_roll_out_blue_green_with_automatic_rollback(plan_for, stack, routing):
     plan = plan_for(stack)
     endpoint = one(plan, "aws:sagemaker/endpoint:Endpoint")
@@ -324,8 +353,11 @@ def test_new_versions_roll_out_blue_green_with_automatic_rollback(plan_for, stac
     assert policy["trafficRoutingConfiguration"]["type"] == routing, endpoint.urn
     if routing == "CANARY":  # at most half the fleet
         assert policy["trafficRoutingConfiguration"]["canarySize"] == {"type": "INSTANCE_COUNT", "value": 1}
-    alarms = {a.inputs["name"]: a for a in of_type(plan, ALARM) if a.name in ("endpoint-alarms-latency",
-                                                                            "endpoint-alarms-errors")}
+    alarms = {
+        a.inputs["name"]: a
+        for a in of_type(plan, ALARM)
+        if a.name in ("endpoint-alarms-latency", "endpoint-alarms-errors")
+    }
     assert {a["alarmName"] for a in config["autoRollbackConfiguration"]["alarms"]} == set(alarms)
     assert all(a.urn in endpoint.dependencies for a in alarms.values()), "rollback alarms must exist first"
 
@@ -337,8 +369,17 @@ def test_budget_on_the_stack_tag_is_a_choice_for_shared_accounts():
 
     class _Ctx:
         stack = "team-aws-dev"
-        spec = Spec.model_validate(dict(team="team", cloud="aws", environment="dev", region="us-east-1",
-                                        owner="a@example.com", cost_center="cc", aws={"budget_scope": "stack_tag"}))
+        spec = Spec.model_validate(
+            dict(
+                team="team",
+                cloud="aws",
+                environment="dev",
+                region="us-east-1",
+                owner="a@example.com",
+                cost_center="cc",
+                aws={"budget_scope": "stack_tag"},
+            )
+        )
 
     assert cost_filters(_Ctx()) == [{"name": "TagKeyValue", "values": ["user:stack$team-aws-dev"]}]
 

@@ -18,19 +18,27 @@ KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-5555555555
 
 
 def _config(**overrides) -> PipelineConfig:
-    base = dict(role_arn="arn:aws:iam::123456789012:role/sm", raw_bucket="raw", artifacts_bucket="artifacts",
-                kms_key_arn=KEY, model_package_group="models",
-                training_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-                inference_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-                instance_type="ml.m5.large", inference_instance_type="ml.m5.large", region="us-east-1",
-                code_key="pipeline/code/workload-0123456789abcdef.zip")
+    base = dict(
+        role_arn="arn:aws:iam::123456789012:role/sm",
+        raw_bucket="raw",
+        artifacts_bucket="artifacts",
+        kms_key_arn=KEY,
+        model_package_group="models",
+        training_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+        inference_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+        instance_type="ml.m5.large",
+        inference_instance_type="ml.m5.large",
+        region="us-east-1",
+        code_key="pipeline/code/workload-0123456789abcdef.zip",
+    )
     return PipelineConfig(**{**base, **overrides})
 
 
 CASES = {
     "pipeline-spot-public.json": _config(spot=True),
-    "pipeline-private.json": _config(instance_type="ml.m5.2xlarge", subnet_ids=["subnet-0a", "subnet-0b"],
-                                     security_group_ids=["sg-0c"]),
+    "pipeline-private.json": _config(
+        instance_type="ml.m5.2xlarge", subnet_ids=["subnet-0a", "subnet-0b"], security_group_ids=["sg-0c"]
+    ),
 }
 
 
@@ -121,9 +129,10 @@ def test_spot_training_waits_and_checkpoints():
     assert on_demand["EnableManagedSpotTraining"] is False and "CheckpointConfig" not in on_demand
 
 
-@pytest.mark.parametrize("stack,spot,instance", [("aws-dev", True, "ml.m5.large"),
-                                                 ("aws-staging", False, "ml.m5.xlarge"),
-                                                 ("aws-prod", False, "ml.m5.2xlarge")])
+@pytest.mark.parametrize(
+    "stack,spot,instance",
+    [("aws-dev", True, "ml.m5.large"), ("aws-staging", False, "ml.m5.xlarge"), ("aws-prod", False, "ml.m5.2xlarge")],
+)
 def test_planned_pipeline_follows_the_spec(plan_for, stack, spot, instance):
     plan = plan_for(stack)
     pipeline = one(plan, "aws:sagemaker/pipeline:Pipeline")

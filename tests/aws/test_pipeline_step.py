@@ -41,21 +41,41 @@ def test_train_leaves_the_serving_layout_and_uploads_metrics_and_baseline(tmp_pa
     with moto.mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="artifacts")
-        status = pipeline_step.train(pipeline_step._parser().parse_args([
-            "train", "--data-dir", str(data_dir), "--model-dir", str(model_dir), "--min-auc", "0.6",
-            "--report-uri", "s3://artifacts/pipeline/runs/abc/report"]), s3=s3)
+        status = pipeline_step.train(
+            pipeline_step._parser().parse_args(
+                [
+                    "train",
+                    "--data-dir",
+                    str(data_dir),
+                    "--model-dir",
+                    str(model_dir),
+                    "--min-auc",
+                    "0.6",
+                    "--report-uri",
+                    "s3://artifacts/pipeline/runs/abc/report",
+                ]
+            ),
+            s3=s3,
+        )
         assert status == 0
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket="artifacts")["Contents"]}
     assert keys == {"pipeline/runs/abc/report/baseline.json", "pipeline/runs/abc/report/metrics.json"}
     assert {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file()} == {
-        "model.joblib", "baseline.json", "metrics.json", "code/inference.py"}
+        "model.joblib",
+        "baseline.json",
+        "metrics.json",
+        "code/inference.py",
+    }
 
 
 def test_quality_gate_failure_fails_the_step(tmp_path):
     data_dir = tmp_path / "train"
     _csv(data_dir / "seed.csv", code.seed_data_csv(400))
-    status = pipeline_step.train(pipeline_step._parser().parse_args([
-        "train", "--data-dir", str(data_dir), "--model-dir", str(tmp_path / "m"), "--min-auc", "0.999"]))
+    status = pipeline_step.train(
+        pipeline_step._parser().parse_args(
+            ["train", "--data-dir", str(data_dir), "--model-dir", str(tmp_path / "m"), "--min-auc", "0.999"]
+        )
+    )
     assert status == 1 and not (tmp_path / "m").exists()
 
 

@@ -13,10 +13,25 @@ from infra.engine.sdk_check import args_class, check_plan  # noqa: E402
 from infra.tagging import REQUIRED_TAGS  # noqa: E402
 from tests.aws.helpers import STACKS, one  # noqa: E402
 
-STATEFUL = ("aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:ecr/repository:Repository",
-            "aws:sagemaker/modelPackageGroup:ModelPackageGroup")
-OUTPUTS = ("raw_bucket", "artifacts_bucket", "monitoring_bucket", "sagemaker_role_arn", "studio_domain_id",
-           "studio_url", "pipeline_arn", "endpoint_name", "repository_url", "dashboard_url", "alert_topic_arn")
+STATEFUL = (
+    "aws:s3/bucket:Bucket",
+    "aws:kms/key:Key",
+    "aws:ecr/repository:Repository",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
+)
+OUTPUTS = (
+    "raw_bucket",
+    "artifacts_bucket",
+    "monitoring_bucket",
+    "sagemaker_role_arn",
+    "studio_domain_id",
+    "studio_url",
+    "pipeline_arn",
+    "endpoint_name",
+    "repository_url",
+    "dashboard_url",
+    "alert_topic_arn",
+)
 
 
 def _taggable(token: str) -> bool:

@@ -18,14 +18,25 @@ from infra.aws.runtime import retrain  # noqa: E402
 
 ACCOUNT, REGION, PIPELINE = "123456789012", "us-east-1", "fraud-detection-dev-training-073eae"
 ALARM = "fraud-detection-dev-drift-1a2b3c"
-EVENT = {"id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "source": "aws.cloudwatch",
-         "detail-type": "CloudWatch Alarm State Change", "time": "2026-11-30T06:00:00Z",
-         "detail": {"alarmName": ALARM, "state": {"value": "ALARM"}}}
+EVENT = {
+    "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+    "source": "aws.cloudwatch",
+    "detail-type": "CloudWatch Alarm State Change",
+    "time": "2026-11-30T06:00:00Z",
+    "detail": {"alarmName": ALARM, "state": {"value": "ALARM"}},
+}
 # EventBridge's scheduled event (events-types: "Scheduled Event"), as the re-check rule sends it.
-SCHEDULED = {"version": "0", "id": "89d1a02d-5ec7-412e-82f5-13505f849b41", "detail-type": "Scheduled Event",
-             "source": "aws.events", "account": "123456789012", "time": "2026-12-01T06:00:00Z",
-             "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/recheck"],
-             "detail": {}}
+SCHEDULED = {
+    "version": "0",
+    "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "time": "2026-12-01T06:00:00Z",
+    "region": "us-east-1",
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/recheck"],
+    "detail": {},
+}
 
 
 @pytest.fixture
@@ -46,8 +57,11 @@ def aws(monkeypatch):
 
 
 def _create_pipeline(clients):
-    clients.sagemaker.create_pipeline(PipelineName=PIPELINE, PipelineDefinition=json.dumps({"Version": "2020-12-01",
-                                      "Steps": []}), RoleArn=f"arn:aws:iam::{ACCOUNT}:role/sm")
+    clients.sagemaker.create_pipeline(
+        PipelineName=PIPELINE,
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/sm",
+    )
 
 
 def _executions(clients):
@@ -155,8 +169,15 @@ def test_event_id_makes_duplicate_deliveries_idempotent(aws):
 def _drift_alarm(clients, state):
     for name, value in ((ALARM, state), (f"{ALARM}-other", "OK")):
         clients.cloudwatch.put_metric_alarm(
-            AlarmName=name, Namespace="mlops/drift", MetricName=f"feature_baseline_drift_{name}", Statistic="Maximum",
-            Period=3600, EvaluationPeriods=1, Threshold=0.2, ComparisonOperator="GreaterThanThreshold")
+            AlarmName=name,
+            Namespace="mlops/drift",
+            MetricName=f"feature_baseline_drift_{name}",
+            Statistic="Maximum",
+            Period=3600,
+            EvaluationPeriods=1,
+            Threshold=0.2,
+            ComparisonOperator="GreaterThanThreshold",
+        )
         clients.cloudwatch.set_alarm_state(AlarmName=name, StateValue=value, StateReason="test")
 
 
@@ -167,7 +188,8 @@ def test_run_trains_on_the_data_window_up_to_the_alarm(aws):
     retrain.handler(EVENT, None, clients=retrain.Clients(recording, clients.sns))
     assert recording.requests[0]["PipelineParameters"] == [
         {"Name": "DataWindowStart", "Value": "2026-10-31T06:00:00Z"},
-        {"Name": "DataWindowEnd", "Value": "2026-11-30T06:00:00Z"}]
+        {"Name": "DataWindowEnd", "Value": "2026-11-30T06:00:00Z"},
+    ]
 
 
 def test_recheck_retrains_while_drift_persists_after_the_cooldown(aws):

@@ -13,9 +13,15 @@ from infra.naming import ENV_SHORT  # noqa: E402
 from tests.aws.helpers import STACKS, doc, of_type, one  # noqa: E402
 
 BUCKET = "aws:s3/bucket:Bucket"
-ALLOWED_STAR_ACTIONS = {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups"}
+ALLOWED_STAR_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "cloudwatch:PutMetricData",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+}
 
 
 def _for_bucket(plan, token, bucket):
@@ -38,7 +44,9 @@ def test_three_buckets_per_stack(plan_for, stack):
 def test_each_bucket_encrypted_with_the_stack_key_and_bucket_key(plan_for, stack):
     plan = plan_for(stack)
     for bucket in of_type(plan, BUCKET):
-        sse = _for_bucket(plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket)
+        sse = _for_bucket(
+            plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket
+        )
         (rule,) = sse.inputs["rules"]
         default = rule["applyServerSideEncryptionByDefault"]
         assert default == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": _key(plan).outputs["arn"]}, sse.urn
@@ -80,16 +88,23 @@ def test_each_bucket_denies_non_tls_requests(plan_for, stack):
 def test_lifecycle_expires_noncurrent_versions_and_aborts_uploads(plan_for, stack, noncurrent):
     plan = plan_for(stack)
     for bucket in of_type(plan, BUCKET):
-        rules = {r["id"]: r for r in _for_bucket(
-            plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket).inputs["rules"]}
+        rules = {
+            r["id"]: r
+            for r in _for_bucket(
+                plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket
+            ).inputs["rules"]
+        }
         assert rules["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": noncurrent}
         assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"]["daysAfterInitiation"] > 0
         assert [t["storageClass"] for t in rules["tier-and-expire"]["transitions"]] == ["STANDARD_IA", "GLACIER_IR"]
 
 
 def test_prod_expires_current_objects_from_the_spec(plan_for):
-    rules = one(plan_for("aws-prod"), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-                "datalake-raw-lifecycle").inputs["rules"]
+    rules = one(
+        plan_for("aws-prod"),
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "datalake-raw-lifecycle",
+    ).inputs["rules"]
     assert rules[0]["expiration"] == {"days": 2555}
 
 
@@ -117,7 +132,8 @@ def test_ecr_repository_is_immutable_scanned_and_kms_encrypted(plan_for, stack):
     assert repo.inputs["imageTagMutability"] == "IMMUTABLE", repo.urn
     assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}, repo.urn
     assert repo.inputs["encryptionConfigurations"] == [
-        {"encryptionType": "KMS", "kmsKey": _key(plan).outputs["arn"]}], repo.urn
+        {"encryptionType": "KMS", "kmsKey": _key(plan).outputs["arn"]}
+    ], repo.urn
     lifecycle = one(plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy")
     assert lifecycle.inputs["repository"] == repo.outputs["name"], lifecycle.urn
     assert json.loads(lifecycle.inputs["policy"])["rules"], lifecycle.urn
@@ -127,8 +143,11 @@ def test_ecr_repository_is_immutable_scanned_and_kms_encrypted(plan_for, stack):
 def test_no_managed_policies_are_attached(plan_for, stack):
     plan = plan_for(stack)
     # The CI deploy role attaches its own customer-managed policies (tests/aws/test_ci_identity.py).
-    assert not [r.urn for r in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                if "mlops:aws:CiIdentity$" not in r.urn]
+    assert not [
+        r.urn
+        for r in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if "mlops:aws:CiIdentity$" not in r.urn
+    ]
     for role in of_type(plan, "aws:iam/role:Role"):
         assert not role.inputs.get("managedPolicyArns"), role.urn
 
@@ -208,8 +227,9 @@ def test_alert_emails_are_subscribed(plan_for):
     assert {s.inputs["protocol"] for s in subs} == {"email"}
 
 
-@pytest.mark.parametrize("stack,access", [("aws-dev", "PublicInternetOnly"), ("aws-staging", "VpcOnly"),
-                                          ("aws-prod", "VpcOnly")])
+@pytest.mark.parametrize(
+    "stack,access", [("aws-dev", "PublicInternetOnly"), ("aws-staging", "VpcOnly"), ("aws-prod", "VpcOnly")]
+)
 def test_studio_network_access_follows_network_mode(plan_for, stack, access):
     plan = plan_for(stack)
     domain = one(plan, "aws:sagemaker/domain:Domain")
@@ -253,8 +273,9 @@ def test_custom_images_add_the_ecr_endpoints():
     from infra.aws.network import interface_services
     from infra.spec import Spec
 
-    base = dict(team="t1", cloud="aws", environment="staging", region="us-east-1", owner="a@example.com",
-                cost_center="cc")
+    base = dict(
+        team="t1", cloud="aws", environment="staging", region="us-east-1", owner="a@example.com", cost_center="cc"
+    )
     assert "ecr.dkr" not in interface_services(Spec.model_validate(base))
     custom = Spec.model_validate({**base, "training": {"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:1"}})
     assert {"ecr.api", "ecr.dkr"} <= set(interface_services(custom))
@@ -263,12 +284,17 @@ def test_custom_images_add_the_ecr_endpoints():
 @pytest.mark.parametrize("stack", ["aws-staging", "aws-prod"])
 def test_s3_gateway_endpoint_admits_only_the_stack_buckets(plan_for, stack):
     plan = plan_for(stack)
-    (gateway,) = [e for e in of_type(plan, "aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Gateway"]
+    (gateway,) = [
+        e for e in of_type(plan, "aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Gateway"
+    ]
     statements = doc(gateway)["Statement"]
     resources = {r for st in statements for r in st["Resource"]}
     prefix = f"fraud-detection-{ENV_SHORT[plan.environment]}-"
-    assert resources == {f"arn:aws:s3:::{prefix}*", f"arn:aws:s3:::{prefix}*/*",
-                         "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*"}, resources
+    assert resources == {
+        f"arn:aws:s3:::{prefix}*",
+        f"arn:aws:s3:::{prefix}*/*",
+        "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*",
+    }, resources
     assert all(b.outputs["bucket"].startswith(prefix) for b in of_type(plan, BUCKET))
     assert all(st["Effect"] == "Allow" and "s3:*" not in st["Action"] for st in statements)
 

@@ -37,6 +37,7 @@ def _plan(tmp_path, base: str, name: str, change):
 def existing_vpc(tmp_path_factory):
     def change(spec):
         spec["aws"] = {**spec.get("aws", {}), "vpc_id": VPC, "subnet_ids": SUBNETS}
+
     # Named as the reference stack it varies: an existing VPC is platform-set (guardrails).
     return _plan(tmp_path_factory.mktemp("vpc"), "aws-staging", "aws-staging", change)
 
@@ -45,6 +46,7 @@ def existing_vpc(tmp_path_factory):
 def no_serving(tmp_path_factory):
     def change(spec):
         spec["serving"] = {"enabled": False}
+
     return _plan(tmp_path_factory.mktemp("off"), "aws-dev", "team-aws-dev", change)
 
 
@@ -61,16 +63,23 @@ def test_existing_vpc_is_used_not_created(existing_vpc):
 
 def test_existing_vpc_subnets_scope_the_role(existing_vpc):
     import json
-    policy = json.loads(one(existing_vpc, "aws:iam/rolePolicy:RolePolicy", "identity-sagemaker-policy").inputs["policy"])
+
+    policy = json.loads(
+        one(existing_vpc, "aws:iam/rolePolicy:RolePolicy", "identity-sagemaker-policy").inputs["policy"]
+    )
     (attach,) = [s for s in policy["Statement"] if s["Sid"] == "AttachJobsToStackSubnets"]
     assert {f"arn:aws:ec2:us-east-1:123456789012:subnet/{s}" for s in SUBNETS} <= set(attach["Resource"])
 
 
 def test_serving_off_plans_no_endpoint_monitor_or_retraining(no_serving):
     assert check_plan(no_serving) == []
-    for token in ("aws:sagemaker/endpoint:Endpoint", "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
-                  "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:lambda/function:Function",
-                  "aws:iam/rolePolicy:RolePolicy"):
+    for token in (
+        "aws:sagemaker/endpoint:Endpoint",
+        "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:lambda/function:Function",
+        "aws:iam/rolePolicy:RolePolicy",
+    ):
         # RolePolicy: the SageMaker role's, the Studio role's and alice's Studio access.
         expected = {"RolePolicy": 3, "MetricAlarm": 1}.get(token.rsplit(":", 1)[-1], 0)  # alarm: failed training runs
         assert len(no_serving.of_type(token)) == expected, token
@@ -97,10 +106,14 @@ def test_lifecycle_without_archive_or_expiry():
 
 
 def test_ecr_repository_arn_of_image_uris():
-    assert images.ecr_repository_arn("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1") \
+    assert (
+        images.ecr_repository_arn("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1")
         == "arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-scikit-learn"
-    assert images.ecr_repository_arn("1.dkr.ecr.eu-west-1.amazonaws.com/team/app@sha256:ab") \
+    )
+    assert (
+        images.ecr_repository_arn("1.dkr.ecr.eu-west-1.amazonaws.com/team/app@sha256:ab")
         == "arn:aws:ecr:eu-west-1:1:repository/team/app"
+    )
     assert images.ecr_repository_arn("ghcr.io/org/image:1") is None
 
 
@@ -125,5 +138,6 @@ def test_aws_refuses_to_run_without_its_customer_managed_key():
     assert Spec.model_validate(base).storage.customer_managed_keys is True
     with pytest.raises(Exception) as raised:
         Spec.model_validate({**base, "storage": {"customer_managed_keys": False}})
-    assert "cloudwatch.amazonaws.com" in str(raised.value) and isinstance(raised.value.__cause__ or raised.value,
-                                                                         (ValueError, SpecRuleError))
+    assert "cloudwatch.amazonaws.com" in str(raised.value) and isinstance(
+        raised.value.__cause__ or raised.value, (ValueError, SpecRuleError)
+    )

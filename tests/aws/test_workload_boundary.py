@@ -18,8 +18,14 @@ ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/policy:Policy"
 PREFIX = "fraud-detection-stg-"
 # Role writes that could raise a role's permissions; each must require the boundary.
-ROLE_WRITES = ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
-               "iam:AttachRolePolicy", "iam:DetachRolePolicy")
+ROLE_WRITES = (
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+)
 
 
 def boundary(plan):
@@ -38,8 +44,9 @@ def workload_roles(plan):
 
 
 def deploy_statements(plan):
-    docs = [json.loads(r.inputs["policy"]) for r in plan.of_type(POLICY)
-            if CI in r.urn and r.name.startswith("ci-deploy-")]
+    docs = [
+        json.loads(r.inputs["policy"]) for r in plan.of_type(POLICY) if CI in r.urn and r.name.startswith("ci-deploy-")
+    ]
     assert len(docs) == len(ci_policies.DEPLOY_PARTS)
     return [st for d in docs for st in d["Statement"]]
 
@@ -67,8 +74,13 @@ def test_every_workload_role_carries_the_boundary(plan_for):
     plan = plan_for("aws-staging")
     arn = boundary(plan).outputs["arn"]
     roles = workload_roles(plan)
-    assert {r.name for r in roles} == {"identity-sagemaker", "identity-retrain", "identity-studio",
-                                       "access-studio-alice", "access-model-approver"}
+    assert {r.name for r in roles} == {
+        "identity-sagemaker",
+        "identity-retrain",
+        "identity-studio",
+        "access-studio-alice",
+        "access-model-approver",
+    }
     for role in roles:
         assert role.inputs.get("permissionsBoundary") == arn, role.urn
 
@@ -83,8 +95,9 @@ def test_roles_are_created_after_the_boundary(plan_for):
 def test_deploy_writes_roles_only_with_the_boundary(plan_for):
     plan = plan_for("aws-staging")
     arn = boundary(plan).outputs["arn"]
-    writing = [st for st in deploy_statements(plan) if st["Effect"] == "Allow"
-               and any(grants(st, a) for a in ROLE_WRITES)]
+    writing = [
+        st for st in deploy_statements(plan) if st["Effect"] == "Allow" and any(grants(st, a) for a in ROLE_WRITES)
+    ]
     assert writing, "the deploy role must be able to create the workload roles"
     for st in writing:
         assert st.get("Condition") == {"StringEquals": {"iam:PermissionsBoundary": arn}}, st["Sid"]
@@ -92,8 +105,7 @@ def test_deploy_writes_roles_only_with_the_boundary(plan_for):
 
 
 def test_deploy_can_create_roles_and_set_their_boundary(plan_for):
-    allowed = {a for st in deploy_statements(plan_for("aws-staging")) if st["Effect"] == "Allow"
-               for a in st["Action"]}
+    allowed = {a for st in deploy_statements(plan_for("aws-staging")) if st["Effect"] == "Allow" for a in st["Action"]}
     assert {"iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"} <= allowed
 
 
@@ -106,8 +118,9 @@ def test_deploy_attaches_no_managed_policy_to_any_role(plan_for):
 def test_deploy_updates_trust_only_of_the_workload_roles(plan_for):
     plan = plan_for("aws-staging")
     role_arns = {r.outputs["arn"] for r in workload_roles(plan)}
-    trusting = [st for st in deploy_statements(plan) if st["Effect"] == "Allow"
-                and grants(st, "iam:UpdateAssumeRolePolicy")]
+    trusting = [
+        st for st in deploy_statements(plan) if st["Effect"] == "Allow" and grants(st, "iam:UpdateAssumeRolePolicy")
+    ]
     assert trusting and all(set(st["Resource"]) == role_arns for st in trusting), [st["Sid"] for st in trusting]
 
 
@@ -120,8 +133,9 @@ def test_deploy_cannot_remove_a_boundary_from_stack_roles(plan_for):
     assert f"arn:aws:iam::123456789012:role/{PREFIX}*" in resources
 
 
-@pytest.mark.parametrize("action", ["iam:CreatePolicyVersion", "iam:DeletePolicyVersion",
-                                    "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"])
+@pytest.mark.parametrize(
+    "action", ["iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"]
+)
 def test_deploy_cannot_change_the_boundary_or_its_own_policies(plan_for, action):
     plan = plan_for("aws-staging")
     resources = {r for st in deny(plan, action) for r in st["Resource"]}
@@ -144,8 +158,12 @@ def test_boundary_iam_is_only_passing_the_sagemaker_role_to_sagemaker(plan_for):
     sagemaker_role = next(r for r in workload_roles(plan) if r.name == "identity-sagemaker")
     iam = [st for st in boundary_doc(plan)["Statement"] if any(a.startswith("iam:") for a in st["Action"])]
     assert [(st["Action"], st["Resource"], st["Condition"]) for st in iam] == [
-        (["iam:PassRole"], [sagemaker_role.outputs["arn"]],
-         {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})]
+        (
+            ["iam:PassRole"],
+            [sagemaker_role.outputs["arn"]],
+            {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )
+    ]
 
 
 @pytest.mark.parametrize("service", ["s3", "sns", "sagemaker:", "ecr:us-east-1:123456789012"])
@@ -162,8 +180,12 @@ def test_boundary_named_resources_are_the_stacks(plan_for, service):
 
 def test_boundary_key_is_the_stack_key(plan_for):
     plan = plan_for("aws-staging")
-    kms = {r for st in boundary_doc(plan)["Statement"] if any(a.startswith("kms:") for a in st["Action"])
-           for r in st["Resource"]}
+    kms = {
+        r
+        for st in boundary_doc(plan)["Statement"]
+        if any(a.startswith("kms:") for a in st["Action"])
+        for r in st["Resource"]
+    }
     assert kms == {plan.outputs["kms_key_arn"]}
 
 
@@ -179,17 +201,26 @@ def test_boundary_covers_every_workload_permission(plan_for):
             resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
             for action in st["Action"]:
                 for resource in resources:
-                    assert any(grants(b, action) and any(
-                        fnmatchcase(resource, p) for p in ([b["Resource"]] if isinstance(b["Resource"], str)
-                                                           else b["Resource"])) for b in bounds), (
-                        rp.urn, st["Sid"], action, resource)
+                    assert any(
+                        grants(b, action)
+                        and any(
+                            fnmatchcase(resource, p)
+                            for p in ([b["Resource"]] if isinstance(b["Resource"], str) else b["Resource"])
+                        )
+                        for b in bounds
+                    ), (rp.urn, st["Sid"], action, resource)
 
 
 def test_boundary_fits_the_managed_policy_limit_in_the_worst_case():
     scope = policies.BoundaryScope(
-        "aws-us-gov", "ap-southeast-2", "123456789012", "a" * 24 + "-stg-", "a" * 24 + "-aws-staging",
+        "aws-us-gov",
+        "ap-southeast-2",
+        "123456789012",
+        "a" * 24 + "-stg-",
+        "a" * 24 + "-aws-staging",
         key_arn="arn:aws-us-gov:kms:ap-southeast-2:123456789012:key/" + "k" * 36,
         sagemaker_role_arn=f"arn:aws-us-gov:iam::123456789012:role/{'r' * 64}",
-        image_repository_arns=[f"arn:aws-us-gov:ecr:ap-southeast-2:123456789012:repository/{'x' * 64}"] * 3)
+        image_repository_arns=[f"arn:aws-us-gov:ecr:ap-southeast-2:123456789012:repository/{'x' * 64}"] * 3,
+    )
     size = len(json.dumps(policies.workload_boundary(scope), separators=(",", ":")))
     assert size < ci_policies.MANAGED_POLICY_LIMIT, size

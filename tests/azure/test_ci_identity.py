@@ -20,8 +20,11 @@ def ci(plan, type_):
 
 
 def credentials(plan, which):
-    return {r.inputs["subject"]: r for r in ci(plan, "managedidentity:FederatedIdentityCredential")
-            if r.name.startswith(f"ci-{which}-")}
+    return {
+        r.inputs["subject"]: r
+        for r in ci(plan, "managedidentity:FederatedIdentityCredential")
+        if r.name.startswith(f"ci-{which}-")
+    }
 
 
 def assignments(plan, which):
@@ -48,7 +51,9 @@ def test_preview_is_federated_only_for_pull_requests(plan_for):
 
 def test_deploy_is_federated_only_for_main_and_staging(plan_for):
     assert set(credentials(plan_for("azure-staging"), "deploy")) == {
-        f"repo:{REPO}:ref:refs/heads/main", f"repo:{REPO}:environment:staging"}
+        f"repo:{REPO}:ref:refs/heads/main",
+        f"repo:{REPO}:environment:staging",
+    }
 
 
 def test_credentials_use_github_issuer_and_token_exchange_audience(plan_for):
@@ -115,8 +120,10 @@ def test_custom_role_is_limited_to_ml_registry_and_extensions(plan_for):
     assert not any(a == "*" or a.startswith("Microsoft.Authorization") for a in ci_identity.CUSTOM_ACTIONS)
     # The deploy identity creates and assigns workload identities but can never federate one.
     assert "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action" in ci_identity.CUSTOM_ACTIONS
-    assert not any("federatedIdentityCredentials" in a or a.startswith("Microsoft.ManagedIdentity/*")
-                   for a in ci_identity.CUSTOM_ACTIONS)
+    assert not any(
+        "federatedIdentityCredentials" in a or a.startswith("Microsoft.ManagedIdentity/*")
+        for a in ci_identity.CUSTOM_ACTIONS
+    )
 
 
 def test_no_secrets_or_keys_for_ci(plan_for):

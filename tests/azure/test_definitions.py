@@ -38,10 +38,11 @@ def test_network_access():
 
 def test_subnet_plan_stays_inside_the_vnet_without_overlap():
     import ipaddress
+
     plan = subnet_plan("10.40.0.0/16")
     nets = [ipaddress.ip_network(n) for n in (plan.aks, plan.endpoints, plan.functions)]
     assert all(n.subnet_of(ipaddress.ip_network("10.40.0.0/16")) for n in nets)
-    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
 
 
 def test_service_cidr_avoids_the_vnet():
@@ -50,8 +51,10 @@ def test_service_cidr_avoids_the_vnet():
 
 
 def test_node_taints():
-    assert node_taints([Taint(key="nvidia.com/gpu", value="present"), Taint(key="dedicated", effect="NoExecute")]) \
-        == ["nvidia.com/gpu=present:NoSchedule", "dedicated:NoExecute"]
+    assert node_taints([Taint(key="nvidia.com/gpu", value="present"), Taint(key="dedicated", effect="NoExecute")]) == [
+        "nvidia.com/gpu=present:NoSchedule",
+        "dedicated:NoExecute",
+    ]
 
 
 def test_recurrence():
@@ -74,6 +77,7 @@ def test_budget_notifications_respect_the_azure_limit():
 
 def test_lifecycle_without_archive_or_expiry():
     from infra.azure.definitions import lifecycle_rules
+
     base = lifecycle_rules(StorageSpec(archive_after_days=None))[0]["definition"]["actions"]["base_blob"]
     assert set(base) == {"tier_to_cool"}
 

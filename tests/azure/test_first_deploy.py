@@ -49,6 +49,7 @@ def test_cmk_workspace_waits_for_cosmos_db_key_access(plan_for, stack):
 def test_cmk_without_the_cosmos_db_object_id_is_refused():
     def drop(raw):
         raw.pop("azure")
+
     problems = spec_problems("azure-prod", drop)
     assert any(path == ("azure", "cosmos_db_object_id") and COSMOS_DB_APP_ID in msg for path, msg in problems)
 
@@ -98,6 +99,7 @@ def test_dev_system_node_meets_the_extension_minimum(plan_for):
 def test_too_small_cluster_is_refused():
     def shrink(raw):
         raw["kubernetes"] = {"system_pool": {"size_class": "cpu-small", "min_nodes": 1, "max_nodes": 2}}
+
     problems = spec_problems("azure-dev", shrink)
     assert [p for p, _ in problems] == [("kubernetes", "system_pool", "min_nodes")]
 
@@ -105,6 +107,7 @@ def test_too_small_cluster_is_refused():
 def test_serving_without_a_scoring_hostname_is_refused():
     def drop(raw):
         raw["azure"].pop("scoring_hostname")
+
     problems = spec_problems("azure-staging", drop)
     assert [p for p, _ in problems] == [("azure", "scoring_hostname")]
 
@@ -112,6 +115,7 @@ def test_serving_without_a_scoring_hostname_is_refused():
 def test_spot_user_pool_is_refused_on_azure():
     def spot(raw):
         raw["kubernetes"] = {"user_pool": {"spot": True}}
+
     problems = spec_problems("azure-dev", spot)
     assert [p for p, _ in problems] == [("kubernetes", "user_pool", "spot")]
 
@@ -142,8 +146,14 @@ def test_no_duplicate_of_azure_ml_implicit_assignments(plan_for, stack):
     registry = one(plan, "containerregistry:Registry").outputs["id"]
 
     def pairs(principal):
-        return {(g.inputs["roleDefinitionId"].rsplit("/", 1)[-1], g.inputs["scope"]) for g in grants_to(plan, principal)}
-    implicit_workspace = {(roles.STORAGE_BLOB_DATA_CONTRIBUTOR, lake), (roles.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR, lake)}
+        return {
+            (g.inputs["roleDefinitionId"].rsplit("/", 1)[-1], g.inputs["scope"]) for g in grants_to(plan, principal)
+        }
+
+    implicit_workspace = {
+        (roles.STORAGE_BLOB_DATA_CONTRIBUTOR, lake),
+        (roles.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR, lake),
+    }
     assert not pairs(ws.outputs["identity"]["principalId"]) & implicit_workspace
     for ep in of(plan, "machinelearningservices:OnlineEndpoint"):
         implicit_endpoint = {(roles.ACR_PULL, registry), (roles.STORAGE_BLOB_DATA_READER, lake)}
@@ -156,8 +166,10 @@ def test_monitor_runs_as_a_user_assigned_identity_with_blob_access(plan_for):
     schedule = one(plan, "machinelearningservices:Schedule")
     identity = by_name(plan, "monitoring-monitor-identity")
     compute = schedule.inputs["properties"]["action"]["monitorDefinition"]["computeConfiguration"]
-    assert compute["computeIdentity"] == {"computeIdentityType": "ManagedIdentity", "identity": {
-        "type": "UserAssigned", "userAssignedIdentities": [identity.outputs["id"]]}}, schedule.urn
+    assert compute["computeIdentity"] == {
+        "computeIdentityType": "ManagedIdentity",
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": [identity.outputs["id"]]},
+    }, schedule.urn
     grant = by_name(plan, "monitoring-monitor-lake")
     assert grant.inputs["principalId"] == identity.outputs["principalId"], grant.urn
     assert grant.inputs["roleDefinitionId"].endswith(roles.STORAGE_BLOB_DATA_CONTRIBUTOR), grant.urn
@@ -166,8 +178,9 @@ def test_monitor_runs_as_a_user_assigned_identity_with_blob_access(plan_for):
 
 
 # 10. Private registry: images are built on the training cluster.
-@pytest.mark.parametrize("stack,compute", [("azure-dev", None), ("azure-staging", "training"),
-                                           ("azure-prod", "training")])
+@pytest.mark.parametrize(
+    "stack,compute", [("azure-dev", None), ("azure-staging", "training"), ("azure-prod", "training")]
+)
 def test_image_build_compute_in_private_stacks(plan_for, stack, compute):
     ws = one(plan_for(stack), "machinelearningservices:Workspace")
     assert ws.inputs.get("imageBuildCompute") == compute, ws.urn
@@ -187,9 +200,11 @@ def test_function_host_storage_is_a_separate_account(plan_for):
     for c in of(plan, "storage:BlobContainer"):
         if c.name.startswith("retraining-"):
             assert c.inputs["accountName"] == host.outputs["name"] != lake.outputs["name"], c.urn
-    assert "blob" in {r.inputs["privateLinkServiceConnections"][0]["groupIds"][0]
-                      for r in of(plan, "network:PrivateEndpoint")
-                      if r.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] == host.outputs["id"]}
+    assert "blob" in {
+        r.inputs["privateLinkServiceConnections"][0]["groupIds"][0]
+        for r in of(plan, "network:PrivateEndpoint")
+        if r.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] == host.outputs["id"]
+    }
 
 
 # 15. Pools on one subnet one after the other.
@@ -209,8 +224,10 @@ def test_container_insights_has_its_data_collection_rule(plan_for, stack):
     cluster = one(plan, "containerservice:ManagedCluster")
     assert assoc.inputs["resourceUri"] == cluster.outputs["id"], assoc.urn
     assert assoc.inputs["dataCollectionRuleId"] == rule.outputs["id"], assoc.urn
-    assert rule.inputs["destinations"]["logAnalytics"][0]["workspaceResourceId"] == \
-        one(plan, "operationalinsights:Workspace").outputs["id"], rule.urn
+    assert (
+        rule.inputs["destinations"]["logAnalytics"][0]["workspaceResourceId"]
+        == one(plan, "operationalinsights:Workspace").outputs["id"]
+    ), rule.urn
 
 
 def test_gpu_pool_has_an_instance_type(plan_for):
@@ -250,6 +267,7 @@ def test_private_storage_accounts_deny_by_default(plan_for, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_workload_code_is_uploaded_content_addressed_and_registered(plan_for, stack):
     from infra import code_assets
+
     plan = plan_for(stack)
     bundle = code_assets.bundle(stackfile.load(stack).spec.training.workload)
     blobs = {r.inputs["blobName"]: r for r in of(plan, "storage:Blob") if r.inputs["containerName"] == "workload"}
@@ -257,8 +275,10 @@ def test_workload_code_is_uploaded_content_addressed_and_registered(plan_for, st
     code = one(plan, "machinelearningservices:CodeVersion")
     account = one(plan, "storage:StorageAccount", "pipeline-code")
     assert code.inputs["version"] == bundle.short_hash, code.urn
-    assert code.inputs["properties"]["codeUri"] == \
-        f"{account.outputs['primaryEndpoints']['blob']}workload/{bundle.short_hash}/", code.urn
+    assert (
+        code.inputs["properties"]["codeUri"]
+        == f"{account.outputs['primaryEndpoints']['blob']}workload/{bundle.short_hash}/"
+    ), code.urn
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -294,8 +314,9 @@ def test_monitor_compares_with_the_served_versions_reference_table(plan_for):
     assert data.inputs["version"] == "7" and data.inputs["properties"]["dataType"] == "mltable", data.urn
     table = by_name(plan, "pipeline-reference-mltable")
     assert table.inputs["blobName"] == "reference/churn-model/7/MLTable", table.urn
-    signal = one(plan, "machinelearningservices:Schedule").inputs["properties"]["action"][
-        "monitorDefinition"]["signals"]["data-drift"]
+    signal = one(plan, "machinelearningservices:Schedule").inputs["properties"]["action"]["monitorDefinition"][
+        "signals"
+    ]["data-drift"]
     assert signal["referenceData"]["uri"] == "azureml:churn-model-reference:7"
 
 
@@ -316,9 +337,11 @@ def test_collections_write_to_data_assets_the_stack_creates(plan_for):
         assert collections[name]["dataId"] == data.outputs["id"], deployment.urn
         assert data.inputs["name"] == f"{endpoint.inputs['endpointName']}-blue-{name}", data.urn
         assert data.inputs["properties"]["dataUri"].endswith(
-            f"/modelDataCollector/{endpoint.inputs['endpointName']}/blue/{name}/"), data.urn
-    signal = one(plan, "machinelearningservices:Schedule").inputs["properties"]["action"][
-        "monitorDefinition"]["signals"]["data-drift"]
+            f"/modelDataCollector/{endpoint.inputs['endpointName']}/blue/{name}/"
+        ), data.urn
+    signal = one(plan, "machinelearningservices:Schedule").inputs["properties"]["action"]["monitorDefinition"][
+        "signals"
+    ]["data-drift"]
     assert signal["productionData"]["uri"] == f"azureml:{endpoint.inputs['endpointName']}-blue-model_inputs:1"
 
 
@@ -331,7 +354,8 @@ def test_deployment_serves_the_registered_version_with_the_reference_scoring_scr
     assert of(plan, "machinelearningservices:ModelContainer") == []  # created by the first registering run
     assert props["codeConfiguration"] == {
         "codeId": one(plan, "machinelearningservices:CodeVersion").outputs["id"],
-        "scoringScript": "mlops_workload/serving/azureml_score.py"}, deployment.urn
+        "scoringScript": "mlops_workload/serving/azureml_score.py",
+    }, deployment.urn
     env = one(plan, "machinelearningservices:EnvironmentVersion")
     assert "azureml-ai-monitoring" in env.inputs["properties"]["condaFile"], env.urn
     assert props["environmentId"] == env.outputs["id"], deployment.urn
@@ -340,6 +364,7 @@ def test_deployment_serves_the_registered_version_with_the_reference_scoring_scr
 def test_code_is_uploaded_with_entra_id_after_the_deployer_may_write(plan_for):
     """pulumi-azure-native v3 uploads blobs with the deployer's token: the grant comes first."""
     from infra.azure.mocks import DEPLOYER_OBJECT_ID
+
     plan = plan_for("azure-staging")
     grant = by_name(plan, "pipeline-deployer-upload")
     account = one(plan, "storage:StorageAccount", "pipeline-code")

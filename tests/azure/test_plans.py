@@ -59,8 +59,12 @@ def test_every_resource_uses_the_explicit_provider(plan_for, stack):
             assert r.provider and r.provider.endswith("pulumi:providers:azure-native::azure-native"), r.urn
 
 
-STATEFUL = ("storage:StorageAccount", "keyvault:Vault", "containerregistry:Registry",
-            "machinelearningservices:Workspace")
+STATEFUL = (
+    "storage:StorageAccount",
+    "keyvault:Vault",
+    "containerregistry:Registry",
+    "machinelearningservices:Workspace",
+)
 
 
 @pytest.mark.parametrize("short", STATEFUL)

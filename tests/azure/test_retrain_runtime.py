@@ -13,8 +13,9 @@ from infra.azure.runtime.ledger import BlobLedger
 from infra.azure.runtime.retrain import THRESHOLD_TAG, Config, handle
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
-CONFIG = Config("retrain-churn", "azureml:retrain-churn@latest", "training", dt.timedelta(hours=24),
-                frozenset({"drift-rule"}))
+CONFIG = Config(
+    "retrain-churn", "azureml:retrain-churn@latest", "training", dt.timedelta(hours=24), frozenset({"drift-rule"})
+)
 IF_NOT_MODIFIED = "IfNotModified"
 
 
@@ -81,13 +82,20 @@ def ledger(container=None):
 
 
 def alert(rule="drift-rule", condition="Fired", alert_id="alert-1"):
-    return {"schemaId": "azureMonitorCommonAlertSchema",
-            "data": {"essentials": {"alertId": alert_id, "alertRule": rule, "monitorCondition": condition}}}
+    return {
+        "schemaId": "azureMonitorCommonAlertSchema",
+        "data": {"essentials": {"alertId": alert_id, "alertRule": rule, "monitorCondition": condition}},
+    }
 
 
 def event(breach="has failed due to one or more features violating metric thresholds", event_id="event-1"):
-    return [{"id": event_id, "eventType": "Microsoft.MachineLearningServices.RunStatusChanged",
-             "data": {"runTags": {THRESHOLD_TAG: breach}}}]
+    return [
+        {
+            "id": event_id,
+            "eventType": "Microsoft.MachineLearningServices.RunStatusChanged",
+            "data": {"runTags": {THRESHOLD_TAG: breach}},
+        }
+    ]
 
 
 def test_drift_alert_starts_the_pipeline():
@@ -96,7 +104,11 @@ def test_drift_alert_starts_the_pipeline():
     assert (outcome.action, outcome.job_name) == ("started", "job-1")
     component, experiment, compute, tags = jobs.submitted[0]
     assert (component, experiment, compute, tags["trigger"]) == (
-        "azureml:retrain-churn@latest", "retrain-churn", "training", "alert")
+        "azureml:retrain-churn@latest",
+        "retrain-churn",
+        "training",
+        "alert",
+    )
 
 
 def test_the_run_trains_on_the_configured_data_window():
@@ -112,8 +124,16 @@ def test_monitor_event_starts_the_pipeline():
     assert jobs.submitted[0][3]["trigger"] == "event"
 
 
-@pytest.mark.parametrize("payload", [alert(rule="endpoint-latency"), alert(condition="Resolved"), event(breach=""),
-                                     {"unexpected": True}, "not json object"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        alert(rule="endpoint-latency"),
+        alert(condition="Resolved"),
+        event(breach=""),
+        {"unexpected": True},
+        "not json object",
+    ],
+)
 def test_non_drift_payloads_are_ignored(payload):
     jobs = FakeJobs()
     assert handle(payload, jobs, ledger(), CONFIG, NOW).action == "ignored"
@@ -154,9 +174,15 @@ def test_of_two_racing_instances_only_one_starts():
 
 
 def test_config_from_env():
-    cfg = Config.from_env({"RETRAIN_EXPERIMENT": "e", "RETRAIN_PIPELINE_COMPONENT": "azureml:c@latest",
-                           "RETRAIN_COMPUTE": "training", "RETRAIN_COOLDOWN_HOURS": "6",
-                           "RETRAIN_ALERT_RULES": "a, b"})
+    cfg = Config.from_env(
+        {
+            "RETRAIN_EXPERIMENT": "e",
+            "RETRAIN_PIPELINE_COMPONENT": "azureml:c@latest",
+            "RETRAIN_COMPUTE": "training",
+            "RETRAIN_COOLDOWN_HOURS": "6",
+            "RETRAIN_ALERT_RULES": "a, b",
+        }
+    )
     assert cfg.cooldown == dt.timedelta(hours=6) and cfg.retrain_alert_rules == {"a", "b"}
     with pytest.raises(KeyError, match="RETRAIN_COMPUTE"):
         Config.from_env({"RETRAIN_EXPERIMENT": "e", "RETRAIN_PIPELINE_COMPONENT": "c"})
@@ -173,8 +199,13 @@ class FakeMLClient:
 
     def _component(self, name, label):
         self.component_lookups.append((name, label))
-        return lambda: SimpleNamespace(settings=SimpleNamespace(default_compute=None), experiment_name=None, tags={},
-                                       identity=None, outputs={"model": SimpleNamespace(name=None)})
+        return lambda: SimpleNamespace(
+            settings=SimpleNamespace(default_compute=None),
+            experiment_name=None,
+            tags={},
+            identity=None,
+            outputs={"model": SimpleNamespace(name=None)},
+        )
 
     def _create(self, job, experiment_name):
         self.created.append((job, experiment_name))
@@ -183,12 +214,16 @@ class FakeMLClient:
 
 def test_azureml_client_submits_the_pipeline_component_with_the_cluster_identity():
     fake, identity = FakeMLClient(), object()
-    name = AzureMLJobClient(fake, identity).submit_pipeline("azureml:retrain-churn@latest", "retrain-churn",
-                                                            "training", {"trigger": "alert"},
-                                                            model_name="churn-model")
+    name = AzureMLJobClient(fake, identity).submit_pipeline(
+        "azureml:retrain-churn@latest", "retrain-churn", "training", {"trigger": "alert"}, model_name="churn-model"
+    )
     assert name == "pipeline-run-1" and fake.component_lookups == [("retrain-churn", "latest")]
     job, experiment = fake.created[0]
     assert (job.settings.default_compute, job.experiment_name, job.tags, experiment) == (
-        "training", "retrain-churn", {"trigger": "alert"}, "retrain-churn")
+        "training",
+        "retrain-churn",
+        {"trigger": "alert"},
+        "retrain-churn",
+    )
     assert job.identity is identity
     assert job.outputs["model"].name == "churn-model"  # the run registers the next model version

@@ -17,10 +17,17 @@ def lake(plan):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.parametrize("key,expected", [
-    ("enableHttpsTrafficOnly", True), ("minimumTlsVersion", "TLS1_2"), ("allowBlobPublicAccess", False),
-    ("allowSharedKeyAccess", False), ("kind", "StorageV2"), ("allowCrossTenantReplication", False),
-])
+@pytest.mark.parametrize(
+    "key,expected",
+    [
+        ("enableHttpsTrafficOnly", True),
+        ("minimumTlsVersion", "TLS1_2"),
+        ("allowBlobPublicAccess", False),
+        ("allowSharedKeyAccess", False),
+        ("kind", "StorageV2"),
+        ("allowCrossTenantReplication", False),
+    ],
+)
 def test_data_lake_account_setting(plan_for, stack, key, expected):
     r = lake(plan_for(stack))
     assert r.inputs[key] == expected, f"{r.urn}: {key}={r.inputs.get(key)!r}"
@@ -29,9 +36,12 @@ def test_data_lake_account_setting(plan_for, stack, key, expected):
 @pytest.mark.parametrize("stack", STACKS)
 def test_all_storage_accounts_are_tls_only_without_keys(plan_for, stack):
     for r in of(plan_for(stack), "storage:StorageAccount"):
-        assert (r.inputs["minimumTlsVersion"], r.inputs["enableHttpsTrafficOnly"],
-                r.inputs["allowSharedKeyAccess"], r.inputs["allowBlobPublicAccess"]) == \
-            ("TLS1_2", True, False, False), r.urn
+        assert (
+            r.inputs["minimumTlsVersion"],
+            r.inputs["enableHttpsTrafficOnly"],
+            r.inputs["allowSharedKeyAccess"],
+            r.inputs["allowBlobPublicAccess"],
+        ) == ("TLS1_2", True, False, False), r.urn
         assert r.inputs["encryption"]["requireInfrastructureEncryption"] is True, r.urn
 
 
@@ -71,7 +81,8 @@ def test_cmk_scope_encrypts_lake_containers_in_prod(plan_for):
     containers = of(plan, "storage:BlobContainer")
     assert len(containers) == 3 + len(HOST_CONTAINERS) + len(CODE_CONTAINERS)  # lake, function host, code
     assert {s.inputs["keyVaultProperties"]["keyUri"] for s in of(plan, "storage:EncryptionScope")} == {
-        key.outputs["keyUri"]}
+        key.outputs["keyUri"]
+    }
     for c in containers:
         assert c.inputs["defaultEncryptionScope"] == "cmk" and c.inputs["denyEncryptionScopeOverride"], c.urn
 
@@ -82,15 +93,20 @@ def test_prod_workspace_uses_its_own_customer_managed_key(plan_for):
     key = by_name(plan, "secrets-workspace-cmk")
     assert ws.inputs["encryption"]["status"] == "Enabled", ws.urn
     assert ws.inputs["encryption"]["keyVaultProperties"] == {
-        "keyVaultArmId": one(plan, "keyvault:Vault").outputs["id"], "keyIdentifier": key.outputs["keyUriWithVersion"]}
+        "keyVaultArmId": one(plan, "keyvault:Vault").outputs["id"],
+        "keyIdentifier": key.outputs["keyUriWithVersion"],
+    }
 
 
 def test_retraining_function_owns_only_its_host_containers(plan_for):
     plan = plan_for("azure-prod")
     app = one(plan, "web:WebApp")
-    grants = [r for r in of(plan, "authorization:RoleAssignment")
-              if r.inputs["principalId"] == app.outputs["identity"]["principalId"]
-              and r.inputs["roleDefinitionId"].endswith(roles.STORAGE_BLOB_DATA_OWNER)]
+    grants = [
+        r
+        for r in of(plan, "authorization:RoleAssignment")
+        if r.inputs["principalId"] == app.outputs["identity"]["principalId"]
+        and r.inputs["roleDefinitionId"].endswith(roles.STORAGE_BLOB_DATA_OWNER)
+    ]
     assert len(grants) == len(HOST_CONTAINERS)
     for g in grants:
         assert "/blobServices/default/containers/" in g.inputs["scope"], g.urn
@@ -109,10 +125,15 @@ def test_dev_has_no_cmk(plan_for):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.parametrize("key,expected", [
-    ("enableRbacAuthorization", True), ("enableSoftDelete", True), ("enablePurgeProtection", True),
-    ("enabledForTemplateDeployment", False),
-])
+@pytest.mark.parametrize(
+    "key,expected",
+    [
+        ("enableRbacAuthorization", True),
+        ("enableSoftDelete", True),
+        ("enablePurgeProtection", True),
+        ("enabledForTemplateDeployment", False),
+    ],
+)
 def test_key_vault_setting(plan_for, stack, key, expected):
     r = one(plan_for(stack), "keyvault:Vault")
     assert r.inputs["properties"][key] == expected, f"{r.urn}: {key}"
@@ -142,17 +163,26 @@ def test_dev_is_public(plan_for):
 
 
 def test_private_endpoints_cover_vault_storage_workspace_and_prod_registry(plan_for):
-    groups = {r.inputs["privateLinkServiceConnections"][0]["groupIds"][0]
-              for r in of(plan_for("azure-prod"), "network:PrivateEndpoint")}
+    groups = {
+        r.inputs["privateLinkServiceConnections"][0]["groupIds"][0]
+        for r in of(plan_for("azure-prod"), "network:PrivateEndpoint")
+    }
     assert groups == {"vault", "blob", "file", "amlworkspace", "registry"}
-    staging = {r.inputs["privateLinkServiceConnections"][0]["groupIds"][0]
-               for r in of(plan_for("azure-staging"), "network:PrivateEndpoint")}
+    staging = {
+        r.inputs["privateLinkServiceConnections"][0]["groupIds"][0]
+        for r in of(plan_for("azure-staging"), "network:PrivateEndpoint")
+    }
     assert staging == groups
 
 
-@pytest.mark.parametrize("stack,sku,public", [
-    ("azure-dev", "Basic", "Enabled"), ("azure-staging", "Premium", "Disabled"), ("azure-prod", "Premium", "Disabled"),
-])
+@pytest.mark.parametrize(
+    "stack,sku,public",
+    [
+        ("azure-dev", "Basic", "Enabled"),
+        ("azure-staging", "Premium", "Disabled"),
+        ("azure-prod", "Premium", "Disabled"),
+    ],
+)
 def test_registry_sku_and_public_access(plan_for, stack, sku, public):
     r = one(plan_for(stack), "containerregistry:Registry")
     assert r.inputs["sku"]["name"] == sku and r.inputs["publicNetworkAccess"] == public, r.urn
@@ -164,8 +194,9 @@ def test_aks_identity_and_entra_rbac(plan_for, stack):
     plan = plan_for(stack)
     r = one(plan, "containerservice:ManagedCluster")
     control_plane = by_name(plan, "kubernetes-control-plane")
-    assert r.inputs["identity"] == {"type": "UserAssigned",
-                                    "userAssignedIdentities": [control_plane.outputs["id"]]}, r.urn
+    assert r.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [control_plane.outputs["id"]]}, (
+        r.urn
+    )
     assert r.inputs["aadProfile"] == {"managed": True, "enableAzureRBAC": True}, r.urn
     assert r.inputs["disableLocalAccounts"] is True, r.urn
     assert r.inputs["networkProfile"]["networkPolicy"] in ("azure", "calico"), r.urn
@@ -177,8 +208,10 @@ def test_aks_monitoring_addon_sends_to_log_analytics(plan_for, stack):
     plan = plan_for(stack)
     r = one(plan, "containerservice:ManagedCluster")
     oms = r.inputs["addonProfiles"]["omsagent"]
-    assert oms["enabled"] and oms["config"]["logAnalyticsWorkspaceResourceID"] == \
-        one(plan, "operationalinsights:Workspace").outputs["id"], r.urn
+    assert (
+        oms["enabled"]
+        and oms["config"]["logAnalyticsWorkspaceResourceID"] == one(plan, "operationalinsights:Workspace").outputs["id"]
+    ), r.urn
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -220,7 +253,8 @@ def test_role_assignments_are_scoped_to_single_resources(plan_for, stack):
         scope = r.inputs["scope"]
         assert scope.startswith(rg_id + "/providers/"), f"{r.urn} scope {scope}"
         assert r.inputs["roleDefinitionId"].startswith(
-            "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/")
+            "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/"
+        )
 
 
 def test_kubelet_gets_acr_pull_on_the_registry(plan_for):
@@ -233,9 +267,12 @@ def test_kubelet_gets_acr_pull_on_the_registry(plan_for):
     assert r.inputs["principalType"] == "ServicePrincipal", r.urn
 
 
-@pytest.mark.parametrize("grant,role,target", [
-    ("access-workspace-vault", roles.KEY_VAULT_SECRETS_OFFICER, "keyvault:Vault"),
-])
+@pytest.mark.parametrize(
+    "grant,role,target",
+    [
+        ("access-workspace-vault", roles.KEY_VAULT_SECRETS_OFFICER, "keyvault:Vault"),
+    ],
+)
 def test_workspace_identity_grants(plan_for, grant, role, target):
     plan = plan_for("azure-dev")
     r = by_name(plan, grant)

@@ -116,8 +116,12 @@ def test_every_alert_routes_to_the_action_group(plan_for, stack):
 def test_endpoint_and_node_pressure_alerts(plan_for):
     plan = plan_for("azure-prod")
     metrics = {r.inputs["criteria"]["allOf"][0]["metricName"]: r for r in of(plan, "monitor:MetricAlert")}
-    assert {"RequestLatency_P95", "RequestsPerMinute", "node_cpu_usage_percentage",
-            "node_memory_working_set_percentage"} <= set(metrics)
+    assert {
+        "RequestLatency_P95",
+        "RequestsPerMinute",
+        "node_cpu_usage_percentage",
+        "node_memory_working_set_percentage",
+    } <= set(metrics)
     latency = metrics["RequestLatency_P95"]
     assert latency.inputs["criteria"]["allOf"][0]["threshold"] == 500, latency.urn
     assert latency.inputs["scopes"] == [one(plan, "machinelearningservices:OnlineEndpoint").outputs["id"]]
@@ -141,7 +145,9 @@ def test_drift_events_reach_the_retraining_function(plan_for):
     app = one(plan, "web:WebApp")
     destination = sub.inputs["destination"]
     assert (destination["endpointType"], destination["resourceId"]) == (
-        "AzureFunction", f"{app.outputs['id']}/functions/drift_event"), sub.urn
+        "AzureFunction",
+        f"{app.outputs['id']}/functions/drift_event",
+    ), sub.urn
     assert "actionGroups" not in destination, sub.urn
     assert sub.inputs["eventDeliverySchema"] == "EventGridSchema", sub.urn
     assert sub.inputs["filter"]["includedEventTypes"] == ["Microsoft.MachineLearningServices.RunStatusChanged"]
@@ -194,5 +200,6 @@ def test_dev_user_pool_is_on_demand_from_zero_and_not_zonal(plan_for):
 def test_drift_rule_name_is_stable():
     from infra import stackfile
     from infra.context import StackContext
+
     ctx = StackContext(stackfile.load("azure-prod").spec, "azure-prod")
     assert drift_rule_name(ctx) == drift_rule_name(ctx) and drift_rule_name(ctx).startswith("churn-prediction-prd-")

@@ -47,5 +47,12 @@ ALERT = "gcp:monitoring/alertPolicy:AlertPolicy"
 LOG_METRIC = "gcp:logging/metric:Metric"
 BUDGET = "gcp:billing/budget:Budget"
 SERVICE = "gcp:projects/service:Service"
-IAM_TYPES = (BUCKET_IAM, PROJECT_IAM, SA_IAM, REPO_IAM, KEY_IAM, TOPIC_IAM,
-             "gcp:cloudrunv2/serviceIamMember:ServiceIamMember")
+IAM_TYPES = (
+    BUCKET_IAM,
+    PROJECT_IAM,
+    SA_IAM,
+    REPO_IAM,
+    KEY_IAM,
+    TOPIC_IAM,
+    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
+)

@@ -44,7 +44,8 @@ def test_provider_trusts_github_and_only_the_repository(plan_for):
     assert provider.inputs["oidc"] == {"issuerUri": "https://token.actions.githubusercontent.com"}, provider.urn
     assert provider.inputs["attributeCondition"] == (
         f'assertion.repository == "{REPO}" && assertion.repository_id == "812345678" '
-        '&& assertion.repository_owner_id == "98765432"'), provider.urn
+        '&& assertion.repository_owner_id == "98765432"'
+    ), provider.urn
 
 
 def test_provider_maps_subject_and_repository(plan_for):
@@ -55,15 +56,19 @@ def test_provider_maps_subject_and_repository(plan_for):
 
 def _wif_members(plan, which):
     sa = account(plan, which).outputs["name"]
-    return {r.inputs["member"] for r in ci(plan, SA_IAM)
-            if r.inputs["serviceAccountId"] == sa and r.inputs["role"] == "roles/iam.workloadIdentityUser"}
+    return {
+        r.inputs["member"]
+        for r in ci(plan, SA_IAM)
+        if r.inputs["serviceAccountId"] == sa and r.inputs["role"] == "roles/iam.workloadIdentityUser"
+    }
 
 
 def test_preview_impersonation_only_for_pull_requests(plan_for):
     plan = plan_for("gcp-staging")
     (pool,) = ci(plan, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool")
     assert _wif_members(plan, "preview") == {
-        f"principal://iam.googleapis.com/{pool.outputs['name']}/subject/repo:{REPO}:pull_request"}
+        f"principal://iam.googleapis.com/{pool.outputs['name']}/subject/repo:{REPO}:pull_request"
+    }
 
 
 def test_deploy_impersonation_only_for_main_and_staging(plan_for):
@@ -94,8 +99,11 @@ def test_no_primitive_or_owner_roles(plan_for):
 
 
 def test_project_iam_admin_limited_to_the_stack_grants(plan_for):
-    (r,) = [r for r in ci(plan_for("gcp-staging"), PROJECT_IAM)
-            if r.inputs["role"] == "roles/resourcemanager.projectIamAdmin"]
+    (r,) = [
+        r
+        for r in ci(plan_for("gcp-staging"), PROJECT_IAM)
+        if r.inputs["role"] == "roles/resourcemanager.projectIamAdmin"
+    ]
     assert "modifiedGrantsByRole" in r.inputs["condition"]["expression"], r.urn
     assert "roles/owner" not in r.inputs["condition"]["expression"], r.urn
 

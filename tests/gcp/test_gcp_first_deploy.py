@@ -32,10 +32,18 @@ def test_storage_agent_grant_names_the_agent_the_lookup_created(monkeypatch):
     assert grant.inputs["member"] == f"serviceAccount:{created}"
 
 
-@pytest.mark.parametrize("agent,api", [("container", "container"), ("compute", "compute"),
-                                       ("aiplatform", "aiplatform"), ("pubsub", "pubsub"),
-                                       ("artifactregistry", "artifactregistry"),
-                                       ("cloudfunctions", "cloudfunctions"), ("run", "run")])
+@pytest.mark.parametrize(
+    "agent,api",
+    [
+        ("container", "container"),
+        ("compute", "compute"),
+        ("aiplatform", "aiplatform"),
+        ("pubsub", "pubsub"),
+        ("artifactregistry", "artifactregistry"),
+        ("cloudfunctions", "cloudfunctions"),
+        ("run", "run"),
+    ],
+)
 def test_key_grants_wait_for_their_agent_and_its_api(plan_for, agent, api):
     plan = plan_for("gcp-prod")
     grant = one(plan, KEY_IAM, f"encryption-{agent}-use")
@@ -118,6 +126,7 @@ def test_existing_default_metadata_store_is_adopted_not_created_again(tmp_path):
 
 def test_adopting_a_store_under_customer_managed_keys_is_refused(tmp_path):
     from infra.stackfile import StackError
+
     with pytest.raises(StackError) as exc:
         _plan_with(tmp_path, "gcp-staging", "      metadata_store: adopt\n")
     assert "mlops:spec.gcp.metadata_store: an existing `default` metadata store keeps the encryption" in str(exc.value)
@@ -126,7 +135,6 @@ def test_adopting_a_store_under_customer_managed_keys_is_refused(tmp_path):
 def test_fresh_projects_create_the_default_store_under_the_stack_key(plan_for):
     store = one(plan_for("gcp-prod"), METADATA)
     assert store.inputs["name"] == "default" and "kmsKeyName" in store.inputs["encryptionSpec"]
-
 
 
 @pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])

@@ -38,6 +38,7 @@ STATEFUL = (BUCKET, KEY_RING, CRYPTO_KEY, REPOSITORY, METADATA)
 
 # --- prod protection ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("type_", STATEFUL)
 def test_prod_data_stores_and_keys_are_protected_and_retained(plan_for, type_):
     resources = plan_for("gcp-prod").of_type(type_)
@@ -55,11 +56,16 @@ def test_non_prod_data_stores_can_be_torn_down(plan_for, stack):
 
 # --- services -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_apis_stay_enabled_on_destroy(plan_for, stack):
     services = plan_for(stack).of_type(SERVICE)
-    assert {s.inputs["service"] for s in services} >= {"aiplatform.googleapis.com", "container.googleapis.com",
-                                                       "billingbudgets.googleapis.com", "cloudkms.googleapis.com"}
+    assert {s.inputs["service"] for s in services} >= {
+        "aiplatform.googleapis.com",
+        "container.googleapis.com",
+        "billingbudgets.googleapis.com",
+        "cloudkms.googleapis.com",
+    }
     for s in services:
         assert s.inputs["disableOnDestroy"] is False, s.urn
 
@@ -80,11 +86,14 @@ def test_cmek_buckets_wait_for_the_storage_agent_grant(plan_for):
 
 # --- registry -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_registry_keeps_recent_images_and_deletes_old_untagged_ones(plan_for, stack):
     repo = one(plan_for(stack), REPOSITORY)
     policies = {p["id"]: p for p in repo.inputs["cleanupPolicies"]}
-    assert policies["keep-recent"]["action"] == "KEEP" and policies["keep-recent"]["mostRecentVersions"]["keepCount"] > 0
+    assert (
+        policies["keep-recent"]["action"] == "KEEP" and policies["keep-recent"]["mostRecentVersions"]["keepCount"] > 0
+    )
     assert policies["delete-untagged"]["condition"]["tagState"] == "UNTAGGED", repo.urn
     assert repo.inputs["cleanupPolicyDryRun"] is False
 
@@ -96,6 +105,7 @@ def test_prod_registry_is_encrypted_with_the_stack_key(plan_for):
 
 
 # --- Vertex ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("stack,expected", [("gcp-dev", 0), ("gcp-staging", 0), ("gcp-prod", 1)])
 def test_feature_online_store_only_when_enabled(plan_for, stack, expected):
@@ -112,9 +122,11 @@ def test_prod_vertex_resources_use_cmek(plan_for):
 
 # --- monitoring -----------------------------------------------------------------------------
 
+
 def _filters(policy) -> str:
-    return " ".join((c.get("conditionThreshold") or c["conditionMatchedLog"])["filter"]
-                    for c in policy.inputs["conditions"])
+    return " ".join(
+        (c.get("conditionThreshold") or c["conditionMatchedLog"])["filter"] for c in policy.inputs["conditions"]
+    )
 
 
 @pytest.mark.parametrize("metric", ["prediction/online/prediction_latencies", "prediction/online/error_count"])
@@ -214,10 +226,12 @@ def test_monitoring_agent_may_publish_to_the_drift_topic_only(plan_for, stack):
     assert grant.inputs["topic"] == one(plan, TOPIC).inputs["name"], grant.urn
     assert grant.inputs["role"] == "roles/pubsub.publisher"
     assert grant.inputs["member"] == (
-        f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-monitoring-notification.iam.gserviceaccount.com")
+        f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+    )
 
 
 # --- retraining -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_function_is_triggered_by_the_drift_topic(plan_for, stack):
@@ -274,6 +288,7 @@ def test_scheduler_publishes_drift_checks_on_the_spec_schedule(plan_for, stack, 
 
 # --- budget ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_budget_counts_all_of_the_projects_spend(plan_for, stack):
     """Pipeline runs, egress, KMS and flow logs carry no label a budget filter could match."""
@@ -293,6 +308,7 @@ def test_budget_amount_thresholds_and_channels(plan_for):
 
 
 # --- outputs --------------------------------------------------------------------------------
+
 
 def test_outputs_name_the_platform(plan_for):
     plan = plan_for("gcp-prod")
@@ -333,6 +349,7 @@ def test_endpoint_logs_the_spec_share_of_requests_to_the_stacks_dataset(plan_for
 def test_function_checks_the_served_version(plan_for, stack):
     from infra import stackfile
     from tests.conftest import ROOT
+
     version = stackfile.load(stack, ROOT).spec.serving.model_version.ref
     env = one(plan_for(stack), FUNCTION).inputs["serviceConfig"]["environmentVariables"]
     assert env["MODEL_VERSION"] == version and "BASELINE_URI" not in env
@@ -344,6 +361,7 @@ def test_day_zero_creates_no_serving_resources_and_says_serving_waits(tmp_path):
     from infra.engine import plan_stack
     from infra.program import SERVING_WAITS
     from tests.conftest import ROOT
+
     text = (ROOT / "stacks" / "Pulumi.gcp-staging.yaml").read_text()
     start = text.index("      model_version:")
     end = text.index("    monitoring:")
@@ -356,12 +374,10 @@ def test_day_zero_creates_no_serving_resources_and_says_serving_waits(tmp_path):
     assert env["MODEL_VERSION"] == "" and env["CAPTURE_TABLE"] == ""
 
 
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_pipeline_runs_carry_the_stacks_labels(plan_for, stack):
     env = one(plan_for(stack), FUNCTION).inputs["serviceConfig"]["environmentVariables"]
     assert json.loads(env["RUN_LABELS"])["stack"] == stack
-
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -375,4 +391,4 @@ def test_the_function_submits_the_uploaded_spec_which_runs_the_uploaded_code(pla
     assert env["PIPELINE_SPEC_URI"] == f"gs://{releases}/{spec_object.inputs['name']}"
     assert code.inputs["name"].startswith("pipelines/code-") and code.inputs["name"].endswith(".zip")
     # Same content hash: a code change renames both, so the function is redeployed with the new spec.
-    assert spec_object.inputs["name"] == f"pipelines/training-{code.inputs['name'][len('pipelines/code-'):-4]}.json"
+    assert spec_object.inputs["name"] == f"pipelines/training-{code.inputs['name'][len('pipelines/code-') : -4]}.json"

@@ -15,9 +15,16 @@ MODEL = "projects/p/locations/us-central1/models/ranker"
 
 
 def spec(**overrides) -> dict:
-    values = dict(name="t-training", bundle_uri="gs://rel/pipelines/code-abc.zip", package="mlops_workload",
-                  model=MODEL, region="us-central1", artifacts_uri="gs://art/models/ranker",
-                  size_class="cpu-medium", labels={"stack": "gcp-prod"})
+    values = dict(
+        name="t-training",
+        bundle_uri="gs://rel/pipelines/code-abc.zip",
+        package="mlops_workload",
+        model=MODEL,
+        region="us-central1",
+        artifacts_uri="gs://art/models/ranker",
+        size_class="cpu-medium",
+        labels={"stack": "gcp-prod"},
+    )
     values.update(overrides)
     return pipeline_spec(**values)
 
@@ -34,8 +41,11 @@ def test_spec_is_kfp_ir_with_one_container_task_wired_to_its_executor():
 
 
 def test_training_size_class_sets_the_tasks_machine():
-    assert spec(size_class="cpu-large")["deploymentSpec"]["executors"]["exec-train-and-register"]["container"][
-        "resources"] == resources("cpu-large") == {"cpuLimit": 8.0, "memoryLimit": 32.0}
+    assert (
+        spec(size_class="cpu-large")["deploymentSpec"]["executors"]["exec-train-and-register"]["container"]["resources"]
+        == resources("cpu-large")
+        == {"cpuLimit": 8.0, "memoryLimit": 32.0}
+    )
 
 
 class FakeApi:
@@ -67,14 +77,30 @@ def test_the_step_trains_publishes_next_to_the_model_and_registers(tmp_path, mon
     def run(cmd, check):
         assert cmd[1:4] == ["-m", "mlops_workload", "train"]
         from mlops_workload import pipeline
+
         pipeline.run(Path(cmd[cmd.index("--out") + 1]), targets=("vertex",))
         return subprocess.CompletedProcess(cmd, 0)
 
     monkeypatch.setattr(step, "gcs_path", lambda uri: published / uri.removeprefix("gs://"))
     api = FakeApi(True)
-    code = step.main(["--package", "mlops_workload", "--model", MODEL, "--region", "us-central1",
-                      "--artifacts", "gs://art/models/ranker", "--run-id", "run-7", "--out", str(out)],
-                     send=api, run=run)
+    code = step.main(
+        [
+            "--package",
+            "mlops_workload",
+            "--model",
+            MODEL,
+            "--region",
+            "us-central1",
+            "--artifacts",
+            "gs://art/models/ranker",
+            "--run-id",
+            "run-7",
+            "--out",
+            str(out),
+        ],
+        send=api,
+        run=run,
+    )
     assert code == 0
     folder = published / "art/models/ranker/run-7"
     assert sorted(p.name for p in folder.iterdir()) == ["baseline.json", "metrics.json", "model.joblib"]
@@ -84,9 +110,24 @@ def test_the_step_trains_publishes_next_to_the_model_and_registers(tmp_path, mon
 
 def test_a_model_refused_by_the_quality_gate_is_not_registered(tmp_path):
     api = FakeApi(True)
-    code = step.main(["--package", "mlops_workload", "--model", MODEL, "--region", "r", "--artifacts", "gs://a/m",
-                      "--run-id", "x", "--out", str(tmp_path)], send=api,
-                     run=lambda cmd, check: subprocess.CompletedProcess(cmd, 1))
+    code = step.main(
+        [
+            "--package",
+            "mlops_workload",
+            "--model",
+            MODEL,
+            "--region",
+            "r",
+            "--artifacts",
+            "gs://a/m",
+            "--run-id",
+            "x",
+            "--out",
+            str(tmp_path),
+        ],
+        send=api,
+        run=lambda cmd, check: subprocess.CompletedProcess(cmd, 1),
+    )
     assert code == 1 and api.calls == []
 
 

@@ -28,6 +28,7 @@ def _label_problems(labels: dict | None) -> list[str]:
 
 def _label_args(token: str) -> list[str]:
     from pulumi import _types
+
     cls = args_class(token)
     fields = _types.input_type_types(cls) if cls else {}
     return [a for a in LABEL_ARGS if a in fields and not (token == CHANNEL and a == "labels")]

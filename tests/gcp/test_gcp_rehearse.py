@@ -15,6 +15,7 @@ ALERT = "gcp:monitoring/alertPolicy:AlertPolicy"
 
 def test_fails_when_the_drift_alert_matches_another_services_logs(plan_for):
     import copy
+
     plan = copy.deepcopy(plan_for("gcp-staging"))
     [policy] = [p for p in plan.of_type(ALERT) if p.name == "monitoring-drift"]
     condition = policy.inputs["conditions"][0]["conditionMatchedLog"]

@@ -23,10 +23,20 @@ FIXTURES = Path(__file__).resolve().parents[1] / "workload" / "fixtures"
 
 
 def config(**overrides) -> Config:
-    values = dict(project="p", region="us-central1", pipeline_spec_uri="gs://a/pipelines/training.json",
-                  pipeline_root="gs://a/root", pipeline_service_account="pipes@p.iam.gserviceaccount.com",
-                  model_version=VERSION, capture_table="p.logs.request_response_logging", state_bucket="m",
-                  drift_threshold=0.2, cooldown_hours=24, retrain_on_drift=True, drift_policy="team dev: model drift")
+    values = dict(
+        project="p",
+        region="us-central1",
+        pipeline_spec_uri="gs://a/pipelines/training.json",
+        pipeline_root="gs://a/root",
+        pipeline_service_account="pipes@p.iam.gserviceaccount.com",
+        model_version=VERSION,
+        capture_table="p.logs.request_response_logging",
+        state_bucket="m",
+        drift_threshold=0.2,
+        cooldown_hours=24,
+        retrain_on_drift=True,
+        drift_policy="team dev: model drift",
+    )
     values.update(overrides)
     return Config(**values)
 
@@ -36,8 +46,11 @@ PIPELINE_SPEC = {"pipelineInfo": {"name": "training"}, "root": {"dag": {"tasks":
 
 class FakeStore:
     def __init__(self, objects=None, state=None):
-        self.objects = {"gs://a/pipelines/training.json": PIPELINE_SPEC,
-                        f"{ARTIFACTS}/baseline.json": BASELINE, **(objects or {})}
+        self.objects = {
+            "gs://a/pipelines/training.json": PIPELINE_SPEC,
+            f"{ARTIFACTS}/baseline.json": BASELINE,
+            **(objects or {}),
+        }
         self.state = state  # (dict, generation) or None
         self.writes = []
 
@@ -94,18 +107,26 @@ def incident(state="open", policy="team dev: model drift", incident_id="0.abc") 
 
 def handler(store=None, vertex=None, captures=None, **cfg):
     logs = []
-    h = Handler(config(**cfg), store or FakeStore(), captures or FakeCaptures(), vertex or FakeVertex(),
-                clock=lambda: NOW, emit=lambda severity, event, **f: logs.append((severity, event, f)))
+    h = Handler(
+        config(**cfg),
+        store or FakeStore(),
+        captures or FakeCaptures(),
+        vertex or FakeVertex(),
+        clock=lambda: NOW,
+        emit=lambda severity, event, **f: logs.append((severity, event, f)),
+    )
     return h, logs
 
 
 # --- message decoding -----------------------------------------------------------------------
+
 
 def test_decode_tolerates_garbage():
     assert decode({"message": {"data": base64.b64encode(b"not json").decode()}}) == ({}, {})
 
 
 # --- scheduled drift check ------------------------------------------------------------------
+
 
 def window(shift: float, rows: int = 300) -> list[dict]:
     return [dict(r) for r in data.generate(rows, seed=2, shift=shift)]
@@ -150,11 +171,12 @@ def test_drift_check_never_starts_a_pipeline():
 
 # --- drift incidents -> retraining ----------------------------------------------------------
 
+
 def test_open_drift_incident_starts_the_pipeline_as_the_pipelines_account():
     vertex, store = FakeVertex(), FakeStore()
     h, _ = handler(store, vertex, kms_key="projects/p/locations/us-central1/keyRings/r/cryptoKeys/k")
     assert h(incident()) == "started"
-    (parent, job_id, body), = vertex.calls
+    ((parent, job_id, body),) = vertex.calls
     assert parent == "projects/p/locations/us-central1"
     assert job_id == "retrain-0-abc"
     assert body["serviceAccount"] == "pipes@p.iam.gserviceaccount.com"
@@ -205,26 +227,32 @@ def test_missing_pipeline_spec_is_an_error_not_a_silent_skip():
     assert store.writes == [] and logs[-1][0] == "ERROR"
 
 
-@pytest.mark.parametrize("incident_id,label,job", [
-    ("0.n1ab2c3", "0-n1ab2c3", "retrain-0-n1ab2c3"),
-    ("Abc.DEF/ghi", "abc-def-ghi", "retrain-abc-def-ghi"),
-    ("x" * 200, "x" * 63, "retrain-" + "x" * 120),
-])
+@pytest.mark.parametrize(
+    "incident_id,label,job",
+    [
+        ("0.n1ab2c3", "0-n1ab2c3", "retrain-0-n1ab2c3"),
+        ("Abc.DEF/ghi", "abc-def-ghi", "retrain-abc-def-ghi"),
+        ("x" * 200, "x" * 63, "retrain-" + "x" * 120),
+    ],
+)
 def test_incident_ids_become_valid_labels_and_job_ids(incident_id, label, job):
     vertex = FakeVertex()
     h, _ = handler(vertex=vertex)
     h(incident(incident_id=incident_id))
-    (_, job_id, body), = vertex.calls
+    ((_, job_id, body),) = vertex.calls
     assert body["labels"]["incident"] == label and job_id == job
     assert re.fullmatch(r"[a-z0-9][a-z0-9-]{0,127}", job_id)
     assert all(re.fullmatch(r"[a-z0-9_-]{0,63}", v) for v in body["labels"].values())
 
 
-@pytest.mark.parametrize("event,expected", [
-    (incident(state="closed"), "closed"),
-    (incident(policy="someone else's policy"), "ignored"),
-    (message({"hello": 1}), "ignored"),
-])
+@pytest.mark.parametrize(
+    "event,expected",
+    [
+        (incident(state="closed"), "closed"),
+        (incident(policy="someone else's policy"), "ignored"),
+        (message({"hello": 1}), "ignored"),
+    ],
+)
 def test_other_messages_do_not_retrain(event, expected):
     vertex = FakeVertex()
     h, _ = handler(vertex=vertex)
@@ -238,16 +266,27 @@ def test_retraining_can_be_switched_off():
 
 
 def test_config_reads_the_function_environment():
-    env = {"PROJECT_ID": "p", "REGION": "r", "PIPELINE_SPEC_URI": "gs://a/t.json", "PIPELINE_ROOT": "gs://a/r",
-           "PIPELINE_SERVICE_ACCOUNT": "s@p", "MODEL_VERSION": VERSION, "CAPTURE_TABLE": "p.d.t",
-           "STATE_BUCKET": "m", "DRIFT_THRESHOLD": "0.3", "COOLDOWN_HOURS": "12", "RETRAIN_ON_DRIFT": "false",
-           "DRIFT_POLICY": "x"}
+    env = {
+        "PROJECT_ID": "p",
+        "REGION": "r",
+        "PIPELINE_SPEC_URI": "gs://a/t.json",
+        "PIPELINE_ROOT": "gs://a/r",
+        "PIPELINE_SERVICE_ACCOUNT": "s@p",
+        "MODEL_VERSION": VERSION,
+        "CAPTURE_TABLE": "p.d.t",
+        "STATE_BUCKET": "m",
+        "DRIFT_THRESHOLD": "0.3",
+        "COOLDOWN_HOURS": "12",
+        "RETRAIN_ON_DRIFT": "false",
+        "DRIFT_POLICY": "x",
+    }
     c = Config.from_env(env)
     assert (c.drift_threshold, c.cooldown_hours, c.retrain_on_drift, c.kms_key) == (0.3, 12, False, "")
     assert c.window_hours == 24 and Config.from_env({**env, "WINDOW_HOURS": "1"}).window_hours == 1
 
 
 # --- the capture window ------------------------------------------------------------------------
+
 
 class FakeQueryJob:
     def __init__(self, rows):
@@ -272,8 +311,11 @@ class FakeBigQuery:
 
 
 def vertex_rows() -> list[dict]:
-    return [json.loads(line) for line in (FIXTURES / "vertex_request_response.jsonl").read_text().splitlines()
-            if line.strip()]
+    return [
+        json.loads(line)
+        for line in (FIXTURES / "vertex_request_response.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
 
 
 def test_drift_check_asks_for_the_last_window_in_the_baselines_feature_order():
@@ -305,6 +347,7 @@ def test_skipped_rows_are_reported_by_the_check():
 
 # --- the Vertex client ---------------------------------------------------------------------------
 
+
 class FakeResponse:
     def __init__(self, status, body=None):
         self.status_code, self.body = status, body or {}
@@ -329,7 +372,10 @@ class FakeSession:
 def test_vertex_client_posts_the_job_with_its_id():
     session = FakeSession(FakeResponse(200, {"name": "projects/p/locations/r/pipelineJobs/retrain-x"}))
     job = VertexRest(session, "us-central1").create_pipeline_job("projects/p/locations/us-central1", "retrain-x", {})
-    assert session.posts[0][0] == "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/pipelineJobs"
+    assert (
+        session.posts[0][0]
+        == "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/pipelineJobs"
+    )
     assert session.posts[0][1] == {"pipelineJobId": "retrain-x"} and job["name"].endswith("retrain-x")
 
 
@@ -340,16 +386,15 @@ def test_vertex_client_maps_409_to_already_exists_and_raises_other_errors():
         VertexRest(FakeSession(FakeResponse(503)), "r").create_pipeline_job("p", "j", {})
 
 
-
 def test_vertex_client_reads_the_versions_artifact_folder():
     class Getting(FakeSession):
         def get(self, url, timeout):
             self.posts.append((url, None, None))
             return self.response
+
     session = Getting(FakeResponse(200, {"artifactUri": ARTIFACTS}))
     assert VertexRest(session, "us-central1").artifact_uri(VERSION) == ARTIFACTS
     assert session.posts[0][0] == f"https://us-central1-aiplatform.googleapis.com/v1/{VERSION}"
-
 
 
 def test_pipeline_runs_are_labelled_with_the_stack():

@@ -30,8 +30,11 @@ from tests.gcp.helpers import (  # noqa: E402
 
 CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
 
-PROJECTS = {"gcp-dev": "acme-search-ranking-dev", "gcp-staging": "acme-search-ranking-stg",
-            "gcp-prod": "acme-search-ranking-prd"}
+PROJECTS = {
+    "gcp-dev": "acme-search-ranking-dev",
+    "gcp-staging": "acme-search-ranking-stg",
+    "gcp-prod": "acme-search-ranking-prd",
+}
 
 
 def _emails(plan) -> dict[str, str]:
@@ -39,6 +42,7 @@ def _emails(plan) -> dict[str, str]:
 
 
 # --- storage -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_buckets_use_uniform_access(plan_for, stack):
@@ -72,8 +76,10 @@ def test_models_baselines_and_releases_are_never_tiered_or_expired(plan_for, sta
     """Read at every deploy, drift check and pipeline run: no retrieval fees, no minimum duration."""
     for name in ("datalake-artifacts", "datalake-releases"):
         b = one(plan_for(stack), BUCKET, name)
-        assert all(r["action"]["type"] == "Delete" and "daysSinceNoncurrentTime" in r["condition"]
-                   for r in b.inputs["lifecycleRules"]), b.urn
+        assert all(
+            r["action"]["type"] == "Delete" and "daysSinceNoncurrentTime" in r["condition"]
+            for r in b.inputs["lifecycleRules"]
+        ), b.urn
 
 
 def test_release_artifacts_are_readable_but_not_writable_by_any_workload(plan_for):
@@ -110,6 +116,7 @@ def test_prod_buckets_cannot_be_force_destroyed(plan_for):
 
 # --- encryption ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])
 def test_key_rotates_every_90_days(plan_for, stack):
     key = one(plan_for(stack), CRYPTO_KEY)
@@ -130,11 +137,13 @@ def test_service_agents_may_use_the_key(plan_for, agent):
 
 def test_only_service_agents_may_use_the_key(plan_for):
     for g in plan_for("gcp-prod").of_type(KEY_IAM):
-        assert g.inputs["member"].startswith((f"serviceAccount:service-{PROJECT_NUMBER}@",
-                                              f"serviceAccount:bq-{PROJECT_NUMBER}@bigquery-encryption.")), g.urn
+        assert g.inputs["member"].startswith(
+            (f"serviceAccount:service-{PROJECT_NUMBER}@", f"serviceAccount:bq-{PROJECT_NUMBER}@bigquery-encryption.")
+        ), g.urn
 
 
 # --- IAM ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_primitive_roles_anywhere(plan_for, stack):
@@ -160,6 +169,7 @@ def test_project_level_roles_are_only_the_documented_unavoidable_ones(plan_for, 
     from infra import stackfile
     from infra.gcp.identity import ADMIN_PROJECT_ROLES
     from tests.conftest import ROOT
+
     admins = stackfile.load(stack, ROOT).spec.access.admins
     allowed |= {(p.principal, role) for p in admins for role, _ in ADMIN_PROJECT_ROLES}
     # The CI identities' project roles are documented and tested in test_ci_identity.py.
@@ -173,7 +183,9 @@ def test_storage_roles_are_granted_on_buckets_or_conditioned_to_one_bucket(plan_
     for r in plan.of_type(PROJECT_IAM):
         if r.inputs["role"].startswith("roles/storage.") and "CiIdentity" not in r.urn:
             expression = r.inputs["condition"]["expression"]
-            assert expression == 'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-123456789012-us-central1")'
+            assert (
+                expression == 'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-123456789012-us-central1")'
+            )
     bucket_names = {b.inputs["name"] for b in plan.of_type(BUCKET)}
     for r in plan.of_type(BUCKET_IAM):
         assert r.inputs["bucket"] in bucket_names, r.urn
@@ -186,8 +198,11 @@ def test_retrain_account_may_only_read_models_and_run_pipelines(plan_for, stack)
     roles = {r.inputs["role"] for r in plan.of_type(PROJECT_IAM) if r.inputs["member"] == member}
     assert "roles/aiplatform.user" not in roles
     [custom] = [r for r in plan.of_type(CUSTOM_ROLE) if r.outputs["name"] in roles]
-    assert sorted(custom.inputs["permissions"]) == ["aiplatform.models.get",  # the served version's baseline
-                                                    "aiplatform.pipelineJobs.create", "aiplatform.pipelineJobs.get"]
+    assert sorted(custom.inputs["permissions"]) == [
+        "aiplatform.models.get",  # the served version's baseline
+        "aiplatform.pipelineJobs.create",
+        "aiplatform.pipelineJobs.get",
+    ]
 
 
 def test_function_builds_after_its_accounts_grants_have_settled(plan_for):
@@ -197,8 +212,11 @@ def test_function_builds_after_its_accounts_grants_have_settled(plan_for):
     assert wait.inputs["createDuration"] == "60s"
     emails = _emails(plan)
     members = {f"serviceAccount:{emails['builder']}", f"serviceAccount:{emails['retrain']}"}
-    grants = [r.urn for r in plan.resources if r.custom and r.inputs.get("member") in members
-              and r.type in (PROJECT_IAM, BUCKET_IAM, REPO_IAM)]
+    grants = [
+        r.urn
+        for r in plan.resources
+        if r.custom and r.inputs.get("member") in members and r.type in (PROJECT_IAM, BUCKET_IAM, REPO_IAM)
+    ]
     assert grants and set(grants) <= set(wait.dependencies)
     agent = one(plan, "gcp:projects/serviceIdentity:ServiceIdentity", "retraining-eventarc-agent")
     assert agent.urn in wait.dependencies
@@ -211,8 +229,11 @@ def test_serving_account_can_only_read_artifacts_and_write_captures(plan_for):
     plan = plan_for("gcp-prod")
     member = f"serviceAccount:{_emails(plan)['serving']}"
     buckets = {b.inputs["name"]: b.name.removeprefix("datalake-") for b in plan.of_type(BUCKET)}
-    grants = {(buckets[r.inputs["bucket"]], r.inputs["role"]) for r in plan.of_type(BUCKET_IAM)
-              if r.inputs["member"] == member}
+    grants = {
+        (buckets[r.inputs["bucket"]], r.inputs["role"])
+        for r in plan.of_type(BUCKET_IAM)
+        if r.inputs["member"] == member
+    }
     assert grants == {("artifacts", "roles/storage.objectViewer"), ("monitoring", "roles/storage.objectCreator")}
 
 
@@ -226,6 +247,7 @@ def test_pipelines_may_act_as_training_on_the_training_account_only(plan_for):
 
 
 # --- GKE ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_cluster_uses_workload_identity(plan_for, stack):
@@ -306,11 +328,14 @@ def test_prod_gpu_pool_is_tainted_with_matching_accelerators(plan_for):
 
 # --- Vertex and Workbench -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", ["gcp-staging", "gcp-prod"])
 def test_private_endpoints_use_private_service_connect(plan_for, stack):
     endpoint = one(plan_for(stack), ENDPOINT)
     assert endpoint.inputs["privateServiceConnectConfig"] == {
-        "enablePrivateServiceConnect": True, "projectAllowlists": [PROJECTS[stack]]}, endpoint.urn
+        "enablePrivateServiceConnect": True,
+        "projectAllowlists": [PROJECTS[stack]],
+    }, endpoint.urn
     assert "dedicatedEndpointEnabled" not in endpoint.inputs
 
 
@@ -322,8 +347,11 @@ def test_workbench_instances_are_private_and_shielded(plan_for):
     instance = one(plan_for("gcp-dev"), WORKBENCH)
     setup = instance.inputs["gceSetup"]
     assert setup["disablePublicIp"] is True, instance.urn
-    assert setup["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableVtpm": True,
-                                               "enableIntegrityMonitoring": True}
+    assert setup["shieldedInstanceConfig"] == {
+        "enableSecureBoot": True,
+        "enableVtpm": True,
+        "enableIntegrityMonitoring": True,
+    }
     assert instance.inputs["instanceOwners"] == ["carol@example.com"]
     assert setup["serviceAccounts"] == [{"email": _emails(plan_for("gcp-dev"))["notebooks"]}]
 
@@ -366,10 +394,17 @@ def test_workload_identity_service_accounts_exist_in_their_namespaces(plan_for, 
     plan = plan_for(stack)
     emails = _emails(plan)
     namespaces = {r.inputs["metadata"]["name"] for r in plan.of_type(K8S_NAMESPACE)}
-    ksas = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]):
-            r.inputs["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] for r in plan.of_type(K8S_SA)}
-    bindings = {r.inputs["member"]: r.inputs["serviceAccountId"] for r in plan.of_type(SA_IAM)
-                if r.inputs["role"] == "roles/iam.workloadIdentityUser" and ".svc.id.goog[" in r.inputs["member"]}
+    ksas = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs["metadata"]["annotations"][
+            "iam.gke.io/gcp-service-account"
+        ]
+        for r in plan.of_type(K8S_SA)
+    }
+    bindings = {
+        r.inputs["member"]: r.inputs["serviceAccountId"]
+        for r in plan.of_type(SA_IAM)
+        if r.inputs["role"] == "roles/iam.workloadIdentityUser" and ".svc.id.goog[" in r.inputs["member"]
+    }
     accounts = {a.outputs["name"]: a.outputs["email"] for a in plan.of_type(ACCOUNT)}
     assert len(ksas) == len(bindings) == 2 and {ns for ns, _ in ksas} <= namespaces
     for (namespace, ksa), email in ksas.items():
@@ -391,6 +426,7 @@ def test_kubeconfig_targets_the_dns_endpoint_with_a_token():
     import json as _json
 
     from infra.gcp.kubernetes import kubeconfig
+
     config = _json.loads(kubeconfig("gke-abc.us-central1.gke.goog", "tok"))
     assert config["clusters"][0]["cluster"] == {"server": "https://gke-abc.us-central1.gke.goog"}
     assert config["users"][0]["user"] == {"token": "tok"}
@@ -419,17 +455,25 @@ def test_gcp_training_settings_the_pipeline_cannot_honour_are_refused():
 
     from infra.stackfile import error_lines
     from tests.test_spec import spec
+
     with pytest.raises(ValidationError) as exc:
         spec("gcp", "staging", training={"spot": True, "max_nodes": 3})
     lines = error_lines(exc.value)
-    assert any(line.startswith("mlops:spec.training.spot: a Vertex AI pipeline task runs on an on-demand") for line in lines)
-    assert any(line.startswith("mlops:spec.training.max_nodes: the GCP training pipeline runs the workload on one")
-               for line in lines)
+    assert any(
+        line.startswith("mlops:spec.training.spot: a Vertex AI pipeline task runs on an on-demand") for line in lines
+    )
+    assert any(
+        line.startswith("mlops:spec.training.max_nodes: the GCP training pipeline runs the workload on one")
+        for line in lines
+    )
     assert spec("gcp", "dev").training.spot is False and spec("gcp", "dev").training.max_nodes == 1
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_flow_logs_are_sampled_and_aggregated_to_stay_cheap(plan_for, stack):
     subnet = one(plan_for(stack), "gcp:compute/subnetwork:Subnetwork")
-    assert subnet.inputs["logConfig"] == {"aggregationInterval": "INTERVAL_10_MIN", "flowSampling": 0.1,
-                                          "metadata": "EXCLUDE_ALL_METADATA"}, subnet.urn
+    assert subnet.inputs["logConfig"] == {
+        "aggregationInterval": "INTERVAL_10_MIN",
+        "flowSampling": 0.1,
+        "metadata": "EXCLUDE_ALL_METADATA",
+    }, subnet.urn

@@ -13,9 +13,16 @@ from tests.gcp.helpers import ENDPOINT, one  # noqa: E402
 
 DYNAMIC = "pulumi-python:dynamic:Resource"
 ENDPOINT_ID = "projects/p/locations/us-central1/endpoints/123"
-PROPS = {"endpoint": ENDPOINT_ID, "region": "us-central1", "model_version": "projects/p/locations/us-central1/models/m@2",
-         "display_name": "m", "machine_type": "n2-standard-4", "min_replicas": 2, "max_replicas": 6,
-         "service_account": "serving@p.iam.gserviceaccount.com"}
+PROPS = {
+    "endpoint": ENDPOINT_ID,
+    "region": "us-central1",
+    "model_version": "projects/p/locations/us-central1/models/m@2",
+    "display_name": "m",
+    "machine_type": "n2-standard-4",
+    "min_replicas": 2,
+    "max_replicas": 6,
+    "service_account": "serving@p.iam.gserviceaccount.com",
+}
 
 
 class Response:
@@ -69,7 +76,10 @@ def test_create_deploys_the_version_on_the_spec_machines_with_all_traffic(vertex
     assert url == f"https://us-central1-aiplatform.googleapis.com/v1/{ENDPOINT_ID}:deployModel"
     assert body["deployedModel"]["model"] == PROPS["model_version"]
     assert body["deployedModel"]["dedicatedResources"] == {
-        "machineSpec": {"machineType": "n2-standard-4"}, "minReplicaCount": 2, "maxReplicaCount": 6}
+        "machineSpec": {"machineType": "n2-standard-4"},
+        "minReplicaCount": 2,
+        "maxReplicaCount": 6,
+    }
     assert body["deployedModel"]["serviceAccount"] == PROPS["service_account"] and body["trafficSplit"] == {"0": 100}
     assert result.id == "101" and result.outs["service_attachment"] == "sa-101"
 
@@ -111,7 +121,9 @@ def test_the_stack_serves_its_model_version_on_its_endpoint(plan_for, stack):
     assert deployed.inputs["endpoint"] == endpoint.outputs["id"]
     assert deployed.inputs["model_version"] == spec.serving.model_version.ref
     assert (deployed.inputs["min_replicas"], deployed.inputs["max_replicas"]) == (
-        spec.serving.min_replicas, spec.serving.max_replicas)
+        spec.serving.min_replicas,
+        spec.serving.max_replicas,
+    )
     assert deployed.inputs["machine_type"] == spec.sku(spec.serving.size_class, spec.serving.sku).name
 
 

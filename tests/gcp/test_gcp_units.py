@@ -26,13 +26,19 @@ def test_subnet_plan_ranges_fit_and_do_not_overlap(cidr):
     plan = subnet_plan(cidr)
     nets = [ipaddress.ip_network(n) for n in (plan.nodes, plan.pods, plan.services, plan.master)]
     assert all(n.subnet_of(ipaddress.ip_network(cidr)) for n in nets)
-    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
     assert nets[3].prefixlen == 28
 
 
 def test_lifecycle_rules_follow_the_storage_spec():
-    rules = lifecycle_rules(StorageSpec(infrequent_access_after_days=10, archive_after_days=90,
-                                        expire_after_days=400, noncurrent_version_expire_days=7))
+    rules = lifecycle_rules(
+        StorageSpec(
+            infrequent_access_after_days=10,
+            archive_after_days=90,
+            expire_after_days=400,
+            noncurrent_version_expire_days=7,
+        )
+    )
     assert [(r["action"]["type"], r["condition"]) for r in rules] == [
         ("SetStorageClass", {"age": 10, "matches_storage_classes": ["STANDARD"]}),
         ("SetStorageClass", {"age": 90, "matches_storage_classes": ["STANDARD", "NEARLINE"]}),

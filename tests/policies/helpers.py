@@ -23,8 +23,14 @@ DELETE = object()
 def tags(cloud: str, env: str = "prod") -> dict[str, str]:
     owner = "ml-platform_example_com" if cloud == "gcp" else "ml-platform@example.com"
     cost_center = "cc-4102" if cloud == "gcp" else "CC-4102"
-    return {"team": "fraud", "environment": env, "cost-center": cost_center, "owner": owner,
-            "stack": f"{cloud}-{env}", "managed-by": "pulumi-mlops"}
+    return {
+        "team": "fraud",
+        "environment": env,
+        "cost-center": cost_center,
+        "owner": owner,
+        "stack": f"{cloud}-{env}",
+        "managed-by": "pulumi-mlops",
+    }
 
 
 def mutate(props: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -53,23 +59,42 @@ def _opts(protect: bool, retain: bool | None) -> PolicyResourceOptions:
     return opts
 
 
-def run(policy_name: str, type_: str, props: dict[str, Any], config: dict | None = None,
-        protect: bool = True, retain: bool | None = True) -> list[str]:
+def run(
+    policy_name: str,
+    type_: str,
+    props: dict[str, Any],
+    config: dict | None = None,
+    protect: bool = True,
+    retain: bool | None = True,
+) -> list[str]:
     """Messages `policy_name` reports for one resource."""
     messages: list[str] = []
-    args = ResourceValidationArgs(type_, unknown_checking_proxy(copy.deepcopy(props)),
-                                  f"urn:pulumi:s::mlops::{type_}::r", "r", _opts(protect, retain), None,
-                                  config or {})
+    args = ResourceValidationArgs(
+        type_,
+        unknown_checking_proxy(copy.deepcopy(props)),
+        f"urn:pulumi:s::mlops::{type_}::r",
+        "r",
+        _opts(protect, retain),
+        None,
+        config or {},
+    )
     BY_NAME[policy_name].validate(args, lambda message, urn=None: messages.append(message))
     return messages
 
 
-def resource(type_: str, name: str, props: dict[str, Any], deps: dict[str, list[str]] | None = None,
-             protect: bool = False, depends_on: list[str] | None = None) -> PolicyResource:
+def resource(
+    type_: str,
+    name: str,
+    props: dict[str, Any],
+    deps: dict[str, list[str]] | None = None,
+    protect: bool = False,
+    depends_on: list[str] | None = None,
+) -> PolicyResource:
     """A stack resource; `deps` (input -> resource names) and `depends_on` (names) are linked by `link`."""
     urn = f"urn:pulumi:s::mlops::{type_}::{name}"
-    r = PolicyResource(type_, unknown_checking_proxy(copy.deepcopy(props)), urn, name, _opts(protect, None),
-                       None, None, [], {})
+    r = PolicyResource(
+        type_, unknown_checking_proxy(copy.deepcopy(props)), urn, name, _opts(protect, None), None, None, [], {}
+    )
     r._deps = deps or {}  # type: ignore[attr-defined]
     r._depends_on = depends_on or []  # type: ignore[attr-defined]
     return r
@@ -84,10 +109,13 @@ def link(resources: list[PolicyResource]) -> list[PolicyResource]:
     return resources
 
 
-def run_stack(policy_name: str, resources: list[PolicyResource], config: dict | None = None) -> list[tuple[str, str | None]]:
+def run_stack(
+    policy_name: str, resources: list[PolicyResource], config: dict | None = None
+) -> list[tuple[str, str | None]]:
     found: list[tuple[str, str | None]] = []
-    BY_NAME[policy_name].validate(StackValidationArgs(link(resources), config or {}),
-                                  lambda message, urn=None: found.append((message, urn)))
+    BY_NAME[policy_name].validate(
+        StackValidationArgs(link(resources), config or {}), lambda message, urn=None: found.append((message, urn))
+    )
     return found
 
 

@@ -27,8 +27,19 @@ WILDCARD = json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resourc
 
 
 def planned(type_: str, name: str, inputs: dict, **kw) -> PlannedResource:
-    return PlannedResource(f"{STACK}::{type_}::{name}", type_, name, True, inputs, None, [], None,
-                           kw.get("protect", False), kw.get("retain", False), kw.get("deps", {}))
+    return PlannedResource(
+        f"{STACK}::{type_}::{name}",
+        type_,
+        name,
+        True,
+        inputs,
+        None,
+        [],
+        None,
+        kw.get("protect", False),
+        kw.get("retain", False),
+        kw.get("deps", {}),
+    )
 
 
 def plan(env: str, *resources: PlannedResource) -> Plan:
@@ -39,14 +50,28 @@ def test_violations_follow_the_plan_document_contract():
     role_policy = planned("aws:iam/rolePolicy:RolePolicy", "p", {"role": "r", "policy": WILDCARD})
     bucket = planned("aws:s3/bucket:Bucket", "b", {"bucket": "b", "tags": {**tags("aws", "dev"), "owner": ""}})
     found = check_plan(plan("dev", role_policy, bucket))
-    assert {"policy": "aws-iam-policy-deny-wildcard-actions", "enforcement": "mandatory", "urn": role_policy.urn,
-            "message": "policy: statement 0 allows wildcard actions ['*']"} in found
-    assert {"policy": "aws-all-resources-require-tags", "enforcement": "advisory", "urn": bucket.urn,
-            "message": "required tags with empty values: owner"} in found
-    assert {"policy": "aws-stack-budget-require-notifications", "enforcement": "advisory", "urn": None,
-            "message": "the stack has no aws:budgets/budget:Budget: every stack needs a budget with alerts"} in found
+    assert {
+        "policy": "aws-iam-policy-deny-wildcard-actions",
+        "enforcement": "mandatory",
+        "urn": role_policy.urn,
+        "message": "policy: statement 0 allows wildcard actions ['*']",
+    } in found
+    assert {
+        "policy": "aws-all-resources-require-tags",
+        "enforcement": "advisory",
+        "urn": bucket.urn,
+        "message": "required tags with empty values: owner",
+    } in found
+    assert {
+        "policy": "aws-stack-budget-require-notifications",
+        "enforcement": "advisory",
+        "urn": None,
+        "message": "the stack has no aws:budgets/budget:Budget: every stack needs a budget with alerts",
+    } in found
     assert all(set(v) == {"policy", "enforcement", "urn", "message"} for v in found)
-    assert [v["enforcement"] for v in found] == sorted((v["enforcement"] for v in found), key=["mandatory", "advisory"].index)
+    assert [v["enforcement"] for v in found] == sorted(
+        (v["enforcement"] for v in found), key=["mandatory", "advisory"].index
+    )
 
 
 def test_cost_and_tagging_are_mandatory_outside_dev():
@@ -56,17 +81,23 @@ def test_cost_and_tagging_are_mandatory_outside_dev():
 
 
 def test_untagged_resources_take_the_stack_environment():
-    sse = planned("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "e",
-                  {"bucket": "b", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]})
+    sse = planned(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "e",
+        {"bucket": "b", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]},
+    )
     assert not [v for v in check_plan(plan("dev", sse)) if v["policy"] == "aws-s3-bucketsse-require-kms"]
-    assert [v["message"] for v in check_plan(plan("staging", sse)) if v["policy"] == "aws-s3-bucketsse-require-kms"] == [
-        "staging buckets must be encrypted with the stack's KMS key (sseAlgorithm aws:kms + kmsMasterKeyId)"]
+    assert [
+        v["message"] for v in check_plan(plan("staging", sse)) if v["policy"] == "aws-s3-bucketsse-require-kms"
+    ] == ["staging buckets must be encrypted with the stack's KMS key (sseAlgorithm aws:kms + kmsMasterKeyId)"]
 
 
 def test_pack_config_overrides_levels():
     bucket = planned("aws:s3/bucket:Bucket", "b", {"bucket": "b", "tags": {**tags("aws", "dev"), "owner": ""}})
-    config = {"aws-all-resources-require-tags": {"enforcementLevel": "mandatory"},
-              "aws-stack-budget-require-notifications": {"enforcementLevel": "disabled"}}
+    config = {
+        "aws-all-resources-require-tags": {"enforcementLevel": "mandatory"},
+        "aws-stack-budget-require-notifications": {"enforcementLevel": "disabled"},
+    }
     found = check_plan(plan("dev", bucket), config)
     assert [v["enforcement"] for v in found if v["policy"] == "aws-all-resources-require-tags"] == ["mandatory"]
     assert not [v for v in found if v["policy"] == "aws-stack-budget-require-notifications"]
@@ -80,12 +111,29 @@ def test_unknown_values_are_skipped_not_failed():
 
 
 def _report(mandatory: int = 0, error: str | None = None) -> StackReport:
-    violations = [{"policy": "aws-iam-policy-deny-wildcard-actions", "enforcement": "mandatory",
-                   "urn": f"{STACK}::aws:iam/rolePolicy:RolePolicy::p", "message": "policy: wildcard | pipe"}] * mandatory
-    violations += [{"policy": "aws-all-resources-require-tags", "enforcement": "advisory", "urn": None,
-                    "message": "missing required tags: owner"}]
-    cost = {"monthly_usd": 12.5, "idle_monthly_usd": 2.0, "assumptions": ["730 hours"], "excluded": ["egress"],
-            "items": [{"urn": f"{STACK}::aws:kms/key:Key::k", "monthly_usd": 1.0, "basis": "KMS key"}]}
+    violations = [
+        {
+            "policy": "aws-iam-policy-deny-wildcard-actions",
+            "enforcement": "mandatory",
+            "urn": f"{STACK}::aws:iam/rolePolicy:RolePolicy::p",
+            "message": "policy: wildcard | pipe",
+        }
+    ] * mandatory
+    violations += [
+        {
+            "policy": "aws-all-resources-require-tags",
+            "enforcement": "advisory",
+            "urn": None,
+            "message": "missing required tags: owner",
+        }
+    ]
+    cost = {
+        "monthly_usd": 12.5,
+        "idle_monthly_usd": 2.0,
+        "assumptions": ["730 hours"],
+        "excluded": ["egress"],
+        "items": [{"urn": f"{STACK}::aws:kms/key:Key::k", "monthly_usd": 1.0, "basis": "KMS key"}],
+    }
     return StackReport("aws-dev", "aws", "dev", 3, violations, cost, error)
 
 

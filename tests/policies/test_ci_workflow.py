@@ -27,14 +27,18 @@ def _run_spec_step(stack: str, identities: dict, **env: str) -> dict[str, str]:
     script = re.search(r"<<'PY' >> \"\$GITHUB_OUTPUT\"\n(.*?)\n\s*PY\n", _spec_step()["run"], re.S).group(1)
     base = {k: "" for k in _spec_step()["env"]}
     full = {**os.environ, **base, "STACK": stack, "IDENTITIES": json.dumps(identities), "HAS_BACKEND": "true", **env}
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=full, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=full, capture_output=True, text=True, check=True
+    ).stdout
     return dict(line.split("=", 1) for line in out.splitlines())
 
 
 def test_stack_preview_identity_is_used_for_aws():
-    out = _run_spec_step("aws-staging", {"aws-staging": {"aws_role_arn": "arn:aws:iam::1:role/p"}},
-                         AWS_ROLE_ARN="arn:aws:iam::1:role/cloud-wide")
+    out = _run_spec_step(
+        "aws-staging",
+        {"aws-staging": {"aws_role_arn": "arn:aws:iam::1:role/p"}},
+        AWS_ROLE_ARN="arn:aws:iam::1:role/cloud-wide",
+    )
     assert (out["aws_role_arn"], out["identity"], out["ready"]) == ("arn:aws:iam::1:role/p", "stack", "true")
 
 
@@ -49,9 +53,15 @@ def test_not_ready_without_an_identity():
 
 def test_auth_steps_take_the_resolved_identity():
     steps = {s.get("uses", "").split("@")[0]: s for s in _preview()["steps"]}
-    assert steps["aws-actions/configure-aws-credentials"]["with"]["role-to-assume"] == "${{ steps.spec.outputs.aws_role_arn }}"
+    assert (
+        steps["aws-actions/configure-aws-credentials"]["with"]["role-to-assume"]
+        == "${{ steps.spec.outputs.aws_role_arn }}"
+    )
     assert steps["azure/login"]["with"]["client-id"] == "${{ steps.spec.outputs.azure_client_id }}"
-    assert steps["google-github-actions/auth"]["with"]["service_account"] == "${{ steps.spec.outputs.gcp_service_account }}"
+    assert (
+        steps["google-github-actions/auth"]["with"]["service_account"]
+        == "${{ steps.spec.outputs.gcp_service_account }}"
+    )
 
 
 def test_pull_request_workflow_never_uses_deploy_identities():

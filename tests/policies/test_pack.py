@@ -49,8 +49,11 @@ def test_levels_follow_the_design_table():
     for rule in policies.RULES:
         expected = DEFAULT_LEVELS[rule.group]
         assert {env: level_for(rule, env) for env in ("dev", "staging", "prod")} == expected
-    assert DEFAULT_LEVELS["cost"] == DEFAULT_LEVELS["tagging"] == {
-        "dev": "advisory", "staging": "mandatory", "prod": "mandatory"}
+    assert (
+        DEFAULT_LEVELS["cost"]
+        == DEFAULT_LEVELS["tagging"]
+        == {"dev": "advisory", "staging": "mandatory", "prod": "mandatory"}
+    )
     assert set(DEFAULT_LEVELS["iam"].values()) == set(DEFAULT_LEVELS["data-protection"].values()) == {"mandatory"}
 
 
@@ -65,8 +68,9 @@ def test_pack_config_can_change_levels():
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_committed_pack_configs_match_the_rules(env):
     committed = json.loads((ROOT / "policies" / "config" / f"{env}.json").read_text())
-    assert committed == policies.pack_config(env), \
+    assert committed == policies.pack_config(env), (
         f"regenerate policies/config/{env}.json from policies.pack_config({env!r})"
+    )
 
 
 def test_main_wraps_exactly_the_pack_policies(monkeypatch):
@@ -93,8 +97,11 @@ def test_policy_pack_project_files():
 
 def test_every_rule_has_a_test():
     sources = "\n".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
-    untested = [r.name for r in policies.RULES
-                if r.name not in sources and r.name.replace(f"{r.cloud}-", "{cloud}-", 1) not in sources]
+    untested = [
+        r.name
+        for r in policies.RULES
+        if r.name not in sources and r.name.replace(f"{r.cloud}-", "{cloud}-", 1) not in sources
+    ]
     assert untested == []
 
 

@@ -25,8 +25,12 @@ def _sdk(stack: str) -> None:
 
 
 def _params(stacks):
-    return [pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=KNOWN_CLOUD_BUGS[s]))
-            if s in KNOWN_CLOUD_BUGS else s for s in stacks]
+    return [
+        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=KNOWN_CLOUD_BUGS[s]))
+        if s in KNOWN_CLOUD_BUGS
+        else s
+        for s in stacks
+    ]
 
 
 def _by_rule(stack: str, violations: list[dict]) -> str:
@@ -34,8 +38,11 @@ def _by_rule(stack: str, violations: list[dict]) -> str:
     lines = [f"{stack} trips {len({v['policy'] for v in violations})} mandatory rule(s):"]
     for policy in sorted({v["policy"] for v in violations}):
         lines.append(f"  {policy}")
-        lines += [f"    - {(v['urn'] or '(stack)').rsplit('::', 1)[-1]}: {v['message']}"
-                  for v in violations if v["policy"] == policy]
+        lines += [
+            f"    - {(v['urn'] or '(stack)').rsplit('::', 1)[-1]}: {v['message']}"
+            for v in violations
+            if v["policy"] == policy
+        ]
     return "\n".join(lines)
 
 
@@ -57,8 +64,11 @@ def test_reference_stack_passes_in_preview_mode(plan_for, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_advisory_findings_are_justified(plan_for, stack):
     _sdk(stack)
-    found = sorted((v["policy"], (v["urn"] or "").rsplit("::", 1)[-1])
-                   for v in check_plan(plan_for(stack)) if v["enforcement"] == "advisory")
+    found = sorted(
+        (v["policy"], (v["urn"] or "").rsplit("::", 1)[-1])
+        for v in check_plan(plan_for(stack))
+        if v["enforcement"] == "advisory"
+    )
     allowed = sorted((a["policy"], a["resource"]) for a in ALLOWED[stack])
     assert all(a.get("why") for a in ALLOWED[stack])
     assert found == allowed, "justify new advisory findings in tests/policies/advisory_findings.yaml"
@@ -77,6 +87,7 @@ def test_reference_stacks_are_covered_by_rules(plan_for):
 
 # ---- a deliberately bad stack --------------------------------------------------------------------
 
+
 def _one(plan, type_, name_part=""):
     found = [r for r in plan.resources if r.type == type_ and name_part in r.name]
     assert found, f"no {type_} {name_part!r} in {plan.stack}"
@@ -91,15 +102,20 @@ def test_bad_stack_is_caught_with_one_message_per_problem(plan_for):
     pab.inputs["blockPublicPolicy"] = False
     # 2. wildcard IAM
     role_policy = _one(plan, "aws:iam/rolePolicy:RolePolicy", "sagemaker")
-    role_policy.inputs["policy"] = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "Everything", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::x/*"}]})
+    role_policy.inputs["policy"] = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "Everything", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::x/*"}],
+        }
+    )
     # 3. missing tags
     bucket = _one(plan, "aws:s3/bucket:Bucket", "artifacts")
     del bucket.inputs["tags"]["owner"]
     # 4. GPU in dev: a provisioned GPU variant instead of the serverless one
     config = _one(plan, "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
-    config.inputs["productionVariants"] = [{"variantName": "AllTraffic", "modelName": "m",
-                                            "instanceType": "ml.g4dn.xlarge", "initialInstanceCount": 1}]
+    config.inputs["productionVariants"] = [
+        {"variantName": "AllTraffic", "modelName": "m", "instanceType": "ml.g4dn.xlarge", "initialInstanceCount": 1}
+    ]
     # 5. a budget below the estimate
     budget = _one(plan, "aws:budgets/budget:Budget")
     budget.inputs["limitAmount"] = "20"
@@ -111,13 +127,29 @@ def test_bad_stack_is_caught_with_one_message_per_problem(plan_for):
     before = {(v["policy"], v["urn"], v["enforcement"], v["message"]) for v in check_plan(plan_for("aws-dev"))}
     found = {(v["policy"], v["urn"], v["enforcement"], v["message"]) for v in check_plan(plan)} - before
     assert found == {
-        ("aws-s3-bucketpublicaccessblock-require-all", pab.urn, "mandatory",
-         "public access block settings not enabled: blockPublicPolicy"),
-        ("aws-iam-policy-deny-wildcard-actions", role_policy.urn, "mandatory",
-         "policy: statement 'Everything' allows wildcard actions ['s3:*']"),
+        (
+            "aws-s3-bucketpublicaccessblock-require-all",
+            pab.urn,
+            "mandatory",
+            "public access block settings not enabled: blockPublicPolicy",
+        ),
+        (
+            "aws-iam-policy-deny-wildcard-actions",
+            role_policy.urn,
+            "mandatory",
+            "policy: statement 'Everything' allows wildcard actions ['s3:*']",
+        ),
         ("aws-all-resources-require-tags", bucket.urn, "advisory", "missing required tags: owner"),
-        ("aws-sagemaker-endpointconfig-restrict-instance-types", config.urn, "advisory",
-         "variant 'AllTraffic' instance type 'ml.g4dn.xlarge' has 1 GPU(s), which dev stacks may not use"),
-        ("aws-stack-cost-require-within-budget", budget.urn, "advisory",
-         f"estimated monthly cost {total:.2f} USD exceeds the budget of 20.00 USD"),
+        (
+            "aws-sagemaker-endpointconfig-restrict-instance-types",
+            config.urn,
+            "advisory",
+            "variant 'AllTraffic' instance type 'ml.g4dn.xlarge' has 1 GPU(s), which dev stacks may not use",
+        ),
+        (
+            "aws-stack-cost-require-within-budget",
+            budget.urn,
+            "advisory",
+            f"estimated monthly cost {total:.2f} USD exceeds the budget of 20.00 USD",
+        ),
     }

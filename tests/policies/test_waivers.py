@@ -27,8 +27,13 @@ ARTIFACT = "aws-stack-sagemaker-model-require-artifact"
 
 
 def waiver(rule: str, resource: str, expires: str = "2099-01-31", approved_by: str = "ml-platform@example.com"):
-    return {"rule": rule, "resource": resource, "reason": "lands with the AWS first-deploy fixes",
-            "approved_by": approved_by, "expires": expires}
+    return {
+        "rule": rule,
+        "resource": resource,
+        "reason": "lands with the AWS first-deploy fixes",
+        "approved_by": approved_by,
+        "expires": expires,
+    }
 
 
 def stack_with(tmp_path: Path, waivers: list[dict], name: str = "aws-dev") -> Path:
@@ -46,28 +51,35 @@ def stack_with(tmp_path: Path, waivers: list[dict], name: str = "aws-dev") -> Pa
 
 # ---- validate ---------------------------------------------------------------------------------------
 
+
 def test_expired_waiver_is_a_validate_error_naming_it(tmp_path):
     path = stack_with(tmp_path, [waiver(CODE, "training-pipeline", expires="2020-01-31")])
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 2
-    assert (f"mlops:spec.policy.waivers[0].expires: waiver of {CODE} for 'training-pipeline' expired on "
-            "2020-01-31; fix the violation, or renew the waiver (new expires, approved again)") in result.stderr
+    assert (
+        f"mlops:spec.policy.waivers[0].expires: waiver of {CODE} for 'training-pipeline' expired on "
+        "2020-01-31; fix the violation, or renew the waiver (new expires, approved again)"
+    ) in result.stderr
 
 
 def test_waiver_of_an_unknown_rule_is_a_validate_error_with_a_suggestion(tmp_path):
     path = stack_with(tmp_path, [waiver("aws-stack-code-require-uploads", "*")])
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 2
-    assert ("mlops:spec.policy.waivers[0].rule: no aws policy rule is named 'aws-stack-code-require-uploads'; "
-            f"did you mean '{CODE}'?") in result.stderr
+    assert (
+        "mlops:spec.policy.waivers[0].rule: no aws policy rule is named 'aws-stack-code-require-uploads'; "
+        f"did you mean '{CODE}'?"
+    ) in result.stderr
 
 
 def test_team_stacks_need_an_approver_the_guardrails_name(tmp_path):
     bad = stack_with(tmp_path, [waiver(CODE, "*", approved_by="me@example.com")], name="fraud-aws-dev")
     result = runner.invoke(app, ["validate", str(bad)])
     assert result.exit_code == 2
-    assert ("mlops:spec.policy.waivers[0].approved_by: me@example.com may not approve waivers (guardrail "
-            "'waiver-approvers': ml-platform@example.com, platform-security@example.com)") in result.stderr
+    assert (
+        "mlops:spec.policy.waivers[0].approved_by: me@example.com may not approve waivers (guardrail "
+        "'waiver-approvers': ml-platform@example.com, platform-security@example.com)"
+    ) in result.stderr
     good = stack_with(tmp_path, [waiver(CODE, "*")], name="fraud-aws-dev")
     assert runner.invoke(app, ["validate", str(good)]).exit_code == 0
 
@@ -82,10 +94,17 @@ def test_waiver_fields_are_validated(tmp_path):
 
 # ---- check ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def waived_report(tmp_path_factory, plan_for):
-    path = stack_with(tmp_path_factory.mktemp("w"), [waiver(CODE, "training-pipeline"), waiver(ARTIFACT, "*"),
-                                                    waiver("aws-kms-key-require-rotation", "encryption-key")])
+    path = stack_with(
+        tmp_path_factory.mktemp("w"),
+        [
+            waiver(CODE, "training-pipeline"),
+            waiver(ARTIFACT, "*"),
+            waiver("aws-kms-key-require-rotation", "encryption-key"),
+        ],
+    )
     stack = stackfile.load(path)
     return report_for(before_the_fixes(plan_for("aws-dev")), stack.spec), path
 
@@ -111,8 +130,12 @@ def test_waived_violations_do_not_fail_the_check(tmp_path, unfixed_aws_dev):
 
 
 def test_expired_waiver_no_longer_applies():
-    violation = {"policy": CODE, "urn": "urn:pulumi:s::mlops::t::training-pipeline", "enforcement": "mandatory",
-                 "message": "m"}
+    violation = {
+        "policy": CODE,
+        "urn": "urn:pulumi:s::mlops::t::training-pipeline",
+        "enforcement": "mandatory",
+        "message": "m",
+    }
     kept, waived, unused = partition([violation], [Waiver.of(waiver(CODE, "training-pipeline", "2020-01-01"))])
     assert (kept, waived, unused) == ([violation], [], [])
 
@@ -135,6 +158,7 @@ def test_every_format_shows_waivers(waived_report, fmt, unfixed_aws_dev):
 
 
 # ---- the pack (a real preview) ----------------------------------------------------------------------
+
 
 def test_stack_pack_config_carries_each_rule_s_waivers(waived_report, capsys):
     _, path = waived_report
@@ -161,9 +185,14 @@ def test_pack_with_the_stack_config_skips_waived_violations_and_reports_them(wai
     # The advisory waivers policy reports each waived violation and the unused waiver.
     waivers_policy = next(p for p in policies.POLICIES if p.name == WAIVERS_POLICY)
     messages: list[tuple[str, str | None]] = []
-    waivers_policy.validate(StackValidationArgs(_stack_policy_resources(plan), config[WAIVERS_POLICY]),
-                            lambda message, urn=None: messages.append((message, urn)))
+    waivers_policy.validate(
+        StackValidationArgs(_stack_policy_resources(plan), config[WAIVERS_POLICY]),
+        lambda message, urn=None: messages.append((message, urn)),
+    )
     waived = [(m, u) for m, u in messages if m.startswith("waived ")]
     assert sorted(u for _, u in waived) == sorted(v["urn"] for v in report.waived)
     assert all("approved by ml-platform@example.com until 2099-01-31" in m for m, _ in waived)
-    assert ("waiver of aws-kms-key-require-rotation for 'encryption-key' matches no violation; remove it", None) in messages
+    assert (
+        "waiver of aws-kms-key-require-rotation for 'encryption-key' matches no violation; remove it",
+        None,
+    ) in messages

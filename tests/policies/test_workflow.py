@@ -39,6 +39,11 @@ def test_preview_job_uses_oidc_and_the_policy_pack_for_changed_stacks():
     assert "--policy-pack policies" in _runs(preview) and "--policy-pack-config pack-config.json" in _runs(preview)
     assert 'python -m policies.stack_config "$STACK" > pack-config.json' in _runs(preview)
     uses = [s.get("uses", "") for s in preview["steps"]]
-    for action in ("aws-actions/configure-aws-credentials", "azure/login", "google-github-actions/auth", "pulumi/actions"):
+    for action in (
+        "aws-actions/configure-aws-credentials",
+        "azure/login",
+        "google-github-actions/auth",
+        "pulumi/actions",
+    ):
         assert any(u.startswith(action) for u in uses), action
     assert "vars.AWS_ROLE_ARN" in preview["if"]

@@ -18,8 +18,20 @@ from infra.rehearse import exit_code, rehearse, render_text  # noqa: E402
 from mlops_workload import capture  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ["generate data", "train and evaluate", "write baseline", "register version", "shift data",
-          "serve and capture", "drift check", "alert", "retraining", "cooldown", "retrain new version", "promote"]
+STAGES = [
+    "generate data",
+    "train and evaluate",
+    "write baseline",
+    "register version",
+    "shift data",
+    "serve and capture",
+    "drift check",
+    "alert",
+    "retraining",
+    "cooldown",
+    "retrain new version",
+    "promote",
+]
 
 
 def with_plan(plan, type_: str, change, name: str | None = None) -> object:
@@ -158,10 +170,13 @@ def test_a_second_alert_within_the_cooldown_starts_nothing(plan_for):
     assert cooldown.ok and "started nothing" in cooldown.detail
 
 
-@pytest.mark.parametrize("args,expected", [
-    (["rehearse", "no-such-stack"], "stack file not found"),
-    (["rehearse", "aws-dev", "--format", "yaml"], "Invalid value"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["rehearse", "no-such-stack"], "stack file not found"),
+        (["rehearse", "aws-dev", "--format", "yaml"], "Invalid value"),
+    ],
+)
 def test_bad_input_exits_2(args, expected):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and expected in result.stderr

@@ -27,15 +27,23 @@ def test_reads_the_documented_sagemaker_capture_lines():
 def test_reads_the_documented_azure_collector_line():
     got = capture.read_azure((FIXTURES / "azureml_model_inputs.jsonl").read_text(), ["label", "pattern"])
     assert got.skipped == 0
-    assert got.records == [{"label": "DRUG", "pattern": "aspirin"}, {"label": "DRUG", "pattern": "trazodone"},
-                           {"label": "DRUG", "pattern": "citalopram"}]
+    assert got.records == [
+        {"label": "DRUG", "pattern": "aspirin"},
+        {"label": "DRUG", "pattern": "trazodone"},
+        {"label": "DRUG", "pattern": "citalopram"},
+    ]
 
 
 def test_reads_vertex_request_response_rows():
     got = capture.read_vertex((FIXTURES / "vertex_request_response.jsonl").read_text(), FEATURE_NAMES)
     assert got.skipped == 0 and len(got.records) == 3
-    assert got.records[1] == {"transaction_amount": 310.0, "merchant_risk_score": 0.64, "account_age_days": 12.5,
-                              "channel": "mobile", "country": "br"}
+    assert got.records[1] == {
+        "transaction_amount": 310.0,
+        "merchant_risk_score": 0.64,
+        "account_age_days": 12.5,
+        "channel": "mobile",
+        "country": "br",
+    }
     assert got.predictions == [0, 1, 0]
 
 
@@ -58,12 +66,24 @@ def test_round_trip_keeps_the_drift_answer(cloud):
         got = capture.read_sagemaker(text, FEATURE_NAMES)
     elif cloud == "azure":
         source = capture.azure_source("sub", "rg", "ws", "ep", "blue")
-        text = "\n".join(capture.azure_line("model_inputs", rows[i:i + 10], source=source, when=WHEN,
-                                            correlation_id=str(i)) for i in range(0, len(rows), 10))
+        text = "\n".join(
+            capture.azure_line("model_inputs", rows[i : i + 10], source=source, when=WHEN, correlation_id=str(i))
+            for i in range(0, len(rows), 10)
+        )
         got = capture.read_azure(text, FEATURE_NAMES)
     else:
-        table = [capture.vertex_row(rows[i:i + 7], [0] * len(rows[i:i + 7]), FEATURE_NAMES, endpoint="e",
-                                    deployed_model_id="d", when=WHEN, request_id=i) for i in range(0, len(rows), 7)]
+        table = [
+            capture.vertex_row(
+                rows[i : i + 7],
+                [0] * len(rows[i : i + 7]),
+                FEATURE_NAMES,
+                endpoint="e",
+                deployed_model_id="d",
+                when=WHEN,
+                request_id=i,
+            )
+            for i in range(0, len(rows), 7)
+        ]
         got = capture.read_vertex(table, FEATURE_NAMES)
     assert len(got.records) == len(rows) and got.skipped == 0
     direct = drift.check(baseline, rows, 0.2).score

@@ -11,14 +11,27 @@ from mlops_workload.baseline import compute
 
 
 def numeric_baseline(edges, proportions, quantiles, missing=0.0):
-    return {"format": drift.FORMAT, "feature_order": ["x"],
-            "features": {"x": {"kind": "numeric", "edges": edges, "proportions": proportions,
-                               "quantiles": quantiles, "missing": missing}}}
+    return {
+        "format": drift.FORMAT,
+        "feature_order": ["x"],
+        "features": {
+            "x": {
+                "kind": "numeric",
+                "edges": edges,
+                "proportions": proportions,
+                "quantiles": quantiles,
+                "missing": missing,
+            }
+        },
+    }
 
 
 def categorical_baseline(proportions, missing=0.0):
-    return {"format": drift.FORMAT, "feature_order": ["c"],
-            "features": {"c": {"kind": "categorical", "proportions": proportions, "missing": missing}}}
+    return {
+        "format": drift.FORMAT,
+        "feature_order": ["c"],
+        "features": {"c": {"kind": "categorical", "proportions": proportions, "missing": missing}},
+    }
 
 
 UNIFORM_QUANTILES = [i / 20 for i in range(21)]  # uniform on [0, 1]

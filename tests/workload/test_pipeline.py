@@ -39,7 +39,8 @@ def test_sagemaker_package_serves_csv_with_its_entry_point(trained, tmp_path):
     loaded = inference.model_fn(str(tmp_path))
     body = "52.3,0.21,410.0,web,us\n310.0,0.9,,mobile,br\n"
     body_out, content_type = inference.output_fn(
-        inference.predict_fn(inference.input_fn(body, "text/csv"), loaded), "application/json")
+        inference.predict_fn(inference.input_fn(body, "text/csv"), loaded), "application/json"
+    )
     predictions = json.loads(body_out)["predictions"]
     assert content_type == "application/json" and len(predictions) == 2 and predictions[1] > predictions[0]
 

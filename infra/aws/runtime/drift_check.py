@@ -48,7 +48,7 @@ class Clients:
 def _s3_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
         raise ValueError(f"not an s3:// URI: {uri!r}")
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, _, key = uri[len("s3://") :].partition("/")
     return bucket, key
 
 
@@ -57,8 +57,10 @@ def served_baseline(clients: Clients, model_package_arn: str) -> dict:
     try:
         uri = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
     except KeyError:
-        raise LookupError(f"{model_package_arn} has no DriftCheckBaselines.ModelDataQuality.Statistics: "
-                          "register it with the stack's pipeline") from None
+        raise LookupError(
+            f"{model_package_arn} has no DriftCheckBaselines.ModelDataQuality.Statistics: "
+            "register it with the stack's pipeline"
+        ) from None
     bucket, key = _s3_uri(uri)
     return json.loads(clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
@@ -66,8 +68,7 @@ def served_baseline(clients: Clients, model_package_arn: str) -> dict:
 def hour_prefixes(prefix: str, endpoint: str, variant: str, end: datetime, hours: int) -> list[str]:
     """The hour partitions of the window ending at `end` (SageMaker writes by UTC hour)."""
     end = end.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    return [f"{prefix.strip('/')}/{endpoint}/{variant}/{(end - timedelta(hours=h)):%Y/%m/%d/%H}/"
-            for h in range(hours)]
+    return [f"{prefix.strip('/')}/{endpoint}/{variant}/{(end - timedelta(hours=h)):%Y/%m/%d/%H}/" for h in range(hours)]
 
 
 def window_records(clients: Clients, bucket: str, prefixes: list[str], feature_order: list[str]) -> capture.Capture:
@@ -89,10 +90,25 @@ def window_records(clients: Clients, bucket: str, prefixes: list[str], feature_o
 
 
 def metric_data(report: drift.DriftReport, dimensions: list[dict[str, str]], when: datetime) -> list[dict]:
-    data = [{"MetricName": ROWS_METRIC, "Dimensions": dimensions, "Timestamp": when,
-             "Value": float(report.window_rows), "Unit": "Count"}]
-    data += [{"MetricName": f"{METRIC_PREFIX}{name}", "Dimensions": dimensions, "Timestamp": when,
-              "Value": round(f.psi, 6), "Unit": "None"} for name, f in sorted(report.features.items())]
+    data = [
+        {
+            "MetricName": ROWS_METRIC,
+            "Dimensions": dimensions,
+            "Timestamp": when,
+            "Value": float(report.window_rows),
+            "Unit": "Count",
+        }
+    ]
+    data += [
+        {
+            "MetricName": f"{METRIC_PREFIX}{name}",
+            "Dimensions": dimensions,
+            "Timestamp": when,
+            "Value": round(f.psi, 6),
+            "Unit": "None",
+        }
+        for name, f in sorted(report.features.items())
+    ]
     return data
 
 
@@ -100,18 +116,30 @@ def run(clients: Clients, env: dict[str, str], now: datetime | None = None) -> d
     now = now or datetime.now(timezone.utc)
     baseline = served_baseline(clients, env["MODEL_PACKAGE_ARN"])
     order = list(baseline.get("feature_order") or baseline.get("features", {}))
-    prefixes = hour_prefixes(env.get("CAPTURE_PREFIX", "data-capture"), env["ENDPOINT_NAME"],
-                             env.get("VARIANT_NAME", "AllTraffic"), now, int(env.get("WINDOW_HOURS", "24")))
+    prefixes = hour_prefixes(
+        env.get("CAPTURE_PREFIX", "data-capture"),
+        env["ENDPOINT_NAME"],
+        env.get("VARIANT_NAME", "AllTraffic"),
+        now,
+        int(env.get("WINDOW_HOURS", "24")),
+    )
     window = window_records(clients, env["CAPTURE_BUCKET"], prefixes, order)
     features = [f for f in env.get("FEATURES", "").split(",") if f] or None
     report = drift.check(baseline, window.records, float(env["DRIFT_THRESHOLD"]), features)
-    dimensions = [{"Name": "Endpoint", "Value": env["ENDPOINT_NAME"]},
-                  {"Name": "MonitoringSchedule", "Value": env["SCHEDULE_NAME"]}]
+    dimensions = [
+        {"Name": "Endpoint", "Value": env["ENDPOINT_NAME"]},
+        {"Name": "MonitoringSchedule", "Value": env["SCHEDULE_NAME"]},
+    ]
     data = metric_data(report, dimensions, now)
     for i in range(0, len(data), 20):  # PutMetricData accepts at most 1000 values; stay small per call
-        clients.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[i:i + 20])
-    result = {"status": report.status, "rows": report.window_rows, "skipped_lines": window.skipped,
-              "score": round(report.score, 6), "drifted_features": report.drifted_features}
+        clients.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[i : i + 20])
+    result = {
+        "status": report.status,
+        "rows": report.window_rows,
+        "skipped_lines": window.skipped,
+        "score": round(report.score, 6),
+        "drifted_features": report.drifted_features,
+    }
     LOG.info("drift check: %s", json.dumps(result))
     return result
 

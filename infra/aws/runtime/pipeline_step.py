@@ -75,8 +75,11 @@ def model_folder(workload_out: Path, model_dir: Path) -> None:
     if package.is_file():
         with tarfile.open(package) as archive:
             members = archive.getmembers()
-            unsafe = [m.name for m in members if not (m.isfile() or m.isdir()) or m.name.startswith("/")
-                      or ".." in Path(m.name).parts]
+            unsafe = [
+                m.name
+                for m in members
+                if not (m.isfile() or m.isdir()) or m.name.startswith("/") or ".." in Path(m.name).parts
+            ]
             if unsafe:
                 raise ValueError(f"{package}: unsafe members {unsafe}")
             archive.extractall(model_dir, members=members)  # noqa: S202 (members checked above)
@@ -87,7 +90,7 @@ def model_folder(workload_out: Path, model_dir: Path) -> None:
 def upload_reports(model_dir: Path, report_uri: str, s3=None) -> list[str]:
     if not report_uri.startswith("s3://"):
         raise ValueError(f"--report-uri must be an s3:// URI, got {report_uri!r}")
-    bucket, _, prefix = report_uri[len("s3://"):].partition("/")
+    bucket, _, prefix = report_uri[len("s3://") :].partition("/")
     if s3 is None:
         import boto3
 
@@ -104,8 +107,21 @@ def train(args: argparse.Namespace, s3=None) -> int:
     with tempfile.TemporaryDirectory() as work:
         data = merge_csv(window_files(args.data_dir, args.window_start, args.window_end), Path(work) / "data.csv")
         out = Path(work) / "out"
-        done = subprocess.run([sys.executable, "-m", args.package, "train", "--data", str(data), "--out", str(out),
-                               "--min-auc", args.min_auc], check=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                args.package,
+                "train",
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--min-auc",
+                args.min_auc,
+            ],
+            check=False,
+        )
         if done.returncode != 0:
             return done.returncode
         model_folder(out, args.model_dir)

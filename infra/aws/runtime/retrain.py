@@ -85,8 +85,12 @@ class Outcome:
 
 def _executions(sagemaker: Any, pipeline_name: str) -> list[dict[str, Any]]:
     summaries: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"PipelineName": pipeline_name, "SortBy": "CreationTime",
-                              "SortOrder": "Descending", "MaxResults": 100}
+    kwargs: dict[str, Any] = {
+        "PipelineName": pipeline_name,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": 100,
+    }
     for _ in range(MAX_PAGES):
         page = sagemaker.list_pipeline_executions(**kwargs)
         summaries.extend(page.get("PipelineExecutionSummaries", []))
@@ -106,7 +110,8 @@ def _require_pipeline(sagemaker: Any, pipeline_name: str) -> None:
         if error.get("Code") == "ResourceNotFound" or "not find" in message or "does not exist" in message:
             raise PipelineNotFound(
                 f"SageMaker pipeline {pipeline_name!r} does not exist; check the function's PIPELINE_NAME "
-                "and that the stack's pipeline was deployed") from exc
+                "and that the stack's pipeline was deployed"
+            ) from exc
         raise
 
 
@@ -118,17 +123,25 @@ def _iso(value: datetime) -> str:
     return _as_utc(value).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def maybe_start(sagemaker: Any, pipeline_name: str, cooldown: timedelta, *, now: datetime | None = None,
-                reason: str = "drift alarm", token: str | None = None,
-                window: DataWindow | None = None) -> Outcome:
+def maybe_start(
+    sagemaker: Any,
+    pipeline_name: str,
+    cooldown: timedelta,
+    *,
+    now: datetime | None = None,
+    reason: str = "drift alarm",
+    token: str | None = None,
+    window: DataWindow | None = None,
+) -> Outcome:
     """Start `pipeline_name` on `window` unless a run is active or one started within `cooldown`."""
     now = now or datetime.now(timezone.utc)
     _require_pipeline(sagemaker, pipeline_name)
     executions = _executions(sagemaker, pipeline_name)
     active = [e for e in executions if e.get("PipelineExecutionStatus") in ACTIVE_STATUSES]
     if active:
-        return Outcome(False, f"a run is still {active[0]['PipelineExecutionStatus'].lower()}: "
-                              f"{active[0]['PipelineExecutionArn']}")
+        return Outcome(
+            False, f"a run is still {active[0]['PipelineExecutionStatus'].lower()}: {active[0]['PipelineExecutionArn']}"
+        )
     starts = [_as_utc(e["StartTime"]) for e in executions if e.get("StartTime")]
     if starts and now - max(starts) < cooldown:
         hours = cooldown.total_seconds() / 3600
@@ -168,15 +181,20 @@ def alarms_in_alarm(cloudwatch: Any, alarm_names: list[str]) -> list[str]:
 
 
 def _notify(sns: Any, topic_arn: str, pipeline_name: str, outcome: Outcome) -> None:
-    subject = (f"Retraining started: {pipeline_name}" if outcome.started
-               else f"Retraining skipped: {pipeline_name}")
-    sns.publish(TopicArn=topic_arn, Subject=subject[:100],
-                Message=json.dumps({"pipeline": pipeline_name, **outcome.as_dict()}, indent=2))
+    subject = f"Retraining started: {pipeline_name}" if outcome.started else f"Retraining skipped: {pipeline_name}"
+    sns.publish(
+        TopicArn=topic_arn,
+        Subject=subject[:100],
+        Message=json.dumps({"pipeline": pipeline_name, **outcome.as_dict()}, indent=2),
+    )
 
 
 def _default_clients(recheck: bool) -> Clients:
-    return Clients(sagemaker=boto3.client("sagemaker"), sns=boto3.client("sns"),
-                   cloudwatch=boto3.client("cloudwatch") if recheck else None)
+    return Clients(
+        sagemaker=boto3.client("sagemaker"),
+        sns=boto3.client("sns"),
+        cloudwatch=boto3.client("cloudwatch") if recheck else None,
+    )
 
 
 def handler(event: dict[str, Any], context: Any = None, clients: Clients | None = None) -> dict[str, Any]:
@@ -201,8 +219,9 @@ def handler(event: dict[str, Any], context: Any = None, clients: Clients | None 
     else:
         reason = f"CloudWatch alarm {_alarm_name(event)}"
     window = DataWindow.ending(_event_time(event) or now, days)
-    outcome = maybe_start(clients.sagemaker, pipeline_name, cooldown, now=now, reason=reason,
-                          token=event.get("id"), window=window)
+    outcome = maybe_start(
+        clients.sagemaker, pipeline_name, cooldown, now=now, reason=reason, token=event.get("id"), window=window
+    )
     LOG.info("retraining %s: %s", "started" if outcome.started else "skipped", outcome.reason)
     if outcome.started or not recheck:
         _notify(clients.sns, topic_arn, pipeline_name, outcome)

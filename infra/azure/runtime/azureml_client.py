@@ -20,11 +20,20 @@ class AzureMLJobClient:
 
         # The steps run as the training cluster's managed identity (it holds the lake and registry
         # grants); unset, a job submitted by the function would run as the function.
-        return cls(MLClient(ManagedIdentityCredential(), subscription_id, resource_group, workspace),
-                   ManagedIdentityConfiguration())
+        return cls(
+            MLClient(ManagedIdentityCredential(), subscription_id, resource_group, workspace),
+            ManagedIdentityConfiguration(),
+        )
 
-    def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str],
-                        inputs: dict[str, str] | None = None, model_name: str | None = None) -> str:
+    def submit_pipeline(
+        self,
+        component: str,
+        experiment: str,
+        compute: str,
+        tags: dict[str, str],
+        inputs: dict[str, str] | None = None,
+        model_name: str | None = None,
+    ) -> str:
         name, _, label = component.removeprefix("azureml:").partition("@")
         pipeline = self.ml.components.get(name=name, label=label or "latest")
         # A pipeline component called with inputs is a pipeline job; data inputs are folders.

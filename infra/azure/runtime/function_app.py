@@ -18,9 +18,11 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 def _run(payload) -> dict:
     client = AzureMLJobClient.from_environment(
-        os.environ["AML_SUBSCRIPTION_ID"], os.environ["AML_RESOURCE_GROUP"], os.environ["AML_WORKSPACE"])
-    ledger = BlobLedger.from_environment(os.environ["AzureWebJobsStorage__blobServiceUri"],
-                                         os.environ["RETRAIN_STATE_CONTAINER"])
+        os.environ["AML_SUBSCRIPTION_ID"], os.environ["AML_RESOURCE_GROUP"], os.environ["AML_WORKSPACE"]
+    )
+    ledger = BlobLedger.from_environment(
+        os.environ["AzureWebJobsStorage__blobServiceUri"], os.environ["RETRAIN_STATE_CONTAINER"]
+    )
     outcome = handle(payload, client, ledger, Config.from_env(), dt.datetime.now(dt.timezone.utc))
     logging.info("retraining %s: %s", outcome.action, outcome.detail)
     return {"action": outcome.action, "detail": outcome.detail, "job": outcome.job_name}

@@ -42,9 +42,15 @@ class Config:
         if missing:
             raise KeyError(f"missing app settings: {', '.join(missing)}")
         rules = frozenset(r.strip() for r in env.get("RETRAIN_ALERT_RULES", "").split(",") if r.strip())
-        return cls(env["RETRAIN_EXPERIMENT"], env["RETRAIN_PIPELINE_COMPONENT"], env["RETRAIN_COMPUTE"],
-                   dt.timedelta(hours=float(env.get("RETRAIN_COOLDOWN_HOURS", "24"))), rules,
-                   env.get("RETRAIN_MODEL_NAME", ""), env.get("RETRAIN_TRAINING_DATA", ""))
+        return cls(
+            env["RETRAIN_EXPERIMENT"],
+            env["RETRAIN_PIPELINE_COMPONENT"],
+            env["RETRAIN_COMPUTE"],
+            dt.timedelta(hours=float(env.get("RETRAIN_COOLDOWN_HOURS", "24"))),
+            rules,
+            env.get("RETRAIN_MODEL_NAME", ""),
+            env.get("RETRAIN_TRAINING_DATA", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,15 @@ class Outcome:
 
 
 class JobClient(Protocol):
-    def submit_pipeline(self, component: str, experiment: str, compute: str, tags: dict[str, str],
-                        inputs: dict[str, str] | None = None, model_name: str | None = None) -> str: ...
+    def submit_pipeline(
+        self,
+        component: str,
+        experiment: str,
+        compute: str,
+        tags: dict[str, str],
+        inputs: dict[str, str] | None = None,
+        model_name: str | None = None,
+    ) -> str: ...
 
 
 class Ledger(Protocol):
@@ -107,7 +120,12 @@ def handle(payload: Any, client: JobClient, ledger: Ledger, config: Config, now:
         wait = max(config.cooldown - (now - last), dt.timedelta(0))
         return Outcome("cooldown", f"last retraining started {last.isoformat()}; next allowed in {wait}")
     window = {"inputs": {"training_data": config.training_data}} if config.training_data else {}
-    job = client.submit_pipeline(config.pipeline_component, config.experiment, config.compute,
-                                 {"trigger": trigger.source, "reason": trigger.reason[:256]},
-                                 model_name=config.model_name or None, **window)
+    job = client.submit_pipeline(
+        config.pipeline_component,
+        config.experiment,
+        config.compute,
+        {"trigger": trigger.source, "reason": trigger.reason[:256]},
+        model_name=config.model_name or None,
+        **window,
+    )
     return Outcome("started", trigger.reason, job)

@@ -29,10 +29,17 @@ Http = Callable[[str, str, dict | None], tuple[int, dict]]
 
 
 def http(method: str, url: str, body: dict | None) -> tuple[int, dict]:  # pragma: no cover - needs GCP
-    token = json.loads(urllib.request.urlopen(urllib.request.Request(
-        TOKEN_URL, headers={"Metadata-Flavor": "Google"}), timeout=10).read())["access_token"]
-    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None,
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    token = json.loads(
+        urllib.request.urlopen(
+            urllib.request.Request(TOKEN_URL, headers={"Metadata-Flavor": "Google"}), timeout=10
+        ).read()
+    )["access_token"]
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -63,14 +70,19 @@ def publish(package_dir: Path, destination: Path) -> None:
         shutil.copyfile(package_dir / name, destination / name)
 
 
-def upload_request(model: str, artifact_uri: str, metrics: dict, labels: dict, parent_exists: bool,
-                   kms_key: str = "") -> dict:
+def upload_request(
+    model: str, artifact_uri: str, metrics: dict, labels: dict, parent_exists: bool, kms_key: str = ""
+) -> dict:
     """models.upload body: a new version of `model` (or the model itself on the first run)."""
-    body: dict = {"model": {
-        "displayName": model.rsplit("/", 1)[-1], "artifactUri": artifact_uri,
-        "containerSpec": {"imageUri": SERVING_IMAGE},
-        "metadata": {"baseline_uri": f"{artifact_uri}/baseline.json", "metrics": metrics},
-        "labels": labels}}
+    body: dict = {
+        "model": {
+            "displayName": model.rsplit("/", 1)[-1],
+            "artifactUri": artifact_uri,
+            "containerSpec": {"imageUri": SERVING_IMAGE},
+            "metadata": {"baseline_uri": f"{artifact_uri}/baseline.json", "metrics": metrics},
+            "labels": labels,
+        }
+    }
     if kms_key:
         body["model"]["encryptionSpec"] = {"kmsKeyName": kms_key}
     if parent_exists:
@@ -80,15 +92,19 @@ def upload_request(model: str, artifact_uri: str, metrics: dict, labels: dict, p
     return body
 
 
-def register(model: str, region: str, artifact_uri: str, metrics: dict, labels: dict, send: Http,
-             kms_key: str = "") -> dict:
+def register(
+    model: str, region: str, artifact_uri: str, metrics: dict, labels: dict, send: Http, kms_key: str = ""
+) -> dict:
     base = f"https://{region}-aiplatform.googleapis.com/v1"
     status, _ = send("GET", f"{base}/{model}", None)
     if status not in (200, 404):
         raise RuntimeError(f"models.get {model}: HTTP {status}")
     parent = model.rsplit("/models/", 1)[0]
-    status, operation = send("POST", f"{base}/{parent}/models:upload",
-                             upload_request(model, artifact_uri, metrics, labels, status == 200, kms_key))
+    status, operation = send(
+        "POST",
+        f"{base}/{parent}/models:upload",
+        upload_request(model, artifact_uri, metrics, labels, status == 200, kms_key),
+    )
     if status != 200:
         raise RuntimeError(f"models.upload: HTTP {status}: {operation}")
     return operation
@@ -117,8 +133,7 @@ def main(argv: list[str] | None = None, send: Http = http, run: Callable = subpr
     package_dir = args.out / "packages" / "vertex"
     publish(package_dir, gcs_path(artifact_uri))
     metrics = json.loads((package_dir / "metrics.json").read_text())
-    operation = register(args.model, args.region, artifact_uri, metrics, json.loads(args.labels), send,
-                         args.kms_key)
+    operation = register(args.model, args.region, artifact_uri, metrics, json.loads(args.labels), send, args.kms_key)
     print(json.dumps({"registered": args.model, "artifact_uri": artifact_uri, "operation": operation.get("name")}))
     return 0
 

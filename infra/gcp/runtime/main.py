@@ -37,8 +37,10 @@ from mlops_workload import capture, drift  # bundled next to main.py by the stac
 try:
     from functions_framework import cloud_event as _cloud_event
 except ImportError:  # tests and tools without the Functions Framework
+
     def _cloud_event(function):
         return function
+
 
 STATE_OBJECT = "state/last-retrain.json"
 BASELINE_FILE = "baseline.json"
@@ -50,17 +52,17 @@ JOB_ID_MAX = 128
 class Config:
     project: str
     region: str
-    pipeline_spec_uri: str     # gs:// URI of the compiled pipeline spec (KFP IR JSON), sent as pipelineSpec
-    pipeline_root: str         # gs:// URI for pipeline outputs
+    pipeline_spec_uri: str  # gs:// URI of the compiled pipeline spec (KFP IR JSON), sent as pipelineSpec
+    pipeline_root: str  # gs:// URI for pipeline outputs
     pipeline_service_account: str
-    model_version: str         # the served Vertex model version (…/models/<id>@<v>); "" on day 0
-    capture_table: str         # <project>.<dataset>.<table> of the endpoint's request-response log
+    model_version: str  # the served Vertex model version (…/models/<id>@<v>); "" on day 0
+    capture_table: str  # <project>.<dataset>.<table> of the endpoint's request-response log
     state_bucket: str
     drift_threshold: float
     cooldown_hours: int
     retrain_on_drift: bool
-    drift_policy: str          # display name of the drift alert policy
-    window_hours: int = 24     # the drift check compares the captures of the last window_hours
+    drift_policy: str  # display name of the drift alert policy
+    window_hours: int = 24  # the drift check compares the captures of the last window_hours
     kms_key: str = ""
     run_labels: dict = field(default_factory=dict)  # the stack's labels, put on every pipeline run
     training_data_uri: str = ""  # the data a retraining run trains on (pipeline parameter training_data_uri)
@@ -68,15 +70,23 @@ class Config:
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Config:
         return cls(
-            project=env["PROJECT_ID"], region=env["REGION"], pipeline_spec_uri=env["PIPELINE_SPEC_URI"],
-            pipeline_root=env["PIPELINE_ROOT"], pipeline_service_account=env["PIPELINE_SERVICE_ACCOUNT"],
-            model_version=env.get("MODEL_VERSION", ""), capture_table=env.get("CAPTURE_TABLE", ""),
+            project=env["PROJECT_ID"],
+            region=env["REGION"],
+            pipeline_spec_uri=env["PIPELINE_SPEC_URI"],
+            pipeline_root=env["PIPELINE_ROOT"],
+            pipeline_service_account=env["PIPELINE_SERVICE_ACCOUNT"],
+            model_version=env.get("MODEL_VERSION", ""),
+            capture_table=env.get("CAPTURE_TABLE", ""),
             state_bucket=env["STATE_BUCKET"],
-            drift_threshold=float(env["DRIFT_THRESHOLD"]), cooldown_hours=int(env["COOLDOWN_HOURS"]),
+            drift_threshold=float(env["DRIFT_THRESHOLD"]),
+            cooldown_hours=int(env["COOLDOWN_HOURS"]),
             retrain_on_drift=env.get("RETRAIN_ON_DRIFT", "true").lower() == "true",
-            drift_policy=env["DRIFT_POLICY"], window_hours=int(env.get("WINDOW_HOURS", "24")),
-            kms_key=env.get("KMS_KEY", ""), run_labels=json.loads(env.get("RUN_LABELS", "{}")),
-            training_data_uri=env.get("TRAINING_DATA_URI", ""))
+            drift_policy=env["DRIFT_POLICY"],
+            window_hours=int(env.get("WINDOW_HOURS", "24")),
+            kms_key=env.get("KMS_KEY", ""),
+            run_labels=json.loads(env.get("RUN_LABELS", "{}")),
+            training_data_uri=env.get("TRAINING_DATA_URI", ""),
+        )
 
 
 class ObjectStore(Protocol):
@@ -104,8 +114,11 @@ class AlreadyExists(Exception):
 
 def log(severity: str, event: str, **fields: Any) -> None:
     """One structured log line; Cloud Run turns it into a jsonPayload entry."""
-    print(json.dumps({"severity": severity, "event": event, **fields}, sort_keys=True, default=str),
-          file=sys.stdout, flush=True)
+    print(
+        json.dumps({"severity": severity, "event": event, **fields}, sort_keys=True, default=str),
+        file=sys.stdout,
+        flush=True,
+    )
 
 
 def label_value(value: object) -> str:
@@ -135,9 +148,15 @@ def decode(event_data: dict) -> tuple[dict, dict]:
 
 
 class Handler:
-    def __init__(self, config: Config, store: ObjectStore, captures: Captures, vertex: Vertex,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 emit: Callable[..., None] = log):
+    def __init__(
+        self,
+        config: Config,
+        store: ObjectStore,
+        captures: Captures,
+        vertex: Vertex,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        emit: Callable[..., None] = log,
+    ):
         self.config, self.store, self.captures, self.vertex = config, store, captures, vertex
         self.clock, self.emit = clock, emit
 
@@ -166,20 +185,38 @@ class Handler:
         since = until - timedelta(hours=self.config.window_hours)
         baseline = self.baseline()
         if not baseline:
-            self.emit("WARNING", "drift_check_skipped", reason="no served model version or no baseline",
-                      model_version=self.config.model_version)
+            self.emit(
+                "WARNING",
+                "drift_check_skipped",
+                reason="no served model version or no baseline",
+                model_version=self.config.model_version,
+            )
             return "skipped"
         window, skipped = self.captures.read(since, until, list(baseline.get("feature_order") or []))
         report = drift.check(baseline, window, self.config.drift_threshold)
         if report.status == "no_data":
-            self.emit("WARNING", "drift_check_skipped", reason="no captured requests in the window",
-                      samples=0, skipped=skipped, since=since.isoformat())
+            self.emit(
+                "WARNING",
+                "drift_check_skipped",
+                reason="no captured requests in the window",
+                samples=0,
+                skipped=skipped,
+                since=since.isoformat(),
+            )
             return "skipped"
-        self.emit("WARNING" if report.drifted else "INFO", "drift_check", drift_score=round(report.score, 6),
-                  drifted=report.drifted, threshold=self.config.drift_threshold, samples=report.window_rows,
-                  skipped=skipped, since=since.isoformat(), model_version=self.config.model_version,
-                  drifted_features=report.drifted_features,
-                  features={k: round(f.psi, 6) for k, f in report.features.items()})
+        self.emit(
+            "WARNING" if report.drifted else "INFO",
+            "drift_check",
+            drift_score=round(report.score, 6),
+            drifted=report.drifted,
+            threshold=self.config.drift_threshold,
+            samples=report.window_rows,
+            skipped=skipped,
+            since=since.isoformat(),
+            model_version=self.config.model_version,
+            drifted_features=report.drifted_features,
+            features={k: round(f.psi, 6) for k, f in report.features.items()},
+        )
         return "drift" if report.drifted else "ok"
 
     def on_incident(self, incident: dict) -> str:
@@ -194,8 +231,11 @@ class Handler:
         now = self.clock()
         job_id = job_id_for(incident.get("incident_id", now.strftime("%Y%m%d-%H%M%S")))
         state, generation = self.store.read_state(self.config.state_bucket, STATE_OBJECT)
-        if state and state.get("job") != job_id and \
-                now - datetime.fromisoformat(state["started_at"]) < timedelta(hours=self.config.cooldown_hours):
+        if (
+            state
+            and state.get("job") != job_id
+            and now - datetime.fromisoformat(state["started_at"]) < timedelta(hours=self.config.cooldown_hours)
+        ):
             self.emit("INFO", "retrain_cooldown", last_run=state.get("job"), since=state["started_at"])
             return "cooldown"
         try:
@@ -203,8 +243,9 @@ class Handler:
         except AlreadyExists:  # a redelivery of an incident whose run was created
             name = f"{self.parent}/pipelineJobs/{job_id}"
         if not (state and state.get("job") == job_id):
-            self.store.write_state(self.config.state_bucket, STATE_OBJECT,
-                                   {"started_at": now.isoformat(), "job": job_id}, generation)
+            self.store.write_state(
+                self.config.state_bucket, STATE_OBJECT, {"started_at": now.isoformat(), "job": job_id}, generation
+            )
         self.emit("NOTICE", "retrain_started", job=name, incident=incident.get("incident_id"))
         return "started"
 
@@ -223,10 +264,17 @@ class Handler:
             "displayName": "retrain-on-drift",
             "pipelineSpec": spec,
             "serviceAccount": self.config.pipeline_service_account,
-            "runtimeConfig": {"gcsOutputDirectory": self.config.pipeline_root, "parameterValues": (
-                {"training_data_uri": self.config.training_data_uri} if self.config.training_data_uri else {})},
-            "labels": {**{k: label_value(v) for k, v in self.config.run_labels.items()},
-                       "trigger": "drift", "incident": label_value(incident.get("incident_id", "none"))},
+            "runtimeConfig": {
+                "gcsOutputDirectory": self.config.pipeline_root,
+                "parameterValues": (
+                    {"training_data_uri": self.config.training_data_uri} if self.config.training_data_uri else {}
+                ),
+            },
+            "labels": {
+                **{k: label_value(v) for k, v in self.config.run_labels.items()},
+                "trigger": "drift",
+                "incident": label_value(incident.get("incident_id", "none")),
+            },
         }
         if self.config.kms_key:
             body["encryptionSpec"] = {"kmsKeyName": self.config.kms_key}
@@ -243,6 +291,7 @@ def _split(uri: str) -> tuple[str, str]:
 class GcsStore:  # pragma: no cover - exercised only in Cloud Functions
     def __init__(self) -> None:
         from google.cloud import storage
+
         self.client = storage.Client()
 
     def read_json(self, uri: str) -> Any | None:
@@ -256,9 +305,11 @@ class GcsStore:  # pragma: no cover - exercised only in Cloud Functions
 
     def write_state(self, bucket: str, name: str, state: dict, generation: int) -> bool:
         from google.api_core.exceptions import PreconditionFailed
+
         try:
             self.client.bucket(bucket).blob(name).upload_from_string(
-                json.dumps(state), content_type="application/json", if_generation_match=generation)
+                json.dumps(state), content_type="application/json", if_generation_match=generation
+            )
         except PreconditionFailed:
             return False
         return True
@@ -268,20 +319,25 @@ class BigQueryCaptures:
     """Rows of the endpoint's request-response log table logged in the window.
     `client` is a google.cloud.bigquery.Client (or a fake with query)."""
 
-    QUERY = ("SELECT endpoint, deployed_model_id, logging_time, request_id, request_payload, response_payload "
-             "FROM `{table}` WHERE logging_time >= @since AND logging_time < @until")
+    QUERY = (
+        "SELECT endpoint, deployed_model_id, logging_time, request_id, request_payload, response_payload "
+        "FROM `{table}` WHERE logging_time >= @since AND logging_time < @until"
+    )
 
-    def __init__(self, client: Any, table: str,
-                 job_config: Callable[[datetime, datetime], Any] | None = None) -> None:
+    def __init__(self, client: Any, table: str, job_config: Callable[[datetime, datetime], Any] | None = None) -> None:
         self.client, self.table = client, table
         self.job_config = job_config or self.window_parameters
 
     @staticmethod
     def window_parameters(since: datetime, until: datetime) -> Any:  # pragma: no cover - needs google-cloud-bigquery
         from google.cloud import bigquery
-        return bigquery.QueryJobConfig(query_parameters=[
-            bigquery.ScalarQueryParameter("since", "TIMESTAMP", since),
-            bigquery.ScalarQueryParameter("until", "TIMESTAMP", until)])
+
+        return bigquery.QueryJobConfig(
+            query_parameters=[
+                bigquery.ScalarQueryParameter("since", "TIMESTAMP", since),
+                bigquery.ScalarQueryParameter("until", "TIMESTAMP", until),
+            ]
+        )
 
     def read(self, since: datetime, until: datetime, feature_order: list[str]) -> tuple[list[dict], int]:
         rows = self.client.query(self.QUERY.format(table=self.table), job_config=self.job_config(since, until)).result()
@@ -297,8 +353,9 @@ class VertexRest:
         self.base = f"https://{region}-aiplatform.googleapis.com/v1"
 
     def create_pipeline_job(self, parent: str, job_id: str, body: dict) -> dict:
-        response = self.session.post(f"{self.base}/{parent}/pipelineJobs", params={"pipelineJobId": job_id},
-                                     json=body, timeout=60)
+        response = self.session.post(
+            f"{self.base}/{parent}/pipelineJobs", params={"pipelineJobId": job_id}, json=body, timeout=60
+        )
         if response.status_code == 409:
             raise AlreadyExists(job_id)
         response.raise_for_status()
@@ -320,9 +377,13 @@ def handle(cloud_event) -> str:  # pragma: no cover - the Functions Framework en
         import google.auth
         from google.auth.transport.requests import AuthorizedSession
         from google.cloud import bigquery
+
         config = Config.from_env(dict(os.environ))
         credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-        _HANDLER = Handler(config, GcsStore(), BigQueryCaptures(bigquery.Client(project=config.project),
-                                                                config.capture_table),
-                           VertexRest(AuthorizedSession(credentials), config.region))
+        _HANDLER = Handler(
+            config,
+            GcsStore(),
+            BigQueryCaptures(bigquery.Client(project=config.project), config.capture_table),
+            VertexRest(AuthorizedSession(credentials), config.region),
+        )
     return _HANDLER(cloud_event.data)
