@@ -15,7 +15,9 @@ from mlops_workload import baseline, data, evaluate, package, pipeline, prepare
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mlops_workload", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m mlops_workload", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="write a synthetic data set (CSV)")
     gen.add_argument("--out", type=Path, required=True)

@@ -298,13 +298,16 @@ def read_vertex(rows: Iterable[Mapping[str, object]] | str | bytes, feature_orde
     for row in rows:
         try:
             payload = row["request_payload"]
+            if not isinstance(payload, Iterable):
+                raise TypeError(f"request_payload is not a list: {payload!r}")
             items = [json.loads(p) if isinstance(p, str) else p for p in payload]
             instances: list = []
             for item in items:  # one instance per element, or a whole {"instances": [...]} body
                 instances.extend(_instances(item) if isinstance(item, Mapping) and "instances" in item else [item])
-            capture.predictions.extend(
-                json.loads(p) if isinstance(p, str) else p for p in row.get("response_payload") or []
-            )
+            responses = row.get("response_payload") or []
+            if not isinstance(responses, Iterable):
+                raise TypeError(f"response_payload is not a list: {responses!r}")
+            capture.predictions.extend(json.loads(p) if isinstance(p, str) else p for p in responses)
         except (ValueError, KeyError, TypeError):
             capture.skipped += 1
             continue

@@ -23,7 +23,13 @@ def matrix(rows: Sequence[Mapping[str, object]]):
 def labels(rows: Sequence[Mapping[str, object]]):
     import numpy as np
 
-    return np.array([int(row[TARGET]) for row in rows])
+    return np.array([_label(row[TARGET]) for row in rows])
+
+
+def _label(value: object) -> int:
+    if not isinstance(value, (int, float, str)):  # bool is an int; CSV rows hold "0" / "1"
+        raise TypeError(f"{TARGET} must be 0 or 1, got {value!r}")
+    return int(value)
 
 
 def build_pipeline(seed: int = 0):

@@ -64,7 +64,7 @@ def _cross_workspace(source: StackFile, target: StackFile, ref: str) -> str | No
     """Why `ref` cannot serve in `target` although it parses (workspace-local Azure ML models)."""
     if source.spec.cloud == "azure" and source.name != target.name:
         parsed = versions.parse("azure", ref)
-        if parsed.registry is None:
+        if isinstance(parsed, versions.AzureModelVersion) and parsed.registry is None:
             return (
                 f"{ref} is a model of {source.name}'s own workspace, which {target.name} cannot read; "
                 "share it into an Azure ML registry (az ml model share) and promote "

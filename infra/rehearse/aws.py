@@ -360,6 +360,8 @@ class AwsAdapter(Adapter):
         from mlops_workload import data
 
         bucket = self.plan.outputs.get("raw_bucket")
+        if not bucket:
+            raise StageFailed("the plan exports no raw_bucket to land the training window in")
         self._bucket(bucket)
         path = data.write_csv(rows, self.workdir / "window.csv")
         # The day partition the pipeline's training step selects by data window (runtime/pipeline_step.py).

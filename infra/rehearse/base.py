@@ -88,8 +88,9 @@ class Adapter(ABC):
         """The payload the cloud sends when the condition is not (or no longer) met."""
 
     @abstractmethod
-    def deliver(self, payload: dict, now: datetime) -> Delivery:
-        """Hand `payload` to the stack's own retraining handler, as the cloud would."""
+    def deliver(self, payload: dict | None, now: datetime) -> Delivery:
+        """Hand `payload` to the stack's own retraining handler, as the cloud would; None (what
+        `alert` returns when the condition does not fire) delivers nothing and starts nothing."""
 
     @abstractmethod
     def write_training_window(self, rows: list[dict], when: datetime) -> str:

@@ -63,7 +63,10 @@ class FakeBigQuery:
 
     def query(self, sql, job_config):
         since, until = job_config
-        table = re.search(r"FROM `([^`]+)`", sql).group(1)
+        match = re.search(r"FROM `([^`]+)`", sql)
+        if match is None:
+            raise ValueError(f"the fake BigQuery answers only SELECT ... FROM `table` queries, not: {sql}")
+        table = match.group(1)
 
         def logged(row):
             return datetime.fromisoformat(str(row["logging_time"]).replace("Z", "+00:00"))
@@ -101,6 +104,12 @@ class GcpAdapter(Adapter):
         self.logs: list[tuple[str, str, dict]] = []
 
     # --- settings -------------------------------------------------------------------------------
+
+    def _project_id(self) -> str:
+        gcp = self.stack.spec.gcp
+        if gcp is None:
+            raise StageFailed("the stack spec has no gcp section (mlops:spec.gcp.project_id)")
+        return gcp.project_id
 
     def _function(self):
         functions = resources(self.plan, FUNCTION)
@@ -184,7 +193,7 @@ class GcpAdapter(Adapter):
         model = (
             served.split("@")[0]
             if served
-            else f"projects/{spec.gcp.project_id}/locations/{spec.region}/models/{spec.serving.model_name}"
+            else f"projects/{self._project_id()}/locations/{spec.region}/models/{spec.serving.model_name}"
         )
         first = int(served.split("@")[1]) if served else 1  # versions count on from the served one
         version = f"{model}@{first + self.versions - 1}"
@@ -271,7 +280,7 @@ class GcpAdapter(Adapter):
             if c in channels and channels[c].inputs.get("type") == "pubsub"
         ]
         trigger = (self._function().inputs.get("eventTrigger") or {}).get("pubsubTopic")
-        if trigger not in topics:
+        if not isinstance(trigger, str) or trigger not in topics:
             raise StageFailed(
                 f"the drift policy notifies {topics or 'no Pub/Sub topic'}, not the function's trigger topic {trigger}"
             )
@@ -282,7 +291,7 @@ class GcpAdapter(Adapter):
         policy = self._drift_policy()
         self._channel_topic(policy)
         condition = policy.inputs["conditions"][0]
-        project = self.stack.spec.gcp.project_id
+        project = self._project_id()
         incident_id = f"0.{uuid.uuid4().hex[:12]}"
         function = self._function().inputs["name"]
         document = {

@@ -150,7 +150,7 @@ class WorkloadSpec(Strict):
 
     package: Annotated[str, StringConstraints(pattern=PYTHON_PACKAGE_PATTERN)] = "mlops_workload"
     path: Annotated[str, StringConstraints(pattern=RELATIVE_PATH_PATTERN)] | None = Field(
-        None,
+        default=None,
         description="Folder holding the package, relative to the project root; null for the "
         "installed reference workload (package mlops_workload).",
     )
@@ -531,7 +531,12 @@ class GcpSettings(Strict):
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     network: str | None = Field(None, description="Existing VPC self link/name; null creates one.")
     subnetwork: str | None = None
-    feature_store: bool = False
+    feature_store: bool = Field(
+        False,
+        description="Create a Vertex AI feature online store (Bigtable-backed: at least one node billed "
+        "around the clock, whether or not anything reads it). The stack creates no feature "
+        "views; turn it on when the team defines some.",
+    )
     metadata_store: Literal["create", "adopt"] = Field(
         "create",
         description="Vertex AI keeps pipeline and experiment lineage in the region's store named "
@@ -637,9 +642,10 @@ class Spec(Strict):
     @property
     def served_version(self) -> versions.ModelVersionRef | None:
         """The parsed `serving.model_version.ref` (None at day 0 or with serving disabled)."""
-        if not self.serving.active:
+        version = self.serving.model_version
+        if not self.serving.enabled or version is None:  # i.e. not self.serving.active
             return None
-        return versions.parse(self.cloud, self.serving.model_version.ref)
+        return versions.parse(self.cloud, version.ref)
 
 
 _CLOUD_NAMES = {"aws": "an AWS", "azure": "an Azure", "gcp": "a GCP"}

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from policies.aws._shared import ROLE, C
 from policies.core import Ctx, Rule, StackResource, as_list, dig, is_unknown
 from policies.graph import Graph, short
-from policies.objects import CODE_SETTING, Uploads, object_uri
+from policies.objects import CODE_SETTING, Location, Uploads, object_uri
 
 MODEL = "aws:sagemaker/model:Model"
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
@@ -33,7 +33,7 @@ IAM_DOC = (
 # ---- serving resources whose artifact nothing creates --------------------------------------------
 
 
-def _model_artifacts(model: StackResource, uploads: Uploads) -> Iterator[tuple[str, object]]:
+def _model_artifacts(model: StackResource, uploads: Uploads) -> Iterator[tuple[str, Location | None]]:
     containers = [model.props.get("primaryContainer"), *as_list(model.props.get("containers"))]
     for i, container in enumerate(c for c in containers if isinstance(c, dict)):
         where = "primaryContainer" if i == 0 and model.props.get("primaryContainer") else f"containers[{i}]"

@@ -42,7 +42,8 @@ RBAC_DOC = "https://learn.microsoft.com/azure/role-based-access-control/troubles
 
 
 def _assets(resources: list[StackResource]) -> set[str]:
-    return {r.props.get("name") for r in resources if r.type in ASSET_TYPES and isinstance(r.props.get("name"), str)}
+    names = (r.props.get("name") for r in resources if r.type in ASSET_TYPES)
+    return {name for name in names if isinstance(name, str)}
 
 
 def _asset_name(value) -> str | None:
