@@ -38,6 +38,8 @@ VARIANTS = {
     "no-serving": lambda spec: spec.pop("serving", None),
     # day 0: the serving platform is wanted but no model version is named yet
     "day-0": lambda spec: spec.get("serving", {}).pop("model_version", None),
+    # a GCP team that serves features online opts in to the (always billed) feature store
+    "feature-store": lambda spec: spec.setdefault("gcp", {}).update(feature_store=True),
 }
 
 

@@ -107,13 +107,14 @@ def test_prod_registry_is_encrypted_with_the_stack_key(plan_for):
 # --- Vertex ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack,expected", [("gcp-dev", 0), ("gcp-staging", 0), ("gcp-prod", 1)])
-def test_feature_online_store_only_when_enabled(plan_for, stack, expected):
-    assert len(plan_for(stack).of_type(FEATURES)) == expected
+@pytest.mark.parametrize("stack", ["gcp-dev", "gcp-staging", "gcp-prod"])
+def test_feature_online_store_only_when_enabled(plan_for, plan_variant, stack):
+    assert plan_for(stack).of_type(FEATURES) == []  # no reference stack opts in
+    assert len(plan_variant(stack, "feature-store").of_type(FEATURES)) == 1
 
 
-def test_prod_vertex_resources_use_cmek(plan_for):
-    plan = plan_for("gcp-prod")
+def test_prod_vertex_resources_use_cmek(plan_variant):
+    plan = plan_variant("gcp-prod", "feature-store")
     key = one(plan, CRYPTO_KEY).outputs["id"]
     for type_ in (METADATA, ENDPOINT, FEATURES, "gcp:vertex/aiTensorboard:AiTensorboard"):
         r = one(plan, type_)
