@@ -14,6 +14,7 @@ The principals must exist when the roles are created (IAM validates trust-policy
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -54,7 +55,7 @@ class Access(pulumi.ComponentResource):
         account: Account,
         *,
         domain_id: pulumi.Input[str],
-        user_profile_names: dict[str, pulumi.Input[str]],
+        user_profile_names: Mapping[str, pulumi.Input[str]],
         model_package_group: str,
         topic_arn: pulumi.Input[str],
         boundary_arn: pulumi.Input[str] | None,

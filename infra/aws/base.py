@@ -8,6 +8,8 @@ import pulumi
 
 from infra.context import StackContext
 from infra.naming import ENV_SHORT
+from infra.spec import versions
+from infra.spec.model import Spec
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,11 @@ def stateful(ctx: StackContext, parent: pulumi.Resource, **kwargs) -> pulumi.Res
 def name_prefix(ctx: StackContext) -> str:
     """The prefix every physical name of this stack starts with (infra/naming.py: team-env-...)."""
     return f"{ctx.spec.team}-{ENV_SHORT[ctx.spec.environment]}-"
+
+
+def served_package(spec: Spec) -> versions.SageMakerModelPackage:
+    """The served model package of an AWS stack; only asked for where serving is active."""
+    version = spec.served_version
+    if not isinstance(version, versions.SageMakerModelPackage):
+        raise ValueError(f"mlops:spec.serving.model_version: no SageMaker model package is served (got {version!r})")
+    return version

@@ -28,7 +28,7 @@ def tag_filter_value(stack: str) -> str:
     return f"user:{COST_TAG}${stack}"
 
 
-def notifications(thresholds: list[int], emails: list[str]) -> list[dict]:
+def notifications(thresholds: list[int], emails: list[str]) -> list[aws.budgets.BudgetNotificationArgsDict]:
     return [
         {
             "comparison_operator": "GREATER_THAN",
@@ -41,7 +41,7 @@ def notifications(thresholds: list[int], emails: list[str]) -> list[dict]:
     ]
 
 
-def cost_filters(ctx: StackContext) -> list[dict] | None:
+def cost_filters(ctx: StackContext) -> list[aws.budgets.BudgetCostFilterArgsDict] | None:
     scope = ctx.spec.aws.budget_scope if ctx.spec.aws else "account"
     return [{"name": "TagKeyValue", "values": [tag_filter_value(ctx.stack)]}] if scope == "stack_tag" else None
 

@@ -18,17 +18,24 @@ BUCKETS = {"raw": "raw-data", "artifacts": "model-artifacts", "monitoring": "mon
 MIN_DAYS_BEFORE_IA = 30  # S3's minimum age for a transition to STANDARD_IA
 
 
-def lifecycle_rules(storage: StorageSpec) -> list[dict]:
+def lifecycle_rules(storage: StorageSpec) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
     """Tiering and expiry from the spec, noncurrent-version expiry and multipart clean-up."""
     if storage.infrequent_access_after_days < MIN_DAYS_BEFORE_IA:
         raise ValueError(
             f"mlops:spec.storage.infrequent_access_after_days: S3 moves objects to STANDARD_IA "
             f"only after {MIN_DAYS_BEFORE_IA} days (got {storage.infrequent_access_after_days})"
         )
-    transitions = [{"days": storage.infrequent_access_after_days, "storage_class": "STANDARD_IA"}]
+    transitions: list[aws.s3.BucketLifecycleConfigurationRuleTransitionArgsDict] = [
+        {"days": storage.infrequent_access_after_days, "storage_class": "STANDARD_IA"}
+    ]
     if storage.archive_after_days is not None:
         transitions.append({"days": storage.archive_after_days, "storage_class": "GLACIER_IR"})
-    current: dict = {"id": "tier-and-expire", "status": "Enabled", "filter": {"prefix": ""}, "transitions": transitions}
+    current: aws.s3.BucketLifecycleConfigurationRuleArgsDict = {
+        "id": "tier-and-expire",
+        "status": "Enabled",
+        "filter": {"prefix": ""},
+        "transitions": transitions,
+    }
     if storage.expire_after_days is not None:
         current["expiration"] = {"days": storage.expire_after_days}
     return [

@@ -7,6 +7,7 @@ policy built by `infra.aws.policies` from this stack's resource ARNs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -21,14 +22,14 @@ from infra.context import StackContext
 class RoleTargets:
     """What the SageMaker role is scoped to (outputs of the other components)."""
 
-    bucket_arns: list[pulumi.Input[str]]  # raw, artifacts, monitoring
+    bucket_arns: Sequence[pulumi.Input[str]]  # raw, artifacts, monitoring
     key_arn: pulumi.Input[str] | None
-    repository_arns: list[pulumi.Input[str]]
+    repository_arns: Sequence[pulumi.Input[str]]
     pipeline_name: str
     model_package_group: str
     endpoint_name: str | None = None
-    subnet_ids: list[pulumi.Input[str]] = field(default_factory=list)
-    security_group_ids: list[pulumi.Input[str]] = field(default_factory=list)
+    subnet_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -86,7 +87,7 @@ def workload_role_names(ctx: StackContext) -> list[str]:
     return [sagemaker_role_name(ctx), retrain_role_name(ctx), *drift, studio_role_name(ctx), *people, *approver]
 
 
-def with_permissions(role: aws.iam.Role, *policies: pulumi.Resource) -> pulumi.Output[str]:
+def with_permissions(role: aws.iam.Role, *policies: pulumi.CustomResource) -> pulumi.Output[str]:
     """The role's ARN, resolved only once its policies are attached.
 
     A resource given a bare `role.arn` may be created as soon as the role exists, before its inline
@@ -151,7 +152,7 @@ class Identity(pulumi.ComponentResource):
             alarm_arns = [account.arn("cloudwatch", f"alarm:{n}") for n in retrain.drift_alarm_names]
             policy = pulumi.Output.all(
                 pipeline_arn, retrain.topic_arn, targets.key_arn, log_group_arn, queue_arn, *alarm_arns
-            ).apply(lambda v: json.dumps(policies.lambda_role_policy(*v[:5], list(v[5:]))))
+            ).apply(lambda v: json.dumps(policies.lambda_role_policy(v[0], v[1], v[2], v[3], v[4], list(v[5:]))))
             attached = aws.iam.RolePolicy(
                 f"{name}-retrain-policy", role=self.lambda_role.id, policy=policy, opts=child(self)
             )

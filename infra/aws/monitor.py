@@ -9,6 +9,7 @@ and the metrics land in the batch namespace (dimension MonitoringSchedule only).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -65,14 +66,15 @@ class ModelMonitor(pulumi.ComponentResource):
         role_arn: pulumi.Input[str],
         key_arn: pulumi.Input[str],
         monitoring_bucket: pulumi.Input[str],
-        subnet_ids: list[pulumi.Input[str]],
-        security_group_ids: list[pulumi.Input[str]],
+        subnet_ids: Sequence[pulumi.Input[str]],
+        security_group_ids: Sequence[pulumi.Input[str]],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:aws:ModelMonitor", name, None, opts)
         spec = ctx.spec
         model = spec.serving.model_name or "model"
         bucket = pulumi.Output.from_input(monitoring_bucket)
+        job_input: aws.sagemaker.DataQualityJobDefinitionDataQualityJobInputArgsDict
         if endpoint_name is not None:
             job_input = {
                 "endpoint_input": {"endpoint_name": endpoint_name, "local_path": "/opt/ml/processing/input/endpoint"}
@@ -85,7 +87,10 @@ class ModelMonitor(pulumi.ComponentResource):
                     "local_path": "/opt/ml/processing/input/batch",
                 }
             }
-        network: dict = {"enable_inter_container_traffic_encryption": True, "enable_network_isolation": False}
+        network: aws.sagemaker.DataQualityJobDefinitionNetworkConfigArgsDict = {
+            "enable_inter_container_traffic_encryption": True,
+            "enable_network_isolation": False,
+        }
         if subnet_ids:
             network["vpc_config"] = {"subnets": subnet_ids, "security_group_ids": security_group_ids}
         self.job_definition = aws.sagemaker.DataQualityJobDefinition(

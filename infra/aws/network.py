@@ -62,10 +62,12 @@ class Network(pulumi.ComponentResource):
         super().__init__("mlops:aws:Network", name, None, opts)
         spec = ctx.spec
         self.private = spec.network.mode == "private"
-        existing = spec.aws.vpc_id if spec.aws else None
-        if existing:
+        aws_spec = spec.aws
+        existing = aws_spec.vpc_id if aws_spec else None
+        egress: list[aws.ec2.SecurityGroupEgressArgsDict]
+        if aws_spec is not None and existing:
             self.vpc_id = pulumi.Output.from_input(existing)
-            self.subnet_ids = [pulumi.Output.from_input(s) for s in spec.aws.subnet_ids]
+            self.subnet_ids = [pulumi.Output.from_input(s) for s in aws_spec.subnet_ids]
             # The existing VPC's routing decides what HTTPS can reach.
             egress = [
                 {
@@ -112,9 +114,9 @@ class Network(pulumi.ComponentResource):
                     "from_port": 0,
                     "to_port": 0,
                     "self": True,
-                }
-            ]
-            + egress,
+                },
+                *egress,
+            ],
             tags={},
             opts=child(self),
         )
@@ -125,7 +127,7 @@ class Network(pulumi.ComponentResource):
             {"vpc_id": self.vpc_id, "subnet_ids": self.subnet_ids, "security_group_id": self.security_group_id}
         )
 
-    def _create_vpc(self, name: str, ctx: StackContext, account: Account) -> list[dict]:
+    def _create_vpc(self, name: str, ctx: StackContext, account: Account) -> list[aws.ec2.SecurityGroupEgressArgsDict]:
         cidr = ctx.spec.network.cidr
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -155,7 +157,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=route_table.id, opts=child(self)
             )
             self.subnet_ids.append(subnet.id)
-        egress = [
+        egress: list[aws.ec2.SecurityGroupEgressArgsDict] = [
             {
                 "description": "HTTPS to interface endpoints in the VPC",
                 "protocol": "tcp",

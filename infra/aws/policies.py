@@ -325,7 +325,7 @@ def _job_runtime_statements(arn, log_groups: list[str]) -> list[Doc]:
 
 
 def sagemaker_role_policy(s: SageMakerScope) -> Doc:
-    log_groups = list(SAGEMAKER_LOG_GROUPS)
+    log_groups: list[str] = list(SAGEMAKER_LOG_GROUPS)
     if s.endpoint_name:
         log_groups.append(f"/aws/sagemaker/Endpoints/{s.endpoint_name}")
     pipeline = s.arn("sagemaker", f"pipeline/{s.pipeline_name}")

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 from infra.aws import images
 from infra.aws.access import Access
 from infra.aws.alerting import Alerting
-from infra.aws.base import Account
+from infra.aws.base import Account, served_package
 from infra.aws.budget import Budget
 from infra.aws.ci_identity import CiIdentity
 from infra.aws.datalake import DataLake
@@ -137,7 +137,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         if function_name
         else None,
         boundary_arn=ci.boundary_arn if ci else None,
-        drift_check=DriftCheckTargets(drift_check_function_name(ctx), spec.served_version.arn)
+        drift_check=DriftCheckTargets(drift_check_function_name(ctx), served_package(spec).arn)
         if drift_check_enabled(ctx)
         else None,
         opts=top,
@@ -180,7 +180,7 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
         opts=top,
     )
     serving = monitor = endpoint_alarms = None
-    if serving_on:
+    if endpoint_name is not None:  # serving_on
         # Before the endpoint: its blue/green deployments roll back on these alarms.
         endpoint_alarms = EndpointAlarms(
             "endpoint-alarms", ctx, topic_arn=alerting.topic_arn, endpoint_name=endpoint_name, opts=top
@@ -219,13 +219,17 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
                 opts=top,
             )
         else:
+            # drift_check_enabled(ctx) holds here, so Identity created the drift check role.
+            drift_check_role_arn = identity.drift_check_role_arn
+            if drift_check_role_arn is None:
+                raise RuntimeError("drift check without its role: Identity got no DriftCheckTargets")
             monitor = DriftCheck(
                 "drift-check",
                 ctx,
                 endpoint_name=serving.endpoint_name,
-                role_arn=identity.drift_check_role_arn,
+                role_arn=drift_check_role_arn,
                 monitoring_bucket=lake.monitoring.name,
-                model_package_arn=spec.served_version.arn,
+                model_package_arn=served_package(spec).arn,
                 key_arn=key,
                 topic_arn=alerting.topic_arn,
                 opts=top,
@@ -242,11 +246,15 @@ def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     )
     retraining = None
     if function_name and observability.drift_alarm_arn is not None:
+        # function_name is set, so Identity created the retraining role (RetrainTargets).
+        lambda_role_arn = identity.lambda_role_arn
+        if lambda_role_arn is None:
+            raise RuntimeError("retraining without its role: Identity got no RetrainTargets")
         retraining = Retraining(
             "retraining",
             ctx,
             function_name=function_name,
-            role_arn=identity.lambda_role_arn,
+            role_arn=lambda_role_arn,
             pipeline_name=pipeline_name,
             topic_arn=alerting.topic_arn,
             alarm_arn=observability.drift_alarm_arn,

@@ -13,6 +13,7 @@ would lose the retraining for as long as the drift persists. So:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -167,34 +168,51 @@ class Retraining(pulumi.ComponentResource):
         )
 
     def _alarms(self, name: str, ctx: StackContext, topic_arn: pulumi.Input[str]) -> None:
-        common = dict(
-            comparison_operator="GreaterThanThreshold",
-            threshold=0,
-            evaluation_periods=1,
-            period=ERROR_ALARM_PERIOD_SECONDS,
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic_arn],
-            ok_actions=[topic_arn],
-            tags={},
-            opts=child(self),
-        )
-        aws.cloudwatch.MetricAlarm(
+        def alarm(
+            resource_name: str,
+            *,
+            alarm_name: str,
+            description: str,
+            namespace: str,
+            metric_name: str,
+            statistic: str,
+            dimensions: Mapping[str, pulumi.Input[str]],
+        ) -> aws.cloudwatch.MetricAlarm:
+            # One alarm shape for both signals: any datapoint above zero in a period pages the topic.
+            return aws.cloudwatch.MetricAlarm(
+                resource_name,
+                name=alarm_name,
+                alarm_description=description,
+                namespace=namespace,
+                metric_name=metric_name,
+                statistic=statistic,
+                dimensions=dimensions,
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                evaluation_periods=1,
+                period=ERROR_ALARM_PERIOD_SECONDS,
+                treat_missing_data="notBreaching",
+                alarm_actions=[topic_arn],
+                ok_actions=[topic_arn],
+                tags={},
+                opts=child(self),
+            )
+
+        alarm(
             f"{name}-errors",
-            name=ctx.name("aws_generic", "retrain-errors"),
-            alarm_description="The retraining function failed: drift may go without retraining",
+            alarm_name=ctx.name("aws_generic", "retrain-errors"),
+            description="The retraining function failed: drift may go without retraining",
             namespace="AWS/Lambda",
             metric_name="Errors",
             statistic="Sum",
             dimensions={"FunctionName": self.function.name},
-            **common,
         )
-        aws.cloudwatch.MetricAlarm(
+        alarm(
             f"{name}-dead-letters",
-            name=ctx.name("aws_generic", "retrain-dead-letters"),
-            alarm_description="Retraining events in the dead-letter queue: inspect and replay them",
+            alarm_name=ctx.name("aws_generic", "retrain-dead-letters"),
+            description="Retraining events in the dead-letter queue: inspect and replay them",
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
             statistic="Maximum",
             dimensions={"QueueName": self.dlq.name},
-            **common,
         )

@@ -7,10 +7,12 @@ still gets a scheduled drift check.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_aws as aws
 
-from infra.aws.base import child
+from infra.aws.base import child, served_package
 from infra.context import StackContext
 
 VARIANT = "AllTraffic"
@@ -22,12 +24,15 @@ BAKE_SECONDS = 600  # new fleet serves (all or the canary) this long, watched by
 DEPLOYMENT_TIMEOUT_SECONDS = 3600
 
 
-def deployment_config(instances: int, rollback_alarms: list[str]) -> dict:
+def deployment_config(instances: int, rollback_alarms: list[str]) -> aws.sagemaker.EndpointDeploymentConfigArgsDict:
     """Blue/green update with automatic rollback (SageMaker developer guide, "Deployment guardrails"):
     the old fleet keeps serving until the new one is healthy. With two or more instances a canary of
     one instance takes traffic first (a canary may be at most half the fleet); with one, all traffic
     shifts at once and the old fleet waits out the baking period before it is terminated."""
-    routing: dict = {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": BAKE_SECONDS}
+    routing: aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgsDict = {
+        "type": "ALL_AT_ONCE",
+        "wait_interval_in_seconds": BAKE_SECONDS,
+    }
     if instances >= 2:
         routing = {
             "type": "CANARY",
@@ -65,11 +70,11 @@ class Serving(pulumi.ComponentResource):
         role_arn: pulumi.Input[str],
         key_arn: pulumi.Input[str],
         monitoring_bucket: pulumi.Input[str],
-        subnet_ids: list[pulumi.Input[str]],
-        security_group_ids: list[pulumi.Input[str]],
+        subnet_ids: Sequence[pulumi.Input[str]],
+        security_group_ids: Sequence[pulumi.Input[str]],
         private: bool,
         rollback_alarms: list[str] | None = None,
-        alarms: list[pulumi.Resource] | None = None,
+        alarms: Sequence[pulumi.Resource] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:aws:Serving", name, None, opts)
@@ -79,7 +84,7 @@ class Serving(pulumi.ComponentResource):
         # The model serves the registered model package version (image, artifact and environment
         # come from the package), never a bucket path (CreateModel: ModelPackageName excludes Image
         # and ModelDataUrl).
-        container = {"model_package_name": ctx.spec.served_version.arn}
+        container: aws.sagemaker.ModelPrimaryContainerArgsDict = {"model_package_name": served_package(ctx.spec).arn}
         # Model and endpoint configuration are immutable in SageMaker: they keep provider
         # auto-names so a new artifact creates the replacement before the old one is deleted.
         self.model = aws.sagemaker.Model(
@@ -94,13 +99,14 @@ class Serving(pulumi.ComponentResource):
             tags={},
             opts=child(self),
         )
-        variant: dict = {"variant_name": VARIANT, "model_name": self.model.name}
+        variant: aws.sagemaker.EndpointConfigurationProductionVariantArgsDict = {
+            "variant_name": VARIANT,
+            "model_name": self.model.name,
+        }
         if provisioned:
-            variant.update(
-                instance_type=ctx.spec.sku(serving.size_class, serving.sku).name,
-                initial_instance_count=serving.min_replicas,
-                initial_variant_weight=1,
-            )
+            variant["instance_type"] = ctx.spec.sku(serving.size_class, serving.sku).name
+            variant["initial_instance_count"] = serving.min_replicas
+            variant["initial_variant_weight"] = 1
         else:
             variant["serverless_config"] = {
                 "memory_size_in_mb": serving.serverless_memory_mb,

@@ -7,6 +7,8 @@ opens Studio through their own `studio-<name>` role (`infra.aws.access`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_aws as aws
 
@@ -31,14 +33,14 @@ class Studio(pulumi.ComponentResource):
         role_arn: pulumi.Input[str],
         key_arn: pulumi.Input[str],
         vpc_id: pulumi.Input[str],
-        subnet_ids: list[pulumi.Input[str]],
+        subnet_ids: Sequence[pulumi.Input[str]],
         security_group_id: pulumi.Input[str],
         artifacts_bucket: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:aws:Studio", name, None, opts)
         private = ctx.spec.network.mode == "private"
-        sharing = {
+        sharing: aws.sagemaker.DomainDefaultUserSettingsSharingSettingsArgsDict = {
             "notebook_output_option": "Allowed",
             "s3_kms_key_id": key_arn,
             "s3_output_path": pulumi.Output.concat("s3://", artifacts_bucket, f"/{STUDIO_PREFIX}-sharing/"),

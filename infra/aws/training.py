@@ -4,6 +4,7 @@ definition comes from `pipeline_definition`."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -30,8 +31,8 @@ class TrainingPipeline(pulumi.ComponentResource):
         artifacts_bucket: pulumi.Input[str],
         key_arn: pulumi.Input[str] | None,
         model_package_group: str,
-        subnet_ids: list[pulumi.Input[str]],
-        security_group_ids: list[pulumi.Input[str]],
+        subnet_ids: Sequence[pulumi.Input[str]],
+        security_group_ids: Sequence[pulumi.Input[str]],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:aws:TrainingPipeline", name, None, opts)
