@@ -22,7 +22,7 @@ import pulumi
 from pulumi_azure_native import authorization, storage
 
 from infra.azure import roles
-from infra.azure.base import SYSTEM_ASSIGNED, Client, child, stateful
+from infra.azure.base import Client, child, principal_id, stateful
 from infra.azure.definitions import lifecycle_rules, network_access
 from infra.context import StackContext
 
@@ -49,7 +49,7 @@ class DataLake(pulumi.ComponentResource):
         super().__init__("mlops:azure:DataLake", name, None, opts)
         spec = ctx.spec
         access = network_access(spec.network.mode, spec.network.allowed_cidrs)
-        encryption: dict = {
+        encryption: storage.EncryptionArgsDict = {
             "require_infrastructure_encryption": True,  # double encryption at rest
             "services": {
                 "blob": {"enabled": True, "key_type": "Account"},
@@ -64,7 +64,7 @@ class DataLake(pulumi.ComponentResource):
             location=spec.region,
             kind="StorageV2",
             sku={"name": "Standard_ZRS" if spec.multi_zone else "Standard_LRS"},
-            access_tier="Hot",
+            access_tier=storage.AccessTier.HOT,
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
             allow_blob_public_access=False,
@@ -73,12 +73,12 @@ class DataLake(pulumi.ComponentResource):
             allow_cross_tenant_replication=False,
             public_network_access=access.public_network_access,
             network_rule_set={
-                "default_action": access.default_action,
+                "default_action": storage.DefaultAction(access.default_action),
                 "bypass": "AzureServices, Logging, Metrics",
-                "ip_rules": [{"i_p_address_or_range": r, "action": "Allow"} for r in access.ip_ranges],
+                "ip_rules": [{"i_p_address_or_range": r, "action": storage.Action.ALLOW} for r in access.ip_ranges],
             },
             encryption=encryption,
-            identity=SYSTEM_ASSIGNED,
+            identity={"type": "SystemAssigned"},
             opts=stateful(ctx, self),
         )
         self.account_id = self.account.id
@@ -118,7 +118,7 @@ class DataLake(pulumi.ComponentResource):
                 account_name=self.account.name,
                 resource_group_name=resource_group_name,
                 container_name=role,
-                public_access="None",
+                public_access=storage.PublicAccess.NONE,
                 default_encryption_scope=self.encryption_scope_name,
                 deny_encryption_scope_override=True if scope else None,
                 opts=stateful(ctx, self, depends_on=[self.blob_service] + ([scope] if scope else [])),
@@ -146,7 +146,7 @@ def cmk_encryption_scope(
     unwrapped by the account's own identity (granted the narrowest crypto role, on the key)."""
     grant = authorization.RoleAssignment(
         f"{name}-cmk-unwrap",
-        principal_id=account.identity.apply(lambda i: i.principal_id),
+        principal_id=principal_id(account.identity),
         principal_type="ServicePrincipal",
         role_definition_id=client.subscription_id.apply(
             lambda sub: roles.definition_id(sub, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)

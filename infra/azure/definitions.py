@@ -1,4 +1,5 @@
-"""Pure builders for the Azure components: no Pulumi, no SDK, so each is unit-testable.
+"""Pure builders for the Azure components: no Pulumi, no SDK at run time (its TypedDicts only type
+the results), so each is unit-testable.
 
 Values come back in the shapes the azure-native SDK accepts (snake_case dicts for plain nested
 inputs); discriminated unions are built with the SDK's Args classes in the components themselves.
@@ -9,6 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pulumi_azure_native import consumption
+    from pulumi_azure_native import storage as azure_storage
 
 PRIVATE, PUBLIC = "private", "public"
 
@@ -100,7 +106,7 @@ def drift_window(schedule: str) -> str:
     return {"hourly": "PT1H", "daily": "P1D", "weekly": "P7D"}[schedule]
 
 
-def lifecycle_rules(storage) -> list[dict]:
+def lifecycle_rules(storage) -> list[azure_storage.ManagementPolicyRuleArgsDict]:
     """Lifecycle management rules for the data lake from spec.storage: tier current blobs to
     cool and then cold, optionally expire them, and delete old non-current versions.
 
@@ -108,13 +114,18 @@ def lifecycle_rules(storage) -> list[dict]:
     rehydrated (hours), so a model download, the monitor's reference data or a retraining window
     would fail, and Archive is not offered on ZRS accounts (prod) at all
     (learn.microsoft.com/azure/storage/blobs/access-tiers-overview, "Archive access tier")."""
-    base: dict = {"tier_to_cool": {"days_after_modification_greater_than": storage.infrequent_access_after_days}}
+    base: azure_storage.ManagementPolicyBaseBlobArgsDict = {
+        "tier_to_cool": {"days_after_modification_greater_than": storage.infrequent_access_after_days}
+    }
     if storage.archive_after_days is not None:
         base["tier_to_cold"] = {"days_after_modification_greater_than": storage.archive_after_days}
     if storage.expire_after_days is not None:
         base["delete"] = {"days_after_modification_greater_than": storage.expire_after_days}
-    filters = {"blob_types": ["blockBlob"], "prefix_match": ["data/", "artifacts/", "monitoring/"]}
-    rules = [
+    filters: azure_storage.ManagementPolicyFilterArgsDict = {
+        "blob_types": ["blockBlob"],
+        "prefix_match": ["data/", "artifacts/", "monitoring/"],
+    }
+    rules: list[azure_storage.ManagementPolicyRuleArgsDict] = [
         {
             "name": "tier-and-expire",
             "enabled": True,
@@ -155,7 +166,7 @@ FAILURE_RATE_QUERY = """requests
 MAX_BUDGET_NOTIFICATIONS = 5
 
 
-def budget_notifications(thresholds: list[int], emails: list[str]) -> dict[str, dict]:
+def budget_notifications(thresholds: list[int], emails: list[str]) -> dict[str, consumption.NotificationArgsDict]:
     """One actual-cost notification per threshold, plus a forecast one at 100 % while the budget
     has room (Azure allows at most five notifications per budget)."""
     if len(thresholds) > MAX_BUDGET_NOTIFICATIONS:
@@ -163,7 +174,7 @@ def budget_notifications(thresholds: list[int], emails: list[str]) -> dict[str, 
             f"Azure budgets take at most {MAX_BUDGET_NOTIFICATIONS} notifications; "
             f"got {len(thresholds)} thresholds in budget.alert_thresholds_percent"
         )
-    notes = {
+    notes: dict[str, consumption.NotificationArgsDict] = {
         f"actual-{t}": {
             "enabled": True,
             "operator": "GreaterThanOrEqualTo",

@@ -19,6 +19,8 @@ First-deploy order matters here:
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from typing import TypedDict
 
 import pulumi
 from pulumi_azure_native import authorization, containerservice, kubernetesconfiguration, managedidentity, monitor
@@ -42,10 +44,33 @@ GPU_INSTANCE_TYPE = "gpu"
 CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
 
 
-def pool_settings(ctx: StackContext, pool: NodePoolSpec, mode: str) -> dict:
+class _PoolFields(TypedDict):
+    mode: str
+    vm_size: str
+    os_type: str
+    os_sku: str
+    type: str
+    enable_auto_scaling: bool
+    min_count: int
+    max_count: int
+    count: int
+    enable_node_public_ip: bool
+    enable_encryption_at_host: bool
+    node_taints: list[str]
+    upgrade_settings: containerservice.AgentPoolUpgradeSettingsArgsDict
+
+
+class PoolSettings(_PoolFields, total=False):
+    """The fields both an inline agent pool profile and an AgentPool take, under the same names."""
+
+    availability_zones: list[str]
+    vnet_subnet_id: pulumi.Input[str]
+
+
+def pool_settings(ctx: StackContext, pool: NodePoolSpec, mode: str) -> PoolSettings:
     """The AgentPool fields shared by the inline system pool and the separate pools."""
     sku = ctx.spec.sku(pool.size_class, pool.sku)
-    settings: dict = {
+    settings: PoolSettings = {
         "mode": mode,
         "vm_size": sku.name,
         "os_type": "Linux",
@@ -69,10 +94,28 @@ def pool_settings(ctx: StackContext, pool: NodePoolSpec, mode: str) -> dict:
     return settings
 
 
+def kubelet_object_id(
+    profile: Mapping[str, containerservice.outputs.UserAssignedIdentityManagedClusterResponse] | None,
+) -> str:
+    """The object id of the kubelet identity AKS creates with every managed cluster."""
+    kubelet = (profile or {}).get("kubeletidentity")
+    if kubelet is None or kubelet.object_id is None:
+        raise ValueError("the AKS cluster reports no kubelet identity")
+    return kubelet.object_id
+
+
 def always_on_nodes(ctx: StackContext) -> int:
     """Nodes that always run and accept the extension's pods (the GPU pool is tainted)."""
     k8s = ctx.spec.kubernetes
     return k8s.system_pool.min_nodes + k8s.user_pool.min_nodes
+
+
+def scoring_hostname(ctx: StackContext) -> str:
+    """The inference router's TLS host name: spec validation requires it once the stack serves."""
+    host = ctx.spec.azure.scoring_hostname if ctx.spec.azure is not None else None
+    if host is None:
+        raise ValueError(f"stack {ctx.stack}: serving needs azure.scoring_hostname")
+    return host
 
 
 def extension_settings(ctx: StackContext, private: bool) -> dict[str, str]:
@@ -90,7 +133,7 @@ def extension_settings(ctx: StackContext, private: bool) -> dict[str, str]:
                 "inferenceRouterServiceType": "LoadBalancer",
                 "inferenceRouterHA": "True" if always_on_nodes(ctx) >= ROUTER_HA_MIN_NODES else "False",
                 "allowInsecureConnections": "False",
-                "sslCname": ctx.spec.azure.scoring_hostname,
+                "sslCname": scoring_hostname(ctx),
             }
         )
         if private:
@@ -112,7 +155,7 @@ def scoring_tls(ctx: StackContext) -> dict[str, pulumi.Input[str]] | None:
         if "infra.engine" not in sys.modules:
             raise pulumi.RunError(
                 f"stack {ctx.stack}: the inference router needs its TLS certificate and key for "
-                f"{ctx.spec.azure.scoring_hostname}: pulumi config set --secret mlops:{TLS_CERT_KEY} "
+                f"{scoring_hostname(ctx)}: pulumi config set --secret mlops:{TLS_CERT_KEY} "
                 f"< cert.pem and pulumi config set --secret mlops:{TLS_KEY_KEY} < key.pem"
             )
         cert, key = pulumi.Output.secret("<offline>"), pulumi.Output.secret("<offline>")
@@ -183,7 +226,11 @@ class Kubernetes(pulumi.ComponentResource):
                 )
             )
         # Nested pool tags are out of the stack transformation's reach: set them here.
-        system_pool = {"name": "system", **pool_settings(ctx, k8s.system_pool, "System"), "tags": dict(ctx.tags)}
+        system_pool: containerservice.ManagedClusterAgentPoolProfileArgsDict = {
+            "name": "system",
+            **pool_settings(ctx, k8s.system_pool, "System"),
+            "tags": dict(ctx.tags),
+        }
         if subnet_id is not None:
             system_pool["vnet_subnet_id"] = subnet_id
         svc_cidr, dns_ip = service_cidr(spec.network.cidr)
@@ -195,7 +242,10 @@ class Kubernetes(pulumi.ComponentResource):
             dns_prefix=cluster_name,
             kubernetes_version=k8s.version,
             sku={"name": "Base", "tier": "Standard" if ctx.is_prod else "Free"},
-            identity={"type": "UserAssigned", "user_assigned_identities": [self.control_plane_identity.id]},
+            identity={
+                "type": containerservice.ResourceIdentityType.USER_ASSIGNED,
+                "user_assigned_identities": [self.control_plane_identity.id],
+            },
             enable_rbac=True,
             disable_local_accounts=True,
             aad_profile={"managed": True, "enable_azure_rbac": True},
@@ -237,7 +287,7 @@ class Kubernetes(pulumi.ComponentResource):
         )
         self.cluster_id = self.cluster.id
         self.cluster_name = self.cluster.name
-        self.kubelet_object_id = self.cluster.identity_profile.apply(lambda p: p["kubeletidentity"].object_id)
+        self.kubelet_object_id = self.cluster.identity_profile.apply(kubelet_object_id)
         self._container_insights(name, ctx, resource_group_name, log_analytics_id)
         # Pools beyond the first are separate resources: AKS refuses to add pools to an existing
         # cluster through the cluster itself, and a pool change then replaces only that pool.
@@ -264,7 +314,7 @@ class Kubernetes(pulumi.ComponentResource):
             auto_upgrade_minor_version=True,
             release_train="stable",
             scope={"cluster": {"release_namespace": AML_NAMESPACE}},
-            identity={"type": "SystemAssigned"},
+            identity={"type": kubernetesconfiguration.ResourceIdentityType.SYSTEM_ASSIGNED},
             configuration_settings=extension_settings(ctx, private),
             configuration_protected_settings=scoring_tls(ctx),
             opts=child(self, depends_on=list(self.pools.values())),

@@ -29,7 +29,7 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from infra import code_assets
 from infra.azure import roles
-from infra.azure.base import SYSTEM_ASSIGNED, Client, child, stateful
+from infra.azure.base import Client, WorkspaceScope, child, served_version, stateful
 from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope
 from infra.azure.definitions import network_access
 from infra.azure.retraining import TRAINING_DATA
@@ -116,7 +116,7 @@ class Pipeline(pulumi.ComponentResource):
         super().__init__("mlops:azure:Pipeline", name, None, opts)
         spec = ctx.spec
         model = spec.serving.model_name or "model"
-        common = {"workspace_name": workspace_name, "resource_group_name": resource_group_name}
+        common: WorkspaceScope = {"workspace_name": workspace_name, "resource_group_name": resource_group_name}
         access = network_access(spec.network.mode, spec.network.allowed_cidrs)
         self.account = storage.StorageAccount(
             f"{name}-code",
@@ -125,7 +125,7 @@ class Pipeline(pulumi.ComponentResource):
             location=spec.region,
             kind="StorageV2",
             sku={"name": "Standard_ZRS" if spec.multi_zone else "Standard_LRS"},
-            access_tier="Hot",
+            access_tier=storage.AccessTier.HOT,
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
             allow_blob_public_access=False,
@@ -134,16 +134,16 @@ class Pipeline(pulumi.ComponentResource):
             allow_cross_tenant_replication=False,
             public_network_access=access.public_network_access,
             network_rule_set={
-                "default_action": access.default_action,
+                "default_action": storage.DefaultAction(access.default_action),
                 "bypass": "AzureServices",
-                "ip_rules": [{"i_p_address_or_range": r, "action": "Allow"} for r in access.ip_ranges],
+                "ip_rules": [{"i_p_address_or_range": r, "action": storage.Action.ALLOW} for r in access.ip_ranges],
             },
             encryption={
                 "require_infrastructure_encryption": True,
                 "key_source": "Microsoft.Storage",
                 "services": {"blob": {"enabled": True, "key_type": "Account"}},
             },
-            identity=SYSTEM_ASSIGNED,
+            identity={"type": "SystemAssigned"},
             opts=stateful(ctx, self),
         )
         self.code_account_id = self.account.id
@@ -171,7 +171,7 @@ class Pipeline(pulumi.ComponentResource):
                 account_name=self.account.name,
                 resource_group_name=resource_group_name,
                 container_name=c,
-                public_access="None",
+                public_access=storage.PublicAccess.NONE,
                 **pinned,
                 opts=child(self, depends_on=[scope] if scope else []),
             )
@@ -272,7 +272,7 @@ class Pipeline(pulumi.ComponentResource):
         )
         self.pipeline_component = f"azureml:{pipeline_name}@latest"
         self.reference_data_id = None
-        version = spec.served_version
+        version = served_version(ctx)
         if version is not None:
             self.reference_data_id = self._reference_data(
                 name, common, model, version.version, monitoring_datastore, blob_endpoint, resource_group_name

@@ -8,7 +8,7 @@ from pulumi_azure_native import authorization
 
 from infra.azure import roles
 from infra.azure.access import Access, Grant, people_grants
-from infra.azure.base import Client
+from infra.azure.base import Client, principal_id
 from infra.azure.budget import Budget
 from infra.azure.ci_identity import CiIdentity
 from infra.azure.datalake import DataLake
@@ -273,7 +273,7 @@ def workload_grants(
             ),
             Grant(
                 "k8s-compute-lake",
-                k8s.compute.identity.apply(lambda i: i.principal_id),
+                principal_id(k8s.compute.identity),
                 SP,
                 roles.STORAGE_BLOB_DATA_READER,
                 lake.account_id,

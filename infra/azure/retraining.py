@@ -14,7 +14,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import storage, web
 
-from infra.azure.base import SYSTEM_ASSIGNED, Client, child, stateful
+from infra.azure.base import Client, child, principal_id, stateful
 from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope
 from infra.azure.definitions import network_access
 from infra.context import StackContext
@@ -38,10 +38,10 @@ def app_settings(
     insights_connection: pulumi.Input[str],
     drift_rule: str,
     pipeline_component: str,
-) -> list[dict]:
+) -> list[web.NameValuePairArgsDict]:
     m = ctx.spec.monitoring
     model = ctx.spec.serving.model_name or "model"
-    settings = {
+    settings: dict[str, pulumi.Input[str]] = {
         # Identity-based host storage, blob only (HTTP and Event Grid triggers need no queues):
         # no connection string, no account key; the function's own account.
         "AzureWebJobsStorage__blobServiceUri": blob_endpoint,
@@ -95,7 +95,7 @@ class Retraining(pulumi.ComponentResource):
             location=spec.region,
             kind="StorageV2",
             sku={"name": "Standard_ZRS" if spec.multi_zone else "Standard_LRS"},
-            access_tier="Hot",
+            access_tier=storage.AccessTier.HOT,
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
             allow_blob_public_access=False,
@@ -104,16 +104,16 @@ class Retraining(pulumi.ComponentResource):
             allow_cross_tenant_replication=False,
             public_network_access=access.public_network_access,
             network_rule_set={
-                "default_action": access.default_action,
+                "default_action": storage.DefaultAction(access.default_action),
                 "bypass": "AzureServices",
-                "ip_rules": [{"i_p_address_or_range": r, "action": "Allow"} for r in access.ip_ranges],
+                "ip_rules": [{"i_p_address_or_range": r, "action": storage.Action.ALLOW} for r in access.ip_ranges],
             },
             encryption={
                 "require_infrastructure_encryption": True,
                 "key_source": "Microsoft.Storage",
                 "services": {"blob": {"enabled": True, "key_type": "Account"}},
             },
-            identity=SYSTEM_ASSIGNED,
+            identity={"type": "SystemAssigned"},
             opts=stateful(ctx, self),
         )
         # With customer-managed keys the host containers are pinned to the stack key like the lake's.
@@ -133,7 +133,7 @@ class Retraining(pulumi.ComponentResource):
                 account_name=self.host_account.name,
                 resource_group_name=resource_group_name,
                 container_name=container,
-                public_access="None",
+                public_access=storage.PublicAccess.NONE,
                 **pinned,
                 opts=child(self, depends_on=[scope] if scope else []),
             )
@@ -182,7 +182,7 @@ class Retraining(pulumi.ComponentResource):
             location=spec.region,
             kind="functionapp,linux",
             server_farm_id=plan.id,
-            identity=SYSTEM_ASSIGNED,
+            identity={"type": web.ManagedServiceIdentityType.SYSTEM_ASSIGNED},
             https_only=True,
             client_cert_enabled=False,
             virtual_network_subnet_id=subnet_id,
@@ -215,7 +215,7 @@ class Retraining(pulumi.ComponentResource):
             opts=child(self, depends_on=[package]),
         )
         self.function_app_id = self.app.id
-        self.principal_id = self.app.identity.apply(lambda i: i.principal_id)
+        self.principal_id = principal_id(self.app.identity)
         self.alert_trigger_url = self.app.default_host_name.apply(lambda h: f"https://{h}/api/{ALERT_FUNCTION}")
         # Event Grid's Azure Function destination names the function inside the app.
         self.event_function_id = self.app.id.apply(lambda i: f"{i}/functions/{EVENT_FUNCTION}")

@@ -8,7 +8,7 @@ import hashlib
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.azure.base import SYSTEM_ASSIGNED, child
+from infra.azure.base import WorkspaceScope, child, principal_id, served_version
 from infra.context import StackContext
 
 DEPLOYMENT = "blue"
@@ -78,9 +78,11 @@ class Serving(pulumi.ComponentResource):
     ):
         super().__init__("mlops:azure:Serving", name, None, opts)
         spec, serving = ctx.spec, ctx.spec.serving
-        common = {"workspace_name": workspace_name, "resource_group_name": resource_group_name}
+        common: WorkspaceScope = {"workspace_name": workspace_name, "resource_group_name": resource_group_name}
         model_name = serving.model_name
-        version = ctx.spec.served_version  # an AzureModelVersion: validated, never None here
+        version = served_version(ctx)
+        if version is None:  # validated: a stack with serving on names its model version
+            raise ValueError(f"stack {ctx.stack}: serving needs serving.model_version")
         # The deployment serves the registered version (retraining runs register it, mlops promote
         # names it): a registry asset by its azureml://registries id, a workspace version by ARM id.
         # No ModelContainer here: the first run that registered a version created it, and a second
@@ -100,7 +102,7 @@ class Serving(pulumi.ComponentResource):
             **common,
             opts=child(self),
         )
-        env_properties = (
+        env_properties: ml.EnvironmentVersionPropertiesArgsDict = (
             {"image": serving.image, "os_type": "Linux"}
             if serving.image
             else {"image": SERVING_BASE_IMAGE, "conda_file": SERVING_CONDA, "os_type": "Linux"}
@@ -121,7 +123,7 @@ class Serving(pulumi.ComponentResource):
             # the Key Vault rule (<= 24, letter first) produces exactly such names.
             endpoint_name=endpoint_name,
             location=spec.region,
-            identity=SYSTEM_ASSIGNED,
+            identity={"type": "SystemAssigned"},
             properties={
                 "auth_mode": "AMLToken",  # short-lived Entra-issued tokens, no static keys
                 "compute": compute_id,
@@ -134,7 +136,7 @@ class Serving(pulumi.ComponentResource):
         )
         self.endpoint_name = self.endpoint.name
         self.endpoint_id = self.endpoint.id
-        self.endpoint_principal_id = self.endpoint.identity.apply(lambda i: i.principal_id)
+        self.endpoint_principal_id = principal_id(self.endpoint.identity)
         self.scoring_uri = self.endpoint.properties.apply(lambda p: p.scoring_uri)
         sampling = serving.data_capture_percent / 100
         self.deployment = ml.OnlineDeployment(
@@ -176,7 +178,9 @@ class Serving(pulumi.ComponentResource):
         self.deployment_name = self.deployment.name
         self.register_outputs({"endpoint_name": self.endpoint_name, "scoring_uri": self.scoring_uri})
 
-    def _collected_data(self, name, common, endpoint_name: str, collection: str) -> pulumi.Output[str]:
+    def _collected_data(
+        self, name: str, common: WorkspaceScope, endpoint_name: str, collection: str
+    ) -> pulumi.Output[str]:
         """The uri_folder data asset `<endpoint>-<deployment>-<collection>:1` over the collector's path,
         which the monitor reads as its production data."""
         asset = collected_data_asset(endpoint_name, collection).removeprefix("azureml:").rsplit(":", 1)[0]

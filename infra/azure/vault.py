@@ -39,7 +39,7 @@ class KeyVault(pulumi.ComponentResource):
             location=spec.region,
             properties={
                 "tenant_id": client.tenant_id,
-                "sku": {"family": "A", "name": "premium" if ctx.is_prod else "standard"},
+                "sku": {"family": "A", "name": keyvault.SkuName.PREMIUM if ctx.is_prod else keyvault.SkuName.STANDARD},
                 "enable_rbac_authorization": True,
                 "enable_soft_delete": True,
                 "soft_delete_retention_in_days": SOFT_DELETE_DAYS[spec.environment],
@@ -90,8 +90,14 @@ class KeyVault(pulumi.ComponentResource):
                 "rotation_policy": {
                     "attributes": {"expiry_time": "P2Y"},
                     "lifetime_actions": [
-                        {"trigger": {"time_after_create": "P1Y"}, "action": {"type": "rotate"}},
-                        {"trigger": {"time_before_expiry": "P30D"}, "action": {"type": "notify"}},
+                        {
+                            "trigger": {"time_after_create": "P1Y"},
+                            "action": {"type": keyvault.KeyRotationPolicyActionType.ROTATE},
+                        },
+                        {
+                            "trigger": {"time_before_expiry": "P30D"},
+                            "action": {"type": keyvault.KeyRotationPolicyActionType.NOTIFY},
+                        },
                     ],
                 },
             },

@@ -4,12 +4,14 @@ the stack's VNet when private)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 from pulumi_azure_native import authorization
 from pulumi_azure_native import machinelearningservices as ml
 
 from infra.azure import roles
-from infra.azure.base import SYSTEM_ASSIGNED, Client, child, stateful
+from infra.azure.base import Client, child, principal_id, stateful
 from infra.azure.definitions import PRIVATE, iso_minutes
 from infra.context import StackContext
 
@@ -32,7 +34,7 @@ class Workspace(pulumi.ComponentResource):
         *,
         storage_account_id: pulumi.Input[str],
         storage_account_name: pulumi.Input[str],
-        container_names: dict[str, pulumi.Input[str]],
+        container_names: Mapping[str, pulumi.Input[str]],
         vault_id: pulumi.Input[str],
         app_insights_id: pulumi.Input[str],
         registry_id: pulumi.Input[str],
@@ -54,8 +56,8 @@ class Workspace(pulumi.ComponentResource):
             resource_group_name=resource_group_name,
             location=spec.region,
             kind="Default",
-            sku={"name": "Basic", "tier": "Basic"},
-            identity=SYSTEM_ASSIGNED,
+            sku={"name": "Basic", "tier": ml.SkuTier.BASIC},
+            identity={"type": "SystemAssigned"},
             friendly_name=f"{spec.team} {spec.environment}",
             storage_account=storage_account_id,
             key_vault=vault_id,
@@ -84,7 +86,7 @@ class Workspace(pulumi.ComponentResource):
         )
         self.workspace_id = self.workspace.id
         self.workspace_name = self.workspace.name
-        self.principal_id = self.workspace.identity.apply(lambda i: i.principal_id)
+        self.principal_id = principal_id(self.workspace.identity)
         self.studio_url = self.workspace.id.apply(studio_url)
         self.datastores = {
             role: ml.Datastore(
@@ -113,7 +115,7 @@ class Workspace(pulumi.ComponentResource):
             workspace_name=self.workspace.name,
             resource_group_name=resource_group_name,
             location=spec.region,
-            identity=SYSTEM_ASSIGNED,
+            identity={"type": "SystemAssigned"},
             properties=ml.AmlComputeArgs(
                 compute_type="AmlCompute",
                 description=f"Training cluster ({sku.name}), scales to zero",
@@ -136,7 +138,7 @@ class Workspace(pulumi.ComponentResource):
             opts=child(self),
         )
         self.training_compute_name = self.training.name
-        self.training_principal_id = self.training.identity.apply(lambda i: i.principal_id if i else None)
+        self.training_principal_id = principal_id(self.training.identity)
         self.register_outputs({"workspace_id": self.workspace_id, "studio_url": self.studio_url})
 
     def _cosmos_db_key_access(self, name, ctx, client: Client, key_resource_id) -> authorization.RoleAssignment:
@@ -158,7 +160,7 @@ class Workspace(pulumi.ComponentResource):
         )
 
 
-def managed_network(ctx: StackContext) -> dict | None:
+def managed_network(ctx: StackContext) -> ml.ManagedNetworkSettingsArgsDict | None:
     """No managed virtual network next to Kubernetes compute ("Kubernetes and attached VMs aren't
     supported in an Azure Machine Learning managed virtual network", learn.microsoft.com/azure/
     machine-learning/how-to-managed-network, "Limitations"): private stacks with AKS isolate the
