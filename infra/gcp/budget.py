@@ -15,7 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, gcp_settings
 from infra.gcp.services import Services
 from infra.spec.model import BudgetSpec
 
@@ -40,7 +40,7 @@ class Budget(pulumi.ComponentResource):
         spec = ctx.spec
         self.budget = gcp.billing.Budget(
             f"{name}-monthly",
-            billing_account=spec.gcp.billing_account,
+            billing_account=gcp_settings(ctx).billing_account,
             display_name=f"{ctx.tags['stack']} monthly"[:60],
             budget_filter={
                 "projects": [pulumi.Output.concat("projects/", project_number)],

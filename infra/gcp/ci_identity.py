@@ -23,7 +23,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, gcp_settings
 from infra.gcp.identity import ADMIN_PROJECT_ROLES, CUSTOM_ROLES, FUNCTION_SOURCES_ROLE, PROJECT_GRANTS, custom_role_id
 from infra.spec.model import GITHUB_OIDC_ISSUER, CiSpec
 
@@ -147,7 +147,7 @@ class CiIdentity(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:CiIdentity", name, None, opts)
-        project = ctx.spec.gcp.project_id
+        project = gcp_settings(ctx).project_id
         apis = [
             gcp.projects.Service(
                 f"{name}-api-{key}",

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import stateful
+from infra.gcp.common import gcp_settings, stateful
 from infra.gcp.encryption import Encryption
 from infra.gcp.services import Services
 from infra.spec.model import StorageSpec
@@ -75,7 +75,7 @@ class DataLake(pulumi.ComponentResource):
             role: gcp.storage.Bucket(
                 f"{name}-{role}",
                 name=ctx.name("gcs_bucket", role),
-                project=ctx.spec.gcp.project_id,
+                project=gcp_settings(ctx).project_id,
                 location=ctx.spec.region.upper(),
                 storage_class="STANDARD",
                 uniform_bucket_level_access=True,

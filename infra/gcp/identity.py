@@ -19,7 +19,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, gcp_settings
 from infra.gcp.datalake import DataLake
 from infra.gcp.registry import Registry
 from infra.gcp.services import Services
@@ -187,7 +187,7 @@ class Identity(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Identity", name, None, opts)
-        project = ctx.spec.gcp.project_id
+        project = gcp_settings(ctx).project_id
         self.accounts = {
             key: gcp.serviceaccount.Account(
                 f"{name}-{key}",

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, gcp_settings
 from infra.gcp.services import Services
 
 ENDPOINT = 'resource.type = "aiplatform.googleapis.com/Endpoint"'
@@ -127,7 +127,7 @@ class Monitoring(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Monitoring", name, None, opts)
-        spec, project = ctx.spec, ctx.spec.gcp.project_id
+        spec, project = ctx.spec, gcp_settings(ctx).project_id
         self._project = project
         apis = services.apis("monitoring", "logging")
         # A channel's `labels` is its configuration; the stack transformation leaves channels alone,

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import stateful
+from infra.gcp.common import gcp_settings, stateful
 from infra.gcp.encryption import Encryption
 from infra.gcp.services import Services
 
@@ -42,7 +42,7 @@ class Registry(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Registry", name, None, opts)
-        project, region = ctx.spec.gcp.project_id, ctx.spec.region
+        project, region = gcp_settings(ctx).project_id, ctx.spec.region
         repository_id = ctx.name("gcp_generic", "images")
         depends = services.apis("artifactregistry") + (encryption.grants if encryption else [])
         self.repository = gcp.artifactregistry.Repository(

@@ -12,7 +12,7 @@ import pulumi_gcp as gcp
 
 from infra import code_assets
 from infra.context import StackContext
-from infra.gcp.common import child, propagation_wait
+from infra.gcp.common import child, gcp_settings, propagation_wait
 from infra.gcp.datalake import DataLake
 from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
@@ -40,7 +40,9 @@ def function_source() -> code_assets.CodeBundle:
 def model_resource(ctx: StackContext) -> str:
     """The Vertex model whose versions the pipeline registers (serving.model_version names one)."""
     spec = ctx.spec
-    return f"projects/{spec.gcp.project_id}/locations/{spec.region}/models/{spec.serving.model_name or spec.team}"
+    return (
+        f"projects/{gcp_settings(ctx).project_id}/locations/{spec.region}/models/{spec.serving.model_name or spec.team}"
+    )
 
 
 def training_code_for(ctx: StackContext) -> code_assets.CodeBundle:
@@ -62,7 +64,7 @@ def function_environment(
 ) -> dict[str, pulumi.Input[str]]:
     m = ctx.spec.monitoring
     env: dict[str, pulumi.Input[str]] = {
-        "PROJECT_ID": ctx.spec.gcp.project_id,
+        "PROJECT_ID": gcp_settings(ctx).project_id,
         "REGION": ctx.spec.region,
         "PIPELINE_SPEC_URI": spec_uri,
         "PIPELINE_ROOT": pulumi.Output.concat("gs://", artifacts, "/pipeline-root"),
@@ -104,7 +106,7 @@ class Retraining(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Retraining", name, None, opts)
-        spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
+        spec, project, region = ctx.spec, gcp_settings(ctx).project_id, ctx.spec.region
         kms = encryption.key_id if encryption else None
         self.topic = gcp.pubsub.Topic(
             f"{name}-topic",

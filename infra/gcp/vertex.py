@@ -15,7 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child, stateful
+from infra.gcp.common import child, gcp_settings, stateful
 from infra.gcp.deployed_model import DeployedModel
 from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
@@ -62,8 +62,8 @@ def metadata_store(
     it (a fresh project: the only way to get it under the stack's key); `adopt` imports the
     existing one with exactly its settings (an import whose inputs differ fails) and abandons it
     on destroy, since other users of the project's Vertex AI share it."""
-    project, region = ctx.spec.gcp.project_id, ctx.spec.region
-    if ctx.spec.gcp.metadata_store == "adopt":
+    project, region = gcp_settings(ctx).project_id, ctx.spec.region
+    if gcp_settings(ctx).metadata_store == "adopt":
         store_id = f"projects/{project}/locations/{region}/metadataStores/{METADATA_STORE}"
         return gcp.vertex.AiMetadataStore(
             resource_name,
@@ -100,7 +100,7 @@ class Vertex(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Vertex", name, None, opts)
-        spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
+        spec, project, region = ctx.spec, gcp_settings(ctx).project_id, ctx.spec.region
         cmek = {"kms_key_name": encryption.key_id} if encryption else None
         depends = services.apis("aiplatform") + (encryption.grants if encryption else [])
         self.metadata_store = metadata_store(f"{name}-metadata", ctx, cmek, stateful(ctx, self, depends))
@@ -113,7 +113,7 @@ class Vertex(pulumi.ComponentResource):
             opts=child(self, depends),
         )
         self.feature_store = None
-        if spec.gcp.feature_store:
+        if gcp_settings(ctx).feature_store:
             self.feature_store = gcp.vertex.AiFeatureOnlineStore(
                 f"{name}-features",
                 name=ctx.name("gcp_generic", "features").replace("-", "_"),
@@ -201,7 +201,7 @@ class Vertex(pulumi.ComponentResource):
     def _consumer_endpoint(self, name: str, ctx: StackContext, network: Network) -> None:
         """A Private Service Connect endpoint in the stack's subnet for the deployed model's
         service attachment: the address clients in the VPC send predictions to."""
-        project, region = ctx.spec.gcp.project_id, ctx.spec.region
+        project, region = gcp_settings(ctx).project_id, ctx.spec.region
         address = gcp.compute.Address(
             f"{name}-psc-address",
             name=ctx.name("gcp_generic", "serving-psc"),

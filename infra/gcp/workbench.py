@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child, zone_of
+from infra.gcp.common import child, gcp_settings, zone_of
 from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
 from infra.gcp.network import Network
@@ -56,7 +56,7 @@ class Workbench(pulumi.ComponentResource):
             self.instances[person.name] = gcp.workbench.Instance(
                 f"{name}-{person.name}",
                 name=ctx.name("gcp_generic", f"wb-{person.name}"),
-                project=spec.gcp.project_id,
+                project=gcp_settings(ctx).project_id,
                 location=zone_of(spec.region),
                 instance_owners=[email],
                 disable_proxy_access=False,
