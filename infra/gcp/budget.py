@@ -22,7 +22,7 @@ from infra.spec.model import BudgetSpec
 MAX_CHANNELS = 5  # the Budgets API accepts at most five monitoring channels
 
 
-def threshold_rules(budget: BudgetSpec) -> list[dict]:
+def threshold_rules(budget: BudgetSpec) -> list[gcp.billing.BudgetThresholdRuleArgsDict]:
     return [{"threshold_percent": p / 100, "spend_basis": "CURRENT_SPEND"} for p in budget.alert_thresholds_percent]
 
 

@@ -18,6 +18,7 @@ Not covered: the budget lives on the billing account (grant roles/billing.costsM
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -82,7 +83,7 @@ DEPLOY_ROLES: dict[str, str] = {
 PROJECT_LEVEL_BY_NECESSITY = ("roles/storage.admin", "roles/artifactregistry.admin", "roles/iam.serviceAccountUser")
 
 
-def grantable_roles_condition(custom_roles: list[str] = ()) -> dict[str, str]:
+def grantable_roles_condition(custom_roles: Sequence[str] = ()) -> dict[str, str]:
     """IAM condition: project IAM changes may only add/remove the roles this stack grants."""
     roles = sorted(
         {role for grants in PROJECT_GRANTS.values() for role, _ in grants}

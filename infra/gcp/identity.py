@@ -130,7 +130,7 @@ def function_sources_bucket(project_number: str, region: str) -> str:
     return f"gcf-v2-sources-{project_number}-{region}"
 
 
-def bucket_condition(bucket: str) -> dict[str, str]:
+def bucket_condition(bucket: str) -> gcp.projects.IAMMemberConditionArgsDict:
     """IAM condition: only the bucket `bucket` and its objects."""
     return {
         "title": f"only-{bucket}"[:100],

@@ -52,7 +52,7 @@ def accelerator_type(machine_type: str) -> str:
     )
 
 
-def gke_taints(pool: NodePoolSpec) -> list[dict]:
+def gke_taints(pool: NodePoolSpec) -> list[gcp.container.NodePoolNodeConfigTaintArgsDict]:
     return [{"key": t.key, "value": t.value, "effect": TAINT_EFFECTS[t.effect]} for t in pool.taints]
 
 
@@ -96,7 +96,7 @@ class Kubernetes(pulumi.ComponentResource):
         pools_spec, private = spec.kubernetes, spec.network.mode == "private"
         location = cluster_location(ctx)
         depends = services.apis("container", "compute") + (encryption.grants if encryption else [])
-        authorized = [
+        authorized: list[gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict] = [
             {"cidr_block": c, "display_name": f"allowed-{i}"} for i, c in enumerate(spec.network.allowed_cidrs)
         ]
         self.cluster = gcp.container.Cluster(
@@ -200,7 +200,7 @@ class Kubernetes(pulumi.ComponentResource):
         encryption: Encryption | None,
     ) -> gcp.container.NodePool:
         sku = ctx.spec.sku(pool.size_class, pool.sku)
-        node_config: dict = {
+        node_config: gcp.container.NodePoolNodeConfigArgsDict = {
             "machine_type": sku.name,
             "image_type": "COS_CONTAINERD",
             "disk_type": "pd-balanced",

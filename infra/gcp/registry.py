@@ -14,7 +14,7 @@ KEEP_RECENT = {"dev": 5, "staging": 10, "prod": 30}
 UNTAGGED_MAX_AGE = {"dev": "604800s", "staging": "1209600s", "prod": "2592000s"}  # 7/14/30 days
 
 
-def cleanup_policies(environment: str) -> list[dict]:
+def cleanup_policies(environment: str) -> list[gcp.artifactregistry.RepositoryCleanupPolicyArgsDict]:
     """Keep the N most recent versions; delete untagged images older than the environment's age."""
     return [
         {"id": "keep-recent", "action": "KEEP", "most_recent_versions": {"keep_count": KEEP_RECENT[environment]}},
