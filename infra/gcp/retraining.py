@@ -63,6 +63,7 @@ def function_environment(
     capture_table: pulumi.Input[str] | None,
 ) -> dict[str, pulumi.Input[str]]:
     m = ctx.spec.monitoring
+    served = ctx.spec.serving.model_version if ctx.spec.serving.active else None
     env: dict[str, pulumi.Input[str]] = {
         "PROJECT_ID": gcp_settings(ctx).project_id,
         "REGION": ctx.spec.region,
@@ -70,7 +71,7 @@ def function_environment(
         "PIPELINE_ROOT": pulumi.Output.concat("gs://", artifacts, "/pipeline-root"),
         "PIPELINE_SERVICE_ACCOUNT": pipelines_sa,
         # The served version (its baseline sits next to its artifacts); "" on day 0: checks skip.
-        "MODEL_VERSION": ctx.spec.serving.model_version.ref if ctx.spec.serving.active else "",
+        "MODEL_VERSION": served.ref if served is not None else "",
         "CAPTURE_TABLE": capture_table if capture_table is not None else "",
         "STATE_BUCKET": monitoring,
         "DRIFT_THRESHOLD": str(m.drift_threshold),

@@ -25,7 +25,9 @@ from infra.gcp.services import Services
 CAPTURE_TABLE = "request_response_logging"
 
 
-def logging_config(capture_percent: int, project: str, dataset: pulumi.Input[str]) -> dict:
+def logging_config(
+    capture_percent: int, project: str, dataset: pulumi.Input[str]
+) -> gcp.vertex.AiEndpointPredictRequestResponseLoggingConfigArgsDict:
     return {
         "enabled": True,
         "sampling_rate": capture_percent / 100,
@@ -55,7 +57,7 @@ METADATA_STORE = "default"
 
 
 def metadata_store(
-    resource_name: str, ctx: StackContext, cmek: dict | None, opts: pulumi.ResourceOptions
+    resource_name: str, ctx: StackContext, kms_key: pulumi.Input[str] | None, opts: pulumi.ResourceOptions
 ) -> gcp.vertex.AiMetadataStore:
     """Pipelines and experiments record lineage only in the store named `default`, which Vertex
     creates on first use; its encryption is chosen at creation and never changes. `create` makes
@@ -79,7 +81,7 @@ def metadata_store(
         project=project,
         region=region,
         description=f"ML metadata of {ctx.spec.team} ({ctx.spec.environment})",
-        encryption_spec=cmek,
+        encryption_spec={"kms_key_name": kms_key} if kms_key is not None else None,
         opts=opts,
     )
 
@@ -101,15 +103,15 @@ class Vertex(pulumi.ComponentResource):
     ):
         super().__init__("mlops:gcp:Vertex", name, None, opts)
         spec, project, region = ctx.spec, gcp_settings(ctx).project_id, ctx.spec.region
-        cmek = {"kms_key_name": encryption.key_id} if encryption else None
+        kms_key = encryption.key_id if encryption else None
         depends = services.apis("aiplatform") + (encryption.grants if encryption else [])
-        self.metadata_store = metadata_store(f"{name}-metadata", ctx, cmek, stateful(ctx, self, depends))
+        self.metadata_store = metadata_store(f"{name}-metadata", ctx, kms_key, stateful(ctx, self, depends))
         self.tensorboard = gcp.vertex.AiTensorboard(
             f"{name}-tensorboard",
             display_name=ctx.name("gcp_generic", "tensorboard"),
             project=project,
             region=region,
-            encryption_spec=cmek,
+            encryption_spec={"kms_key_name": kms_key} if kms_key is not None else None,
             opts=child(self, depends),
         )
         self.feature_store = None
@@ -126,7 +128,7 @@ class Vertex(pulumi.ComponentResource):
                         "cpu_utilization_target": 60,
                     }
                 },
-                encryption_spec=cmek,
+                encryption_spec={"kms_key_name": kms_key} if kms_key is not None else None,
                 force_destroy=not ctx.is_prod,
                 opts=stateful(ctx, self, depends),
             )
@@ -166,7 +168,7 @@ class Vertex(pulumi.ComponentResource):
                 location=region,
                 region=region,
                 description=f"Online predictions for {spec.serving.model_name}",
-                encryption_spec=cmek,
+                encryption_spec={"kms_key_name": kms_key} if kms_key is not None else None,
                 **endpoint_access(spec.network.mode, project),
                 predict_request_response_logging_config=logging_config(
                     spec.serving.data_capture_percent, project, self.captures.dataset_id
@@ -175,12 +177,15 @@ class Vertex(pulumi.ComponentResource):
             )
             self.endpoint_id = self.endpoint.name
             serving = spec.serving
+            version, model_name = serving.model_version, serving.model_name
+            if version is None or model_name is None:  # active serving has both (spec validation)
+                raise ValueError(f"stack {ctx.stack}: serving is active but names no model_version or model_name")
             self.deployed = DeployedModel(
                 f"{name}-deployed",
                 endpoint=self.endpoint.id,
                 region=region,
-                model_version=serving.model_version.ref,
-                display_name=ctx.name("gcp_generic", serving.model_name),
+                model_version=version.ref,
+                display_name=ctx.name("gcp_generic", model_name),
                 machine_type=spec.sku(serving.size_class, serving.sku).name,
                 min_replicas=serving.min_replicas,
                 max_replicas=serving.max_replicas,
