@@ -50,6 +50,11 @@ class Network(pulumi.ComponentResource):
         self.plan = subnet_plan(ctx.spec.network.cidr)
         if gcp_spec.network:
             # Existing network: its subnetwork must carry secondary ranges named "pods" and "services".
+            if not gcp_spec.subnetwork:
+                raise ValueError(
+                    f"stack {ctx.stack}: gcp.network names an existing network but gcp.subnetwork is not set; "
+                    "name the subnetwork (with secondary ranges pods and services) the cluster and notebooks use"
+                )
             self.network, self.subnetwork = gcp_spec.network, gcp_spec.subnetwork
             self.register_outputs({"network": self.network})
             return
