@@ -15,14 +15,14 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, gcp_settings
 from infra.gcp.services import Services
 from infra.spec.model import BudgetSpec
 
 MAX_CHANNELS = 5  # the Budgets API accepts at most five monitoring channels
 
 
-def threshold_rules(budget: BudgetSpec) -> list[dict]:
+def threshold_rules(budget: BudgetSpec) -> list[gcp.billing.BudgetThresholdRuleArgsDict]:
     return [{"threshold_percent": p / 100, "spend_basis": "CURRENT_SPEND"} for p in budget.alert_thresholds_percent]
 
 
@@ -40,7 +40,7 @@ class Budget(pulumi.ComponentResource):
         spec = ctx.spec
         self.budget = gcp.billing.Budget(
             f"{name}-monthly",
-            billing_account=spec.gcp.billing_account,
+            billing_account=gcp_settings(ctx).billing_account,
             display_name=f"{ctx.tags['stack']} monthly"[:60],
             budget_filter={
                 "projects": [pulumi.Output.concat("projects/", project_number)],

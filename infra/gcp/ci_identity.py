@@ -18,12 +18,13 @@ Not covered: the budget lives on the billing account (grant roles/billing.costsM
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, gcp_settings
 from infra.gcp.identity import ADMIN_PROJECT_ROLES, CUSTOM_ROLES, FUNCTION_SOURCES_ROLE, PROJECT_GRANTS, custom_role_id
 from infra.spec.model import GITHUB_OIDC_ISSUER, CiSpec
 
@@ -82,7 +83,7 @@ DEPLOY_ROLES: dict[str, str] = {
 PROJECT_LEVEL_BY_NECESSITY = ("roles/storage.admin", "roles/artifactregistry.admin", "roles/iam.serviceAccountUser")
 
 
-def grantable_roles_condition(custom_roles: list[str] = ()) -> dict[str, str]:
+def grantable_roles_condition(custom_roles: Sequence[str] = ()) -> dict[str, str]:
     """IAM condition: project IAM changes may only add/remove the roles this stack grants."""
     roles = sorted(
         {role for grants in PROJECT_GRANTS.values() for role, _ in grants}
@@ -147,7 +148,7 @@ class CiIdentity(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:CiIdentity", name, None, opts)
-        project = ctx.spec.gcp.project_id
+        project = gcp_settings(ctx).project_id
         apis = [
             gcp.projects.Service(
                 f"{name}-api-{key}",

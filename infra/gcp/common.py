@@ -8,11 +8,21 @@ import pulumi
 import pulumiverse_time
 
 from infra.context import StackContext
+from infra.spec.model import GcpSettings
 
 # IAM grants are eventually consistent ("typically 60 seconds", cloud.google.com/iam/docs/access-change-propagation).
 # The provider's own Cloud Functions example sleeps this long after the build account's grants
 # ("builder permissions need to stabilize before it can pull the source zip").
 IAM_PROPAGATION = "60s"
+
+
+def gcp_settings(ctx: StackContext) -> GcpSettings:
+    """The stack's gcp section. Spec validation requires one on a gcp stack; a spec that skipped
+    validation fails here with the same message rather than on an attribute of None."""
+    settings = ctx.spec.gcp
+    if settings is None:
+        raise ValueError(f"stack {ctx.stack}: a gcp stack needs a gcp section with project_id and billing_account")
+    return settings
 
 
 def child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import stateful
+from infra.gcp.common import gcp_settings, stateful
 from infra.gcp.encryption import Encryption
 from infra.gcp.services import Services
 from infra.spec.model import StorageSpec
@@ -21,10 +21,10 @@ BUCKET_ROLES = ("data", "artifacts", "monitoring", "releases")
 TIERED = ("data", "monitoring")
 
 
-def lifecycle_rules(storage: StorageSpec, tiered: bool = True) -> list[dict]:
+def lifecycle_rules(storage: StorageSpec, tiered: bool = True) -> list[gcp.storage.BucketLifecycleRuleArgsDict]:
     """GCS lifecycle rules for the storage spec: tier down and optionally expire (tiered buckets
     only), prune old versions (all)."""
-    rules = _tiering(storage) if tiered else []
+    rules: list[gcp.storage.BucketLifecycleRuleArgsDict] = _tiering(storage) if tiered else []
     if storage.versioning:
         rules.append(
             {
@@ -38,8 +38,8 @@ def lifecycle_rules(storage: StorageSpec, tiered: bool = True) -> list[dict]:
     return rules
 
 
-def _tiering(storage: StorageSpec) -> list[dict]:
-    rules: list[dict] = [
+def _tiering(storage: StorageSpec) -> list[gcp.storage.BucketLifecycleRuleArgsDict]:
+    rules: list[gcp.storage.BucketLifecycleRuleArgsDict] = [
         {
             "action": {"type": "SetStorageClass", "storage_class": "NEARLINE"},
             "condition": {"age": storage.infrequent_access_after_days, "matches_storage_classes": ["STANDARD"]},
@@ -75,7 +75,7 @@ class DataLake(pulumi.ComponentResource):
             role: gcp.storage.Bucket(
                 f"{name}-{role}",
                 name=ctx.name("gcs_bucket", role),
-                project=ctx.spec.gcp.project_id,
+                project=gcp_settings(ctx).project_id,
                 location=ctx.spec.region.upper(),
                 storage_class="STANDARD",
                 uniform_bucket_level_access=True,

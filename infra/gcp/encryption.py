@@ -16,7 +16,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child, stateful
+from infra.gcp.common import child, gcp_settings, stateful
 from infra.gcp.services import Services
 
 ROTATION_PERIOD = "7776000s"  # 90 days
@@ -59,7 +59,7 @@ class Encryption(pulumi.ComponentResource):
 
     def __init__(self, name: str, ctx: StackContext, services: Services, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:Encryption", name, None, opts)
-        project, region = ctx.spec.gcp.project_id, ctx.spec.region
+        project, region = gcp_settings(ctx).project_id, ctx.spec.region
         apis = services.apis("cloudkms")
         self.key_ring = gcp.kms.KeyRing(
             f"{name}-ring",

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, gcp_settings
 from infra.gcp.datalake import DataLake
 from infra.gcp.registry import Registry
 from infra.gcp.services import Services
@@ -130,7 +130,7 @@ def function_sources_bucket(project_number: str, region: str) -> str:
     return f"gcf-v2-sources-{project_number}-{region}"
 
 
-def bucket_condition(bucket: str) -> dict[str, str]:
+def bucket_condition(bucket: str) -> gcp.projects.IAMMemberConditionArgsDict:
     """IAM condition: only the bucket `bucket` and its objects."""
     return {
         "title": f"only-{bucket}"[:100],
@@ -187,7 +187,7 @@ class Identity(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Identity", name, None, opts)
-        project = ctx.spec.gcp.project_id
+        project = gcp_settings(ctx).project_id
         self.accounts = {
             key: gcp.serviceaccount.Account(
                 f"{name}-{key}",

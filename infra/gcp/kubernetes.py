@@ -20,7 +20,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from infra.context import StackContext
-from infra.gcp.common import child, zone_of
+from infra.gcp.common import child, gcp_settings, zone_of
 from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
 from infra.gcp.network import PODS_RANGE, SERVICES_RANGE, Network
@@ -52,7 +52,7 @@ def accelerator_type(machine_type: str) -> str:
     )
 
 
-def gke_taints(pool: NodePoolSpec) -> list[dict]:
+def gke_taints(pool: NodePoolSpec) -> list[gcp.container.NodePoolNodeConfigTaintArgsDict]:
     return [{"key": t.key, "value": t.value, "effect": TAINT_EFFECTS[t.effect]} for t in pool.taints]
 
 
@@ -92,11 +92,11 @@ class Kubernetes(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Kubernetes", name, None, opts)
-        spec, project = ctx.spec, ctx.spec.gcp.project_id
+        spec, project = ctx.spec, gcp_settings(ctx).project_id
         pools_spec, private = spec.kubernetes, spec.network.mode == "private"
         location = cluster_location(ctx)
         depends = services.apis("container", "compute") + (encryption.grants if encryption else [])
-        authorized = [
+        authorized: list[gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict] = [
             {"cidr_block": c, "display_name": f"allowed-{i}"} for i, c in enumerate(spec.network.allowed_cidrs)
         ]
         self.cluster = gcp.container.Cluster(
@@ -116,7 +116,7 @@ class Kubernetes(pulumi.ComponentResource):
             },
             datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2 enforces NetworkPolicy
             workload_identity_config={"workload_pool": f"{project}.svc.id.goog"},
-            release_channel={"channel": spec.gcp.release_channel},
+            release_channel={"channel": gcp_settings(ctx).release_channel},
             min_master_version=pools_spec.version,
             enable_shielded_nodes=True,
             enable_legacy_abac=False,
@@ -200,7 +200,7 @@ class Kubernetes(pulumi.ComponentResource):
         encryption: Encryption | None,
     ) -> gcp.container.NodePool:
         sku = ctx.spec.sku(pool.size_class, pool.sku)
-        node_config: dict = {
+        node_config: gcp.container.NodePoolNodeConfigArgsDict = {
             "machine_type": sku.name,
             "image_type": "COS_CONTAINERD",
             "disk_type": "pd-balanced",
@@ -229,7 +229,7 @@ class Kubernetes(pulumi.ComponentResource):
         return gcp.container.NodePool(
             f"{name}-{role}",
             name=ctx.name("gke_cluster", role),
-            project=ctx.spec.gcp.project_id,
+            project=gcp_settings(ctx).project_id,
             cluster=self.cluster.name,
             location=self.cluster.location,
             initial_node_count=1 if pool.min_nodes else 0,

@@ -13,12 +13,13 @@ nothing has to wait; the function compares the score with the spec's threshold a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, gcp_settings
 from infra.gcp.services import Services
 
 ENDPOINT = 'resource.type = "aiplatform.googleapis.com/Endpoint"'
@@ -52,24 +53,27 @@ def function_error_filter(function_name: str) -> str:
     )
 
 
-def log_match(display_name: str, filter_: str) -> dict:
+def log_match(display_name: str, filter_: str) -> gcp.monitoring.AlertPolicyConditionArgsDict:
     return {"display_name": display_name, "condition_matched_log": {"filter": filter_}}
 
 
 def threshold(
     display_name: str,
-    filter_: str,
+    filter_: pulumi.Input[str],
     value: float,
     aligner: str,
     *,
     duration: str = "300s",
     reducer: str | None = None,
-    denominator: str | None = None,
-) -> dict:
-    aggregation = {"alignment_period": "300s", "per_series_aligner": aligner}
+    denominator: pulumi.Input[str] | None = None,
+) -> gcp.monitoring.AlertPolicyConditionArgsDict:
+    aggregation: gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgsDict = {
+        "alignment_period": "300s",
+        "per_series_aligner": aligner,
+    }
     if reducer:
         aggregation["cross_series_reducer"] = reducer
-    condition: dict = {
+    condition: gcp.monitoring.AlertPolicyConditionConditionThresholdArgsDict = {
         "filter": filter_,
         "comparison": "COMPARISON_GT",
         "threshold_value": value,
@@ -77,13 +81,13 @@ def threshold(
         "aggregations": [aggregation],
         "trigger": {"count": 1},
     }
-    if denominator:
+    if denominator is not None:
         condition["denominator_filter"] = denominator
-        condition["denominator_aggregations"] = [dict(aggregation)]
+        condition["denominator_aggregations"] = [aggregation.copy()]
     return {"display_name": display_name, "condition_threshold": condition}
 
 
-def dashboard_json(title: str, widgets: list[tuple[str, str, str]], logs: list[tuple[str, str]] = ()) -> str:
+def dashboard_json(title: str, widgets: list[tuple[str, str, str]], logs: Sequence[tuple[str, str]] = ()) -> str:
     """A mosaic dashboard: one logs panel per (title, log filter), then one xy chart per (title,
     filter, aligner) of a built-in metric (charts of a metric created in the same update are
     refused like alerts are)."""
@@ -127,7 +131,7 @@ class Monitoring(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Monitoring", name, None, opts)
-        spec, project = ctx.spec, ctx.spec.gcp.project_id
+        spec, project = ctx.spec, gcp_settings(ctx).project_id
         self._project = project
         apis = services.apis("monitoring", "logging")
         # A channel's `labels` is its configuration; the stack transformation leaves channels alone,
@@ -311,13 +315,13 @@ class Monitoring(pulumi.ComponentResource):
         self,
         resource_name: str,
         display_name: str,
-        conditions: list[dict],
+        conditions: list[gcp.monitoring.AlertPolicyConditionArgsDict],
         channels: list,
         severity: str,
         doc: str,
         log_based: bool = False,
     ) -> gcp.monitoring.AlertPolicy:
-        strategy: dict = {"auto_close": "1800s"}
+        strategy: gcp.monitoring.AlertPolicyAlertStrategyArgsDict = {"auto_close": "1800s"}
         if log_based:  # required for LogMatch conditions; at most one notification per period
             strategy["notification_rate_limit"] = {"period": LOG_ALERT_PERIOD}
         return gcp.monitoring.AlertPolicy(

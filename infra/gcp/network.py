@@ -1,5 +1,5 @@
 """Network: the stack's VPC and subnet (pod/service ranges, private Google access, Cloud NAT),
-or the existing network named in spec.gcp."""
+or the existing network named in gcp_settings(ctx)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, gcp_settings
 from infra.gcp.services import Services
 
 PODS_RANGE = "pods"
@@ -46,10 +46,15 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, ctx: StackContext, services: Services, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:Network", name, None, opts)
-        gcp_spec, region = ctx.spec.gcp, ctx.spec.region
+        gcp_spec, region = gcp_settings(ctx), ctx.spec.region
         self.plan = subnet_plan(ctx.spec.network.cidr)
         if gcp_spec.network:
             # Existing network: its subnetwork must carry secondary ranges named "pods" and "services".
+            if not gcp_spec.subnetwork:
+                raise ValueError(
+                    f"stack {ctx.stack}: gcp.network names an existing network but gcp.subnetwork is not set; "
+                    "name the subnetwork (with secondary ranges pods and services) the cluster and notebooks use"
+                )
             self.network, self.subnetwork = gcp_spec.network, gcp_spec.subnetwork
             self.register_outputs({"network": self.network})
             return

@@ -8,6 +8,7 @@ import pulumi_gcp as gcp
 from infra.context import StackContext
 from infra.gcp.budget import Budget
 from infra.gcp.ci_identity import CiIdentity
+from infra.gcp.common import gcp_settings
 from infra.gcp.datalake import DataLake
 from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
@@ -33,7 +34,7 @@ def budget_provider(project: str, region: str) -> gcp.Provider:
 
 def deploy(ctx: StackContext) -> dict[str, pulumi.Input]:
     spec = ctx.spec
-    project = spec.gcp.project_id
+    project = gcp_settings(ctx).project_id
     # Calls bill their quota to the credentials' own project (the ADC quota project, or the CI
     # service account's project): service enablement must not be billed to this project while
     # its Service Usage API may still be off.

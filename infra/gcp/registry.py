@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import stateful
+from infra.gcp.common import gcp_settings, stateful
 from infra.gcp.encryption import Encryption
 from infra.gcp.services import Services
 
@@ -14,7 +14,7 @@ KEEP_RECENT = {"dev": 5, "staging": 10, "prod": 30}
 UNTAGGED_MAX_AGE = {"dev": "604800s", "staging": "1209600s", "prod": "2592000s"}  # 7/14/30 days
 
 
-def cleanup_policies(environment: str) -> list[dict]:
+def cleanup_policies(environment: str) -> list[gcp.artifactregistry.RepositoryCleanupPolicyArgsDict]:
     """Keep the N most recent versions; delete untagged images older than the environment's age."""
     return [
         {"id": "keep-recent", "action": "KEEP", "most_recent_versions": {"keep_count": KEEP_RECENT[environment]}},
@@ -42,7 +42,7 @@ class Registry(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Registry", name, None, opts)
-        project, region = ctx.spec.gcp.project_id, ctx.spec.region
+        project, region = gcp_settings(ctx).project_id, ctx.spec.region
         repository_id = ctx.name("gcp_generic", "images")
         depends = services.apis("artifactregistry") + (encryption.grants if encryption else [])
         self.repository = gcp.artifactregistry.Repository(

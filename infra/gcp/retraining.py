@@ -12,7 +12,7 @@ import pulumi_gcp as gcp
 
 from infra import code_assets
 from infra.context import StackContext
-from infra.gcp.common import child, propagation_wait
+from infra.gcp.common import child, gcp_settings, propagation_wait
 from infra.gcp.datalake import DataLake
 from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
@@ -40,7 +40,9 @@ def function_source() -> code_assets.CodeBundle:
 def model_resource(ctx: StackContext) -> str:
     """The Vertex model whose versions the pipeline registers (serving.model_version names one)."""
     spec = ctx.spec
-    return f"projects/{spec.gcp.project_id}/locations/{spec.region}/models/{spec.serving.model_name or spec.team}"
+    return (
+        f"projects/{gcp_settings(ctx).project_id}/locations/{spec.region}/models/{spec.serving.model_name or spec.team}"
+    )
 
 
 def training_code_for(ctx: StackContext) -> code_assets.CodeBundle:
@@ -61,14 +63,15 @@ def function_environment(
     capture_table: pulumi.Input[str] | None,
 ) -> dict[str, pulumi.Input[str]]:
     m = ctx.spec.monitoring
+    served = ctx.spec.serving.model_version if ctx.spec.serving.active else None
     env: dict[str, pulumi.Input[str]] = {
-        "PROJECT_ID": ctx.spec.gcp.project_id,
+        "PROJECT_ID": gcp_settings(ctx).project_id,
         "REGION": ctx.spec.region,
         "PIPELINE_SPEC_URI": spec_uri,
         "PIPELINE_ROOT": pulumi.Output.concat("gs://", artifacts, "/pipeline-root"),
         "PIPELINE_SERVICE_ACCOUNT": pipelines_sa,
         # The served version (its baseline sits next to its artifacts); "" on day 0: checks skip.
-        "MODEL_VERSION": ctx.spec.serving.model_version.ref if ctx.spec.serving.active else "",
+        "MODEL_VERSION": served.ref if served is not None else "",
         "CAPTURE_TABLE": capture_table if capture_table is not None else "",
         "STATE_BUCKET": monitoring,
         "DRIFT_THRESHOLD": str(m.drift_threshold),
@@ -104,7 +107,7 @@ class Retraining(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Retraining", name, None, opts)
-        spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
+        spec, project, region = ctx.spec, gcp_settings(ctx).project_id, ctx.spec.region
         kms = encryption.key_id if encryption else None
         self.topic = gcp.pubsub.Topic(
             f"{name}-topic",

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child
+from infra.gcp.common import child, gcp_settings
 
 # Short key -> API. Other components depend on the APIs they call by key.
 APIS: dict[str, str] = {
@@ -39,7 +39,7 @@ class Services(pulumi.ComponentResource):
 
     def __init__(self, name: str, ctx: StackContext, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:gcp:Services", name, None, opts)
-        project = ctx.spec.gcp.project_id
+        project = gcp_settings(ctx).project_id
         self.enabled: dict[str, gcp.projects.Service] = {
             key: gcp.projects.Service(
                 f"{name}-{key}",

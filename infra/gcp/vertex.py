@@ -15,7 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child, stateful
+from infra.gcp.common import child, gcp_settings, stateful
 from infra.gcp.deployed_model import DeployedModel
 from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
@@ -25,7 +25,9 @@ from infra.gcp.services import Services
 CAPTURE_TABLE = "request_response_logging"
 
 
-def logging_config(capture_percent: int, project: str, dataset: pulumi.Input[str]) -> dict:
+def logging_config(
+    capture_percent: int, project: str, dataset: pulumi.Input[str]
+) -> gcp.vertex.AiEndpointPredictRequestResponseLoggingConfigArgsDict:
     return {
         "enabled": True,
         "sampling_rate": capture_percent / 100,
@@ -55,15 +57,15 @@ METADATA_STORE = "default"
 
 
 def metadata_store(
-    resource_name: str, ctx: StackContext, cmek: dict | None, opts: pulumi.ResourceOptions
+    resource_name: str, ctx: StackContext, kms_key: pulumi.Input[str] | None, opts: pulumi.ResourceOptions
 ) -> gcp.vertex.AiMetadataStore:
     """Pipelines and experiments record lineage only in the store named `default`, which Vertex
     creates on first use; its encryption is chosen at creation and never changes. `create` makes
     it (a fresh project: the only way to get it under the stack's key); `adopt` imports the
     existing one with exactly its settings (an import whose inputs differ fails) and abandons it
     on destroy, since other users of the project's Vertex AI share it."""
-    project, region = ctx.spec.gcp.project_id, ctx.spec.region
-    if ctx.spec.gcp.metadata_store == "adopt":
+    project, region = gcp_settings(ctx).project_id, ctx.spec.region
+    if gcp_settings(ctx).metadata_store == "adopt":
         store_id = f"projects/{project}/locations/{region}/metadataStores/{METADATA_STORE}"
         return gcp.vertex.AiMetadataStore(
             resource_name,
@@ -79,7 +81,7 @@ def metadata_store(
         project=project,
         region=region,
         description=f"ML metadata of {ctx.spec.team} ({ctx.spec.environment})",
-        encryption_spec=cmek,
+        encryption_spec={"kms_key_name": kms_key} if kms_key is not None else None,
         opts=opts,
     )
 
@@ -100,20 +102,20 @@ class Vertex(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mlops:gcp:Vertex", name, None, opts)
-        spec, project, region = ctx.spec, ctx.spec.gcp.project_id, ctx.spec.region
-        cmek = {"kms_key_name": encryption.key_id} if encryption else None
+        spec, project, region = ctx.spec, gcp_settings(ctx).project_id, ctx.spec.region
+        kms_key = encryption.key_id if encryption else None
         depends = services.apis("aiplatform") + (encryption.grants if encryption else [])
-        self.metadata_store = metadata_store(f"{name}-metadata", ctx, cmek, stateful(ctx, self, depends))
+        self.metadata_store = metadata_store(f"{name}-metadata", ctx, kms_key, stateful(ctx, self, depends))
         self.tensorboard = gcp.vertex.AiTensorboard(
             f"{name}-tensorboard",
             display_name=ctx.name("gcp_generic", "tensorboard"),
             project=project,
             region=region,
-            encryption_spec=cmek,
+            encryption_spec={"kms_key_name": kms_key} if kms_key is not None else None,
             opts=child(self, depends),
         )
         self.feature_store = None
-        if spec.gcp.feature_store:
+        if gcp_settings(ctx).feature_store:
             self.feature_store = gcp.vertex.AiFeatureOnlineStore(
                 f"{name}-features",
                 name=ctx.name("gcp_generic", "features").replace("-", "_"),
@@ -126,7 +128,7 @@ class Vertex(pulumi.ComponentResource):
                         "cpu_utilization_target": 60,
                     }
                 },
-                encryption_spec=cmek,
+                encryption_spec={"kms_key_name": kms_key} if kms_key is not None else None,
                 force_destroy=not ctx.is_prod,
                 opts=stateful(ctx, self, depends),
             )
@@ -166,7 +168,7 @@ class Vertex(pulumi.ComponentResource):
                 location=region,
                 region=region,
                 description=f"Online predictions for {spec.serving.model_name}",
-                encryption_spec=cmek,
+                encryption_spec={"kms_key_name": kms_key} if kms_key is not None else None,
                 **endpoint_access(spec.network.mode, project),
                 predict_request_response_logging_config=logging_config(
                     spec.serving.data_capture_percent, project, self.captures.dataset_id
@@ -175,12 +177,15 @@ class Vertex(pulumi.ComponentResource):
             )
             self.endpoint_id = self.endpoint.name
             serving = spec.serving
+            version, model_name = serving.model_version, serving.model_name
+            if version is None or model_name is None:  # active serving has both (spec validation)
+                raise ValueError(f"stack {ctx.stack}: serving is active but names no model_version or model_name")
             self.deployed = DeployedModel(
                 f"{name}-deployed",
                 endpoint=self.endpoint.id,
                 region=region,
-                model_version=serving.model_version.ref,
-                display_name=ctx.name("gcp_generic", serving.model_name),
+                model_version=version.ref,
+                display_name=ctx.name("gcp_generic", model_name),
                 machine_type=spec.sku(serving.size_class, serving.sku).name,
                 min_replicas=serving.min_replicas,
                 max_replicas=serving.max_replicas,
@@ -201,7 +206,7 @@ class Vertex(pulumi.ComponentResource):
     def _consumer_endpoint(self, name: str, ctx: StackContext, network: Network) -> None:
         """A Private Service Connect endpoint in the stack's subnet for the deployed model's
         service attachment: the address clients in the VPC send predictions to."""
-        project, region = ctx.spec.gcp.project_id, ctx.spec.region
+        project, region = gcp_settings(ctx).project_id, ctx.spec.region
         address = gcp.compute.Address(
             f"{name}-psc-address",
             name=ctx.name("gcp_generic", "serving-psc"),

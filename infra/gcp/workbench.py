@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.context import StackContext
-from infra.gcp.common import child, zone_of
+from infra.gcp.common import child, gcp_settings, zone_of
 from infra.gcp.encryption import Encryption
 from infra.gcp.identity import Identity
 from infra.gcp.network import Network
@@ -41,9 +41,15 @@ class Workbench(pulumi.ComponentResource):
             return
         machine = spec.sku("cpu-small", None).name
         # The v2 API's diskSizeGb is an int64, which JSON carries as a string: the SDK declares str.
-        disk = {"disk_size_gb": str(DISK_SIZE_GB), "disk_type": "PD_BALANCED"}
+        # One shape for the boot and the data disk (the data disk's type is the boot disk's plus
+        # resource_policies, which neither sets).
+        disk: gcp.workbench.InstanceGceSetupDataDisksArgsDict = {
+            "disk_size_gb": str(DISK_SIZE_GB),
+            "disk_type": "PD_BALANCED",
+        }
         if encryption:
-            disk.update(disk_encryption="CMEK", kms_key=encryption.key_id)
+            disk["disk_encryption"] = "CMEK"
+            disk["kms_key"] = encryption.key_id
         depends = (
             services.apis("notebooks", "compute")
             + (encryption.grants if encryption else [])
@@ -56,7 +62,7 @@ class Workbench(pulumi.ComponentResource):
             self.instances[person.name] = gcp.workbench.Instance(
                 f"{name}-{person.name}",
                 name=ctx.name("gcp_generic", f"wb-{person.name}"),
-                project=spec.gcp.project_id,
+                project=gcp_settings(ctx).project_id,
                 location=zone_of(spec.region),
                 instance_owners=[email],
                 disable_proxy_access=False,
