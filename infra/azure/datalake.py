@@ -48,7 +48,6 @@ class DataLake(pulumi.ComponentResource):
     ):
         super().__init__("mlops:azure:DataLake", name, None, opts)
         spec = ctx.spec
-        access = network_access(spec.network.mode, spec.network.allowed_cidrs)
         encryption: storage.EncryptionArgsDict = {
             "require_infrastructure_encryption": True,  # double encryption at rest
             "services": {
@@ -57,29 +56,14 @@ class DataLake(pulumi.ComponentResource):
             },
             "key_source": "Microsoft.Storage",
         }
-        self.account = storage.StorageAccount(
+        self.account = secure_account(
             f"{name}-account",
-            account_name=ctx.name("azure_storage_account", "datalake"),
-            resource_group_name=resource_group_name,
-            location=spec.region,
-            kind="StorageV2",
-            sku={"name": "Standard_ZRS" if spec.multi_zone else "Standard_LRS"},
-            access_tier=storage.AccessTier.HOT,
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            allow_cross_tenant_replication=False,
-            public_network_access=access.public_network_access,
-            network_rule_set={
-                "default_action": storage.DefaultAction(access.default_action),
-                "bypass": "AzureServices, Logging, Metrics",
-                "ip_rules": [{"i_p_address_or_range": r, "action": storage.Action.ALLOW} for r in access.ip_ranges],
-            },
+            ctx,
+            "datalake",
+            resource_group_name,
+            stateful(ctx, self),
+            bypass="AzureServices, Logging, Metrics",
             encryption=encryption,
-            identity={"type": "SystemAssigned"},
-            opts=stateful(ctx, self),
         )
         self.account_id = self.account.id
         self.account_name = self.account.name
@@ -165,4 +149,50 @@ def cmk_encryption_scope(
         require_infrastructure_encryption=True,
         state="Enabled",
         opts=stateful(ctx, parent, depends_on=[grant]),
+    )
+
+
+def secure_account(
+    resource_name: str,
+    ctx: StackContext,
+    purpose: str,
+    resource_group_name: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    *,
+    bypass: str = "AzureServices",
+    encryption: storage.EncryptionArgsDict | None = None,
+) -> storage.StorageAccount:
+    """A StorageV2 account hardened as every account of the stack is: HTTPS and TLS 1.2 only, no
+    public blobs, no shared keys (Entra ID by default), no cross-tenant replication, the stack's
+    network access, infrastructure (double) encryption and a system-assigned identity."""
+    spec = ctx.spec
+    access = network_access(spec.network.mode, spec.network.allowed_cidrs)
+    return storage.StorageAccount(
+        resource_name,
+        account_name=ctx.name("azure_storage_account", purpose),
+        resource_group_name=resource_group_name,
+        location=spec.region,
+        kind="StorageV2",
+        sku={"name": "Standard_ZRS" if spec.multi_zone else "Standard_LRS"},
+        access_tier=storage.AccessTier.HOT,
+        enable_https_traffic_only=True,
+        minimum_tls_version="TLS1_2",
+        allow_blob_public_access=False,
+        allow_shared_key_access=False,
+        default_to_o_auth_authentication=True,
+        allow_cross_tenant_replication=False,
+        public_network_access=access.public_network_access,
+        network_rule_set={
+            "default_action": storage.DefaultAction(access.default_action),
+            "bypass": bypass,
+            "ip_rules": [{"i_p_address_or_range": r, "action": storage.Action.ALLOW} for r in access.ip_ranges],
+        },
+        encryption=encryption
+        or {
+            "require_infrastructure_encryption": True,
+            "key_source": "Microsoft.Storage",
+            "services": {"blob": {"enabled": True, "key_type": "Account"}},
+        },
+        identity={"type": "SystemAssigned"},
+        opts=opts,
     )

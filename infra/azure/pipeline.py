@@ -30,8 +30,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from infra import code_assets
 from infra.azure import roles
 from infra.azure.base import Client, WorkspaceScope, child, served_version, stateful
-from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope
-from infra.azure.definitions import network_access
+from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope, secure_account
 from infra.azure.retraining import TRAINING_DATA
 from infra.context import StackContext
 
@@ -117,35 +116,7 @@ class Pipeline(pulumi.ComponentResource):
         spec = ctx.spec
         model = spec.serving.model_name or "model"
         common: WorkspaceScope = {"workspace_name": workspace_name, "resource_group_name": resource_group_name}
-        access = network_access(spec.network.mode, spec.network.allowed_cidrs)
-        self.account = storage.StorageAccount(
-            f"{name}-code",
-            account_name=ctx.name("azure_storage_account", "code"),
-            resource_group_name=resource_group_name,
-            location=spec.region,
-            kind="StorageV2",
-            sku={"name": "Standard_ZRS" if spec.multi_zone else "Standard_LRS"},
-            access_tier=storage.AccessTier.HOT,
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            allow_cross_tenant_replication=False,
-            public_network_access=access.public_network_access,
-            network_rule_set={
-                "default_action": storage.DefaultAction(access.default_action),
-                "bypass": "AzureServices",
-                "ip_rules": [{"i_p_address_or_range": r, "action": storage.Action.ALLOW} for r in access.ip_ranges],
-            },
-            encryption={
-                "require_infrastructure_encryption": True,
-                "key_source": "Microsoft.Storage",
-                "services": {"blob": {"enabled": True, "key_type": "Account"}},
-            },
-            identity={"type": "SystemAssigned"},
-            opts=stateful(ctx, self),
-        )
+        self.account = secure_account(f"{name}-code", ctx, "code", resource_group_name, stateful(ctx, self))
         self.code_account_id = self.account.id
         scope = (
             cmk_encryption_scope(self, name, ctx, resource_group_name, client, self.account, cmk_key_id, cmk_key_uri)

@@ -15,8 +15,7 @@ import pulumi
 from pulumi_azure_native import storage, web
 
 from infra.azure.base import Client, child, principal_id, stateful
-from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope
-from infra.azure.definitions import network_access
+from infra.azure.datalake import CMK_SCOPE, cmk_encryption_scope, secure_account
 from infra.context import StackContext
 
 # role -> container: the Functions host's leases and keys, and the retraining ledger (trigger
@@ -87,35 +86,7 @@ class Retraining(pulumi.ComponentResource):
         super().__init__("mlops:azure:Retraining", name, None, opts)
         spec = ctx.spec
         subscription_id = client.subscription_id
-        access = network_access(spec.network.mode, spec.network.allowed_cidrs)
-        self.host_account = storage.StorageAccount(
-            f"{name}-host",
-            account_name=ctx.name("azure_storage_account", "fnhost"),
-            resource_group_name=resource_group_name,
-            location=spec.region,
-            kind="StorageV2",
-            sku={"name": "Standard_ZRS" if spec.multi_zone else "Standard_LRS"},
-            access_tier=storage.AccessTier.HOT,
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            allow_cross_tenant_replication=False,
-            public_network_access=access.public_network_access,
-            network_rule_set={
-                "default_action": storage.DefaultAction(access.default_action),
-                "bypass": "AzureServices",
-                "ip_rules": [{"i_p_address_or_range": r, "action": storage.Action.ALLOW} for r in access.ip_ranges],
-            },
-            encryption={
-                "require_infrastructure_encryption": True,
-                "key_source": "Microsoft.Storage",
-                "services": {"blob": {"enabled": True, "key_type": "Account"}},
-            },
-            identity={"type": "SystemAssigned"},
-            opts=stateful(ctx, self),
-        )
+        self.host_account = secure_account(f"{name}-host", ctx, "fnhost", resource_group_name, stateful(ctx, self))
         # With customer-managed keys the host containers are pinned to the stack key like the lake's.
         scope = (
             cmk_encryption_scope(
